@@ -1,0 +1,43 @@
+"""Emit the model module's text: memory, the spliced kernels, and a generated `run`.
+
+`run` is straight-line code, one `call` per kernel invocation with every offset and size as a
+constant, so the engine sees exactly what a hand-written driver would give it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .kernels import wat_functions
+from .lower import Lowered, Ptr
+from .plan import MemoryPlan
+
+
+def f32_literal(value: float) -> str:
+    """Exact wat spelling of an f32 constant (hex float, or inf/nan)."""
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return float(value).hex()
+
+
+def emit_module(lowered: Lowered, plan: MemoryPlan) -> str:
+    lines = ["(module", f'  (memory (export "memory") {plan.pages} {plan.pages})']
+    lines.append(wat_functions(lowered.kernels))
+    lines.append('  (func (export "run") (result i32)')
+    for call in lowered.calls:
+        args = " ".join(_arg(a, plan) for a in call.args)
+        lines.append(f"    ;; {call.node}")
+        lines.append(f"    (call ${call.kernel} {args})")
+    lines.append("    (i32.const 0))")
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def _arg(arg, plan: MemoryPlan) -> str:
+    if isinstance(arg, Ptr):
+        return f"(i32.const {plan.offsets[arg.tensor]})"
+    if isinstance(arg, int):
+        return f"(i32.const {arg})"
+    return f"(f32.const {f32_literal(arg)})"

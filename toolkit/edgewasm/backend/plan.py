@@ -1,0 +1,74 @@
+"""Static memory plan: `[weights][activation arena]`, every tensor at a 16-byte aligned offset.
+
+Activations whose lifetimes do not overlap share bytes (first fit over the buffers already
+placed). Views (Reshape) share their source's bytes and extend its lifetime. Graph outputs live
+to the end so the host can read them; graph inputs are rewritten before every run, so their bytes
+are free for reuse once their last reader has run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import Graph
+from .lower import Lowered, Ptr
+
+ALIGN = 16
+PAGE = 65536
+WEIGHTS_BASE = 64  # keep offset 0 unused: a zero pointer is always a bug
+
+
+def _align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+@dataclass
+class MemoryPlan:
+    offsets: dict[str, int]
+    weights_base: int
+    weights_end: int
+    arena_end: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.arena_end // PAGE))
+
+
+def plan_memory(graph: Graph, lowered: Lowered) -> MemoryPlan:
+    offsets: dict[str, int] = {}
+    cursor = WEIGHTS_BASE
+    for name, array in lowered.weights.items():
+        offsets[name] = cursor
+        cursor = _align(cursor + array.nbytes)
+    weights_end = cursor
+
+    never = len(lowered.calls)
+    first: dict[str, int] = {i.name: -1 for i in graph.inputs}
+    last: dict[str, int] = {}
+    for step, call in enumerate(lowered.calls):
+        for arg in call.args:
+            if isinstance(arg, Ptr) and arg.tensor not in lowered.weights:
+                root = lowered.root(arg.tensor)
+                first.setdefault(root, step)
+                last[root] = step
+    for out in graph.outputs:
+        root = lowered.root(out.name)
+        first.setdefault(root, -1)
+        last[root] = never
+    for name in first:
+        last.setdefault(name, first[name])
+
+    placed: list[tuple[int, int, int, int]] = []  # (offset, end, first, last)
+    for name in sorted(first, key=lambda t: (first[t], t)):
+        size = _align(graph.info(name).nbytes)
+        offset = weights_end
+        for o, e, f, l in sorted(placed):
+            overlaps_in_time = not (l < first[name] or last[name] < f)
+            if overlaps_in_time and o < offset + size and offset < e:
+                offset = e
+        placed.append((offset, offset + size, first[name], last[name]))
+        offsets[name] = offset
+    for view in lowered.views:
+        offsets[view] = offsets[lowered.root(view)]
+    arena_end = max([weights_end] + [e for _, e, _, _ in placed])
+    return MemoryPlan(offsets, WEIGHTS_BASE, weights_end, arena_end)

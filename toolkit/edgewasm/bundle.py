@@ -1,0 +1,268 @@
+"""The bundle: manifest schema, writing, and validation (stdlib only: the browser reads it too).
+
+```
+BUNDLE/manifest.json
+BUNDLE/<variant>/model.wasm, weights-000.bin ..., reference.onnx
+```
+Every file is named with its sha256; every offset and size is checked against the module's memory
+before a host writes a byte, so a damaged or hostile manifest is refused, never half-loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BundleError, IntegrityError
+
+FORMAT = "edgewasm-bundle"
+FORMAT_VERSION = 1
+PAGE = 65536
+DTYPES = {"float32": ("f", 4)}  # ONNX dtype name -> (array.array typecode, item size)
+DEFAULT_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output at the module boundary: where it lives in linear memory."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    offset: int
+    nbytes: int
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape),
+                "offset": self.offset, "nbytes": self.nbytes}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    file: str  # relative to the bundle root, '/'-separated
+    sha256: str
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class ChunkSpec(FileSpec):
+    offset: int = 0  # where the chunk's bytes go in linear memory
+
+
+@dataclass
+class VariantSpec:
+    name: str
+    module: FileSpec
+    pages: int
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    weights: list[ChunkSpec] = field(default_factory=list)
+    has_init: bool = False
+    kernels: list[str] = field(default_factory=list)
+    reference: FileSpec | None = None
+    report: dict = field(default_factory=dict)
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.pages * PAGE
+
+
+@dataclass
+class BundleSpec:
+    name: str
+    variants: dict[str, VariantSpec]
+    default_variant: str
+    raw: dict
+
+    def variant(self, name: str | None = None) -> VariantSpec:
+        key = name or self.default_variant
+        if key not in self.variants:
+            raise BundleError(f"bundle {self.name!r} has no variant {key!r}; it has {sorted(self.variants)}")
+        return self.variants[key]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify_bytes(spec: FileSpec, data: bytes) -> bytes:
+    """Return `data` if it matches the manifest; refuse it with the file's name otherwise."""
+    if len(data) != spec.nbytes:
+        raise IntegrityError(f"{spec.file}: expected {spec.nbytes} bytes, got {len(data)} (truncated or replaced?)")
+    if sha256(data) != spec.sha256:
+        raise IntegrityError(f"{spec.file}: sha256 does not match the manifest (corrupted or replaced)")
+    return data
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def parse_manifest(text: str | bytes) -> BundleSpec:
+    """Parse and validate a manifest; every problem is a BundleError naming the field."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BundleError(f"manifest.json is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise BundleError("manifest.json is not an edgewasm bundle manifest (missing format)")
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise BundleError(
+            f"manifest format_version {raw.get('format_version')!r} is not supported "
+            f"(this edgewasm reads version {FORMAT_VERSION})"
+        )
+    variants_raw = _get(raw, "variants", dict, "manifest")
+    if not variants_raw:
+        raise BundleError("manifest has no variants")
+    variants = {name: _parse_variant(name, v) for name, v in variants_raw.items()}
+    default = raw.get("default_variant", next(iter(variants)))
+    if default not in variants:
+        raise BundleError(f"manifest default_variant {default!r} is not one of its variants")
+    return BundleSpec(str(raw.get("name", "model")), variants, default, raw)
+
+
+def _get(obj: dict, key: str, kind: type, where: str):
+    if not isinstance(obj, dict) or key not in obj:
+        raise BundleError(f"manifest: {where} lacks {key!r}")
+    value = obj[key]
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise BundleError(f"manifest: {where}.{key} must be {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _file(obj: dict, where: str) -> FileSpec:
+    path = _get(obj, "file", str, where)
+    if path.startswith("/") or ".." in path.split("/") or "\\" in path:
+        raise BundleError(f"manifest: {where}.file {path!r} must be a relative path inside the bundle")
+    return FileSpec(path, _get(obj, "sha256", str, where), _get(obj, "nbytes", int, where))
+
+
+def _parse_variant(name: str, v: dict) -> VariantSpec:
+    where = f"variants.{name}"
+    pages = _get(v, "memory", dict, where)
+    spec = VariantSpec(
+        name=name,
+        module=_file(_get(v, "module", dict, where), f"{where}.module"),
+        pages=_get(pages, "pages", int, f"{where}.memory"),
+        inputs=[parse_tensor(t, f"{where}.inputs") for t in _get(v, "inputs", list, where)],
+        outputs=[parse_tensor(t, f"{where}.outputs") for t in _get(v, "outputs", list, where)],
+        weights=[_chunk(c, f"{where}.weights") for c in v.get("weights", [])],
+        has_init=bool(v.get("init", False)),
+        kernels=list(v.get("kernels", [])),
+        reference=_file(v["reference"], f"{where}.reference") if "reference" in v else None,
+        report=dict(v.get("report", {})),
+    )
+    check_layout(spec)
+    return spec
+
+
+def parse_tensor(t: dict, where: str) -> TensorSpec:
+    dtype = _get(t, "dtype", str, where)
+    if dtype not in DTYPES:
+        raise BundleError(f"manifest: {where} dtype {dtype!r} is not supported ({sorted(DTYPES)})")
+    shape = tuple(_get(t, "shape", list, where))
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise BundleError(f"manifest: {where} shape {list(shape)} must be positive integers")
+    return TensorSpec(_get(t, "name", str, where), dtype, shape,
+                      _get(t, "offset", int, where), _get(t, "nbytes", int, where))
+
+
+def _chunk(c: dict, where: str) -> ChunkSpec:
+    f = _file(c, where)
+    return ChunkSpec(f.file, f.sha256, f.nbytes, _get(c, "offset", int, where))
+
+
+def check_layout(v: VariantSpec) -> None:
+    """Every region a host will touch must lie inside the module's memory; sizes must agree."""
+    limit = v.memory_bytes
+    if v.pages < 1 or v.pages > 65536:
+        raise BundleError(f"variant {v.name}: memory pages {v.pages} out of range")
+    regions = [(f"input {t.name}", t.offset, t.nbytes) for t in v.inputs]
+    regions += [(f"output {t.name}", t.offset, t.nbytes) for t in v.outputs]
+    regions += [(f"weights {c.file}", c.offset, c.nbytes) for c in v.weights]
+    for label, offset, nbytes in regions:
+        if offset < 0 or nbytes < 0 or offset + nbytes > limit:
+            raise BundleError(
+                f"variant {v.name}: {label} at [{offset}, {offset + nbytes}) lies outside "
+                f"the module's {limit} bytes of memory"
+            )
+    for t in v.inputs + v.outputs:
+        if t.nbytes != t.size * DTYPES[t.dtype][1]:
+            raise BundleError(f"variant {v.name}: {t.name} has nbytes {t.nbytes} but shape {list(t.shape)}")
+    names = [t.name for t in v.inputs]
+    if len(set(names)) != len(names):
+        raise BundleError(f"variant {v.name}: duplicate input names {names}")
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class VariantBuild:
+    """What the compiler hands to the writer for one variant."""
+
+    name: str
+    wasm: bytes
+    pages: int
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    weights_offset: int
+    weights: bytes
+    kernels: list[str]
+    reference_onnx: bytes
+    report: dict
+    has_init: bool = False
+
+
+def write_bundle(out: Path, name: str, source_sha256: str, variants: list[VariantBuild],
+                 toolkit_version: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Path:
+    """Write the bundle directory and return the manifest's path."""
+    if chunk_bytes < 16 or chunk_bytes % 16:
+        raise BundleError(f"chunk size must be a positive multiple of 16 bytes, got {chunk_bytes}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "toolkit_version": toolkit_version,
+        "name": name,
+        "source": {"sha256": source_sha256},
+        "default_variant": variants[0].name,
+        "variants": {},
+    }
+    for v in variants:
+        vdir = out / v.name
+        vdir.mkdir(exist_ok=True)
+        for stale in vdir.glob("weights-*.bin"):
+            stale.unlink()
+        chunks = []
+        for i, start in enumerate(range(0, len(v.weights), chunk_bytes)):
+            piece = v.weights[start:start + chunk_bytes]
+            rel = f"{v.name}/weights-{i:03d}.bin"
+            (out / rel).write_bytes(piece)
+            chunks.append({"file": rel, "offset": v.weights_offset + start, "nbytes": len(piece),
+                           "sha256": sha256(piece)})
+        (vdir / "model.wasm").write_bytes(v.wasm)
+        (vdir / "reference.onnx").write_bytes(v.reference_onnx)
+        manifest["variants"][v.name] = {
+            "module": {"file": f"{v.name}/model.wasm", "sha256": sha256(v.wasm), "nbytes": len(v.wasm)},
+            "reference": {"file": f"{v.name}/reference.onnx", "sha256": sha256(v.reference_onnx),
+                          "nbytes": len(v.reference_onnx)},
+            "memory": {"pages": v.pages},
+            "init": v.has_init,
+            "inputs": [t.to_json() for t in v.inputs],
+            "outputs": [t.to_json() for t in v.outputs],
+            "weights": chunks,
+            "kernels": v.kernels,
+            "report": v.report,
+        }
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    parse_manifest(path.read_text())  # never write what we would refuse to read
+    return path

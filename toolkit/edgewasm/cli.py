@@ -1,0 +1,170 @@
+"""`edgewasm compile | run | check | serve`.
+
+Exit codes: 0 ok; 1 a check found a disagreement; 2 bad input or usage, with a one-line
+message and no traceback (anything else is a bug and keeps its traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import EdgewasmError
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(EdgewasmError):
+    pass
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _parse_inputs(pairs: list[str]) -> dict:
+    import numpy as np
+
+    inputs = {}
+    for pair in pairs or []:
+        name, sep, file = pair.partition("=")
+        if not sep or not name or not file:
+            raise UsageError(f"--input expects NAME=FILE.npy, got {pair!r}")
+        try:
+            inputs[name] = np.load(file, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read {file} as a .npy array: {exc}") from None
+    return inputs
+
+
+def _bundle(path: str) -> Path:
+    p = Path(path)
+    root = p if p.is_dir() else p.parent
+    if not (root / "manifest.json").is_file():
+        raise UsageError(f"{path} is not a bundle (no manifest.json)")
+    return root
+
+
+def cmd_compile(args) -> int:
+    from .compiler import compile_model
+
+    if not Path(args.model).is_file():
+        raise UsageError(f"no such ONNX file: {args.model}")
+    compile_model(args.model, args.output, batch=args.batch, name=args.name, log=_log)
+    return EXIT_OK
+
+
+def _random_inputs(bundle: Path, variant: str | None, seed: int) -> dict:
+    import numpy as np
+
+    from .bundle import parse_manifest
+
+    spec = parse_manifest((bundle / "manifest.json").read_bytes()).variant(variant)
+    rng = np.random.default_rng(seed)
+    return {t.name: rng.standard_normal(t.shape).astype(t.dtype) for t in spec.inputs}
+
+
+def cmd_run(args) -> int:
+    import numpy as np
+
+    from .engines import run_engine
+
+    bundle = _bundle(args.bundle)
+    inputs = _parse_inputs(args.input)
+    if not inputs:
+        raise UsageError("give every model input with --input NAME=FILE.npy")
+    outputs = run_engine(args.engine, bundle, inputs, args.variant)
+    if args.output:
+        np.savez(args.output, **{k: np.asarray(v) for k, v in outputs.items()})
+        _log(f"wrote {args.output}")
+    for name, value in outputs.items():
+        value = np.asarray(value)
+        print(f"{name}: shape {list(value.shape)} {value.dtype}  {np.array2string(value.reshape(-1)[:8], precision=6)}"
+              + (" ..." if value.size > 8 else ""))
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from .engines import bit_identical, max_abs_diff, run_engine, within_contract
+
+    bundle = _bundle(args.bundle)
+    inputs = _parse_inputs(args.input) or _random_inputs(bundle, args.variant, args.seed)
+    results = {}
+    for engine in ("wasmtime", "browser", "onnxruntime"):
+        _log(f"running {engine} ...")
+        results[engine] = run_engine(engine, bundle, inputs, args.variant)
+    ok = True
+    for name, value in results["wasmtime"].items():
+        same = bit_identical(results["browser"][name], value)
+        diff = max_abs_diff(value, results["onnxruntime"][name])
+        close = within_contract(value, results["onnxruntime"][name])
+        ok = ok and same and close
+        print(f"{name}: browser vs wasmtime bit-identical: {'yes' if same else 'NO'}; "
+              f"max |wasmtime - onnxruntime| = {diff:.3g} ({'within' if close else 'OUTSIDE'} atol 1e-5 + rtol 1e-4)")
+    print("check passed" if ok else "check FAILED")
+    return EXIT_OK if ok else EXIT_CHECK_FAILED
+
+
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    dist = Path(args.dist)
+    if not (dist / "index.html").is_file():
+        raise UsageError(f"{dist} has no index.html: run `python build.py` first (or pass --dist)")
+    serve(dist, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edgewasm", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compile", help="compile an ONNX model into a bundle")
+    p.add_argument("model")
+    p.add_argument("-o", "--output", required=True, help="bundle directory to write")
+    p.add_argument("--batch", type=int, default=1, help="value for a symbolic batch dimension (default 1)")
+    p.add_argument("--name", help="bundle name (default: the model file's stem)")
+    p.set_defaults(func=cmd_compile)
+
+    engines = ("wasmtime", "browser", "onnxruntime")
+    p = sub.add_parser("run", help="run a bundle on one engine")
+    p.add_argument("bundle")
+    p.add_argument("--input", action="append", metavar="NAME=FILE.npy")
+    p.add_argument("--engine", choices=engines, default="wasmtime")
+    p.add_argument("--variant")
+    p.add_argument("-o", "--output", help="write the outputs to this .npz (keys are the ONNX output names)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="compare browser, wasmtime and onnxruntime on one bundle")
+    p.add_argument("bundle")
+    p.add_argument("--input", action="append", metavar="NAME=FILE.npy")
+    p.add_argument("--variant")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs used when none are given")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("serve", help="serve the demo page (with COOP/COEP headers)")
+    p.add_argument("--dist", default="dist")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else EXIT_OK
+    try:
+        return args.func(args)
+    except EdgewasmError as exc:
+        print(f"edgewasm {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The three engines a bundle can be run on, behind one signature, so `check` can compare them.
+
+wasmtime and the browser run the module itself; onnxruntime runs the variant's
+`reference.onnx`, the same graph in standard ONNX ops.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .bundle import parse_manifest, verify_bytes
+from .errors import BundleError, EdgewasmError
+from .runtime.core import encode_inputs
+
+ENGINES = ("wasmtime", "browser", "onnxruntime")
+
+
+def run_wasmtime(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None) -> dict[str, np.ndarray]:
+    from .runtime.wasmtime_host import load
+
+    return load(bundle, variant).run(inputs)
+
+
+def run_onnxruntime(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None) -> dict[str, np.ndarray]:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise EdgewasmError("the onnxruntime engine needs the onnxruntime package (pip install onnxruntime)") from None
+    root = Path(bundle)
+    spec = parse_manifest((root / "manifest.json").read_bytes()).variant(variant)
+    if spec.reference is None:
+        raise BundleError(f"variant {spec.name} has no reference.onnx")
+    encode_inputs(spec, inputs)  # the same input checks as the module hosts
+    model = verify_bytes(spec.reference, (root / spec.reference.file).read_bytes())
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, inputs)))
+
+
+def run_browser(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None) -> dict[str, np.ndarray]:
+    from .browser import run_in_browser
+
+    return run_in_browser(Path(bundle), inputs, variant)
+
+
+def run_engine(engine: str, bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None):
+    runners = {"wasmtime": run_wasmtime, "browser": run_browser, "onnxruntime": run_onnxruntime}
+    return runners[engine](bundle, inputs, variant)
+
+
+def bit_identical(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape and same bits, except that any NaN equals any NaN (payloads may differ by engine)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind == "f":
+        nan_a, nan_b = np.isnan(a), np.isnan(b)
+        if not np.array_equal(nan_a, nan_b):
+            return False
+        view = np.dtype(f"u{a.dtype.itemsize}")
+        return bool(np.array_equal(a[~nan_a].view(view), b[~nan_b].view(view)))
+    return bool(np.array_equal(a, b))
+
+
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |a - b| over elements where neither is NaN; inf if NaNs disagree."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if not np.array_equal(np.isnan(a), np.isnan(b)):
+        return float("inf")
+    mask = ~np.isnan(a)
+    if not mask.any():
+        return 0.0
+    same_inf = np.isinf(a) & (a == b)
+    diff = np.where(same_inf, 0.0, np.abs(a - b))[mask]
+    return float(diff.max())
+
+
+def within_contract(actual: np.ndarray, expected: np.ndarray, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
+    """The fp32 numerics contract against onnxruntime: |a - e| <= atol + rtol * |e|, NaN == NaN."""
+    return bool(np.allclose(actual, expected, atol=atol, rtol=rtol, equal_nan=True))

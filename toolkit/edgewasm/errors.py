@@ -1,0 +1,37 @@
+"""Typed errors: every failure a user can cause maps to one class.
+
+The CLI turns any `EdgewasmError` into a one-line message and exit code 2; anything
+else is a bug in edgewasm and keeps its traceback.
+"""
+
+
+class EdgewasmError(Exception):
+    """Base class of every error a user can cause (bad model, bad bundle, bad input)."""
+
+
+class ModelFormatError(EdgewasmError):
+    """The ONNX file is unreadable, truncated or structurally invalid."""
+
+
+class UnsupportedModelError(EdgewasmError):
+    """The model is valid ONNX but uses operators, attributes or dtypes edgewasm cannot compile."""
+
+
+class DynamicShapeError(UnsupportedModelError):
+    """A dimension stays symbolic after the batch size is fixed."""
+
+
+class BundleError(EdgewasmError):
+    """The bundle or its manifest is missing, malformed or refers outside the module's memory."""
+
+
+class IntegrityError(BundleError):
+    """A bundle file's bytes do not match the sha256 recorded in its manifest."""
+
+
+class InputError(EdgewasmError):
+    """Inputs given to `Model.run` do not match the model's names, shapes or dtypes."""
+
+
+class ExecutionError(EdgewasmError):
+    """The module trapped or its `run` returned a non-zero status."""

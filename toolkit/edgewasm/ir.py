@@ -1,0 +1,81 @@
+"""The one graph representation every pass reads and writes.
+
+Shapes are fully static (the batch is fixed at import). Constants live beside the graph as
+numpy arrays; every other tensor is an activation that the planner places in linear memory.
+IR ops are canonical and few: the frontend rewrites ONNX's many spellings into them.
+
+IR ops and their attributes:
+  Gemm        (x, w[K,N], bias[N]?) -> y        rows = prod(x.shape[:-1]); attrs: min, max (clamp)
+  Add         (a, b) -> y                        b is a (or broadcasts as a trailing row over a)
+  Clamp       (x) -> y                           attrs: min, max  (Relu is Clamp(0, inf))
+  Softmax     (x) -> y                           attrs: n (the normalized trailing block size)
+  Reshape     (x) -> y                           a view: no compute, shares x's memory
+  Transpose2D (x[R,C]) -> y[C,R]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * np.dtype(self.dtype).itemsize
+
+
+@dataclass
+class Node:
+    op: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict = field(default_factory=dict)
+    name: str = ""
+
+
+@dataclass
+class Graph:
+    name: str
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    nodes: list[Node]
+    constants: dict[str, np.ndarray]
+    tensors: dict[str, TensorInfo]
+
+    def info(self, name: str) -> TensorInfo:
+        return self.tensors[name]
+
+    def is_constant(self, name: str) -> bool:
+        return name in self.constants
+
+    def consumers(self, name: str) -> list[Node]:
+        return [n for n in self.nodes if name in n.inputs]
+
+    def is_graph_output(self, name: str) -> bool:
+        return any(o.name == name for o in self.outputs)
+
+    def flops(self) -> int:
+        """Multiply-adds count twice; elementwise ops once per element."""
+        total = 0
+        for node in self.nodes:
+            out = self.tensors[node.outputs[0]]
+            if node.op == "Gemm":
+                k = self.constants[node.inputs[1]].shape[0]
+                total += 2 * out.size * k
+            elif node.op in ("Add", "Clamp"):
+                total += out.size
+            elif node.op == "Softmax":
+                total += 5 * out.size
+        return total

@@ -1,0 +1,78 @@
+"""Fusion: fold a bias Add and a following clamp (Relu/Clip) into the Gemm epilogue.
+
+Fusing saves a pass over memory per op; the arithmetic stays the same (the bias is added first
+in the kernel, which ONNX's graph would have added last: within the fp32 contract, not bitwise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Node
+
+
+def fuse(graph: Graph) -> tuple[Graph, dict]:
+    """Return the fused graph and a report listing each fusion applied."""
+    fused: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for node in graph.nodes:
+            if node.op != "Gemm":
+                continue
+            follower = _sole_consumer(graph, node.outputs[0])
+            if follower is None:
+                continue
+            if follower.op == "Add" and _fuse_bias(graph, node, follower):
+                fused.append(f"{node.name or 'Gemm'} + Add (bias)")
+            elif follower.op == "Clamp" and _fuse_clamp(node, follower):
+                fused.append(f"{node.name or 'Gemm'} + {'Relu' if follower.attrs['min'] == 0 else 'Clip'}")
+            else:
+                continue
+            _bypass(graph, node, follower)
+            changed = True
+            break
+    return graph, {"fusions": fused}
+
+
+def _sole_consumer(graph: Graph, name: str) -> Node | None:
+    users = graph.consumers(name)
+    if len(users) != 1 or graph.is_graph_output(name):
+        return None
+    return users[0]
+
+
+def _fuse_bias(graph: Graph, gemm: Node, add: Node) -> bool:
+    """Fold `Gemm -> Add(const row of N)` when the Gemm has no clamp yet (order matters)."""
+    if gemm.attrs["min"] != -np.inf or gemm.attrs["max"] != np.inf:
+        return False
+    other = add.inputs[1] if add.inputs[0] == gemm.outputs[0] else add.inputs[0]
+    n = graph.info(gemm.outputs[0]).shape[-1]
+    if not graph.is_constant(other) or graph.constants[other].size not in (1, n):
+        return False
+    row = np.broadcast_to(graph.constants[other].reshape(-1), (n,)).astype(np.float32)
+    if len(gemm.inputs) == 3:
+        row = graph.constants[gemm.inputs[2]] + row
+        gemm.inputs = gemm.inputs[:2]
+    bias_name = f"{gemm.outputs[0]}__bias"
+    graph.constants[bias_name] = row
+    gemm.inputs.append(bias_name)
+    return True
+
+
+def _fuse_clamp(gemm: Node, clamp: Node) -> bool:
+    """Two clamps compose into one only when their ranges overlap."""
+    lo = max(gemm.attrs["min"], clamp.attrs["min"])
+    hi = min(gemm.attrs["max"], clamp.attrs["max"])
+    if lo > hi:
+        return False
+    gemm.attrs["min"], gemm.attrs["max"] = lo, hi
+    return True
+
+
+def _bypass(graph: Graph, producer: Node, follower: Node) -> None:
+    """The producer now writes the follower's output; the follower disappears."""
+    out = follower.outputs[0]
+    del graph.tensors[producer.outputs[0]]
+    producer.outputs = [out]
+    graph.nodes.remove(follower)

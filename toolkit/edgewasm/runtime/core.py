@@ -1,0 +1,200 @@
+"""Host-independent runtime: validate inputs, move bytes in and out, call `run` once.
+
+Stdlib only. A host (wasmtime or the browser) supplies an `Instance` that can write and read
+linear memory and call `run`; everything a user can get wrong is checked here, once, for both.
+"""
+
+from __future__ import annotations
+
+import array
+import sys
+from typing import Any, Callable, Protocol
+
+from ..bundle import DTYPES, TensorSpec, VariantSpec
+from ..errors import BundleError, ExecutionError, InputError
+
+
+class Instance(Protocol):
+    """One instantiated model module (its own memory: instances never share state)."""
+
+    def write(self, offset: int, data: bytes | memoryview) -> None: ...
+
+    def read(self, offset: int, nbytes: int) -> bytes: ...
+
+    def call(self, export: str) -> int: ...
+
+
+class Tensor:
+    """A stdlib n-d array for hosts without numpy: flat `array.array` data plus a shape."""
+
+    def __init__(self, data: array.array, shape: tuple[int, ...], dtype: str = "float32"):
+        self.data, self.shape, self.dtype = data, tuple(shape), dtype
+
+    def tolist(self) -> Any:
+        def nest(flat: list, shape: tuple[int, ...]) -> list:
+            if len(shape) <= 1:
+                return flat
+            step = len(flat) // shape[0]
+            return [nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+        return nest(self.data.tolist(), self.shape)
+
+    def tobytes(self) -> bytes:
+        return self.data.tobytes()
+
+    def __len__(self) -> int:
+        return self.shape[0] if self.shape else 1
+
+    def __repr__(self) -> str:
+        return f"Tensor(shape={self.shape}, dtype={self.dtype})"
+
+
+def encode_input(spec: TensorSpec, value: Any) -> bytes:
+    """Any accepted input kind -> the little-endian bytes the module expects, or InputError.
+
+    Accepted: numpy arrays (exact dtype and shape), `array.array` and `memoryview` of the right
+    item type and element count (flat or with matching shape), `Tensor`, and nested lists.
+    """
+    code, itemsize = DTYPES[spec.dtype]
+    where = f"input {spec.name!r}"
+    if hasattr(value, "__array_interface__") and hasattr(value, "dtype"):  # numpy, without importing it
+        if str(value.dtype) != spec.dtype:
+            raise InputError(f"{where}: dtype {value.dtype}, expected {spec.dtype} "
+                             f"(convert with .astype('{spec.dtype}'))")
+        if tuple(value.shape) != spec.shape:
+            raise InputError(f"{where}: shape {tuple(value.shape)}, expected {spec.shape}")
+        data = value.astype(value.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
+    elif isinstance(value, Tensor):
+        if value.shape != spec.shape:
+            raise InputError(f"{where}: shape {value.shape}, expected {spec.shape}")
+        data = _typed_bytes(where, value.data, code, itemsize)
+    elif isinstance(value, memoryview):
+        if value.format != code or value.itemsize != itemsize:
+            raise InputError(f"{where}: memoryview of format {value.format!r}, expected {code!r} ({spec.dtype})")
+        if value.ndim > 1 and tuple(value.shape) != spec.shape:
+            raise InputError(f"{where}: shape {tuple(value.shape)}, expected {spec.shape}")
+        data = _little_endian(value.tobytes(), itemsize)
+    elif isinstance(value, array.array):
+        data = _typed_bytes(where, value, code, itemsize)
+    elif isinstance(value, (list, tuple)):
+        flat = _flatten(where, value, spec.shape)
+        try:
+            data = _little_endian(array.array(code, flat).tobytes(), itemsize)
+        except TypeError:
+            raise InputError(f"{where}: nested list must hold numbers only") from None
+    else:
+        raise InputError(f"{where}: unsupported type {type(value).__name__}; pass a numpy array, "
+                         "array.array, memoryview or nested list")
+    if len(data) != spec.nbytes:
+        raise InputError(f"{where}: {len(data) // itemsize} elements, expected {spec.size} for shape {spec.shape}")
+    return data
+
+
+def _typed_bytes(where: str, value: array.array, code: str, itemsize: int) -> bytes:
+    if value.typecode != code:
+        raise InputError(f"{where}: array.array of typecode {value.typecode!r}, expected {code!r}")
+    return _little_endian(value.tobytes(), itemsize)
+
+
+def _little_endian(data: bytes, itemsize: int) -> bytes:
+    if sys.byteorder == "little" or itemsize == 1:
+        return data
+    swapped = array.array("f", data)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
+def _flatten(where: str, value: Any, shape: tuple[int, ...]) -> list:
+    flat: list = []
+
+    def walk(v: Any, depth: int) -> None:
+        if depth == len(shape):
+            if isinstance(v, (list, tuple)):
+                raise InputError(f"{where}: nested list is deeper than shape {shape}")
+            flat.append(v)
+            return
+        if not isinstance(v, (list, tuple)) or len(v) != shape[depth]:
+            got = len(v) if isinstance(v, (list, tuple)) else "a scalar"
+            raise InputError(f"{where}: nested list has {got} at depth {depth}, expected {shape[depth]} "
+                             f"(shape {shape})")
+        for item in v:
+            walk(item, depth + 1)
+
+    walk(value, 0)
+    return flat
+
+
+def decode_tensor(spec: TensorSpec, raw: bytes) -> Tensor:
+    code, itemsize = DTYPES[spec.dtype]
+    data = array.array(code, _little_endian(raw, itemsize))
+    return Tensor(data, spec.shape, spec.dtype)
+
+
+def encode_inputs(variant: VariantSpec, inputs: dict[str, Any]) -> list[tuple[TensorSpec, bytes]]:
+    """Check names, then encode every input; nothing is written unless all of them are valid."""
+    if not isinstance(inputs, dict):
+        raise InputError("inputs must be a dict of {input name: array}")
+    expected = [t.name for t in variant.inputs]
+    unknown = sorted(set(inputs) - set(expected))
+    missing = [n for n in expected if n not in inputs]
+    if unknown or missing:
+        raise InputError(f"inputs do not match the model: missing {missing}, unknown {unknown}; "
+                         f"expected {expected}")
+    return [(t, encode_input(t, inputs[t.name])) for t in variant.inputs]
+
+
+class Model:
+    """A loaded variant: `run({name: array}) -> {name: array}`, one `run` call per inference."""
+
+    def __init__(self, variant: VariantSpec, instance: Instance,
+                 make_output: Callable[[TensorSpec, bytes], Any] = decode_tensor, host: str = ""):
+        self.variant = variant
+        self.instance = instance
+        self.make_output = make_output
+        self.host = host
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return self.variant.inputs
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return self.variant.outputs
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        for spec, data in encode_inputs(self.variant, inputs):
+            self.instance.write(spec.offset, data)
+        status = self.instance.call("run")
+        if status != 0:
+            raise ExecutionError(f"model run returned status {status}")
+        return {t.name: self.make_output(t, self.instance.read(t.offset, t.nbytes)) for t in self.variant.outputs}
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{t.name}{list(t.shape)}" for t in self.inputs)
+        outs = ", ".join(f"{t.name}{list(t.shape)}" for t in self.outputs)
+        return f"<edgewasm.Model {self.variant.name} on {self.host}: ({ins}) -> ({outs})>"
+
+
+def load_weights(variant: VariantSpec, instance: Instance, fetch: Callable[[str], bytes],
+                 verify: Callable) -> None:
+    """Write every weight chunk (verified first) at its offset, then call `init` if exported."""
+    for chunk in variant.weights:
+        instance.write(chunk.offset, verify(chunk, fetch(chunk.file)))
+    if variant.has_init and instance.call("init") != 0:
+        raise ExecutionError("model init returned a non-zero status")
+
+
+def sidecar_variant(meta: dict, module_file: str, module_bytes: bytes, pages: int) -> VariantSpec:
+    """A bring-your-own module's small manifest (inputs/outputs with offsets) as a variant."""
+    from ..bundle import FileSpec, check_layout, parse_tensor, sha256
+
+    try:
+        inputs = [parse_tensor(t, "inputs") for t in meta["inputs"]]
+        outputs = [parse_tensor(t, "outputs") for t in meta["outputs"]]
+    except (KeyError, TypeError):
+        raise BundleError("the module's manifest needs 'inputs' and 'outputs' lists") from None
+    variant = VariantSpec(meta.get("name", "custom"), FileSpec(module_file, sha256(module_bytes), len(module_bytes)),
+                          pages, inputs, outputs, has_init=bool(meta.get("init", False)))
+    check_layout(variant)
+    return variant
+

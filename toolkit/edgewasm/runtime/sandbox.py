@@ -1,0 +1,66 @@
+"""The sandbox audit: a model module imports nothing and exports only the ABI.
+
+Read from the binary itself (stdlib only, so both hosts and the compiler share it): nothing
+spliced into a module, and nothing a bundle author hand-wrote, can smuggle an import past it.
+"""
+
+from __future__ import annotations
+
+from ..errors import BundleError
+
+ABI_EXPORTS = {"memory", "run", "init"}
+
+
+def _uleb(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return result, pos
+
+
+def _name(data: bytes, pos: int) -> tuple[str, int]:
+    n, pos = _uleb(data, pos)
+    return data[pos:pos + n].decode("utf-8"), pos + n
+
+
+def module_interface(wasm: bytes) -> tuple[int, dict[str, int]]:
+    """(number of imports, {export name: export kind}) read from the binary's sections."""
+    if wasm[:8] != b"\0asm\x01\0\0\0":
+        raise BundleError("not a WebAssembly 1.0 binary")
+    try:
+        return _read_sections(wasm)
+    except (IndexError, UnicodeDecodeError):
+        raise BundleError("malformed or truncated WebAssembly binary") from None
+
+
+def _read_sections(wasm: bytes) -> tuple[int, dict[str, int]]:
+    imports, exports = 0, {}
+    pos = 8
+    while pos < len(wasm):
+        section, pos = wasm[pos], pos + 1
+        size, pos = _uleb(wasm, pos)
+        body = pos
+        if section == 2:
+            imports, _ = _uleb(wasm, body)
+        elif section == 7:
+            count, p = _uleb(wasm, body)
+            for _ in range(count):
+                name, p = _name(wasm, p)
+                kind = wasm[p]
+                _, p = _uleb(wasm, p + 1)
+                exports[name] = kind
+        pos = body + size
+    return imports, exports
+
+
+def audit_module(wasm: bytes) -> None:
+    imports, exports = module_interface(wasm)
+    if imports:
+        raise BundleError(f"module has {imports} import(s); model modules must import nothing")
+    extra = set(exports) - ABI_EXPORTS
+    if extra or "memory" not in exports or "run" not in exports:
+        raise BundleError(f"module exports {sorted(exports)}; the ABI allows exactly memory, run and init")

@@ -1,0 +1,1 @@
+(func $probe (result i32) (i32.const 1))
