@@ -14,7 +14,7 @@ from .backend.lower import lower
 from .backend.plan import plan_memory
 from .backend.reference import export_reference
 from .bundle import DEFAULT_CHUNK_BYTES, TensorSpec, VariantBuild, write_bundle
-from .frontend.onnx import import_onnx, load_onnx
+from .frontend.onnx import import_onnx, load_onnx, read_model_bytes
 from .ir import Graph
 from .passes.fuse import fuse
 
@@ -55,14 +55,14 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
                   chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                   log: Callable[[str], None] = lambda message: None) -> Path:
     """Compile an ONNX file into a bundle directory; returns the manifest path."""
-    data = Path(model).read_bytes() if not isinstance(model, bytes) else model
+    data = model if isinstance(model, bytes) else read_model_bytes(model)
     proto = load_onnx(data)
     log(f"imported {len(proto.graph.node)} ONNX nodes (opset {proto.opset_import[0].version if proto.opset_import else '?'})")
     graph = import_onnx(proto, batch=batch)
     build, _ = compile_variant(graph)
     log(f"fp32: {len(build.wasm)} bytes of module, {len(build.weights)} bytes of weights, "
         f"kernels {', '.join(build.kernels)}")
-    bundle_name = name or Path(str(model)).stem
+    bundle_name = name or ("model" if isinstance(model, bytes) else Path(model).stem)
     path = write_bundle(Path(out), bundle_name, hashlib.sha256(data).hexdigest(), [build],
                         toolkit_version=__version__, chunk_bytes=chunk_bytes)
     log(f"wrote {path}")

@@ -20,12 +20,16 @@ from ..ir import Graph, Node, TensorInfo
 INF = float("inf")
 
 
+def read_model_bytes(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ModelFormatError(f"cannot read ONNX model {path}: {exc.strerror or exc}") from None
+
+
 def load_onnx(source: str | Path | bytes) -> onnx.ModelProto:
     """Parse ONNX bytes or a file; any decoding failure becomes a ModelFormatError."""
-    try:
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    except OSError as exc:
-        raise ModelFormatError(f"cannot read ONNX model {source}: {exc.strerror or exc}") from None
+    data = source if isinstance(source, bytes) else read_model_bytes(source)
     try:
         model = onnx.load_from_string(data)
     except Exception as exc:  # protobuf raises several unrelated types on bad bytes

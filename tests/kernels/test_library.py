@@ -1,0 +1,103 @@
+"""The kernel library loader: parsing kernel files, dependency closure, and the SIMD baseline."""
+
+import re
+
+import pytest
+import wasmtime
+
+from edgewasm.backend import kernels
+from edgewasm.backend.kernels import _split_functions
+
+EXPECTED_KERNELS = {
+    "f32_gemm_4x8", "f32_gemm_1x8", "f32_gemm_store_tail",
+    "f32_vexp", "f32_vexp_array", "f32_softmax",
+    "f32_vadd", "f32_vadd_rows", "f32_vclamp",
+    "f32_transpose", "f32_transpose_scalar",
+}
+
+
+def test_library_defines_the_kernels():
+    assert set(kernels.load_library()) == EXPECTED_KERNELS
+
+
+def test_kernel_dir_holds_the_wat_files():
+    names = {p.name for p in kernels.kernel_dir().glob("*.wat")}
+    assert {"f32_gemm.wat", "f32_softmax.wat", "f32_vbinary.wat", "f32_transpose.wat"} <= names
+
+
+def test_each_function_text_is_one_documented_func():
+    for name, text in kernels.load_library().items():
+        assert text.startswith(";;"), f"{name} has no leading doc comment"
+        assert f"(func ${name}" in text
+        assert text.rstrip().endswith(")")
+        assert f";; ${name}" in text, f"{name}: the doc comment should name the function"
+
+
+def test_load_library_returns_a_copy():
+    kernels.load_library().clear()
+    assert kernels.load_library()
+
+
+def test_wat_functions_pulls_in_callees_once_sorted():
+    text = kernels.wat_functions(["f32_softmax", "f32_vexp_array", "f32_softmax"])
+    names = re.findall(r"^\(func \$(\S+)", text, re.M)
+    assert names == ["f32_softmax", "f32_vexp", "f32_vexp_array"]
+
+
+def test_wat_functions_accepts_a_single_name():
+    assert kernels.wat_functions("f32_vadd_rows") == kernels.wat_functions(["f32_vadd_rows"])
+    assert "(func $f32_vadd " in kernels.wat_functions("f32_vadd_rows")
+
+
+def test_unknown_kernel_lists_known_ones():
+    with pytest.raises(KeyError, match="f32_gemm_4x8"):
+        kernels.wat_functions(["f32_gemm_9x9"])
+
+
+def test_whole_library_is_baseline_simd128():
+    """All kernels assemble together and validate with relaxed SIMD switched off."""
+    config = wasmtime.Config()
+    config.wasm_relaxed_simd = False
+    engine = wasmtime.Engine(config)
+    wat = f"(module (memory 1) {kernels.wat_functions(kernels.load_library())})"
+    wasmtime.Module.validate(engine, wasmtime.wat2wasm(wat))
+
+
+SAMPLE = """\
+;; file header, not attached to any function
+
+;; $first: doc line 1
+;; doc line 2 mentions (call $not_a_dependency) and a stray )
+(func $first (param $x i32) (result i32)
+  (; block comment with ( parens (; nested ;) and call $also_not ;)
+  (call $second (local.get $x)))
+;; $second: "quoted ) paren in a comment"
+(func $second (param $x i32) (result i32)
+  (drop (i32.const 0)) ;; trailing ) comment
+  (local.get $x))
+"""
+
+
+def test_parser_skips_comments_and_strings():
+    functions = {name: (text, calls) for name, text, calls in _split_functions(SAMPLE, "sample.wat")}
+    assert list(functions) == ["first", "second"]
+    first_text, first_calls = functions["first"]
+    assert first_text.startswith(";; $first: doc line 1")
+    assert "file header" not in first_text
+    assert first_calls == ("second",)
+    second_text, second_calls = functions["second"]
+    assert second_text.startswith(';; $second: "quoted')
+    assert second_text.endswith("(local.get $x))")
+    assert second_calls == ()
+
+
+@pytest.mark.parametrize("source, message", [
+    ("(func $a (nop)", "unbalanced"),
+    ("(func $a))", "unbalanced"),
+    ("(memory 1)", "only contain"),
+    ("(func $a) stray", "outside a form"),
+    ("(func $a (; open", "block comment"),
+])
+def test_parser_rejects_malformed_files(source, message):
+    with pytest.raises(ValueError, match=message):
+        _split_functions(source, "bad.wat")

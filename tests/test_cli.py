@@ -1,0 +1,89 @@
+"""The CLI as a user runs it: a real subprocess, exit codes 0/1/2, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from onnx_builders import mlp
+
+
+def edgewasm(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "edgewasm.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def odd_mlp(tmp_path_factory):
+    """The issue's model nobody tuned for: MLP 100-37-13 with odd sizes at batch 3."""
+    root = tmp_path_factory.mktemp("cli")
+    (root / "mlp.onnx").write_bytes(mlp([100, 37, 13]).SerializeToString())
+    result = edgewasm("compile", root / "mlp.onnx", "-o", root / "bundle", "--batch", 3)
+    assert result.returncode == 0, result.stderr
+    assert (root / "bundle" / "manifest.json").is_file()
+    return root
+
+
+def test_run_wasmtime_and_onnxruntime_write_npz(odd_mlp):
+    x = np.random.default_rng(1).standard_normal((3, 100)).astype(np.float32)
+    np.save(odd_mlp / "x.npy", x)
+    outs = {}
+    for engine in ("wasmtime", "onnxruntime"):
+        out = odd_mlp / f"{engine}.npz"
+        result = edgewasm("run", odd_mlp / "bundle", "--input", f"x={odd_mlp / 'x.npy'}", "--engine", engine, "-o", out)
+        assert result.returncode == 0, result.stderr
+        assert "y: shape [3, 13]" in result.stdout
+        outs[engine] = np.load(out)["y"]
+    assert np.allclose(outs["wasmtime"], outs["onnxruntime"], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("args,message", [
+    (("compile", "missing.onnx", "-o", "out"), "no such ONNX file"),
+    (("run", "nowhere"), "not a bundle"),
+    (("frobnicate",), ""),
+])
+def test_usage_errors_exit_2_without_traceback(odd_mlp, args, message):
+    result = edgewasm(*args, cwd=odd_mlp)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_inputs_exit_2(odd_mlp):
+    np.save(odd_mlp / "wrong.npy", np.zeros((2, 100), np.float32))
+    result = edgewasm("run", odd_mlp / "bundle", "--input", f"x={odd_mlp / 'wrong.npy'}")
+    assert result.returncode == 2 and "shape (2, 100), expected (3, 100)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    (odd_mlp / "bad.onnx").write_bytes(b"not onnx at all")
+    result = edgewasm("compile", odd_mlp / "bad.onnx", "-o", odd_mlp / "x")
+    assert result.returncode == 2 and "not a valid ONNX model" in result.stderr
+
+
+@pytest.mark.browser
+def test_check_agrees_on_all_three_engines(odd_mlp):
+    result = edgewasm("check", odd_mlp / "bundle")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "browser vs wasmtime bit-identical: yes" in result.stdout
+    assert "within atol 1e-5 + rtol 1e-4" in result.stdout
+
+
+@pytest.mark.browser
+def test_check_fails_when_an_engine_disagrees(odd_mlp, tmp_path):
+    """Swap in a reference.onnx of a different model: check must notice and exit 1."""
+    import json
+    import shutil
+
+    from edgewasm.bundle import sha256
+
+    bundle = shutil.copytree(odd_mlp / "bundle", tmp_path / "b")
+    other = mlp([100, 37, 13], seed=7).SerializeToString()
+    (bundle / "fp32" / "reference.onnx").write_bytes(other)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["variants"]["fp32"]["reference"].update(sha256=sha256(other), nbytes=len(other))
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    result = edgewasm("check", bundle)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "OUTSIDE" in result.stdout

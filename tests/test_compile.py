@@ -1,0 +1,137 @@
+"""Compile ONNX models and run them in wasmtime: outputs must match onnxruntime on the
+original model within the fp32 contract (atol 1e-5 + rtol 1e-4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import helper
+
+import edgewasm
+from edgewasm.engines import run_onnxruntime, within_contract
+from edgewasm.runtime.sandbox import module_interface
+
+from onnx_builders import mlp, model
+
+
+def ort_run(proto, inputs):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
+
+
+def compile_and_compare(tmp_path, proto, inputs, batch=1):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(proto.SerializeToString())
+    edgewasm.compile(path, tmp_path / "bundle", batch=batch)
+    got = edgewasm.load(tmp_path / "bundle").run(inputs)
+    want = ort_run(proto, inputs)
+    assert set(got) == set(want)
+    for name in want:
+        assert got[name].shape == want[name].shape and got[name].dtype == np.float32
+        assert within_contract(got[name], want[name]), (name, np.abs(got[name] - want[name]).max())
+    ref = run_onnxruntime(tmp_path / "bundle", inputs)  # the variant's reference.onnx
+    for name in want:
+        assert within_contract(ref[name], want[name])
+    return got
+
+
+def randn(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("sizes,batch", [([100, 37, 13], 3), ([64, 32, 10], 1), ([5, 9, 17, 3], 7), ([1, 1], 1)])
+def test_mlp_matches_onnxruntime(tmp_path, sizes, batch):
+    compile_and_compare(tmp_path, mlp(sizes), {"x": randn(batch, sizes[0])}, batch=batch)
+
+
+@pytest.mark.parametrize("trans_a,trans_b,alpha,beta,c_shape", [
+    (0, 0, 1.0, 1.0, (13,)), (1, 0, 0.5, 2.0, (1, 13)), (0, 1, 1.0, 0.0, (13,)),
+    (1, 1, 1.5, 1.0, (5, 13)), (0, 0, 1.0, 1.0, None), (0, 1, 1.0, 3.0, (5, 1)), (0, 0, 1.0, 1.0, ()),
+])
+def test_gemm_attributes(tmp_path, trans_a, trans_b, alpha, beta, c_shape):
+    m, k, n = 5, 11, 13
+    a_shape = [k, m] if trans_a else [m, k]
+    w = randn(*((n, k) if trans_b else (k, n)), seed=1)
+    inits = [("w", w)]
+    inputs = ["a", "w"]
+    if c_shape is not None:
+        inits.append(("c", randn(*c_shape, seed=2)))
+        inputs.append("c")
+    node = helper.make_node("Gemm", inputs, ["y"], transA=trans_a, transB=trans_b, alpha=alpha, beta=beta)
+    proto = model([node], [("a", a_shape)], [("y", [m, n])], inits)
+    compile_and_compare(tmp_path, proto, {"a": randn(*a_shape)})
+
+
+def test_matmul_add_relu_softmax_and_views(tmp_path):
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["mm"]),
+        helper.make_node("Add", ["mm", "b"], ["z"]),
+        helper.make_node("Relu", ["z"], ["r"]),
+        helper.make_node("Reshape", ["r", "shape"], ["r2"]),
+        helper.make_node("Flatten", ["r2"], ["f"], axis=1),
+        helper.make_node("Add", ["f", "x2"], ["s"]),
+        helper.make_node("Softmax", ["s"], ["y"], axis=-1),
+    ]
+    inits = [("w", randn(6, 12, seed=3)), ("b", randn(12, seed=4)), ("shape", np.array([0, 3, 4], np.int64))]
+    proto = model(nodes, [("x", [2, 6]), ("x2", [2, 12])], [("y", [2, 12]), ("r", [2, 12])], inits)
+    compile_and_compare(tmp_path, proto, {"x": randn(2, 6), "x2": randn(2, 12, seed=5)})
+
+
+def test_batched_matmul_rows_and_opset11_softmax(tmp_path):
+    """MatMul over a rank-3 activation and opset-11 Softmax over the flattened trailing block."""
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Softmax", ["h"], ["y"], axis=1)]
+    proto = model(nodes, [("x", ["N", 3, 7])], [("y", ["N", 3, 5])], [("w", randn(7, 5, seed=6))], opset=11)
+    compile_and_compare(tmp_path, proto, {"x": randn(2, 3, 7)}, batch=2)
+
+
+def test_identity_model_and_scalar_bias(tmp_path):
+    nodes = [helper.make_node("Add", ["x", "c"], ["s"]), helper.make_node("Identity", ["s"], ["y"])]
+    proto = model(nodes, [("x", [3, 4])], [("y", [3, 4])], [("c", np.float32(2.5))])
+    compile_and_compare(tmp_path, proto, {"x": randn(3, 4)})
+
+
+def test_special_values_propagate(tmp_path):
+    proto = mlp([8, 6, 4], softmax=False)
+    x = randn(4, 8)
+    x[0, 0], x[1, 3], x[2, 5], x[3, 1] = np.nan, np.inf, -0.0, 1e30
+    got = compile_and_compare(tmp_path, proto, {"x": x}, batch=4)
+    assert np.isnan(got["y"][0]).any()
+
+
+def test_memory_plan_reuses_activation_buffers(tmp_path):
+    """A deep narrow MLP needs two live activations at a time, not one per layer."""
+    sizes = [64] * 12
+    proto = mlp(sizes, softmax=False)
+    path = tmp_path / "deep.onnx"
+    path.write_bytes(proto.SerializeToString())
+    edgewasm.compile(path, tmp_path / "b", batch=16)
+    model_ = edgewasm.load(tmp_path / "b")
+    report = model_.variant.report
+    activations = report["memory_bytes"] - report["weight_bytes"]
+    one_activation = 16 * 64 * 4
+    assert activations < 4 * one_activation + 65536, report  # 11 layers unplanned would need 12x
+    compile_and_compare(tmp_path, proto, {"x": randn(16, 64)}, batch=16)
+
+
+def test_fusion_reported_and_kernels_recorded(tmp_path):
+    path = tmp_path / "m.onnx"
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["mm"]), helper.make_node("Add", ["mm", "b"], ["z"]),
+             helper.make_node("Relu", ["z"], ["y"])]
+    path.write_bytes(model(nodes, [("x", [1, 9])], [("y", [1, 5])], [("w", randn(9, 5)), ("b", randn(5))])
+                     .SerializeToString())
+    edgewasm.compile(path, tmp_path / "b")
+    variant = edgewasm.load(tmp_path / "b").variant
+    assert variant.kernels == ["f32_gemm_1x8"]  # bias and Relu live in the GEMM epilogue
+    assert len(variant.report["fusions"]) == 2
+
+
+def test_emitted_module_is_sandboxed(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(mlp([10, 7, 3]).SerializeToString())
+    edgewasm.compile(path, tmp_path / "b")
+    imports, exports = module_interface((tmp_path / "b" / "fp32" / "model.wasm").read_bytes())
+    assert imports == 0
+    assert set(exports) == {"memory", "run"}

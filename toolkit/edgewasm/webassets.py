@@ -1,0 +1,168 @@
+"""Stage the browser runtime: vendored Pyodide plus the edgewasm wheel, registered in its lockfile.
+
+The page then boots with `loadPyodide({indexURL: "/pyodide/"})` and
+`await pyodide.loadPackage("edgewasm")`. Both downloads are cached (Pyodide by version, the wheel
+by the content of the sources it is built from), so staging again is a local copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from .errors import EdgewasmError
+
+PYODIDE_VERSION = "314.0.7"
+PACKAGE_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "MANIFEST.in", "README.md", "README.rst", "LICENSE",
+                 "LICENSE.txt", "NOTICE")  # top-level files a wheel build may read
+
+Log = Callable[[str], None]
+
+
+class StagingError(EdgewasmError):
+    """The browser runtime could not be fetched or built."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("EDGEWASM_CACHE") or Path.home() / ".cache" / "edgewasm")
+
+
+def stage_runtime(dest: Path, log: Log = print) -> Path:
+    """Put Pyodide and the edgewasm wheel into `dest/pyodide/`; returns that directory."""
+    target = Path(dest) / "pyodide"
+    pyodide = fetch_pyodide(log)
+    wheel = build_wheel(log)
+    log(f"staging the browser runtime into {target}")
+    _sync_tree(pyodide, target)
+    for stale in target.glob("edgewasm-*.whl"):
+        if stale.name != wheel.name:
+            stale.unlink()
+    shutil.copyfile(wheel, target / wheel.name)
+    _register_wheel(pyodide / "pyodide-lock.json", target / wheel.name, target / "pyodide-lock.json")
+    return target
+
+
+# -- Pyodide ---------------------------------------------------------------------------------
+
+
+def fetch_pyodide(log: Log = print, version: str = PYODIDE_VERSION) -> Path:
+    """The extracted npm package `pyodide@version`, downloaded once into the cache."""
+    extracted = cache_dir() / "npm" / f"pyodide-{version}"
+    if (extracted / "pyodide-lock.json").is_file():
+        return extracted
+    npm = shutil.which("npm")
+    if npm is None:
+        raise StagingError("npm is needed to fetch Pyodide (the npm package `pyodide`); install Node.js and npm")
+    log(f"fetching pyodide@{version} from npm (once; cached in {extracted.parent})")
+    extracted.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=extracted.parent) as tmp:
+        result = subprocess.run([npm, "pack", f"pyodide@{version}", "--json", "--pack-destination", tmp],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise StagingError(f"npm pack pyodide@{version} failed:\n{result.stderr.strip()[-2000:]}")
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if len(tarballs) != 1:
+            raise StagingError(f"npm pack pyodide@{version} left {len(tarballs)} tarballs, expected one")
+        unpacked = Path(tmp) / "unpacked"
+        with tarfile.open(tarballs[0]) as archive:
+            archive.extractall(unpacked, filter="data")
+        if not (unpacked / "package" / "pyodide-lock.json").is_file():
+            raise StagingError(f"pyodide@{version} from npm has no pyodide-lock.json")
+        shutil.rmtree(extracted, ignore_errors=True)
+        (unpacked / "package").rename(extracted)
+    return extracted
+
+
+def _sync_tree(source: Path, target: Path) -> None:
+    """Copy files whose size or mtime differ, so staging again costs almost nothing."""
+    for path in source.rglob("*"):
+        if not path.is_file():
+            continue
+        copy = target / path.relative_to(source)
+        stat = path.stat()
+        if copy.is_file() and copy.stat().st_size == stat.st_size and copy.stat().st_mtime == stat.st_mtime:
+            continue
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copy)
+
+
+# -- the edgewasm wheel ----------------------------------------------------------------------
+
+
+def project_root() -> Path:
+    """The source checkout this edgewasm was imported from (the wheel is built from it)."""
+    package = Path(__file__).resolve().parent
+    root = package.parent.parent
+    if not (root / "pyproject.toml").is_file() or package.parent.name != "toolkit":
+        raise StagingError(
+            f"edgewasm was imported from {package}, which is not a source checkout "
+            "(toolkit/edgewasm beside pyproject.toml); the browser runtime wheel is built from the sources"
+        )
+    return root
+
+
+def _source_files(root: Path) -> list[tuple[str, Path]]:
+    files = [(name, root / name) for name in PACKAGE_FILES if (root / name).is_file()]
+    package = root / "toolkit" / "edgewasm"
+    for directory, subdirs, names in os.walk(package, followlinks=True):  # wat/ is a link to wasm-kernels/
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        for name in sorted(names):
+            if not name.endswith(".pyc"):
+                path = Path(directory) / name
+                files.append((path.relative_to(root).as_posix(), path))
+    return files
+
+
+def _sources_digest(files: list[tuple[str, Path]]) -> str:
+    digest = hashlib.sha256()
+    for rel, path in files:
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:20]
+
+
+def build_wheel(log: Log = print) -> Path:
+    """Build the pure-Python wheel from a clean copy of the sources (cached by their content).
+
+    Building from a copy keeps stale `build/` leftovers in the checkout out of the wheel.
+    """
+    root = project_root()
+    files = _source_files(root)
+    cached = cache_dir() / "wheels" / _sources_digest(files)
+    wheels = list(cached.glob("edgewasm-*-py3-none-any.whl"))
+    if len(wheels) == 1:
+        return wheels[0]
+    log("building the edgewasm wheel (pip wheel)")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cached.parent) as tmp:
+        source, out = Path(tmp) / "src", Path(tmp) / "out"
+        for rel, path in files:
+            (source / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, source / rel)
+        result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(source),
+                                 "-w", str(out)], capture_output=True, text=True)
+        built = list(out.glob("edgewasm-*-py3-none-any.whl"))
+        if result.returncode != 0 or len(built) != 1:
+            raise StagingError(f"pip wheel failed to build edgewasm:\n{(result.stderr or result.stdout).strip()[-2000:]}")
+        shutil.rmtree(cached, ignore_errors=True)
+        out.rename(cached)
+    return cached / built[0].name
+
+
+def _register_wheel(pristine_lock: Path, wheel: Path, lock_out: Path) -> None:
+    """Write Pyodide's lockfile with an `edgewasm` entry pointing at the wheel beside it."""
+    from pyodide_lock import PyodideLockSpec
+    from pyodide_lock.utils import add_wheels_to_spec
+
+    spec = PyodideLockSpec.from_json(pristine_lock)
+    try:
+        spec = add_wheels_to_spec(spec, [wheel], base_path=wheel.parent)
+    except RuntimeError as exc:
+        raise StagingError(f"cannot register {wheel.name} in pyodide-lock.json: {exc}") from None
+    spec.to_json(lock_out)

@@ -1,1 +1,0 @@
-(func $probe (result i32) (i32.const 1))
