@@ -195,14 +195,14 @@ class BrowserSession:
         from starlette.routing import Mount, Route
         from starlette.staticfiles import StaticFiles
 
-        from .serve import IsolationHeaders, ServerThread
+        from .serve import DevServerHeaders, ServerThread
 
         async def harness(request):
             return HTMLResponse(HARNESS_HTML)
 
         self._app = Starlette(routes=[Route("/", harness),
                                       Mount("/pyodide", app=StaticFiles(directory=self.runtime_dir / "pyodide"))])
-        self._server = ServerThread(IsolationHeaders(self._app))
+        self._server = ServerThread(DevServerHeaders(self._app))
         self._server.start()
         self.origin = self._server.origin
 

@@ -1,7 +1,8 @@
-"""Starlette dev server for a built `dist/`: static files, cross-origin isolated.
+"""Starlette dev server for a built `dist/`: static files, cross-origin isolated, never stale.
 
 COOP/COEP make the page cross-origin isolated, which gives `performance.now()` its fine
-resolution (the latency the demo shows); CORP keeps every file to this origin.
+resolution (the latency the demo shows); CORP keeps every file to this origin. `no-cache` makes
+the browser revalidate, so a rebuilt bundle's manifest and chunks are never mixed with old ones.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-ISOLATION_HEADERS = {
+from .errors import EdgewasmError
+
+DEV_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-embedder-policy": "require-corp",
     "cross-origin-resource-policy": "same-origin",
+    "cache-control": "no-cache",
 }
 CONTENT_TYPES = {  # the ones browsers insist on, whatever the system's mimetypes table says
     ".wasm": "application/wasm",
@@ -28,8 +32,8 @@ CONTENT_TYPES = {  # the ones browsers insist on, whatever the system's mimetype
 }
 
 
-class IsolationHeaders:
-    """ASGI middleware: isolation headers on every response, strict types for wasm and modules."""
+class DevServerHeaders:
+    """ASGI middleware: DEV_HEADERS on every response, strict types for wasm and JS modules."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -42,9 +46,9 @@ class IsolationHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                replaced = set(ISOLATION_HEADERS) | ({"content-type"} if content_type else set())
+                replaced = set(DEV_HEADERS) | ({"content-type"} if content_type else set())
                 headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in replaced]
-                headers += [(k.encode(), v.encode()) for k, v in ISOLATION_HEADERS.items()]
+                headers += [(k.encode(), v.encode()) for k, v in DEV_HEADERS.items()]
                 if content_type:
                     headers.append((b"content-type", content_type.encode()))
                 message = {**message, "headers": headers}
@@ -54,12 +58,12 @@ class IsolationHeaders:
 
 
 def create_app(dist: Path) -> Starlette:
-    """Serve `dist/` (index.html at /) with the isolation headers."""
+    """Serve `dist/` (index.html at /) with DEV_HEADERS."""
     dist = Path(dist)
     if not (dist / "index.html").is_file():
-        raise FileNotFoundError(f"{dist} has no index.html; run `python build.py` first")
+        raise EdgewasmError(f"{dist} has no index.html; build it first (`python build.py`)")
     app = Starlette(routes=[Mount("/", app=StaticFiles(directory=dist, html=True))])
-    app.add_middleware(IsolationHeaders)
+    app.add_middleware(DevServerHeaders)
     return app
 
 

@@ -8,6 +8,7 @@ by the content of the sources it is built from), so staging again is a local cop
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -44,9 +45,16 @@ def stage_runtime(dest: Path, log: Log = print) -> Path:
     for stale in target.glob("edgewasm-*.whl"):
         if stale.name != wheel.name:
             stale.unlink()
-    shutil.copyfile(wheel, target / wheel.name)
+    _replace_file(target / wheel.name, wheel.read_bytes())
     _register_wheel(pyodide / "pyodide-lock.json", target / wheel.name, target / "pyodide-lock.json")
     return target
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write-then-rename, so a server reading `path` meanwhile sees the old or the new file whole."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
 
 
 # -- Pyodide ---------------------------------------------------------------------------------
@@ -165,4 +173,4 @@ def _register_wheel(pristine_lock: Path, wheel: Path, lock_out: Path) -> None:
         spec = add_wheels_to_spec(spec, [wheel], base_path=wheel.parent)
     except RuntimeError as exc:
         raise StagingError(f"cannot register {wheel.name} in pyodide-lock.json: {exc}") from None
-    spec.to_json(lock_out)
+    _replace_file(lock_out, json.dumps(spec.to_dict(), sort_keys=True).encode())

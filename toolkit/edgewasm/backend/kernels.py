@@ -39,15 +39,16 @@ def wat_functions(names: Iterable[str]) -> str:
         names = [names]
     library, calls = _library()
     needed: set[str] = set()
-    pending = list(names)
+    pending: list[tuple[str, str | None]] = [(name, None) for name in names]  # (name, its caller)
     while pending:
-        name = pending.pop()
+        name, caller = pending.pop()
         if name in needed:
             continue
         if name not in library:
-            raise KeyError(f"unknown kernel {name!r}; known kernels: {', '.join(sorted(library))}")
+            called_by = f" (called by ${caller})" if caller else ""
+            raise KeyError(f"unknown kernel {name!r}{called_by}; known kernels: {', '.join(sorted(library))}")
         needed.add(name)
-        pending.extend(calls[name])
+        pending.extend((callee, name) for callee in calls[name])
     return "\n\n".join(library[name] for name in sorted(needed)) + ("\n" if needed else "")
 
 

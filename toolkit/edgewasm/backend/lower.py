@@ -68,7 +68,7 @@ def _lower_gemm(graph: Graph, node: Node, out: Lowered) -> None:
     rows, k, n = math.prod(xshape[:-1]), xshape[-1], w.shape[1]
     packed = f"{node.outputs[0]}__packed"
     out.weights[packed] = pack_f32_gemm(w.astype(np.float32), bias)
-    kernel = "f32_gemm_1x8" if rows == 1 else "f32_gemm_4x8"
+    kernel = "f32_gemm_1x8" if rows < 4 else "f32_gemm_4x8"  # a 4-row block would repeat rows
     args = [rows, n, k, Ptr(x), 4 * k, Ptr(packed), Ptr(node.outputs[0]), 4 * n,
             float(node.attrs["min"]), float(node.attrs["max"])]
     out.calls.append(Call(kernel, args, node.name))
