@@ -176,3 +176,28 @@ def test_module_with_an_import_is_refused(browser, tmp_path):
                                  '(import "env" "f" (func)) (memory (export "memory") 1)')
     with pytest.raises(BundleError, match="must import nothing"):
         browser.run(_own_module(tmp_path / "sneaky", sneaky), {"x": np.zeros((1, 4), np.float32)})
+
+
+def test_module_smaller_than_its_manifest_is_refused(browser, bundles, tmp_path):
+    copy = Path(shutil.copytree(bundles["matmul_add"], tmp_path / "inflated"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for variant in manifest["variants"].values():
+        variant["memory"]["pages"] += 7
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="smaller than its manifest declares"):
+        browser.run(copy, {"x": np.zeros((2, 19), np.float32)})
+
+
+def test_browser_without_simd128_gets_a_clear_error(browser, bundles):
+    url = browser.register(bundles["matmul_add"])
+    with pytest.raises(BundleError, match="does not support WebAssembly SIMD128"):
+        browser.evaluate_python(f"""
+from pyodide.code import run_js
+import edgewasm
+run_js("WebAssembly.realValidate = WebAssembly.validate; WebAssembly.validate = () => false")
+try:
+    await edgewasm.load({url!r})
+finally:
+    run_js("WebAssembly.validate = WebAssembly.realValidate; delete WebAssembly.realValidate")
+""")
+    assert browser.evaluate_python("import js; js.WebAssembly.validate(js.Uint8Array.new(0))") is False

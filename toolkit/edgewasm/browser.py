@@ -129,6 +129,10 @@ async def edgewasm_harness_eval(code):
 '''
 
 
+class BrowserError(errors.EdgewasmError):
+    """Headless Chromium, the local server or Pyodide could not be started or stopped answering."""
+
+
 class PageError(RuntimeError):
     """A non-edgewasm exception raised by Python inside the page (a bug, not a user error)."""
 
@@ -155,6 +159,7 @@ class BrowserSession:
         self.run_timeout = run_timeout
         self.boot_seconds: float | None = None  # loadPyodide alone, measured in the page
         self.last_run_ms: float | None = None  # the last model.run, measured in the page
+        self.console: list[str] = []  # the harness page's console, for boot failures
         self._bundles: dict[str, Path] = {}
         self._server = self._playwright = self._browser = self.page = None
         self.origin = ""
@@ -207,16 +212,17 @@ class BrowserSession:
         self.origin = self._server.origin
 
     def _start_browser(self) -> None:
-        from playwright.sync_api import sync_playwright
-
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            raise BrowserError("the browser engine needs Playwright (pip install playwright)") from None
         chromium = shutil.which("chromium") or shutil.which("chromium-browser")
         if chromium is None:
-            raise RuntimeError("no `chromium` on PATH; install it (e.g. `apt-get install chromium`)")
+            raise BrowserError("no `chromium` on PATH; install it (e.g. `apt-get install chromium`)")
         self.log(f"starting {chromium}")
         self._playwright = sync_playwright().start()
         self._browser = self._playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         self.page = self.new_page(self.origin)
-        self.console: list[str] = []
         self.page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
 
     def new_page(self, origin: str):
@@ -234,13 +240,18 @@ class BrowserSession:
         return context.new_page()
 
     def _boot(self) -> None:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         self.log("booting Pyodide and loading edgewasm")
         started = time.monotonic()
         self.page.goto(self.origin + "/")
-        self.page.wait_for_function("window.edgewasmState !== 'booting'", timeout=self.boot_timeout * 1000)
-        state = self.page.evaluate("window.edgewasmState")
+        try:
+            self.page.wait_for_function("window.edgewasmState !== 'booting'", timeout=self.boot_timeout * 1000)
+            state = self.page.evaluate("window.edgewasmState")
+        except PlaywrightTimeout:
+            state = f"still booting after {self.boot_timeout:.0f} s"
         if state != "ready":
-            raise RuntimeError(f"Pyodide did not boot: {state}\nconsole:\n" + "\n".join(self.console[-20:]))
+            raise BrowserError(f"Pyodide did not boot: {state}\nconsole:\n" + "\n".join(self.console[-20:]))
         self.page.evaluate("code => pyodide.runPython(code)", PAGE_PYTHON)
         self.boot_seconds = self.page.evaluate("window.edgewasmBootMs") / 1000
         self.log(f"ready in {time.monotonic() - started:.1f} s (Pyodide boot {self.boot_seconds:.1f} s)")
@@ -269,7 +280,10 @@ class BrowserSession:
 
     def run(self, bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
             kind: str = "array") -> dict[str, np.ndarray]:
-        """Run `bundle` in the page; inputs arrive there as `kind` (array, memoryview or list)."""
+        """Run `bundle` in the page; inputs arrive there as `kind` (array, memoryview or list).
+
+        The page loads each (bundle, variant) once and keeps the model for later runs.
+        """
         if kind not in INPUT_KINDS:
             raise ValueError(f"input kind must be one of {INPUT_KINDS}, got {kind!r}")
         request = {"url": self.register(bundle), "variant": variant, "kind": kind,
@@ -284,7 +298,12 @@ class BrowserSession:
         return self._call("edgewasm_harness_eval", code)["value"]
 
     def _call(self, function: str, argument: str) -> dict:
-        reply = json.loads(self.page.evaluate(CALL_PAGE_PYTHON, [function, argument, self.run_timeout * 1000]))
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            reply = json.loads(self.page.evaluate(CALL_PAGE_PYTHON, [function, argument, self.run_timeout * 1000]))
+        except PlaywrightError as exc:
+            raise BrowserError(f"the page did not answer: {exc.message}") from None
         if "error" in reply:
             raise _page_exception(reply["error"])
         return reply

@@ -35,3 +35,11 @@ class InputError(EdgewasmError):
 
 class ExecutionError(EdgewasmError):
     """The module trapped or its `run` returned a non-zero status."""
+
+
+class ResourceLimitError(EdgewasmError):
+    """The model needs more memory than the runtime config allows; refused before instantiation."""
+
+
+class DeadlineExceeded(ExecutionError):
+    """`run` took longer than the runtime config's deadline; the instance is re-made, still usable."""

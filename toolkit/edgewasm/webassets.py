@@ -21,6 +21,7 @@ from typing import Callable
 from .errors import EdgewasmError
 
 PYODIDE_VERSION = "314.0.7"
+KEEP_WHEELS = 8
 PACKAGE_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "MANIFEST.in", "README.md", "README.rst", "LICENSE",
                  "LICENSE.txt", "NOTICE")  # top-level files a wheel build may read
 
@@ -41,7 +42,7 @@ def stage_runtime(dest: Path, log: Log = print) -> Path:
     pyodide = fetch_pyodide(log)
     wheel = build_wheel(log)
     log(f"staging the browser runtime into {target}")
-    _sync_tree(pyodide, target)
+    _sync_tree(pyodide, target, skip={"pyodide-lock.json"})  # written below, with edgewasm in it
     for stale in target.glob("edgewasm-*.whl"):
         if stale.name != wheel.name:
             stale.unlink()
@@ -88,10 +89,10 @@ def fetch_pyodide(log: Log = print, version: str = PYODIDE_VERSION) -> Path:
     return extracted
 
 
-def _sync_tree(source: Path, target: Path) -> None:
+def _sync_tree(source: Path, target: Path, skip: set[str]) -> None:
     """Copy files whose size or mtime differ, so staging again costs almost nothing."""
     for path in source.rglob("*"):
-        if not path.is_file():
+        if not path.is_file() or path.relative_to(source).as_posix() in skip:
             continue
         copy = target / path.relative_to(source)
         stat = path.stat()
@@ -160,7 +161,15 @@ def build_wheel(log: Log = print) -> Path:
             raise StagingError(f"pip wheel failed to build edgewasm:\n{(result.stderr or result.stdout).strip()[-2000:]}")
         shutil.rmtree(cached, ignore_errors=True)
         out.rename(cached)
+    _prune(cached.parent, keep=KEEP_WHEELS)
     return cached / built[0].name
+
+
+def _prune(directory: Path, keep: int) -> None:
+    """Drop all but the `keep` most recently built wheels (one per source state)."""
+    builds = sorted((p for p in directory.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in builds[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _register_wheel(pristine_lock: Path, wheel: Path, lock_out: Path) -> None:

@@ -27,34 +27,51 @@ def _name(data: bytes, pos: int) -> tuple[str, int]:
     return data[pos:pos + n].decode("utf-8"), pos + n
 
 
-def module_interface(wasm: bytes) -> tuple[int, dict[str, int]]:
-    """(number of imports, {export name: export kind}) read from the binary's sections."""
+def _sections(wasm: bytes):
+    """Yield (section id, body start, body end) of a wasm binary."""
     if wasm[:8] != b"\0asm\x01\0\0\0":
         raise BundleError("not a WebAssembly 1.0 binary")
-    try:
-        return _read_sections(wasm)
-    except (IndexError, UnicodeDecodeError):
-        raise BundleError("malformed or truncated WebAssembly binary") from None
-
-
-def _read_sections(wasm: bytes) -> tuple[int, dict[str, int]]:
-    imports, exports = 0, {}
     pos = 8
     while pos < len(wasm):
         section, pos = wasm[pos], pos + 1
         size, pos = _uleb(wasm, pos)
-        body = pos
-        if section == 2:
-            imports, _ = _uleb(wasm, body)
-        elif section == 7:
-            count, p = _uleb(wasm, body)
-            for _ in range(count):
-                name, p = _name(wasm, p)
-                kind = wasm[p]
-                _, p = _uleb(wasm, p + 1)
-                exports[name] = kind
-        pos = body + size
+        if pos + size > len(wasm):
+            raise IndexError
+        yield section, pos, pos + size
+        pos += size
+
+
+def module_interface(wasm: bytes) -> tuple[int, dict[str, int]]:
+    """(number of imports, {export name: export kind}) read from the binary's sections."""
+    imports, exports = 0, {}
+    try:
+        for section, body, _ in _sections(wasm):
+            if section == 2:
+                imports, _ = _uleb(wasm, body)
+            elif section == 7:
+                count, p = _uleb(wasm, body)
+                for _ in range(count):
+                    name, p = _name(wasm, p)
+                    kind = wasm[p]
+                    _, p = _uleb(wasm, p + 1)
+                    exports[name] = kind
+    except (IndexError, UnicodeDecodeError):
+        raise BundleError("malformed or truncated WebAssembly binary") from None
     return imports, exports
+
+
+def memory_pages(wasm: bytes) -> int:
+    """Initial pages of the module's own memory (0 if it defines none), read before instantiating."""
+    try:
+        for section, body, _ in _sections(wasm):
+            if section == 5:
+                count, p = _uleb(wasm, body)
+                if count == 0:
+                    return 0
+                return _uleb(wasm, p + 1)[0]  # skip the limits flag byte
+    except IndexError:
+        raise BundleError("malformed or truncated WebAssembly binary") from None
+    return 0
 
 
 def audit_module(wasm: bytes) -> None:

@@ -1,50 +1,90 @@
 """The server host: wasmtime, numpy in and out, one `run` call per inference.
 
 Relaxed SIMD is off, so the engine computes exactly what the browser computes. Each `load`
-gets its own Store and memory: models never share state.
+gets its own Store and memory: models never share state. Bounds come from `RuntimeConfig`:
+memory is checked before instantiation, the stack is capped by the engine, and a deadline
+interrupts a long `run` through epoch interruption; after any trap the instance is re-made.
 """
 
 from __future__ import annotations
 
 import ctypes
 import json
+import math
+import threading
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import wasmtime
 
 from ..bundle import TensorSpec, VariantSpec, parse_manifest, verify_bytes
-from ..errors import BundleError, ExecutionError
+from ..errors import BundleError, DeadlineExceeded, ExecutionError
+from .config import RuntimeConfig
 from .core import Model, load_weights, sidecar_variant
-from .sandbox import audit_module
+from .sandbox import audit_module, memory_pages
 
-_ENGINE: wasmtime.Engine | None = None
+EPOCH_TICK = 0.005  # seconds between epoch increments
+NO_DEADLINE = 1 << 62
+
+_engines: dict[int, wasmtime.Engine] = {}
+_engines_lock = threading.Lock()
 
 
-def engine() -> wasmtime.Engine:
-    """One engine per process (compiled code is shared; stores are not)."""
-    global _ENGINE
-    if _ENGINE is None:
-        config = wasmtime.Config()
-        config.wasm_simd = True
-        config.wasm_relaxed_simd = False
-        _ENGINE = wasmtime.Engine(config)
-    return _ENGINE
+def engine(stack_limit: int) -> wasmtime.Engine:
+    """One engine per stack limit (compiled code is shared; stores are not)."""
+    with _engines_lock:
+        if stack_limit not in _engines:
+            config = wasmtime.Config()
+            config.wasm_simd = True
+            config.wasm_relaxed_simd = False
+            config.epoch_interruption = True
+            config.max_wasm_stack = stack_limit
+            _engines[stack_limit] = wasmtime.Engine(config)
+            if len(_engines) == 1:
+                threading.Thread(target=_tick_epochs, name="edgewasm-epoch", daemon=True).start()
+        return _engines[stack_limit]
+
+
+def _tick_epochs() -> None:
+    while True:
+        time.sleep(EPOCH_TICK)
+        with _engines_lock:
+            engines = list(_engines.values())
+        for e in engines:
+            e.increment_epoch()
 
 
 class WasmtimeInstance:
-    """An instantiated module: memory copies are plain memmoves into its linear memory."""
+    """An instantiated module: memory copies are plain memmoves into its linear memory.
 
-    def __init__(self, wasm: bytes):
-        self.store = wasmtime.Store(engine())
+    `setup` (write the weights, call init) runs after every instantiation, so an instance that
+    trapped is replaced by a fresh one in the same state as after `load`.
+    """
+
+    def __init__(self, wasm: bytes, config: RuntimeConfig, setup: Callable[["WasmtimeInstance"], None] = lambda i: None):
+        self.config = config
+        self.engine = engine(config.stack_limit)
         try:
-            module = wasmtime.Module(engine(), wasm)
-            instance = wasmtime.Instance(self.store, module, [])
+            self.module = wasmtime.Module(self.engine, wasm)
         except wasmtime.WasmtimeError as exc:
-            raise BundleError(f"the module does not compile or instantiate: {str(exc).splitlines()[0]}") from None
+            raise BundleError(f"the module does not compile: {str(exc).splitlines()[0]}") from None
+        self.setup = setup
+        self._instantiate()
+
+    def _instantiate(self) -> None:
+        self.store = wasmtime.Store(self.engine)
+        self.store.set_limits(memory_size=self.config.memory_limit)
+        self.store.set_epoch_deadline(NO_DEADLINE)
+        try:
+            instance = wasmtime.Instance(self.store, self.module, [])
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            raise BundleError(f"the module does not instantiate: {str(exc).splitlines()[0]}") from None
         exports = instance.exports(self.store)
         self.memory = exports["memory"]
         self.functions = {name: exports[name] for name in ("run", "init") if name in exports}
+        self.setup(self)
 
     @property
     def memory_bytes(self) -> int:
@@ -63,21 +103,30 @@ class WasmtimeInstance:
         return ctypes.string_at(self._address(offset, nbytes), nbytes)
 
     def call(self, export: str) -> int:
+        deadline = self.config.deadline
+        ticks = NO_DEADLINE if deadline is None else max(1, math.ceil(deadline / EPOCH_TICK)) + 1
+        self.store.set_epoch_deadline(ticks)
         try:
             return self.functions[export](self.store)
         except wasmtime.Trap as exc:
-            raise ExecutionError(f"the module trapped in {export}(): {str(exc).splitlines()[0]}") from None
+            self._instantiate()
+            if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+                raise DeadlineExceeded(f"{export}() exceeded the {deadline} s deadline; the instance was "
+                                       "re-made and the model is usable again") from None
+            reason = exc.trap_code.name.lower().replace("_", " ") if exc.trap_code else exc.message.splitlines()[0]
+            raise ExecutionError(f"the module trapped in {export}(): {reason} (the instance was re-made)") from None
 
 
 def to_numpy(spec: TensorSpec, raw: bytes) -> np.ndarray:
     return np.frombuffer(bytearray(raw), dtype=np.dtype(spec.dtype).newbyteorder("<")).reshape(spec.shape)
 
 
-def load(source: str | Path, variant: str | None = None) -> Model:
+def load(source: str | Path, variant: str | None = None, config: RuntimeConfig | None = None) -> Model:
     """Load a bundle directory / manifest path, or a bring-your-own `.wat` or `.wasm` module."""
+    config = config or RuntimeConfig()
     path = Path(source)
     if path.suffix in (".wat", ".wasm"):
-        return _load_module_file(path)
+        return _load_module_file(path, config)
     root = path if path.is_dir() else path.parent
     manifest = root / "manifest.json" if path.is_dir() else path
     try:
@@ -85,12 +134,15 @@ def load(source: str | Path, variant: str | None = None) -> Model:
     except OSError as exc:
         raise BundleError(f"cannot read bundle manifest {manifest}: {exc.strerror or exc}") from None
     chosen = spec.variant(variant)
+    config.check_memory(chosen.memory_bytes, f"variant {chosen.name}")
     wasm = verify_bytes(chosen.module, _read(root, chosen.module.file))
     audit_module(wasm)
-    instance = WasmtimeInstance(wasm)
-    _check_memory(chosen, instance)
-    load_weights(chosen, instance, lambda rel: _read(root, rel), verify_bytes)
-    return Model(chosen, instance, to_numpy, host="wasmtime")
+
+    def setup(instance: WasmtimeInstance) -> None:
+        _check_memory(chosen, instance)
+        load_weights(chosen, instance, lambda rel: _read(root, rel), verify_bytes)
+
+    return Model(chosen, WasmtimeInstance(wasm, config, setup), to_numpy, host="wasmtime")
 
 
 def _read(root: Path, rel: str) -> bytes:
@@ -106,7 +158,7 @@ def _check_memory(variant: VariantSpec, instance: WasmtimeInstance) -> None:
                           f"declares ({variant.memory_bytes} bytes)")
 
 
-def _load_module_file(path: Path) -> Model:
+def _load_module_file(path: Path, config: RuntimeConfig) -> Model:
     """Bring your own module: `model.wat` or `model.wasm` beside a small `model.json`."""
     sidecar = path.with_suffix(".json")
     try:
@@ -121,8 +173,11 @@ def _load_module_file(path: Path) -> Model:
     except (wasmtime.WasmtimeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path} is not valid WebAssembly text: {str(exc).splitlines()[0]}") from None
     audit_module(wasm)
-    instance = WasmtimeInstance(wasm)
-    variant = sidecar_variant(meta, path.name, wasm, instance.memory_bytes // 65536)
-    if variant.has_init and instance.call("init") != 0:
-        raise ExecutionError("model init returned a non-zero status")
-    return Model(variant, instance, to_numpy, host="wasmtime")
+    variant = sidecar_variant(meta, path.name, wasm, memory_pages(wasm))
+    config.check_memory(variant.memory_bytes, path.name)
+
+    def setup(instance: WasmtimeInstance) -> None:
+        if variant.has_init and instance.call("init") != 0:
+            raise ExecutionError("model init returned a non-zero status")
+
+    return Model(variant, WasmtimeInstance(wasm, config, setup), to_numpy, host="wasmtime")

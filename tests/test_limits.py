@@ -1,0 +1,61 @@
+"""Runtime bounds on the wasmtime host: memory refused before instantiation, stack capped,
+a deadline interrupts `run`, and after any trap the model is re-made and usable again."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edgewasm
+from edgewasm.errors import DeadlineExceeded, ExecutionError, ResourceLimitError
+from edgewasm.runtime.config import RuntimeConfig
+
+from onnx_builders import mlp
+
+HOSTILE = Path(__file__).parent / "data" / "hostile.wat"
+
+
+def mode(m: float) -> dict:
+    return {"x": np.array([m], np.float32)}
+
+
+def test_behaving_call_works():
+    assert edgewasm.load(HOSTILE).run(mode(0))["y"][0] == 1.0
+
+
+def test_trap_is_typed_and_the_model_stays_usable():
+    model = edgewasm.load(HOSTILE)
+    with pytest.raises(ExecutionError, match="unreachable|trapped"):
+        model.run(mode(1))
+    assert model.run(mode(0))["y"][0] == 1.0
+
+
+def test_stack_overflow_is_typed():
+    model = edgewasm.load(HOSTILE, config=RuntimeConfig(stack_limit=64 * 1024))
+    with pytest.raises(ExecutionError, match="stack"):
+        model.run(mode(2))
+    assert model.run(mode(0))["y"][0] == 1.0
+
+
+def test_deadline_interrupts_an_endless_run():
+    model = edgewasm.load(HOSTILE, config=RuntimeConfig(deadline=0.2))
+    start = time.monotonic()
+    with pytest.raises(DeadlineExceeded, match="0.2 s deadline"):
+        model.run(mode(3))
+    assert time.monotonic() - start < 5  # bounded, not hung
+    assert model.run(mode(0))["y"][0] == 1.0
+
+
+def test_memory_limit_refuses_before_instantiation(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(mlp([512, 512, 10]).SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    with pytest.raises(ResourceLimitError, match=r"needs 1\.\d MiB .* limit is 0\.5 MiB"):
+        edgewasm.load(tmp_path / "b", config=RuntimeConfig(memory_limit=512 * 1024))
+    big = tmp_path / "big.wat"
+    big.write_text('(module (memory (export "memory") 4000) (func (export "run") (result i32) (i32.const 0)))')
+    big.with_suffix(".json").write_text(HOSTILE.with_suffix(".json").read_text())
+    with pytest.raises(ResourceLimitError, match="250.0 MiB"):
+        edgewasm.load(big)

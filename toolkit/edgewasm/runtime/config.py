@@ -1,0 +1,28 @@
+"""Runtime bounds a host enforces on every model (stdlib: both hosts share it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ResourceLimitError
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """memory_limit: bytes of linear memory a model may have (refused before instantiation).
+    stack_limit: bytes of wasm stack (wasmtime's max_wasm_stack).
+    deadline: seconds one `run` may take before it is interrupted (wasmtime only; None = none).
+    """
+
+    memory_limit: int = 128 * MiB
+    stack_limit: int = 512 * 1024
+    deadline: float | None = 10.0
+
+    def check_memory(self, needed: int, what: str = "the model") -> None:
+        if needed > self.memory_limit:
+            raise ResourceLimitError(
+                f"{what} needs {needed / MiB:.1f} MiB of linear memory; the runtime limit is "
+                f"{self.memory_limit / MiB:.1f} MiB (raise RuntimeConfig.memory_limit to allow it)"
+            )
