@@ -43,7 +43,7 @@ def make_mlp(sizes: list[int], batch: Dim = "N", seed: int = 0, softmax: bool = 
     """x -> [Gemm(transB=1) -> Relu]* -> Gemm(transB=1) [-> Softmax]: the shape PyTorch exports."""
     rng = np.random.default_rng(seed)
     nodes, constants, x = [], {}, "x"
-    layers = list(zip(sizes, sizes[1:]))
+    layers = list(zip(sizes[:-1], sizes[1:], strict=True))
     for i, (fan_in, fan_out) in enumerate(layers):
         constants[f"w{i}"] = _weights(rng, fan_in, (fan_out, fan_in))
         constants[f"b{i}"] = _bias(rng, fan_out)

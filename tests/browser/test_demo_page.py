@@ -25,7 +25,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 def site(tmp_path_factory):
     """dist/ built once by `python build.py --dist ...`, served on a free local port."""
     dist = tmp_path_factory.mktemp("site") / "dist"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "toolkit"), os.environ.get("PYTHONPATH")]))}
+    paths = [str(ROOT / "toolkit"), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
     result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--dist", str(dist)], env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -36,7 +36,8 @@ window.edgewasmState = "booting";
   const pyodide = await loadPyodide({indexURL: new URL("/pyodide/", location.href).href});
   window.edgewasmBootMs = performance.now() - started;
   const problems = [];
-  const loaded = await pyodide.loadPackage("edgewasm", {messageCallback: () => {}, errorCallback: (m) => problems.push(m)});
+  const loaded = await pyodide.loadPackage("edgewasm",
+    {messageCallback: () => {}, errorCallback: (message) => problems.push(message)});
   if (!loaded.length) throw new Error("loadPackage('edgewasm') loaded nothing: " + problems.join("; "));
   window.pyodide = pyodide;
   window.edgewasmState = "ready";

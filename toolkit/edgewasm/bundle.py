@@ -122,7 +122,7 @@ def parse_manifest(text: str | bytes) -> BundleSpec:
         raise BundleError("manifest has no variants")
     variants = {name: _parse_variant(name, v) for name, v in variants_raw.items()}
     default = raw.get("default_variant", next(iter(variants)))
-    if default not in variants:
+    if not isinstance(default, str) or default not in variants:
         raise BundleError(f"manifest default_variant {default!r} is not one of its variants")
     return BundleSpec(str(raw.get("name", "model")), variants, default, raw)
 
@@ -134,6 +134,10 @@ def _get(obj: dict, key: str, kind: type, where: str):
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
         raise BundleError(f"manifest: {where}.{key} must be {kind.__name__}, got {type(value).__name__}")
     return value
+
+
+def _optional(obj: dict, key: str, kind: type, default, where: str):
+    return _get(obj, key, kind, where) if key in obj else default
 
 
 def _file(obj: dict, where: str) -> FileSpec:
@@ -152,11 +156,11 @@ def _parse_variant(name: str, v: dict) -> VariantSpec:
         pages=_get(pages, "pages", int, f"{where}.memory"),
         inputs=[parse_tensor(t, f"{where}.inputs") for t in _get(v, "inputs", list, where)],
         outputs=[parse_tensor(t, f"{where}.outputs") for t in _get(v, "outputs", list, where)],
-        weights=[_chunk(c, f"{where}.weights") for c in v.get("weights", [])],
-        has_init=bool(v.get("init", False)),
-        kernels=list(v.get("kernels", [])),
+        weights=[_chunk(c, f"{where}.weights") for c in _optional(v, "weights", list, [], where)],
+        has_init=_optional(v, "init", bool, False, where),
+        kernels=_optional(v, "kernels", list, [], where),
         reference=_file(v["reference"], f"{where}.reference") if "reference" in v else None,
-        report=dict(v.get("report", {})),
+        report=_optional(v, "report", dict, {}, where),
     )
     check_layout(spec)
     return spec

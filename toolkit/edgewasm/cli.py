@@ -1,4 +1,4 @@
-"""`edgewasm compile | run | check | serve`.
+"""`edgewasm compile | run | check | fuzz | serve`.
 
 Exit codes: 0 ok; 1 a check found a disagreement; 2 bad input or usage, with a one-line
 message and no traceback (anything else is a bug and keeps its traceback).
@@ -116,6 +116,19 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
+def cmd_fuzz(args) -> int:
+    from .fuzz import run_campaigns
+
+    if args.cases < 1:
+        raise UsageError("--cases must be >= 1")
+    campaigns = run_campaigns(args.cases, args.seed, log=_log)
+    crashes = [c for campaign in campaigns for c in campaign.crashes]
+    for crash in crashes:
+        print(crash)
+    print(f"{sum(c.cases for c in campaigns)} cases, {len(crashes)} crashes")
+    return EXIT_CHECK_FAILED if crashes else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgewasm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs used when none are given")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("fuzz", help="mutation-fuzz the ONNX importer and the manifest reader")
+    p.add_argument("--cases", type=int, default=5000, help="cases per target (default 5000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_fuzz)
 
     p = sub.add_parser("serve", help="serve the demo page (with COOP/COEP headers)")
     p.add_argument("--dist", default="dist")

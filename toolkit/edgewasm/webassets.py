@@ -158,7 +158,8 @@ def build_wheel(log: Log = print) -> Path:
                                  "-w", str(out)], capture_output=True, text=True)
         built = list(out.glob("edgewasm-*-py3-none-any.whl"))
         if result.returncode != 0 or len(built) != 1:
-            raise StagingError(f"pip wheel failed to build edgewasm:\n{(result.stderr or result.stdout).strip()[-2000:]}")
+            output = (result.stderr or result.stdout).strip()[-2000:]
+            raise StagingError(f"pip wheel failed to build edgewasm:\n{output}")
         shutil.rmtree(cached, ignore_errors=True)
         out.rename(cached)
     _prune(cached.parent, keep=KEEP_WHEELS)

@@ -36,7 +36,22 @@ def load_onnx(source: str | Path | bytes) -> onnx.ModelProto:
         raise ModelFormatError(f"not a valid ONNX model ({type(exc).__name__}: {exc})") from None
     if not model.HasField("graph") or not model.graph.node:
         raise ModelFormatError("not a valid ONNX model: it has no graph nodes")
+    _require_text(model.graph)
+    try:
+        onnx.checker.check_model(model)
+    except (onnx.checker.ValidationError, UnicodeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFormatError(f"not a valid ONNX model: {first}") from None
     return model
+
+
+def _require_text(g: onnx.GraphProto) -> None:
+    """protobuf hands back invalid UTF-8 in string fields as bytes; refuse such models up front."""
+    names = [g.name] + [v.name for v in (*g.input, *g.output, *g.initializer)]
+    for node in g.node:
+        names += [node.name, node.op_type, node.domain, *node.input, *node.output]
+    if any(not isinstance(name, str) for name in names):
+        raise ModelFormatError("not a valid ONNX model: a name is not valid UTF-8")
 
 
 def import_onnx(source: str | Path | bytes | onnx.ModelProto, batch: int = 1) -> Graph:
@@ -69,6 +84,7 @@ class _Importer:
             missing = [i for i in node.input if i and i not in self.tensors and i not in self.constants]
             if missing:
                 raise ModelFormatError(f"node {node.name or node.op_type!r} reads undefined tensor(s) {missing}")
+            _check_arity(node)
             IMPORTERS[node.op_type](self, node, _attrs(node))
         outputs = []
         for vo in g.output:
@@ -107,7 +123,7 @@ class _Importer:
     def _graph_input(self, vi: onnx.ValueInfoProto) -> TensorInfo:
         tt = vi.type.tensor_type
         if tt.elem_type != onnx.TensorProto.FLOAT:
-            dtype = onnx.TensorProto.DataType.Name(tt.elem_type)
+            dtype = onnx.TensorProto.DataType.Name(tt.elem_type) if tt.elem_type in onnx.TensorProto.DataType.values() else tt.elem_type
             raise UnsupportedModelError(f"input {vi.name!r} has dtype {dtype}; only FLOAT inputs are supported")
         if not tt.HasField("shape"):
             raise DynamicShapeError(f"input {vi.name!r} has no shape")
@@ -158,6 +174,16 @@ class _Importer:
                 f"{node.op_type} node {node.name!r}: input {name!r} has dtype "
                 f"{self.constants[name].dtype}; only float32 is supported"
             )
+
+
+def _check_arity(node: onnx.NodeProto) -> None:
+    low, high = ARITY[node.op_type]
+    given = len(node.input)
+    if not low <= given <= high or not node.output or not node.output[0]:
+        raise ModelFormatError(f"{node.op_type} node {node.name!r} has {given} inputs and {len(node.output)} "
+                               f"outputs; it takes {low} to {high} inputs and at least one output")
+    if any(not name for name in node.input[:low]):
+        raise ModelFormatError(f"{node.op_type} node {node.name!r} leaves a required input empty")
 
 
 def _attrs(node: onnx.NodeProto) -> dict:
@@ -311,6 +337,10 @@ def _import_constant(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
         raise UnsupportedModelError(f"Constant node {node.name!r}: only the 'value' attribute is supported")
     im.constants[node.output[0]] = numpy_helper.to_array(at["value"])
 
+
+# (fewest, most) inputs of each op, per the ONNX spec.
+ARITY = {"Gemm": (2, 3), "MatMul": (2, 2), "Add": (2, 2), "Relu": (1, 1), "Softmax": (1, 1), "Flatten": (1, 1),
+         "Reshape": (2, 2), "Identity": (1, 1), "Dropout": (1, 3), "Constant": (0, 0)}
 
 IMPORTERS: dict[str, Callable[[_Importer, onnx.NodeProto, dict], None]] = {
     "Gemm": _import_gemm,

@@ -12,12 +12,11 @@ import asyncio
 import json
 from urllib.parse import urljoin, urlsplit
 
-from ..bundle import TensorSpec, VariantSpec, parse_manifest, verify_bytes
+from ..bundle import PAGE, TensorSpec, VariantSpec, parse_manifest, verify_bytes
 from ..errors import BundleError, ExecutionError
 from .core import Model, decode_tensor, sidecar_variant
 from .sandbox import audit_module
 
-PAGE = 65536
 PARALLEL_FETCHES = 6
 # (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD128 exists.
 SIMD_PROBE = bytes.fromhex("0061736d01000000" "0105016000017b" "03020100" "0a160114" "00fd0c" + "00" * 16 + "0b")
@@ -117,8 +116,6 @@ async def _load_module_url(url: str) -> Model:
         meta = json.loads(await fetch_bytes(sidecar))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BundleError(f"{sidecar} is not valid JSON: {exc}") from None
-    if not isinstance(meta, dict):
-        raise BundleError(f"{sidecar} must hold a JSON object with 'inputs' and 'outputs'")
     audit_module(wasm)
     instance = await BrowserInstance.create(wasm)
     name = urlsplit(url).path.rsplit("/", 1)[-1]

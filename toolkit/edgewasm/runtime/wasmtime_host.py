@@ -105,6 +105,8 @@ class WasmtimeInstance:
     def call(self, export: str) -> int:
         deadline = self.config.deadline
         ticks = NO_DEADLINE if deadline is None else max(1, math.ceil(deadline / EPOCH_TICK)) + 1
+        if export not in self.functions:
+            raise BundleError(f"the manifest expects the module to export {export}(), and it does not")
         self.store.set_epoch_deadline(ticks)
         try:
             return self.functions[export](self.store)

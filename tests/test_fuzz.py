@@ -1,0 +1,36 @@
+"""A seeded, bounded mutation-fuzzing campaign: mutated ONNX bytes and manifests may only
+succeed or raise a typed EdgewasmError (the longer campaign is `edgewasm fuzz --cases N`)."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+from edgewasm.fuzz import mutate_bytes, mutate_manifest, run_campaigns
+
+CASES = 1500
+
+
+def test_campaign_finds_no_crashes():
+    campaigns = run_campaigns(CASES, seed=20261122, log=lambda message: None)
+    for campaign in campaigns:
+        assert campaign.cases == CASES
+        assert campaign.typed_errors > 0, "the mutations never reached an error path"
+        assert not campaign.crashes, campaign.crashes[0]
+
+
+def test_mutators_change_their_input():
+    rng = random.Random(0)
+    data = bytes(range(64))
+    assert sum(mutate_bytes(data, rng) != data for _ in range(50)) >= 45
+    manifest = {"a": 1, "b": [1, 2, {"c": "x"}]}
+    assert sum(mutate_manifest(manifest, rng) != manifest for _ in range(50)) >= 40
+    assert manifest == {"a": 1, "b": [1, 2, {"c": "x"}]}  # the original is never edited
+
+
+def test_fuzz_command():
+    result = subprocess.run([sys.executable, "-m", "edgewasm.cli", "fuzz", "--cases", "50", "--seed", "3"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "100 cases, 0 crashes" in result.stdout
