@@ -71,15 +71,55 @@ def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
     return bytes(buf)
 
 
+_ODD_DIMS = [0, -1, 1, 2, 3, 7, 4096, 2**31, 2**40]
+_OPS = ["Gemm", "MatMul", "Add", "Relu", "Softmax", "Flatten", "Reshape", "Identity", "Dropout", "Constant"]
+
+
+def mutate_model(data: bytes, rng: random.Random) -> bytes:
+    """One to three structural edits that keep the protobuf valid: dims, attributes, wiring, ops."""
+    import onnx
+
+    model = onnx.load_from_string(data)
+    g = model.graph
+    names = [n for node in g.node for n in (*node.input, *node.output)] + [i.name for i in g.initializer] + [""]
+    for _ in range(rng.randint(1, 3)):
+        node = rng.choice(g.node)
+        kind = rng.randrange(7)
+        if kind == 0:
+            value = rng.choice([*g.input, *g.output])
+            dims = value.type.tensor_type.shape.dim
+            if dims:
+                rng.choice(dims).dim_value = rng.choice(_ODD_DIMS)
+        elif kind == 1 and node.attribute:
+            attr = rng.choice(node.attribute)
+            attr.i = rng.choice([-2, -1, 0, 1, 2, 5, 2**40])
+            attr.f = rng.choice([0.0, -1.0, float("nan"), float("inf"), 1e30])
+        elif kind == 2 and node.input:
+            node.input[rng.randrange(len(node.input))] = rng.choice(names)
+        elif kind == 3:
+            node.op_type = rng.choice(_OPS)
+        elif kind == 4 and g.initializer:
+            init = rng.choice(g.initializer)
+            if init.dims:
+                init.dims[rng.randrange(len(init.dims))] = rng.choice(_ODD_DIMS[:6])
+        elif kind == 5 and len(g.node) > 1:
+            g.node.remove(node)
+        else:
+            node.input.append(rng.choice(names))
+    return model.SerializeToString()
+
+
 def fuzz_onnx(models: list[bytes], cases: int, seed: int = 0) -> Campaign:
-    """Compile mutated ONNX models in memory (import, passes, lowering, codegen, assembly)."""
+    """Compile mutated ONNX models in memory (import, passes, lowering, codegen, assembly):
+    half of the cases edit raw bytes, half edit the model's structure."""
     from .compiler import compile_variant
     from .frontend.onnx import import_onnx
 
     campaign = Campaign("onnx")
     rng = random.Random(seed)
     for case in range(cases):
-        data = mutate_bytes(rng.choice(models), rng)
+        source = rng.choice(models)
+        data = mutate_bytes(source, rng) if case % 2 else mutate_model(source, rng)
         _attempt(campaign, f"onnx case {case} (seed {seed})", lambda: compile_variant(import_onnx(data)))
     return campaign
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UnsupportedModelError
 from ..ir import Graph
 from .lower import Lowered, Ptr
 
 ALIGN = 16
 PAGE = 65536
+MAX_MEMORY = 65536 * PAGE  # wasm32: 4 GiB
 WEIGHTS_BASE = 64  # keep offset 0 unused: a zero pointer is always a bug
 
 
@@ -71,4 +73,7 @@ def plan_memory(graph: Graph, lowered: Lowered) -> MemoryPlan:
     for view in lowered.views:
         offsets[view] = offsets[lowered.root(view)]
     arena_end = max([weights_end] + [e for _, e, _, _ in placed])
+    if arena_end > MAX_MEMORY:
+        raise UnsupportedModelError(f"the model needs {arena_end} bytes of linear memory; wasm32 allows "
+                                    f"{MAX_MEMORY} (is a dimension or the batch too large?)")
     return MemoryPlan(offsets, WEIGHTS_BASE, weights_end, arena_end)

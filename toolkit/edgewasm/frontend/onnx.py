@@ -85,6 +85,9 @@ class _Importer:
             if missing:
                 raise ModelFormatError(f"node {node.name or node.op_type!r} reads undefined tensor(s) {missing}")
             _check_arity(node)
+            if all(i in self.constants for i in node.input if i) and node.op_type != "Constant":
+                self._fold(node)
+                continue
             IMPORTERS[node.op_type](self, node, _attrs(node))
         outputs = []
         for vo in g.output:
@@ -103,6 +106,24 @@ class _Importer:
         )
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _fold(self, node: onnx.NodeProto) -> None:
+        """A node of constants only is evaluated now, with onnx's reference evaluator."""
+        from onnx.reference import ReferenceEvaluator
+
+        inputs = [i for i in node.input if i]
+        graph = onnx.helper.make_graph(
+            [node], "fold",
+            [onnx.helper.make_tensor_value_info(i, onnx.helper.np_dtype_to_tensor_dtype(self.constants[i].dtype), None)
+             for i in inputs],
+            [onnx.helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.output if o])
+        model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", self.opset)], ir_version=10)
+        try:
+            values = ReferenceEvaluator(model).run(None, {i: self.constants[i] for i in inputs})
+        except Exception as exc:  # the evaluator raises many types for a malformed node
+            raise ModelFormatError(f"cannot fold constant {node.op_type} node {node.name!r}: {exc}") from None
+        for name, value in zip([o for o in node.output if o], values):
+            self.constants[name] = np.asarray(value)
 
     def _check_supported(self, g: onnx.GraphProto) -> None:
         unsupported: dict[str, list[str]] = {}
@@ -314,8 +335,13 @@ def _import_flatten(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
 
 
 def _import_reshape(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    target = [int(d) for d in im.const(node.input[1], node, "the target shape")]
+    target_array = im.const(node.input[1], node, "the target shape")
+    if target_array.ndim != 1 or target_array.dtype.kind not in "iu":
+        raise ModelFormatError(f"Reshape node {node.name!r}: the target shape must be a 1-D integer tensor")
+    target = [int(d) for d in target_array]
     src = im.shape(node.input[0])
+    if any(d == 0 for d in target[len(src):]) and not int(at.get("allowzero", 0)):
+        raise ModelFormatError(f"Reshape node {node.name!r}: 0 in {target} copies a dimension {src} lacks")
     allowzero = int(at.get("allowzero", 0))
     shape = [src[i] if d == 0 and not allowzero else d for i, d in enumerate(target)]
     if shape.count(-1) > 1:
