@@ -17,16 +17,17 @@ Dim = int | str
 
 
 def make_model(nodes: list[onnx.NodeProto], inputs: list[tuple[str, list[Dim]]],
-               outputs: list[tuple[str, list[Dim]]], initializers: dict[str, np.ndarray] | None = None,
-               name: str = "test") -> onnx.ModelProto:
-    """A checked float32 model from nodes, (name, shape) inputs/outputs and named constants."""
+               outputs: list[tuple[str, list[Dim]]], initializers=None,
+               name: str = "test", opset: int = OPSET) -> onnx.ModelProto:
+    """A checked float32 model from nodes, (name, shape) inputs/outputs and named constants
+    (a dict or (name, array) pairs)."""
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n, shape in inputs],
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n, shape in outputs],
-        initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in (initializers or {}).items()],
+        initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in dict(initializers or {}).items()],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=IR_VERSION)
     onnx.checker.check_model(model, full_check=True)
     return model
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from onnx_builders import mlp
+from models import make_mlp as mlp
 
 
 def edgewasm(*args, cwd=None):

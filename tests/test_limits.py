@@ -13,7 +13,7 @@ import edgewasm
 from edgewasm.errors import DeadlineExceeded, ExecutionError, ResourceLimitError
 from edgewasm.runtime.config import RuntimeConfig
 
-from onnx_builders import mlp
+from models import make_mlp as mlp
 
 HOSTILE = Path(__file__).parent / "data" / "hostile.wat"
 

@@ -14,8 +14,8 @@ import pytest
 import edgewasm
 from edgewasm.errors import BundleError, InputError, IntegrityError, ModelFormatError, UnsupportedModelError, DynamicShapeError
 
-from onnx_builders import mlp, model
-from onnx import helper
+from models import make_mlp as mlp, make_model
+from onnx import TensorProto, helper, numpy_helper
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -139,9 +139,12 @@ def test_frontend_errors(tmp_path):
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv1"),
              helper.make_node("Conv", ["c", "w"], ["d"], name="conv2"),
              helper.make_node("LSTM", ["d", "w", "w"], ["y"], name="lstm")]
-    proto = model(nodes, [("x", [1, 1])], [("y", [1, 1])], [("w", np.ones((1, 1), np.float32))])
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
+                              [numpy_helper.from_array(np.ones((1, 1), np.float32), "w")])
+    proto = helper.make_model(graph, ir_version=10)
     with pytest.raises(UnsupportedModelError, match=r"Conv \(nodes: conv1, conv2\); LSTM \(nodes: lstm\)"):
         edgewasm.compile(proto.SerializeToString(), tmp_path / "x")
-    dyn = model([helper.make_node("Relu", ["x"], ["y"])], [("x", ["N", "seq"])], [("y", ["N", "seq"])])
+    dyn = make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", ["N", "seq"])], [("y", ["N", "seq"])])
     with pytest.raises(DynamicShapeError, match="'seq'"):
         edgewasm.compile(dyn.SerializeToString(), tmp_path / "x")

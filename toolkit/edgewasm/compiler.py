@@ -16,23 +16,24 @@ from .backend.reference import export_reference
 from .bundle import DEFAULT_CHUNK_BYTES, TensorSpec, VariantBuild, write_bundle
 from .frontend.onnx import import_onnx, load_onnx, read_model_bytes
 from .ir import Graph
+from .ops import flops
 from .passes.fuse import fuse
 
 
 def compile_variant(graph: Graph, name: str = "fp32") -> tuple[VariantBuild, str]:
     """Graph -> one variant's module, weights and reference; also returns the module's wat."""
     graph, fusion = fuse(graph)
-    lowered = lower(graph)
-    plan = plan_memory(graph, lowered)
-    wat = emit_module(lowered, plan)
+    program = lower(graph)
+    plan = plan_memory(graph, program)
+    wat = emit_module(program, plan)
     wasm = assemble(wat)
     region = bytearray(plan.weights_end - plan.weights_base)
-    for tensor, array in lowered.weights.items():
+    for tensor, array in program.weights.items():
         start = plan.offsets[tensor] - plan.weights_base
         region[start:start + array.nbytes] = array.tobytes()
 
     def boundary(infos) -> list[TensorSpec]:
-        return [TensorSpec(t.name, t.dtype, t.shape, plan.offsets[lowered.root(t.name)], t.nbytes) for t in infos]
+        return [TensorSpec(t.name, t.dtype, t.shape, plan.offsets[program.root(t.name)], t.nbytes) for t in infos]
 
     report = {
         "methods": ["fp32", "fusion"] if fusion["fusions"] else ["fp32"],
@@ -40,13 +41,13 @@ def compile_variant(graph: Graph, name: str = "fp32") -> tuple[VariantBuild, str
         "weight_bytes": len(region),
         "module_bytes": len(wasm),
         "memory_bytes": plan.pages * 65536,
-        "flops": graph.flops(),
+        "flops": flops(graph),
     }
     build = VariantBuild(
         name=name, wasm=wasm, pages=plan.pages,
         inputs=boundary(graph.inputs), outputs=boundary(graph.outputs),
         weights_offset=plan.weights_base, weights=bytes(region),
-        kernels=lowered.kernels, reference_onnx=export_reference(graph), report=report,
+        kernels=program.kernels, reference_onnx=export_reference(graph), report=report,
     )
     return build, wat
 

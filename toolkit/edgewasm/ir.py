@@ -2,15 +2,8 @@
 
 Shapes are fully static (the batch is fixed at import). Constants live beside the graph as
 numpy arrays; every other tensor is an activation that the planner places in linear memory.
-IR ops are canonical and few: the frontend rewrites ONNX's many spellings into them.
-
-IR ops and their attributes:
-  Gemm        (x, w[K,N], bias[N]?) -> y        rows = prod(x.shape[:-1]); attrs: min, max (clamp)
-  Add         (a, b) -> y                        b is a (or broadcasts as a trailing row over a)
-  Clamp       (x) -> y                           attrs: min, max  (Relu is Clamp(0, inf))
-  Softmax     (x) -> y                           attrs: n (the normalized trailing block size)
-  Reshape     (x) -> y                           a view: no compute, shares x's memory
-  Transpose2D (x[R,C]) -> y[C,R]
+IR ops are canonical and few: the frontend rewrites ONNX's many spellings into them. Each IR op
+is defined, with its import, lowering and reference export, by one unit in `edgewasm.ops`.
 """
 
 from __future__ import annotations
@@ -65,17 +58,3 @@ class Graph:
 
     def is_graph_output(self, name: str) -> bool:
         return any(o.name == name for o in self.outputs)
-
-    def flops(self) -> int:
-        """Multiply-adds count twice; elementwise ops once per element."""
-        total = 0
-        for node in self.nodes:
-            out = self.tensors[node.outputs[0]]
-            if node.op == "Gemm":
-                k = self.constants[node.inputs[1]].shape[0]
-                total += 2 * out.size * k
-            elif node.op in ("Add", "Clamp"):
-                total += out.size
-            elif node.op == "Softmax":
-                total += 5 * out.size
-        return total

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from .kernels import wat_functions
-from .lower import Lowered, Ptr
+from .program import Program, Ptr
 from .plan import MemoryPlan
 
 
@@ -22,11 +22,11 @@ def f32_literal(value: float) -> str:
     return float(value).hex()
 
 
-def emit_module(lowered: Lowered, plan: MemoryPlan) -> str:
+def emit_module(program: Program, plan: MemoryPlan) -> str:
     lines = ["(module", f'  (memory (export "memory") {plan.pages} {plan.pages})']
-    lines.append(wat_functions(lowered.kernels))
+    lines.append(wat_functions(program.kernels))
     lines.append('  (func (export "run") (result i32)')
-    for call in lowered.calls:
+    for call in program.calls:
         args = " ".join(_arg(a, plan) for a in call.args)
         lines.append(f"    ;; {call.node}")
         lines.append(f"    (call ${call.kernel} {args})")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..errors import UnsupportedModelError
 from ..ir import Graph
-from .lower import Lowered, Ptr
+from .program import Program, Ptr
 
 ALIGN = 16
 PAGE = 65536
@@ -36,25 +36,25 @@ class MemoryPlan:
         return max(1, -(-self.arena_end // PAGE))
 
 
-def plan_memory(graph: Graph, lowered: Lowered) -> MemoryPlan:
+def plan_memory(graph: Graph, program: Program) -> MemoryPlan:
     offsets: dict[str, int] = {}
     cursor = WEIGHTS_BASE
-    for name, array in lowered.weights.items():
+    for name, array in program.weights.items():
         offsets[name] = cursor
         cursor = _align(cursor + array.nbytes)
     weights_end = cursor
 
-    never = len(lowered.calls)
+    never = len(program.calls)
     first: dict[str, int] = {i.name: -1 for i in graph.inputs}
     last: dict[str, int] = {}
-    for step, call in enumerate(lowered.calls):
+    for step, call in enumerate(program.calls):
         for arg in call.args:
-            if isinstance(arg, Ptr) and arg.tensor not in lowered.weights:
-                root = lowered.root(arg.tensor)
+            if isinstance(arg, Ptr) and arg.tensor not in program.weights:
+                root = program.root(arg.tensor)
                 first.setdefault(root, step)
                 last[root] = step
     for out in graph.outputs:
-        root = lowered.root(out.name)
+        root = program.root(out.name)
         first.setdefault(root, -1)
         last[root] = never
     for name in first:
@@ -70,8 +70,8 @@ def plan_memory(graph: Graph, lowered: Lowered) -> MemoryPlan:
                 offset = e
         placed.append((offset, offset + size, first[name], last[name]))
         offsets[name] = offset
-    for view in lowered.views:
-        offsets[view] = offsets[lowered.root(view)]
+    for view in program.views:
+        offsets[view] = offsets[program.root(view)]
     arena_end = max([weights_end] + [e for _, e, _, _ in placed])
     if arena_end > MAX_MEMORY:
         raise UnsupportedModelError(f"the model needs {arena_end} bytes of linear memory; wasm32 allows "

@@ -1,14 +1,13 @@
 """ONNX -> IR: read the model, fix the batch, check every op, and rewrite into canonical IR ops.
 
-Each ONNX op is imported by one small function in `IMPORTERS`; an op without one is unsupported,
-and the error names every unsupported op type at once with the nodes that use it.
+Each ONNX op is imported by its unit in `edgewasm.ops`; an op without one is unsupported, and the
+error names every unsupported op type at once with the nodes that use it. Nodes whose inputs are
+all constants are folded here, with onnx's reference evaluator.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import onnx
@@ -16,8 +15,7 @@ from onnx import numpy_helper
 
 from ..errors import DynamicShapeError, ModelFormatError, UnsupportedModelError
 from ..ir import Graph, Node, TensorInfo
-
-INF = float("inf")
+from ..ops import IMPORTERS
 
 
 def read_model_bytes(path: str | Path) -> bytes:
@@ -88,7 +86,7 @@ class _Importer:
             if all(i in self.constants for i in node.input if i) and node.op_type != "Constant":
                 self._fold(node)
                 continue
-            IMPORTERS[node.op_type](self, node, _attrs(node))
+            IMPORTERS[node.op_type][0](self, node, _attrs(node))
         outputs = []
         for vo in g.output:
             if vo.name in self.constants:
@@ -198,7 +196,7 @@ class _Importer:
 
 
 def _check_arity(node: onnx.NodeProto) -> None:
-    low, high = ARITY[node.op_type]
+    _, low, high = IMPORTERS[node.op_type]
     given = len(node.input)
     if not low <= given <= high or not node.output or not node.output[0]:
         raise ModelFormatError(f"{node.op_type} node {node.name!r} has {given} inputs and {len(node.output)} "
@@ -209,174 +207,3 @@ def _check_arity(node: onnx.NodeProto) -> None:
 
 def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-# -- one importer per ONNX op ---------------------------------------------------------------
-
-
-def _import_gemm(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    a, b = node.input[0], node.input[1]
-    c = node.input[2] if len(node.input) > 2 and node.input[2] else None
-    for name in (a, b, c):
-        if name:
-            im.require_float(node, name)
-    if len(im.shape(a)) != 2 or len(im.shape(b)) != 2:
-        raise UnsupportedModelError(f"Gemm node {node.name!r}: A and B must be 2-D")
-    w = im.const(b, node, "B (the weights)").astype(np.float32)
-    if at.get("transB", 0):
-        w = w.T
-    alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
-    if alpha != 1.0:
-        w = w * np.float32(alpha)
-    x = a
-    if at.get("transA", 0):
-        if a in im.constants:
-            raise UnsupportedModelError(f"Gemm node {node.name!r}: a constant A is not supported")
-        rows, cols = im.shape(a)
-        x = im.fresh(f"{a}_T")
-        im.emit("Transpose2D", [a], x, (cols, rows), node.name)
-    m, k = im.shape(x)
-    if w.shape[0] != k:
-        raise ModelFormatError(f"Gemm node {node.name!r}: inner dimensions differ ({k} vs {w.shape[0]})")
-    n = w.shape[1]
-    out = node.output[0]
-    bias, extra = None, None
-    if c is not None:
-        cval = im.const(c, node, "C (the bias)").astype(np.float32) * np.float32(beta)
-        if cval.size == 1 or (cval.ndim >= 1 and cval.shape[-1] == n and cval.size == n):
-            bias = np.broadcast_to(cval.reshape(-1), (n,)).astype(np.float32)
-        else:
-            try:
-                extra = np.ascontiguousarray(np.broadcast_to(cval, (m, n)), dtype=np.float32)
-            except ValueError:
-                raise ModelFormatError(f"Gemm node {node.name!r}: C of shape {cval.shape} does not broadcast to {(m, n)}") from None
-    wname = im.add_constant(f"{b}_w", w)
-    inputs = [x, wname] + ([im.add_constant(f"{b}_bias", bias)] if bias is not None else [])
-    gemm_out = im.fresh(out) if extra is not None else out
-    im.emit("Gemm", inputs, gemm_out, (m, n), node.name, min=-INF, max=INF)
-    if extra is not None:
-        im.emit("Add", [gemm_out, im.add_constant(f"{c}_full", extra)], out, (m, n), node.name)
-
-
-def _import_matmul(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    a, b = node.input
-    im.require_float(node, a)
-    im.require_float(node, b)
-    w = im.const(b, node, "the right operand (weights)")
-    if w.ndim != 2:
-        raise UnsupportedModelError(f"MatMul node {node.name!r}: only 2-D weights are supported")
-    xs = im.shape(a)
-    if a in im.constants or len(xs) < 2:
-        raise UnsupportedModelError(f"MatMul node {node.name!r}: the left operand must be an activation of rank >= 2")
-    if xs[-1] != w.shape[0]:
-        raise ModelFormatError(f"MatMul node {node.name!r}: inner dimensions differ ({xs[-1]} vs {w.shape[0]})")
-    wname = im.add_constant(f"{b}_w", w)
-    im.emit("Gemm", [a, wname], node.output[0], (*xs[:-1], w.shape[1]), node.name, min=-INF, max=INF)
-
-
-def _import_add(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    a, b = node.input
-    im.require_float(node, a)
-    im.require_float(node, b)
-    sa, sb = im.shape(a), im.shape(b)
-    try:
-        out_shape = np.broadcast_shapes(sa, sb)
-    except ValueError:
-        raise ModelFormatError(f"Add node {node.name!r}: shapes {sa} and {sb} do not broadcast") from None
-    if a in im.constants and b in im.constants:
-        raise UnsupportedModelError(f"Add node {node.name!r}: adding two constants is not supported")
-    # Put the full-shaped operand first; the other must broadcast as a trailing row.
-    if sa != out_shape:
-        a, b, sa, sb = b, a, sb, sa
-    trailing = tuple(sb[next((i for i, d in enumerate(sb) if d != 1), len(sb)):])
-    if sa != out_shape or trailing != tuple(out_shape[len(out_shape) - len(trailing):]):
-        raise UnsupportedModelError(
-            f"Add node {node.name!r}: broadcast of {sa} with {sb} is not supported (only a trailing row)"
-        )
-    if b in im.constants:
-        b = im.add_constant(b, im.constants[b].reshape(-1))
-    im.emit("Add", [a, b], node.output[0], out_shape, node.name)
-
-
-def _import_relu(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    x = node.input[0]
-    im.emit("Clamp", [x], node.output[0], im.shape(x), node.name, min=0.0, max=INF)
-
-
-def _import_softmax(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    x = node.input[0]
-    shape = im.shape(x)
-    rank = len(shape)
-    axis = int(at.get("axis", -1 if im.opset >= 13 else 1))
-    if not -rank <= axis < rank:
-        raise ModelFormatError(f"Softmax node {node.name!r}: axis {axis} out of range for rank {rank}")
-    axis %= rank
-    if im.opset >= 13 and axis != rank - 1:
-        raise UnsupportedModelError(f"Softmax node {node.name!r}: only the last axis is supported (axis={axis})")
-    # Before opset 13 Softmax normalizes the whole flattened block from `axis` on.
-    n = math.prod(shape[axis:])
-    im.emit("Softmax", [x], node.output[0], shape, node.name, n=n)
-
-
-def _reshape_to(im: _Importer, node: onnx.NodeProto, shape: tuple[int, ...]) -> None:
-    x = node.input[0]
-    if math.prod(shape) != math.prod(im.shape(x)):
-        raise ModelFormatError(f"{node.op_type} node {node.name!r}: cannot reshape {im.shape(x)} to {shape}")
-    if x in im.constants:
-        im.constants[node.output[0]] = im.constants[x].reshape(shape)
-        return
-    im.emit("Reshape", [x], node.output[0], shape, node.name)
-
-
-def _import_flatten(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    shape = im.shape(node.input[0])
-    axis = int(at.get("axis", 1)) % (len(shape) + 1) if shape else 0
-    _reshape_to(im, node, (math.prod(shape[:axis]), math.prod(shape[axis:])))
-
-
-def _import_reshape(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    target_array = im.const(node.input[1], node, "the target shape")
-    if target_array.ndim != 1 or target_array.dtype.kind not in "iu":
-        raise ModelFormatError(f"Reshape node {node.name!r}: the target shape must be a 1-D integer tensor")
-    target = [int(d) for d in target_array]
-    src = im.shape(node.input[0])
-    if any(d == 0 for d in target[len(src):]) and not int(at.get("allowzero", 0)):
-        raise ModelFormatError(f"Reshape node {node.name!r}: 0 in {target} copies a dimension {src} lacks")
-    allowzero = int(at.get("allowzero", 0))
-    shape = [src[i] if d == 0 and not allowzero else d for i, d in enumerate(target)]
-    if shape.count(-1) > 1:
-        raise ModelFormatError(f"Reshape node {node.name!r}: more than one -1 in {target}")
-    if -1 in shape:
-        known = math.prod(d for d in shape if d != -1)
-        if known == 0 or math.prod(src) % known:
-            raise ModelFormatError(f"Reshape node {node.name!r}: cannot reshape {src} to {target}")
-        shape[shape.index(-1)] = math.prod(src) // known
-    _reshape_to(im, node, tuple(shape))
-
-
-def _import_identity(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    _reshape_to(im, node, im.shape(node.input[0]))
-
-
-def _import_constant(im: _Importer, node: onnx.NodeProto, at: dict) -> None:
-    if "value" not in at:
-        raise UnsupportedModelError(f"Constant node {node.name!r}: only the 'value' attribute is supported")
-    im.constants[node.output[0]] = numpy_helper.to_array(at["value"])
-
-
-# (fewest, most) inputs of each op, per the ONNX spec.
-ARITY = {"Gemm": (2, 3), "MatMul": (2, 2), "Add": (2, 2), "Relu": (1, 1), "Softmax": (1, 1), "Flatten": (1, 1),
-         "Reshape": (2, 2), "Identity": (1, 1), "Dropout": (1, 3), "Constant": (0, 0)}
-
-IMPORTERS: dict[str, Callable[[_Importer, onnx.NodeProto, dict], None]] = {
-    "Gemm": _import_gemm,
-    "MatMul": _import_matmul,
-    "Add": _import_add,
-    "Relu": _import_relu,
-    "Softmax": _import_softmax,
-    "Flatten": _import_flatten,
-    "Reshape": _import_reshape,
-    "Identity": _import_identity,
-    "Dropout": _import_identity,
-    "Constant": _import_constant,
-}

@@ -1,0 +1,50 @@
+"""The lowered program: kernel calls over named tensors, before memory is planned.
+
+Op units (`edgewasm.ops`) append `Call`s; the planner places every tensor a `Ptr` names;
+codegen turns each `Call` into a `call` instruction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Ptr:
+    """A kernel argument that is the byte offset of a tensor in linear memory."""
+
+    tensor: str
+
+
+@dataclass
+class Call:
+    kernel: str
+    args: list  # Ptr | int (i32) | float (f32), in the kernel's parameter order
+    node: str
+
+
+@dataclass
+class Program:
+    calls: list[Call] = field(default_factory=list)
+    views: dict[str, str] = field(default_factory=dict)  # tensor -> tensor whose bytes it shares
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # in kernel layout, float32
+
+    @property
+    def kernels(self) -> list[str]:
+        return sorted({c.kernel for c in self.calls})
+
+    def root(self, name: str) -> str:
+        while name in self.views:
+            name = self.views[name]
+        return name
+
+    def call(self, kernel: str, args: list, node: str) -> None:
+        self.calls.append(Call(kernel, args, node))
+
+    def weight(self, name: str, value: np.ndarray) -> Ptr:
+        """Place a constant (already in the kernel's layout) in the weights region."""
+        if name not in self.weights:
+            self.weights[name] = np.ascontiguousarray(value, dtype=np.float32).reshape(-1)
+        return Ptr(name)

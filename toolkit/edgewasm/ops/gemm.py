@@ -1,0 +1,117 @@
+"""Gemm: y = clamp(x @ w + bias), w constant [K, N]; rows = prod(x.shape[:-1]).
+
+Imports ONNX Gemm (transA/transB/alpha/beta folded at compile time) and MatMul with constant
+weights; lowers to the register-blocked f32_gemm kernels with weights packed into panels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend.packing import pack_f32_gemm
+from ..backend.program import Ptr
+from ..errors import ModelFormatError, UnsupportedModelError
+
+IR_OP = "Gemm"
+INF = math.inf
+
+
+def import_gemm(im, node, at) -> None:
+    a, b = node.input[0], node.input[1]
+    c = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    for name in (a, b, c):
+        if name:
+            im.require_float(node, name)
+    if len(im.shape(a)) != 2 or len(im.shape(b)) != 2:
+        raise UnsupportedModelError(f"Gemm node {node.name!r}: A and B must be 2-D")
+    w = im.const(b, node, "B (the weights)").astype(np.float32)
+    if at.get("transB", 0):
+        w = w.T
+    alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
+    if alpha != 1.0:
+        w = w * np.float32(alpha)
+    x = a
+    if at.get("transA", 0):
+        if a in im.constants:
+            raise UnsupportedModelError(f"Gemm node {node.name!r}: a constant A is not supported")
+        rows, cols = im.shape(a)
+        x = im.fresh(f"{a}_T")
+        im.emit("Transpose2D", [a], x, (cols, rows), node.name)
+    m, k = im.shape(x)
+    if w.shape[0] != k:
+        raise ModelFormatError(f"Gemm node {node.name!r}: inner dimensions differ ({k} vs {w.shape[0]})")
+    n = w.shape[1]
+    out = node.output[0]
+    bias, extra = None, None
+    if c is not None:
+        cval = im.const(c, node, "C (the bias)").astype(np.float32) * np.float32(beta)
+        if cval.size == 1 or (cval.ndim >= 1 and cval.shape[-1] == n and cval.size == n):
+            bias = np.broadcast_to(cval.reshape(-1), (n,)).astype(np.float32)
+        else:
+            try:
+                extra = np.ascontiguousarray(np.broadcast_to(cval, (m, n)), dtype=np.float32)
+            except ValueError:
+                raise ModelFormatError(f"Gemm node {node.name!r}: C of shape {cval.shape} does not "
+                                       f"broadcast to {(m, n)}") from None
+    wname = im.add_constant(f"{b}_w", w)
+    inputs = [x, wname] + ([im.add_constant(f"{b}_bias", bias)] if bias is not None else [])
+    gemm_out = im.fresh(out) if extra is not None else out
+    im.emit("Gemm", inputs, gemm_out, (m, n), node.name, min=-INF, max=INF)
+    if extra is not None:
+        im.emit("Add", [gemm_out, im.add_constant(f"{c}_full", extra)], out, (m, n), node.name)
+
+
+def import_matmul(im, node, at) -> None:
+    a, b = node.input
+    im.require_float(node, a)
+    im.require_float(node, b)
+    w = im.const(b, node, "the right operand (weights)")
+    if w.ndim != 2:
+        raise UnsupportedModelError(f"MatMul node {node.name!r}: only 2-D weights are supported")
+    xs = im.shape(a)
+    if a in im.constants or len(xs) < 2:
+        raise UnsupportedModelError(f"MatMul node {node.name!r}: the left operand must be an activation of rank >= 2")
+    if xs[-1] != w.shape[0]:
+        raise ModelFormatError(f"MatMul node {node.name!r}: inner dimensions differ ({xs[-1]} vs {w.shape[0]})")
+    wname = im.add_constant(f"{b}_w", w)
+    im.emit("Gemm", [a, wname], node.output[0], (*xs[:-1], w.shape[1]), node.name, min=-INF, max=INF)
+
+
+IMPORTS = {"Gemm": (import_gemm, 2, 3), "MatMul": (import_matmul, 2, 2)}
+
+
+def lower(graph, node, program) -> None:
+    x, wname = node.inputs[0], node.inputs[1]
+    w = graph.constants[wname]
+    bias = graph.constants[node.inputs[2]] if len(node.inputs) > 2 else None
+    xshape = graph.info(x).shape
+    rows, k, n = math.prod(xshape[:-1]), xshape[-1], w.shape[1]
+    packed = program.weight(f"{node.outputs[0]}__packed", pack_f32_gemm(w.astype(np.float32), bias))
+    kernel = "f32_gemm_1x8" if rows < 4 else "f32_gemm_4x8"  # a 4-row block would repeat rows
+    program.call(kernel, [rows, n, k, Ptr(x), 4 * k, packed, Ptr(node.outputs[0]), 4 * n,
+                          float(node.attrs["min"]), float(node.attrs["max"])], node.name)
+
+
+def export(ex, node) -> None:
+    x, w = node.inputs[0], node.inputs[1]
+    y = node.outputs[0]
+    lo, hi = node.attrs["min"], node.attrs["max"]
+    clamped = lo != -INF or hi != INF
+    pre = ex.temp(y) if clamped else y
+    inputs = [x, ex.graph_const(w)] + [ex.graph_const(b) for b in node.inputs[2:]]
+    if len(ex.graph.info(x).shape) == 2:
+        ex.add("Gemm", inputs, pre)
+    elif len(inputs) == 3:
+        mm = ex.temp(y)
+        ex.add("MatMul", inputs[:2], mm)
+        ex.add("Add", [mm, inputs[2]], pre)
+    else:
+        ex.add("MatMul", inputs, pre)
+    if clamped:
+        ex.clamp(pre, y, lo, hi)
+
+
+def flops(graph, node) -> int:
+    return 2 * graph.info(node.outputs[0]).size * graph.constants[node.inputs[1]].shape[0]
