@@ -2,6 +2,11 @@
 
     python build.py [--dist DIR]                      build
     python build.py serve [--dist DIR] [--host H] [--port P]   build, then serve it locally
+    python build.py test [PYTEST ARGS]                run the test suite
+
+On a fresh machine the dependencies are missing: build.py then makes .venv/ (Python >= 3.12),
+installs edgewasm with its dev extra into it, and re-runs itself there. It reinstalls when
+pyproject.toml changes.
 
 dist/ gets models/digits/ (the compiled bundle plus samples.json with held-out digits and the
 accuracy), pyodide/ (vendored Pyodide with the edgewasm wheel in its lockfile) and web/'s files.
@@ -10,8 +15,13 @@ accuracy), pyodide/ (vendored Pyodide with the edgewasm wheel in its lockfile) a
 from __future__ import annotations
 
 import argparse
+import glob
+import hashlib
+import importlib.util
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +30,64 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 DEFAULT_DIST = ROOT / "dist"
 SAMPLES_PER_CLASS = 2
+VENV = ROOT / ".venv"
+VENV_STAMP = VENV / ".edgewasm-installed"
+NEEDED = {
+    "build": ["numpy", "onnx", "wasmtime", "sklearn", "starlette", "uvicorn", "pyodide_lock"],
+    "test": ["pytest", "onnxruntime", "playwright", "hypothesis", "httpx"],
+}
+
+
+# ---- environment: use this interpreter if it has everything, else .venv ----
+
+def _wanted_stamp() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def _environment_ready(command: str) -> bool:
+    if sys.version_info < (3, 12):
+        return False
+    modules = NEEDED["build"] + (NEEDED["test"] if command == "test" else [])
+    if not all(importlib.util.find_spec(m) for m in modules):
+        return False
+    spec = importlib.util.find_spec("edgewasm")  # tests run the CLI in subprocesses: it must be installed
+    return command != "test" or (spec is not None and spec.origin is not None
+                                 and Path(spec.origin).resolve().is_relative_to(ROOT / "toolkit"))
+
+
+def _find_python() -> str:
+    """A Python >= 3.12: this one, one on PATH, or one pyenv has installed."""
+    if sys.version_info >= (3, 12):
+        return sys.executable
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(20, 11, -1)]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[2-9]*/bin/python3")), reverse=True)
+    for candidate in filter(None, candidates):
+        try:
+            out = subprocess.run([candidate, "-c", "import sys; print(sys.version_info >= (3, 12))"],
+                                 capture_output=True, text=True, timeout=30).stdout
+        except OSError:
+            continue
+        if out.strip() == "True":
+            return candidate
+    raise SystemExit("build.py needs Python >= 3.12 (none found; install python3.12 or newer)")
+
+
+def ensure_environment(command: str) -> None:
+    """Re-run inside .venv unless this interpreter already has everything the command needs."""
+    in_venv = Path(sys.prefix).resolve() == VENV.resolve()
+    if not in_venv and _environment_ready(command):
+        return
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        log(f"creating {VENV} ...")
+        subprocess.run([_find_python(), "-m", "venv", str(VENV)], check=True)
+    if not VENV_STAMP.exists() or VENV_STAMP.read_text() != _wanted_stamp():
+        log("installing edgewasm[dev] into .venv (pip) ...")
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        "-e", f"{ROOT}[dev]"], check=True)
+        VENV_STAMP.write_text(_wanted_stamp())
+    if not in_venv:
+        os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 # ---- third-party imports (numpy, scikit-learn, onnx, edgewasm) happen inside functions only ----
 
@@ -92,9 +160,19 @@ def build(dist: Path) -> Path:
     return dist
 
 
+def run_tests(pytest_args: list[str]) -> None:
+    os.chdir(ROOT)
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *pytest_args])
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["test"]:
+        ensure_environment("test")
+        run_tests(argv[1:])
+    ensure_environment("build")
     parser = argparse.ArgumentParser(description="Build (and optionally serve) the edgewasm demo site.")
-    parser.add_argument("command", nargs="?", choices=["build", "serve"], default="build")
+    parser.add_argument("command", nargs="?", choices=["build", "serve", "test"], default="build")
     parser.add_argument("--dist", type=Path, default=DEFAULT_DIST, help=f"output directory (default {DEFAULT_DIST})")
     parser.add_argument("--host", default="127.0.0.1", help="serve: address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="serve: port to listen on")
