@@ -13,7 +13,7 @@ import wasmtime
 
 import edgewasm
 from edgewasm.browser import INPUT_KINDS
-from edgewasm.errors import BundleError, InputError, IntegrityError
+from edgewasm.errors import BundleError, InputError, IntegrityError, ResourceLimitError
 
 from models import make_add_of_branches, make_flatten_reshape, make_gemm_trans_a, make_matmul_add, make_mlp
 
@@ -203,3 +203,13 @@ finally:
 """)
     assert browser.evaluate_python("from edgewasm.runtime.browser_host import require_simd; require_simd()") is None
     assert browser.run(bundles["matmul_add"], {"x": np.zeros((2, 19), np.float32)})["y"].shape == (2, 11)
+
+
+def test_memory_limit_is_checked_before_instantiation(browser, bundles):
+    url = browser.register(bundles["matmul_add"])
+    with pytest.raises(ResourceLimitError, match="limit is 0.0 MiB"):
+        browser.evaluate_python(f"""
+import edgewasm
+from edgewasm.runtime.config import RuntimeConfig
+await edgewasm.load({url!r}, config=RuntimeConfig(memory_limit=1024))
+""")

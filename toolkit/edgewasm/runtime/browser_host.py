@@ -12,10 +12,11 @@ import asyncio
 import json
 from urllib.parse import urljoin, urlsplit
 
-from ..bundle import PAGE, TensorSpec, VariantSpec, parse_manifest, verify_bytes
+from ..bundle import TensorSpec, VariantSpec, parse_manifest, verify_bytes
 from ..errors import BundleError, ExecutionError
 from .core import Model, decode_tensor, sidecar_variant
-from .sandbox import audit_module
+from .config import RuntimeConfig
+from .sandbox import audit_module, memory_pages
 
 PARALLEL_FETCHES = 6
 # (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD128 exists.
@@ -70,8 +71,13 @@ class BrowserInstance:
             raise ExecutionError(f"the module trapped in {export}(): {exc}") from None
 
 
-async def load_async(url: str, variant: str | None = None) -> Model:
-    """Load a bundle (directory URL or `.../manifest.json`) or a bring-your-own `.wasm` URL."""
+async def load_async(url: str, variant: str | None = None, config: RuntimeConfig | None = None) -> Model:
+    """Load a bundle (directory URL or `.../manifest.json`) or a bring-your-own `.wasm` URL.
+
+    The memory limit of `config` is checked before instantiation; the browser cannot interrupt a
+    running module from Python, so the deadline applies to the wasmtime host only.
+    """
+    config = config or RuntimeConfig()
     require_simd()
     url = absolute_url(url)
     path = urlsplit(url).path
@@ -79,13 +85,14 @@ async def load_async(url: str, variant: str | None = None) -> Model:
         raise BundleError(f"{url}: WebAssembly text cannot be assembled in the browser; "
                           "assemble it to .wasm first (e.g. with wasmtime.wat2wasm or wat2wasm)")
     if path.endswith(".wasm"):
-        return await _load_module_url(url)
+        return await _load_module_url(url, config)
     if path.endswith(".json"):
         manifest_url = url
     else:
         manifest_url = urljoin(url if path.endswith("/") else _with_path(url, path + "/"), "manifest.json")
     spec = parse_manifest(await fetch_bytes(manifest_url))
     chosen = spec.variant(variant)
+    config.check_memory(chosen.memory_bytes, f"variant {chosen.name}")
     wasm = verify_bytes(chosen.module, await fetch_bytes(urljoin(manifest_url, chosen.module.file)))
     audit_module(wasm)
     instance = await BrowserInstance.create(wasm)
@@ -108,7 +115,7 @@ async def _load_weights(variant: VariantSpec, instance: BrowserInstance, manifes
         raise ExecutionError("model init returned a non-zero status")
 
 
-async def _load_module_url(url: str) -> Model:
+async def _load_module_url(url: str, config: RuntimeConfig) -> Model:
     """Bring your own module: `model.wasm` beside a small `model.json` (as on the server)."""
     sidecar = _with_path(url, urlsplit(url).path[: -len(".wasm")] + ".json")
     wasm = await fetch_bytes(url)
@@ -117,9 +124,10 @@ async def _load_module_url(url: str) -> Model:
     except (ValueError, UnicodeDecodeError) as exc:
         raise BundleError(f"{sidecar} is not valid JSON: {exc}") from None
     audit_module(wasm)
-    instance = await BrowserInstance.create(wasm)
     name = urlsplit(url).path.rsplit("/", 1)[-1]
-    variant = sidecar_variant(meta, name, wasm, instance.memory_bytes // PAGE)
+    variant = sidecar_variant(meta, name, wasm, memory_pages(wasm))
+    config.check_memory(variant.memory_bytes, name)
+    instance = await BrowserInstance.create(wasm)
     if variant.has_init and instance.call("init") != 0:
         raise ExecutionError("model init returned a non-zero status")
     return Model(variant, instance, output_maker(), host="browser")
