@@ -1,6 +1,7 @@
 """One small unit per op, as onnx's reference evaluator keeps them.
 
-Each module in `UNITS` owns one IR op end to end:
+Every module in this package is a unit and is found by discovery (adding an op is adding a file).
+A unit defines:
   IMPORTS     {ONNX op type: (importer, fewest inputs, most inputs)}: ONNX node -> IR node(s)
   IR_OP       the IR op it defines (None for import-only units such as Constant)
   lower       (graph, node, program) -> appends kernel calls, weights, views
@@ -10,11 +11,17 @@ Each module in `UNITS` owns one IR op end to end:
 
 from __future__ import annotations
 
-from . import add, clamp, constant, gemm, softmax, transpose, views
+import importlib
+import pkgutil
 
-UNITS = [gemm, add, clamp, softmax, views, transpose, constant]
+UNITS = [importlib.import_module(f"{__name__}.{m.name}") for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)]
 
-IMPORTERS = {op: spec for unit in UNITS for op, spec in unit.IMPORTS.items()}
+IMPORTERS = {}
+for _unit in UNITS:
+    for _op, _spec in _unit.IMPORTS.items():
+        if _op in IMPORTERS:
+            raise ImportError(f"ONNX op {_op} is imported by two units ({_unit.__name__} and another)")
+        IMPORTERS[_op] = _spec
 IR_OPS = {unit.IR_OP: unit for unit in UNITS if unit.IR_OP}
 
 
