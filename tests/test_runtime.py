@@ -148,3 +148,9 @@ def test_frontend_errors(tmp_path):
     dyn = make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", ["N", "seq"])], [("y", ["N", "seq"])])
     with pytest.raises(DynamicShapeError, match="'seq'"):
         edgewasm.compile(dyn.SerializeToString(), tmp_path / "x")
+
+
+def test_model_beyond_wasm32_memory_is_refused(tmp_path):
+    proto = make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", [70000, 70000])], [("y", [70000, 70000])])
+    with pytest.raises(UnsupportedModelError, match="wasm32 allows"):
+        edgewasm.compile(proto.SerializeToString(), tmp_path / "x")

@@ -1,4 +1,4 @@
-"""`edgewasm compile | run | check | fuzz | serve`.
+"""`edgewasm compile | run | check | fuzz | loadtest | serve`.
 
 Exit codes: 0 ok; 1 a check found a disagreement; 2 bad input or usage, with a one-line
 message and no traceback (anything else is a bug and keeps its traceback).
@@ -129,6 +129,22 @@ def cmd_fuzz(args) -> int:
     return EXIT_CHECK_FAILED if crashes else EXIT_OK
 
 
+def cmd_loadtest(args) -> int:
+    from .loadtest import load_test_dist
+
+    dist = Path(args.dist)
+    if not (dist / "models" / args.model / "manifest.json").is_file():
+        raise UsageError(f"{dist}/models/{args.model} is not a bundle: run `python build.py` first (or pass --dist)")
+    if args.clients < 1 or not 0 < args.seconds <= 600:
+        raise UsageError("--clients must be >= 1 and --seconds in (0, 600]")
+    _log(f"loading /api/infer with {args.clients} clients for {args.seconds} s ...")
+    report = load_test_dist(dist, args.model, args.clients, args.seconds)
+    for error in sorted(set(report.errors))[:5]:
+        print(f"error: {error}")
+    print(report.summary())
+    return EXIT_CHECK_FAILED if report.errors else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgewasm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cases", type=int, default=5000, help="cases per target (default 5000)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_fuzz)
+
+    p = sub.add_parser("loadtest", help="load /api/infer of a built dist/ on loopback")
+    p.add_argument("--dist", default="dist")
+    p.add_argument("--model", default="digits")
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.set_defaults(func=cmd_loadtest)
 
     p = sub.add_parser("serve", help="serve the demo page (with COOP/COEP headers)")
     p.add_argument("--dist", default="dist")

@@ -1,0 +1,414 @@
+"""ONNX backend conformance: run onnx's own node test cases through edgewasm and report per op.
+
+onnx stopped shipping the node test data after 1.22.0, so the cases are read straight out of that
+release's wheel (fetched once with pip into the cache). Every case of a target op is compiled to a
+bundle and run; outputs must agree with onnx's expected outputs within the fp32 numerics contract
+(rtol 1e-4, atol 1e-5; integers exactly). On the browser engine the outputs must also be
+bit-identical to wasmtime's. A case edgewasm refuses with a typed UnsupportedModelError is
+*skipped* with that message as its reason and never counts as passed.
+
+edgewasm compiles weights into the module and takes float32 inputs only, so a case's inputs are
+bound the way a deployed model would have them: non-float inputs (shapes, axes, indices) become
+initializers; every float input stays a runtime input, and if the importer requires an operand to
+be constant (a Conv's W, a Resize's scales) the case is compiled again with only its first input
+at runtime. Which inputs were compiled in is recorded per case.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from .errors import EdgewasmError, UnsupportedModelError
+
+ONNX_RELEASE = "1.22.0"  # the last onnx release whose wheel ships onnx/backend/test/data/node
+NODE_DATA = "onnx/backend/test/data/node/"
+RTOL, ATOL = 1e-4, 1e-5
+
+# The ops of the conformance issue: CNN, MLP and transformer building blocks.
+TARGET_OPS = (
+    "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
+    "LayerNormalization", "Softmax", "LogSoftmax", "MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Pow",
+    "Sqrt", "Exp", "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Gelu",
+    "Erf", "Flatten", "Reshape", "Transpose", "Concat", "Squeeze", "Unsqueeze", "Slice", "Gather",
+    "Shape", "Cast", "Pad", "Identity", "Dropout", "ReduceMean", "Resize",
+)
+
+Log = Callable[[str], None]
+
+
+class ConformanceError(EdgewasmError):
+    """The node test cases could not be fetched or read, or the op selection matches no case."""
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- the cases ---------------------------------------------------------------------------------
+
+
+def fetch_wheel(cache: Path | None = None, log: Log = _stderr) -> Path:
+    """The onnx 1.22.0 wheel, downloaded with pip once into `<cache>/onnx-node-tests/`.
+
+    Any platform's wheel carries the same data files, so if pip finds none for this interpreter
+    the manylinux one is fetched instead.
+    """
+    from .webassets import cache_dir
+
+    directory = Path(cache or cache_dir()) / "onnx-node-tests"
+    found = sorted(directory.glob(f"onnx-{ONNX_RELEASE}-*.whl"))
+    if found:
+        return found[0]
+    directory.mkdir(parents=True, exist_ok=True)
+    log(f"fetching onnx=={ONNX_RELEASE} with pip for its node test cases (once; cached in {directory})")
+    base = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
+            f"onnx=={ONNX_RELEASE}"]
+    any_platform = ["--platform", "manylinux_2_28_x86_64", "--python-version", "3.12", "--implementation", "cp"]
+    errors = []
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        for extra in ([], any_platform):
+            result = subprocess.run([*base, *extra, "-d", tmp], capture_output=True, text=True)
+            wheels = list(Path(tmp).glob(f"onnx-{ONNX_RELEASE}-*.whl"))
+            if result.returncode == 0 and wheels:
+                target = directory / wheels[0].name
+                os.replace(wheels[0], target)
+                return target
+            errors.append(result.stderr.strip()[-800:] or f"pip exited with {result.returncode}")
+    raise ConformanceError(f"could not download onnx=={ONNX_RELEASE} with pip:\n" + "\n".join(errors))
+
+
+@dataclass
+class Case:
+    """One node test case: the model, test_data_set_0's inputs (in graph-input order) and outputs."""
+
+    name: str
+    op: str  # the op the case tests (for an `_expanded` case: the op whose function body it is)
+    model: onnx.ModelProto
+    inputs: list[tuple[onnx.ValueInfoProto, np.ndarray | None]]  # None: not a tensor (sequence, optional)
+    outputs: list[tuple[str, np.ndarray | None]]
+
+
+def load_cases(wheel: Path, ops: list[str] | None = None) -> list[Case]:
+    """The node cases of `ops` (default TARGET_OPS), sorted by op then name.
+
+    A case belongs to op X when X is the op it tests and every op its graph uses is among the
+    selected ops and the target ops; `_expanded` cases test the op they expand.
+    """
+    selected = list(ops or TARGET_OPS)
+    universe = set(TARGET_OPS) | set(selected)
+    try:
+        archive = zipfile.ZipFile(wheel)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ConformanceError(f"cannot read {wheel} as a wheel: {exc}") from None
+    with archive:
+        names = sorted({n[len(NODE_DATA):].split("/")[0] for n in archive.namelist() if n.startswith(NODE_DATA)} - {""})
+        if not names:
+            raise ConformanceError(f"{wheel} has no {NODE_DATA} (onnx=={ONNX_RELEASE} is the last release with it)")
+        models = {name: onnx.load_from_string(archive.read(f"{NODE_DATA}{name}/model.onnx")) for name in names}
+        cases = []
+        for name, model in models.items():
+            op = _tested_op(name, model, models)
+            used = {node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
+                    for node in model.graph.node}
+            if op in selected and used <= universe:
+                cases.append(_read_case(archive, name, op, model))
+    return sorted(cases, key=lambda c: (selected.index(c.op), c.name))
+
+
+def _tested_op(name: str, model: onnx.ModelProto, models: dict[str, onnx.ModelProto]) -> str | None:
+    if "_expanded" in name:
+        base = models.get(name[:name.index("_expanded")])
+        return _tested_op("", base, models) if base is not None else None
+    producers = {out: node.op_type for node in model.graph.node for out in node.output}
+    return producers.get(model.graph.output[0].name) if model.graph.output else None
+
+
+def _read_case(archive: zipfile.ZipFile, name: str, op: str, model: onnx.ModelProto) -> Case:
+    folder = f"{NODE_DATA}{name}/test_data_set_0/"
+    initializers = {t.name for t in model.graph.initializer}
+    graph_inputs = [vi for vi in model.graph.input if vi.name not in initializers]
+    inputs = [(vi, _read_tensor(archive, f"{folder}input_{i}.pb", vi)) for i, vi in enumerate(graph_inputs)]
+    outputs = [(vo.name, _read_tensor(archive, f"{folder}output_{i}.pb", vo)) for i, vo in enumerate(model.graph.output)]
+    return Case(name, op, model, inputs, outputs)
+
+
+def _read_tensor(archive: zipfile.ZipFile, path: str, info: onnx.ValueInfoProto) -> np.ndarray | None:
+    if info.type.WhichOneof("value") != "tensor_type":
+        return None
+    tensor = onnx.TensorProto()
+    tensor.ParseFromString(archive.read(path))
+    return numpy_helper.to_array(tensor)
+
+
+# -- binding and compiling -----------------------------------------------------------------------
+
+
+@dataclass
+class Compiled:
+    """A case compiled to a bundle, with the inputs to run it on."""
+
+    bundle: Path
+    inputs: dict[str, np.ndarray]
+    baked: tuple[str, ...]  # float inputs compiled in as constants (non-float ones always are)
+
+
+def compile_case(case: Case, workdir: Path) -> Compiled:
+    """Bind the case's inputs (see the module docstring) and compile it; UnsupportedModelError
+    (with the most relevant binding's message) if edgewasm refuses every binding."""
+    from .compiler import compile_model
+
+    for kind, (vi, value) in zip(("input",) * len(case.inputs), case.inputs):
+        if value is None:
+            raise UnsupportedModelError(f"{kind} {vi.name!r} is a {vi.type.WhichOneof('value') or 'value'} of no "
+                                        "tensor type; edgewasm compiles tensors only")
+    floats = [vi.name for vi, value in case.inputs if value.dtype == np.float32]
+    bindings = [floats]
+    if case.inputs and case.inputs[0][0].name in floats and len(floats) > 1:
+        bindings.append(floats[:1])  # operands the importer needs constant, compiled in as weights
+    refusal = None
+    for attempt, runtime in enumerate(bindings):
+        model = _bind(case, runtime)
+        bundle = workdir / f"{case.name}.{attempt}"
+        try:
+            compile_model(model.SerializeToString(), bundle, name=case.name)
+        except UnsupportedModelError as exc:
+            refusal = exc
+            continue
+        inputs = {vi.name: value for vi, value in case.inputs if vi.name in runtime} if runtime else \
+            {vi.name: value for vi, value in case.inputs}
+        return Compiled(bundle, inputs, tuple(name for name in floats if name not in runtime))
+    raise refusal
+
+
+def _bind(case: Case, runtime: list[str]) -> onnx.ModelProto:
+    """The case's model with inputs outside `runtime` as initializers (kept in graph.input too, as
+    IR < 4 requires) and runtime inputs shaped like their test data. Without any float input
+    nothing is bound: the importer's refusal of the inputs' dtypes is the truthful reason."""
+    model = onnx.ModelProto()
+    model.CopyFrom(case.model)
+    if not runtime:
+        return model
+    values = {vi.name: value for vi, value in case.inputs}
+    for vi in model.graph.input:
+        if vi.name not in values:
+            continue
+        if vi.name in runtime:
+            shape = vi.type.tensor_type.shape
+            del shape.dim[:]
+            for d in values[vi.name].shape:
+                shape.dim.add().dim_value = d
+        else:
+            model.graph.initializer.append(numpy_helper.from_array(values[vi.name], vi.name))
+    return model
+
+
+# -- running and comparing -----------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    case: str
+    op: str
+    status: str  # passed | failed | skipped
+    reason: str = ""  # why it failed or was skipped
+    kind: str = ""  # for failures: mismatch | parity | error (a typed edgewasm error) | crash (anything else)
+    baked: tuple[str, ...] = ()
+
+
+def compare(name: str, actual, expected: np.ndarray) -> str | None:
+    """None if `actual` meets the contract for `expected`, else a one-line reason."""
+    actual = np.asarray(actual)
+    if actual.shape != expected.shape or actual.dtype != expected.dtype:
+        return (f"output {name!r} is {actual.dtype}{list(actual.shape)}, "
+                f"expected {expected.dtype}{list(expected.shape)}")
+    if expected.dtype.kind in "fc":
+        bad = ~np.isclose(actual, expected, rtol=RTOL, atol=ATOL, equal_nan=True)
+        if bad.any():
+            worst = np.abs(actual[bad].astype(np.float64) - expected[bad].astype(np.float64))
+            return (f"output {name!r}: {int(bad.sum())} of {bad.size} values outside atol {ATOL:g} + rtol {RTOL:g} "
+                    f"(max |diff| {np.nanmax(worst) if not np.isnan(worst).all() else float('nan'):.3g})")
+    elif not np.array_equal(actual, expected):
+        return f"output {name!r}: {int((actual != expected).sum())} of {expected.size} values differ"
+    return None
+
+
+def run_case(case: Case, workdir: Path, session=None) -> Outcome:
+    """Compile and run one case on wasmtime, and also in `session` (a BrowserSession) if given."""
+    import edgewasm
+    from .engines import bit_identical
+
+    try:
+        compiled = compile_case(case, workdir)
+    except UnsupportedModelError as exc:
+        return Outcome(case.name, case.op, "skipped", _first_line(exc))
+    except EdgewasmError as exc:
+        return Outcome(case.name, case.op, "failed", f"{type(exc).__name__}: {_first_line(exc)}", "error")
+    except Exception as exc:  # a bug in edgewasm: report it, keep going
+        return Outcome(case.name, case.op, "failed", f"{type(exc).__name__}: {_first_line(exc)}", "crash")
+    outcome = Outcome(case.name, case.op, "passed", baked=compiled.baked)
+    engines = {"wasmtime": lambda: edgewasm.load(compiled.bundle).run(compiled.inputs)}
+    if session is not None:
+        engines["browser"] = lambda: session.run(compiled.bundle, compiled.inputs)
+    results = {}
+    for engine, run in engines.items():
+        try:
+            results[engine] = run()
+        except EdgewasmError as exc:
+            return _fail(outcome, "error", f"{engine}: {type(exc).__name__}: {_first_line(exc)}")
+        except Exception as exc:
+            return _fail(outcome, "crash", f"{engine}: {type(exc).__name__}: {_first_line(exc)}")
+    for name, expected in case.outputs:
+        for engine, outputs in results.items():
+            if name not in outputs:
+                return _fail(outcome, "error", f"{engine}: output {name!r} is missing")
+        if "browser" in results and not bit_identical(results["browser"][name], results["wasmtime"][name]):
+            return _fail(outcome, "parity", f"output {name!r}: browser and wasmtime bits differ")
+        reason = compare(name, results["wasmtime"][name], expected)
+        if reason:
+            return _fail(outcome, "mismatch", reason)
+    return outcome
+
+
+def _fail(outcome: Outcome, kind: str, reason: str) -> Outcome:
+    outcome.status, outcome.kind, outcome.reason = "failed", kind, reason
+    return outcome
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@dataclass
+class Report:
+    engine: str
+    outcomes: list[Outcome]
+    ops: list[str]
+    seconds: float = 0.0
+    totals: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.totals = Counter(o.status for o in self.outcomes)
+
+    def per_op(self) -> list[tuple[str, int, int, int]]:
+        counts = {op: Counter() for op in self.ops}
+        for o in self.outcomes:
+            counts[o.op][o.status] += 1
+        return [(op, c["passed"], c["failed"], c["skipped"]) for op, c in counts.items()]
+
+    def summary(self) -> str:
+        return f"{self.totals['passed']} passed, {self.totals['failed']} failed, {self.totals['skipped']} skipped"
+
+
+def run_conformance(ops: list[str] | None = None, engine: str = "wasmtime", cache: Path | None = None,
+                    session=None, log: Log = _stderr) -> Report:
+    """Run every node case of `ops` (default TARGET_OPS) on `engine` (wasmtime or browser).
+
+    The browser engine runs each case in one BrowserSession (`session`, or one started here) and
+    also on wasmtime, and fails any case whose outputs differ in a single bit.
+    """
+    if engine not in ("wasmtime", "browser"):
+        raise ConformanceError(f"engine must be wasmtime or browser, got {engine!r}")
+    ops = list(dict.fromkeys(ops or TARGET_OPS))
+    cases = load_cases(fetch_wheel(cache, log), ops)
+    found = {c.op for c in cases}
+    if not found:
+        raise ConformanceError(f"onnx=={ONNX_RELEASE} has no node test cases for {', '.join(ops)}")
+    ops = [op for op in ops if op in found]
+    log(f"{len(cases)} node cases of {len(ops)} ops on {engine}")
+    started = time.monotonic()
+    owned = None
+    if engine == "browser" and session is None:
+        from .browser import BrowserSession
+
+        owned = session = BrowserSession(log=log)
+        session.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="edgewasm-conformance-") as tmp:
+            outcomes = []
+            for op in ops:
+                mine = [run_case(case, Path(tmp), session if engine == "browser" else None)
+                        for case in cases if case.op == op]
+                outcomes += mine
+                tally = Counter(o.status for o in mine)
+                log(f"  {op}: {tally['passed']} passed, {tally['failed']} failed, {tally['skipped']} skipped")
+    finally:
+        if owned is not None:
+            owned.close()
+    return Report(engine, outcomes, ops, time.monotonic() - started)
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+
+def table(report: Report) -> str:
+    """The per-op table in Markdown (also what the CLI prints)."""
+    rows = ["| op | passed | failed | skipped |", "|---|---:|---:|---:|"]
+    rows += [f"| {op} | {p} | {f} | {s} |" for op, p, f, s in report.per_op()]
+    t = report.totals
+    rows.append(f"| **total** | **{t['passed']}** | **{t['failed']}** | **{t['skipped']}** |")
+    return "\n".join(rows)
+
+
+def markdown(report: Report) -> str:
+    """docs/conformance.md: the table, how cases were chosen and bound, and every failure and skip."""
+    from . import __version__
+
+    t = report.totals
+    ran = t["passed"] + t["failed"]
+    baked = sum(1 for o in report.outcomes if o.status == "passed" and o.baked)
+    lines = [
+        "# ONNX backend conformance",
+        "",
+        f"Generated by `edgewasm conformance --engine {report.engine}` (edgewasm {__version__}); do not edit by hand.",
+        "",
+        f"The node test cases of the onnx=={ONNX_RELEASE} wheel (the last release that ships them) for the "
+        "ops below. A case belongs to an op when it tests that op (an `_expanded` case tests the op whose "
+        "function body it is) and every op its graph uses is a target op. Outputs must agree with onnx's "
+        f"expected outputs within rtol {RTOL:g} and atol {ATOL:g} (NaN equals NaN; integer outputs exactly)"
+        + (", and the browser's outputs must be bit-identical to wasmtime's." if report.engine == "browser" else ".")
+        + " A case edgewasm refuses with a typed error (unsupported op, attribute or dtype) is skipped with "
+        "that error as its reason and never counts as passed.",
+        "",
+        "Inputs are bound as a deployed model has them: non-float inputs (shapes, axes, indices) are compiled "
+        "in as constants; float inputs stay runtime inputs unless the importer needs them constant (weights "
+        f"such as a Conv's W), then only the first input stays at runtime ({baked} of the passed cases).",
+        "",
+        table(report),
+        "",
+        f"**{report.summary()}**: {t['passed']} of {ran} cases that compiled pass"
+        + (f" ({100 * t['passed'] / ran:.1f}%)" if ran else "")
+        + f"; {t['passed']} of {len(report.outcomes)} cases in all"
+        + (f" ({100 * t['passed'] / len(report.outcomes):.1f}%)." if report.outcomes else "."),
+    ]
+    for status in ("failed", "skipped"):
+        chosen = [o for o in report.outcomes if o.status == status]
+        if chosen:
+            lines += ["", f"## {status.capitalize()} ({len(chosen)})", ""]
+            lines += [f"- `{o.case}` ({o.op}{', ' + o.kind if o.kind else ''}): {_escape(o.reason)}" for o in chosen]
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def write_markdown(report: Report, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(markdown(report))
+    return path
