@@ -13,6 +13,7 @@ EXPECTED_KERNELS = {
     "f32_vexp", "f32_vexp_array", "f32_softmax",
     "f32_vadd", "f32_vadd_rows", "f32_vclamp",
     "f32_transpose", "f32_transpose_scalar",
+    "f32_igemm_4x8",
 }
 
 

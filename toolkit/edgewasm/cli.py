@@ -1,4 +1,4 @@
-"""`edgewasm compile | run | check | fuzz | loadtest | serve`.
+"""`edgewasm compile | run | check | fuzz | loadtest | conformance | serve`.
 
 Exit codes: 0 ok; 1 a check found a disagreement; 2 bad input or usage, with a one-line
 message and no traceback (anything else is a bug and keeps its traceback).
@@ -145,6 +145,23 @@ def cmd_loadtest(args) -> int:
     return EXIT_CHECK_FAILED if report.errors else EXIT_OK
 
 
+def cmd_conformance(args) -> int:
+    from .conformance import run_conformance, table, write_markdown
+
+    ops = [op.strip() for op in args.ops.split(",") if op.strip()] if args.ops is not None else None
+    if ops == []:
+        raise UsageError("--ops needs ONNX op types, e.g. --ops Conv,MatMul")
+    report = run_conformance(ops, engine=args.engine, log=_log)
+    write_markdown(report, Path(args.output))
+    _log(f"wrote {args.output} ({len(report.outcomes)} cases in {report.seconds:.1f} s)")
+    print(table(report))
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            print(f"FAILED {outcome.case} ({outcome.op}, {outcome.kind}): {outcome.reason}")
+    print(report.summary())
+    return EXIT_CHECK_FAILED if report.totals["failed"] else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgewasm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=20.0)
     p.set_defaults(func=cmd_loadtest)
+
+    p = sub.add_parser("conformance", help="run onnx's backend node test cases and report per op")
+    p.add_argument("--ops", metavar="OP,...", help="ONNX op types to run (default: the target ops)")
+    p.add_argument("--engine", choices=("wasmtime", "browser"), default="wasmtime",
+                   help="browser also requires bit-identical outputs with wasmtime")
+    p.add_argument("-o", "--output", default="docs/conformance.md", help="Markdown report to write")
+    p.set_defaults(func=cmd_conformance)
 
     p = sub.add_parser("serve", help="serve the demo page (with COOP/COEP headers)")
     p.add_argument("--dist", default="dist")

@@ -17,7 +17,6 @@ at runtime. Which inputs were compiled in is recorded per case.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from .errors import EdgewasmError, UnsupportedModelError
 ONNX_RELEASE = "1.22.0"  # the last onnx release whose wheel ships onnx/backend/test/data/node
 NODE_DATA = "onnx/backend/test/data/node/"
 RTOL, ATOL = 1e-4, 1e-5
+TOLERANCE = "atol 1e-5 + rtol 1e-4"
 
 # The ops of the conformance issue: CNN, MLP and transformer building blocks.
 TARGET_OPS = (
@@ -46,6 +46,9 @@ TARGET_OPS = (
     "Erf", "Flatten", "Reshape", "Transpose", "Concat", "Squeeze", "Unsqueeze", "Slice", "Gather",
     "Shape", "Cast", "Pad", "Identity", "Dropout", "ReduceMean", "Resize",
 )
+
+NON_TENSOR_KINDS = {"sequence_type": "a sequence", "optional_type": "an optional", "map_type": "a map",
+                    "sparse_tensor_type": "a sparse tensor"}
 
 Log = Callable[[str], None]
 
@@ -171,10 +174,10 @@ def compile_case(case: Case, workdir: Path) -> Compiled:
     (with the most relevant binding's message) if edgewasm refuses every binding."""
     from .compiler import compile_model
 
-    for kind, (vi, value) in zip(("input",) * len(case.inputs), case.inputs):
+    for vi, value in case.inputs:
         if value is None:
-            raise UnsupportedModelError(f"{kind} {vi.name!r} is a {vi.type.WhichOneof('value') or 'value'} of no "
-                                        "tensor type; edgewasm compiles tensors only")
+            kind = NON_TENSOR_KINDS.get(vi.type.WhichOneof("value"), "value of no type")
+            raise UnsupportedModelError(f"input {vi.name!r} is {kind}, not a tensor; edgewasm compiles tensors only")
     floats = [vi.name for vi, value in case.inputs if value.dtype == np.float32]
     bindings = [floats]
     if case.inputs and case.inputs[0][0].name in floats and len(floats) > 1:
@@ -188,8 +191,7 @@ def compile_case(case: Case, workdir: Path) -> Compiled:
         except UnsupportedModelError as exc:
             refusal = exc
             continue
-        inputs = {vi.name: value for vi, value in case.inputs if vi.name in runtime} if runtime else \
-            {vi.name: value for vi, value in case.inputs}
+        inputs = {vi.name: value for vi, value in case.inputs if vi.name in runtime}
         return Compiled(bundle, inputs, tuple(name for name in floats if name not in runtime))
     raise refusal
 
@@ -239,7 +241,7 @@ def compare(name: str, actual, expected: np.ndarray) -> str | None:
         bad = ~np.isclose(actual, expected, rtol=RTOL, atol=ATOL, equal_nan=True)
         if bad.any():
             worst = np.abs(actual[bad].astype(np.float64) - expected[bad].astype(np.float64))
-            return (f"output {name!r}: {int(bad.sum())} of {bad.size} values outside atol {ATOL:g} + rtol {RTOL:g} "
+            return (f"output {name!r}: {int(bad.sum())} of {bad.size} values outside {TOLERANCE} "
                     f"(max |diff| {np.nanmax(worst) if not np.isnan(worst).all() else float('nan'):.3g})")
     elif not np.array_equal(actual, expected):
         return f"output {name!r}: {int((actual != expected).sum())} of {expected.size} values differ"
@@ -298,6 +300,7 @@ class Report:
     engine: str
     outcomes: list[Outcome]
     ops: list[str]
+    filtered: bool = False  # True when --ops chose the ops (the default is TARGET_OPS)
     seconds: float = 0.0
     totals: Counter = field(default_factory=Counter)
 
@@ -309,6 +312,9 @@ class Report:
         for o in self.outcomes:
             counts[o.op][o.status] += 1
         return [(op, c["passed"], c["failed"], c["skipped"]) for op, c in counts.items()]
+
+    def command(self) -> str:
+        return f"edgewasm conformance --engine {self.engine}" + (f" --ops {','.join(self.ops)}" if self.filtered else "")
 
     def summary(self) -> str:
         return f"{self.totals['passed']} passed, {self.totals['failed']} failed, {self.totals['skipped']} skipped"
@@ -323,12 +329,13 @@ def run_conformance(ops: list[str] | None = None, engine: str = "wasmtime", cach
     """
     if engine not in ("wasmtime", "browser"):
         raise ConformanceError(f"engine must be wasmtime or browser, got {engine!r}")
+    filtered = bool(ops)
     ops = list(dict.fromkeys(ops or TARGET_OPS))
     cases = load_cases(fetch_wheel(cache, log), ops)
-    found = {c.op for c in cases}
-    if not found:
-        raise ConformanceError(f"onnx=={ONNX_RELEASE} has no node test cases for {', '.join(ops)}")
-    ops = [op for op in ops if op in found]
+    missing = [op for op in ops if op not in {c.op for c in cases}]
+    if missing:
+        raise ConformanceError(f"onnx=={ONNX_RELEASE} has no node test cases for {', '.join(missing)} "
+                               "(op types are case-sensitive, e.g. Conv, MatMul)")
     log(f"{len(cases)} node cases of {len(ops)} ops on {engine}")
     started = time.monotonic()
     owned = None
@@ -349,7 +356,7 @@ def run_conformance(ops: list[str] | None = None, engine: str = "wasmtime", cach
     finally:
         if owned is not None:
             owned.close()
-    return Report(engine, outcomes, ops, time.monotonic() - started)
+    return Report(engine, outcomes, ops, filtered, time.monotonic() - started)
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -374,19 +381,20 @@ def markdown(report: Report) -> str:
     lines = [
         "# ONNX backend conformance",
         "",
-        f"Generated by `edgewasm conformance --engine {report.engine}` (edgewasm {__version__}); do not edit by hand.",
+        f"Generated by `{report.command()}` (edgewasm {__version__}); do not edit by hand.",
         "",
         f"The node test cases of the onnx=={ONNX_RELEASE} wheel (the last release that ships them) for the "
         "ops below. A case belongs to an op when it tests that op (an `_expanded` case tests the op whose "
-        "function body it is) and every op its graph uses is a target op. Outputs must agree with onnx's "
-        f"expected outputs within rtol {RTOL:g} and atol {ATOL:g} (NaN equals NaN; integer outputs exactly)"
+        "function body it is) and every op its graph uses is a target (or selected) op. Outputs must agree "
+        f"with onnx's expected outputs within {TOLERANCE} (NaN equals NaN; integer outputs exactly)"
         + (", and the browser's outputs must be bit-identical to wasmtime's." if report.engine == "browser" else ".")
         + " A case edgewasm refuses with a typed error (unsupported op, attribute or dtype) is skipped with "
         "that error as its reason and never counts as passed.",
         "",
         "Inputs are bound as a deployed model has them: non-float inputs (shapes, axes, indices) are compiled "
         "in as constants; float inputs stay runtime inputs unless the importer needs them constant (weights "
-        f"such as a Conv's W), then only the first input stays at runtime ({baked} of the passed cases).",
+        f"such as a Conv's W), then only the first input stays at runtime ({baked} of the passed cases "
+        "were bound so).",
         "",
         table(report),
         "",

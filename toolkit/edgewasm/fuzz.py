@@ -156,7 +156,7 @@ def mutate_manifest(manifest: dict, rng: random.Random) -> dict:
         elif choice == 1 and isinstance(old, int) and not isinstance(old, bool):
             parent[key] = old + rng.choice([-65536, -16, -1, 1, 4, 16, 65536, 2**32])
         else:
-            parent[key] = rng.choice(_ODD_VALUES)
+            parent[key] = copy.deepcopy(rng.choice(_ODD_VALUES))
     return result
 
 

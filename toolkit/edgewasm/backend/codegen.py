@@ -37,7 +37,7 @@ def emit_module(program: Program, plan: MemoryPlan) -> str:
 
 def _arg(arg, plan: MemoryPlan) -> str:
     if isinstance(arg, Ptr):
-        return f"(i32.const {plan.offsets[arg.tensor]})"
+        return f"(i32.const {plan.offsets[arg.tensor] + arg.offset})"
     if isinstance(arg, int):
         return f"(i32.const {arg})"
     return f"(f32.const {f32_literal(arg)})"

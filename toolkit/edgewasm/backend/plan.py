@@ -62,7 +62,7 @@ def plan_memory(graph: Graph, program: Program) -> MemoryPlan:
 
     placed: list[tuple[int, int, int, int]] = []  # (offset, end, first, last)
     for name in sorted(first, key=lambda t: (first[t], t)):
-        size = _align(graph.info(name).nbytes)
+        size = _align(program.temps[name] if name in program.temps else graph.info(name).nbytes)
         offset = weights_end
         for o, e, f, l in sorted(placed):
             overlaps_in_time = not (l < first[name] or last[name] < f)

@@ -13,9 +13,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Ptr:
-    """A kernel argument that is the byte offset of a tensor in linear memory."""
+    """A kernel argument that is the byte offset of a tensor in linear memory, plus `offset`
+    bytes into it (a batch item, a channel group: kernels that work on part of a tensor)."""
 
     tensor: str
+    offset: int = 0
 
 
 @dataclass
@@ -29,7 +31,8 @@ class Call:
 class Program:
     calls: list[Call] = field(default_factory=list)
     views: dict[str, str] = field(default_factory=dict)  # tensor -> tensor whose bytes it shares
-    weights: dict[str, np.ndarray] = field(default_factory=dict)  # in kernel layout, float32
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # in kernel layout, float32 (int32 tables)
+    temps: dict[str, int] = field(default_factory=dict)  # kernel scratch tensor -> bytes, placed like activations
 
     @property
     def kernels(self) -> list[str]:
@@ -47,4 +50,16 @@ class Program:
         """Place a constant (already in the kernel's layout) in the weights region."""
         if name not in self.weights:
             self.weights[name] = np.ascontiguousarray(value, dtype=np.float32).reshape(-1)
+        return Ptr(name)
+
+    def table(self, name: str, values) -> Ptr:
+        """Place a compile-time int32 table (a kernel's descriptor or offsets) in the weights region."""
+        if name not in self.weights:
+            self.weights[name] = np.ascontiguousarray(values, dtype=np.int32).reshape(-1)
+        return Ptr(name)
+
+    def temp(self, name: str, nbytes: int) -> Ptr:
+        """A scratch buffer that lives from the first to the last call using it (e.g. a packed
+        run-time operand); the planner places it in the arena like an activation."""
+        self.temps[name] = max(self.temps.get(name, 0), int(nbytes))
         return Ptr(name)

@@ -1,0 +1,161 @@
+;; f32 indirect-GEMM convolution micro-kernels (XNNPACK's "igemm"), for NHWC activations.
+;;
+;; A convolution output pixel is a GEMM row whose k dimension is (taps x input channels), but the
+;; input rows are not contiguous: each tap (kernel position) of each output pixel reads kc
+;; contiguous channels of one input pixel, found through an INDIRECTION BUFFER computed at compile
+;; time (shapes are static): m x taps i32 entries, pixel-major (entry p * taps + t). An entry >= 0
+;; is the byte offset of that input pixel's first channel relative to $x; a negative entry (-1)
+;; marks a tap in the padding and reads kc zeros at $zero instead. Strides, dilations, padding
+;; and transposed convolution (whose missing taps are padding) are all just different buffers.
+;;
+;; Weights are packed by edgewasm.backend.packing.pack_f32_gemm from the [taps * kc, n] matrix
+;; whose row t * kc + c holds tap t, input channel c: panels of 8 output channels, each 8 bias
+;; values then taps * kc rows of 8 weights, zero-padded past n. Every output element is
+;;     acc = bias[j]; for t in 0..taps-1: for c in 0..kc-1: acc = acc + X_t[c] * W[t*kc + c, j]
+;; in f32, f32x4.mul then f32x4.add (never fused), in exactly this order, then
+;;     y = min(max(acc, $min), $max)        (f32x4.max then f32x4.min: NaN propagates)
+;; so a 1x1 convolution gives the same bits as f32_gemm_4x8 on the same packed weights.
+
+;; $f32_igemm_4x8: Y[p, j] = clamp(bias[j] + sum_t sum_c X_t(p)[c] * W[t*kc + c, j]) for p < $m,
+;; j < $n; 4 output pixels x 8 output channels per register block (8 v128 accumulators).
+;;   $m       output pixels (m <= 0: nothing is written)
+;;   $n       output channels (n <= 0: nothing is written)
+;;   $taps    taps per output pixel, >= 1
+;;   $kc      input channels read per tap, >= 1
+;;   $ind     byte offset of the indirection buffer: m x taps i32, as described above
+;;   $x       byte offset the indirection entries are relative to (input tensor + group channels)
+;;   $zero    byte offset of >= kc f32 zeros, read by padding taps
+;;   $w       byte offset of the packed weights: ceil(n/8) panels of (taps*kc + 1) * 8 f32
+;;   $y       byte offset of Y[0, 0]; pixel p starts at $y + p * $y_stride (n contiguous f32,
+;;            so a group's channels can sit inside a wider NHWC row)
+;;   $min, $max  clamp bounds (no clamp = -inf, +inf; relu = 0, +inf; relu6 = 0, 6)
+;; Pixel tail (m % 4): missing rows of the last block reuse the last pixel's indirection row and
+;; are not stored. Channel tail (n % 8): only the valid channels are stored. Y must not overlap
+;; the input, the weights or the indirection buffer.
+(func $f32_igemm_4x8
+  (param $m i32) (param $n i32) (param $taps i32) (param $kc i32)
+  (param $ind i32) (param $x i32) (param $zero i32) (param $w i32)
+  (param $y i32) (param $y_stride i32)
+  (param $min f32) (param $max f32)
+  (local $rows i32) (local $nc i32) (local $wp i32) (local $kb i32) (local $kc_bytes i32)
+  (local $row_bytes i32) (local $tb i32) (local $e i32)
+  (local $i0 i32) (local $i1 i32) (local $i2 i32) (local $i3 i32)
+  (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
+  (local $y0 i32)
+  (local $vmin v128) (local $vmax v128) (local $w0 v128) (local $w1 v128) (local $va v128)
+  (local $acc0l v128) (local $acc0h v128) (local $acc1l v128) (local $acc1h v128)
+  (local $acc2l v128) (local $acc2h v128) (local $acc3l v128) (local $acc3h v128)
+  (if (i32.or (i32.le_s (local.get $m) (i32.const 0)) (i32.le_s (local.get $n) (i32.const 0)))
+    (then (return)))
+  (local.set $kc_bytes (i32.shl (local.get $kc) (i32.const 2)))
+  (local.set $row_bytes (i32.shl (local.get $taps) (i32.const 2)))
+  (local.set $vmin (f32x4.splat (local.get $min)))
+  (local.set $vmax (f32x4.splat (local.get $max)))
+  (loop $row_blocks
+    ;; pixels in this block: min(m, 4); missing ones reuse the last valid indirection row
+    (local.set $rows (select (local.get $m) (i32.const 4) (i32.lt_s (local.get $m) (i32.const 4))))
+    (local.set $i0 (local.get $ind))
+    (local.set $i1 (select (i32.add (local.get $i0) (local.get $row_bytes)) (local.get $i0)
+                           (i32.gt_s (local.get $rows) (i32.const 1))))
+    (local.set $i2 (select (i32.add (local.get $i1) (local.get $row_bytes)) (local.get $i1)
+                           (i32.gt_s (local.get $rows) (i32.const 2))))
+    (local.set $i3 (select (i32.add (local.get $i2) (local.get $row_bytes)) (local.get $i2)
+                           (i32.gt_s (local.get $rows) (i32.const 3))))
+    (local.set $y0 (local.get $y))
+    (local.set $wp (local.get $w))
+    (local.set $nc (local.get $n))
+    (block $row_block_done
+      (loop $col_panels
+        ;; accumulators start at the panel's bias
+        (local.set $acc0l (v128.load (local.get $wp)))
+        (local.set $acc0h (v128.load offset=16 (local.get $wp)))
+        (local.set $acc1l (local.get $acc0l)) (local.set $acc1h (local.get $acc0h))
+        (local.set $acc2l (local.get $acc0l)) (local.set $acc2h (local.get $acc0h))
+        (local.set $acc3l (local.get $acc0l)) (local.set $acc3h (local.get $acc0h))
+        (local.set $wp (i32.add (local.get $wp) (i32.const 32)))
+        (local.set $tb (i32.const 0))
+        (loop $tap_loop
+          ;; the four input pixels of tap t: x + entry, or the zero row for padding
+          (local.set $e (i32.load (i32.add (local.get $i0) (local.get $tb))))
+          (local.set $a0 (select (local.get $zero) (i32.add (local.get $x) (local.get $e))
+                                 (i32.lt_s (local.get $e) (i32.const 0))))
+          (local.set $e (i32.load (i32.add (local.get $i1) (local.get $tb))))
+          (local.set $a1 (select (local.get $zero) (i32.add (local.get $x) (local.get $e))
+                                 (i32.lt_s (local.get $e) (i32.const 0))))
+          (local.set $e (i32.load (i32.add (local.get $i2) (local.get $tb))))
+          (local.set $a2 (select (local.get $zero) (i32.add (local.get $x) (local.get $e))
+                                 (i32.lt_s (local.get $e) (i32.const 0))))
+          (local.set $e (i32.load (i32.add (local.get $i3) (local.get $tb))))
+          (local.set $a3 (select (local.get $zero) (i32.add (local.get $x) (local.get $e))
+                                 (i32.lt_s (local.get $e) (i32.const 0))))
+          (local.set $kb (i32.const 0))
+          (loop $k_loop
+            (local.set $w0 (v128.load (local.get $wp)))
+            (local.set $w1 (v128.load offset=16 (local.get $wp)))
+            (local.set $va (v128.load32_splat (i32.add (local.get $a0) (local.get $kb))))
+            (local.set $acc0l (f32x4.add (local.get $acc0l) (f32x4.mul (local.get $va) (local.get $w0))))
+            (local.set $acc0h (f32x4.add (local.get $acc0h) (f32x4.mul (local.get $va) (local.get $w1))))
+            (local.set $va (v128.load32_splat (i32.add (local.get $a1) (local.get $kb))))
+            (local.set $acc1l (f32x4.add (local.get $acc1l) (f32x4.mul (local.get $va) (local.get $w0))))
+            (local.set $acc1h (f32x4.add (local.get $acc1h) (f32x4.mul (local.get $va) (local.get $w1))))
+            (local.set $va (v128.load32_splat (i32.add (local.get $a2) (local.get $kb))))
+            (local.set $acc2l (f32x4.add (local.get $acc2l) (f32x4.mul (local.get $va) (local.get $w0))))
+            (local.set $acc2h (f32x4.add (local.get $acc2h) (f32x4.mul (local.get $va) (local.get $w1))))
+            (local.set $va (v128.load32_splat (i32.add (local.get $a3) (local.get $kb))))
+            (local.set $acc3l (f32x4.add (local.get $acc3l) (f32x4.mul (local.get $va) (local.get $w0))))
+            (local.set $acc3h (f32x4.add (local.get $acc3h) (f32x4.mul (local.get $va) (local.get $w1))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 32)))
+            (local.set $kb (i32.add (local.get $kb) (i32.const 4)))
+            (br_if $k_loop (i32.ne (local.get $kb) (local.get $kc_bytes))))
+          (local.set $tb (i32.add (local.get $tb) (i32.const 4)))
+          (br_if $tap_loop (i32.ne (local.get $tb) (local.get $row_bytes))))
+        (local.set $acc0l (f32x4.min (f32x4.max (local.get $acc0l) (local.get $vmin)) (local.get $vmax)))
+        (local.set $acc0h (f32x4.min (f32x4.max (local.get $acc0h) (local.get $vmin)) (local.get $vmax)))
+        (local.set $acc1l (f32x4.min (f32x4.max (local.get $acc1l) (local.get $vmin)) (local.get $vmax)))
+        (local.set $acc1h (f32x4.min (f32x4.max (local.get $acc1h) (local.get $vmin)) (local.get $vmax)))
+        (local.set $acc2l (f32x4.min (f32x4.max (local.get $acc2l) (local.get $vmin)) (local.get $vmax)))
+        (local.set $acc2h (f32x4.min (f32x4.max (local.get $acc2h) (local.get $vmin)) (local.get $vmax)))
+        (local.set $acc3l (f32x4.min (f32x4.max (local.get $acc3l) (local.get $vmin)) (local.get $vmax)))
+        (local.set $acc3h (f32x4.min (f32x4.max (local.get $acc3h) (local.get $vmin)) (local.get $vmax)))
+        (if (i32.ge_s (local.get $nc) (i32.const 8))
+          (then
+            (v128.store (local.get $y0) (local.get $acc0l))
+            (v128.store offset=16 (local.get $y0) (local.get $acc0h))
+            (if (i32.gt_s (local.get $rows) (i32.const 1))
+              (then
+                (v128.store (i32.add (local.get $y0) (local.get $y_stride)) (local.get $acc1l))
+                (v128.store offset=16 (i32.add (local.get $y0) (local.get $y_stride)) (local.get $acc1h))))
+            (if (i32.gt_s (local.get $rows) (i32.const 2))
+              (then
+                (v128.store (i32.add (local.get $y0) (i32.shl (local.get $y_stride) (i32.const 1)))
+                            (local.get $acc2l))
+                (v128.store offset=16 (i32.add (local.get $y0) (i32.shl (local.get $y_stride) (i32.const 1)))
+                            (local.get $acc2h))))
+            (if (i32.gt_s (local.get $rows) (i32.const 3))
+              (then
+                (v128.store (i32.add (local.get $y0) (i32.mul (local.get $y_stride) (i32.const 3)))
+                            (local.get $acc3l))
+                (v128.store offset=16 (i32.add (local.get $y0) (i32.mul (local.get $y_stride) (i32.const 3)))
+                            (local.get $acc3h))))
+            (local.set $y0 (i32.add (local.get $y0) (i32.const 32)))
+            (local.set $nc (i32.sub (local.get $nc) (i32.const 8)))
+            (br_if $col_panels (local.get $nc))
+            (br $row_block_done)))
+        ;; channel tail: 1..7 channels left in the last panel
+        (call $f32_gemm_store_tail (local.get $y0) (local.get $acc0l) (local.get $acc0h) (local.get $nc))
+        (if (i32.gt_s (local.get $rows) (i32.const 1))
+          (then
+            (call $f32_gemm_store_tail (i32.add (local.get $y0) (local.get $y_stride))
+                  (local.get $acc1l) (local.get $acc1h) (local.get $nc))))
+        (if (i32.gt_s (local.get $rows) (i32.const 2))
+          (then
+            (call $f32_gemm_store_tail (i32.add (local.get $y0) (i32.shl (local.get $y_stride) (i32.const 1)))
+                  (local.get $acc2l) (local.get $acc2h) (local.get $nc))))
+        (if (i32.gt_s (local.get $rows) (i32.const 3))
+          (then
+            (call $f32_gemm_store_tail (i32.add (local.get $y0) (i32.mul (local.get $y_stride) (i32.const 3)))
+                  (local.get $acc3l) (local.get $acc3h) (local.get $nc))))))
+    (local.set $ind (i32.add (local.get $ind) (i32.shl (local.get $row_bytes) (i32.const 2))))
+    (local.set $y (i32.add (local.get $y) (i32.shl (local.get $y_stride) (i32.const 2))))
+    (local.set $m (i32.sub (local.get $m) (i32.const 4)))
+    (br_if $row_blocks (i32.gt_s (local.get $m) (i32.const 0)))))
