@@ -14,6 +14,7 @@ EXPECTED_KERNELS = {
     "f32_vadd", "f32_vadd_rows", "f32_vclamp",
     "f32_transpose", "f32_transpose_scalar",
     "f32_igemm_4x8",
+    "f32_dwconv_p4c", "f32_dwconv_3x3p4c", "f32_load_lanes", "f32_store_lanes",
 }
 
 

@@ -1,0 +1,75 @@
+"""f32_dwconv_p4c and f32_dwconv_3x3p4c: bit-exact against the reference for channel counts that
+are not multiples of 4 (lane-by-lane tails that read and write nothing past c), padding taps,
+and identical bits between the generic and the 3x3 kernel."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgewasm.backend.packing import pack_f32_gemm
+
+from . import reference_cnn as cref
+from .harness import KernelRunner, assert_same_bits, interesting_f32
+from .test_igemm import random_indirection
+
+INF = float("inf")
+GUARD = 32
+
+
+def run_dwconv(kernel, x, ind, channels, w, bias, lo, hi):
+    """Runs one depthwise kernel with X and the zero row at the very end of memory (over-reads
+    trap) and guard bytes around Y."""
+    m, taps = ind.shape
+    runner = KernelRunner(kernel)
+    zero_off = runner.put_at_end(np.zeros(channels, np.float32))
+    x_off = zero_off - x.nbytes
+    runner.write(x_off, x)
+    ind_off = runner.put(ind.view(np.float32))
+    w_off = runner.put(pack_f32_gemm(w, bias, nr=4))
+    guard = np.random.default_rng(m + channels).integers(0, 256, m * channels * 4 + 2 * GUARD, np.uint8)
+    region = runner.put(guard)
+    args = [m, channels] + ([] if kernel == "f32_dwconv_3x3p4c" else [taps])
+    runner.call(kernel, *args, ind_off, x_off, zero_off, w_off, region + GUARD, float(lo), float(hi))
+    after = np.frombuffer(runner.read_bytes(region, guard.size), np.uint8)
+    np.testing.assert_array_equal(after[:GUARD], guard[:GUARD], err_msg="wrote before Y")
+    np.testing.assert_array_equal(after[-GUARD:], guard[-GUARD:], err_msg="wrote after Y")
+    return after[GUARD:-GUARD].copy().view(np.float32).reshape(m, channels)
+
+
+def case(rng, m, taps, channels, pixels=7):
+    x = interesting_f32(rng, (pixels * channels,))
+    ind = random_indirection(rng, m, taps, pixels, channels * 4, pad_fraction=0.25)
+    w = interesting_f32(rng, (taps, channels))
+    bias = rng.standard_normal(channels).astype(np.float32)
+    return x, ind, w, bias
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5, 7, 8, 13, 32])
+@pytest.mark.parametrize("m", [1, 2, 5])
+def test_both_kernels_bit_exact(channels, m):
+    rng = np.random.default_rng([channels, m])
+    x, ind, w, bias = case(rng, m, 9, channels)
+    expected = cref.dwconv(x, ind, channels, w, bias, -INF, INF)
+    for kernel in ("f32_dwconv_p4c", "f32_dwconv_3x3p4c"):
+        assert_same_bits(run_dwconv(kernel, x, ind, channels, w, bias, -INF, INF), expected, kernel)
+
+
+@pytest.mark.parametrize("taps", [1, 2, 4, 25])
+def test_generic_taps(taps):
+    rng = np.random.default_rng(taps)
+    x, ind, w, bias = case(rng, 6, taps, 11)
+    got = run_dwconv("f32_dwconv_p4c", x, ind, 11, w, bias, 0.0, 6.0)
+    assert_same_bits(got, cref.dwconv(x, ind, 11, w, bias, 0.0, 6.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 9), channels=st.integers(1, 23), taps=st.integers(1, 12), seed=st.integers(0, 2**32 - 1),
+       bound=st.sampled_from([(-INF, INF), (0.0, INF), (0.0, 6.0), (1.0, -1.0)]))
+def test_property_matches_reference(m, channels, taps, seed, bound):
+    rng = np.random.default_rng(seed)
+    x, ind, w, bias = case(rng, m, taps, channels)
+    expected = cref.dwconv(x, ind, channels, w, bias, *bound)
+    assert_same_bits(run_dwconv("f32_dwconv_p4c", x, ind, channels, w, bias, *bound), expected)
+    if taps == 9:
+        assert_same_bits(run_dwconv("f32_dwconv_3x3p4c", x, ind, channels, w, bias, *bound), expected)
