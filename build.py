@@ -8,8 +8,9 @@ On a fresh machine the dependencies are missing: build.py then makes .venv/ (Pyt
 installs edgewasm with its dev extra into it, and re-runs itself there. It reinstalls when
 pyproject.toml changes.
 
-dist/ gets models/digits/ (the compiled bundle plus samples.json with held-out digits and the
-accuracy), pyodide/ (vendored Pyodide with the edgewasm wheel in its lockfile) and web/'s files.
+dist/ gets models/digits/ (the compiled bundle, fp32 + fp16 + int8, plus samples.json with held-out
+digits and the accuracy), models/index.json, pyodide/ (vendored Pyodide with the edgewasm wheel in
+its lockfile), web/'s files, and sw.js with its precache list (edgewasm/offline.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 DEFAULT_DIST = ROOT / "dist"
 SAMPLES_PER_CLASS = 2
+DEMO_VARIANTS = "fp32,fp16,int8"  # what the page's adaptive policy chooses from
+DEMO_CHUNK_BYTES = 4096  # small chunks, so the page shows the chunk loader at work on a 10 KiB model
 VENV = ROOT / ".venv"
 VENV_STAMP = VENV / ".edgewasm-installed"
 NEEDED = {
@@ -109,6 +112,7 @@ def build_model(models: Path) -> Path:
 
     import edgewasm
     from edgewasm.compiler import compile_model
+    from edgewasm.evaluation import Dataset
     from train_digits import check_export, export_onnx, load_digits_split, model_input, train_mlp
 
     log("training the digits MLP (scikit-learn's 8x8 digits)")
@@ -123,7 +127,9 @@ def build_model(models: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = Path(tmp) / "digits.onnx"
         onnx_path.write_bytes(model.SerializeToString())
-        compile_model(onnx_path, bundle, batch=1, name="digits", log=lambda m: log(f"compile: {m}"))
+        held_out = Dataset({"pixels": model_input(digits.test_pixels)}, digits.test_labels)
+        compile_model(onnx_path, bundle, batch=1, name="digits", variants=DEMO_VARIANTS, eval_data=held_out,
+                      chunk_bytes=DEMO_CHUNK_BYTES, log=lambda m: log(f"compile: {m}"))
 
     compiled = edgewasm.load(bundle)
     x = model_input(digits.test_pixels)
@@ -147,15 +153,19 @@ def build_model(models: Path) -> Path:
 
 def build(dist: Path) -> Path:
     _import_paths()
+    from edgewasm.offline import write_service_worker
     from edgewasm.webassets import stage_runtime
 
     started = time.monotonic()
     dist.mkdir(parents=True, exist_ok=True)
     build_model(dist / "models")
     stage_runtime(dist, log=log)
+    (dist / "models" / "index.json").write_text(json.dumps({"models": ["digits"]}) + "\n")
     for page_file in sorted((ROOT / "web").iterdir()):
-        if page_file.is_file():
+        if page_file.is_file() and page_file.name != "sw.js":
             shutil.copyfile(page_file, dist / page_file.name)
+    precache = write_service_worker(ROOT / "web" / "sw.js", dist)  # after staging: it lists the runtime
+    log(f"service worker: {len(precache['files'])} files precached for offline visits (build {precache['build']})")
     log(f"built {dist} in {time.monotonic() - started:.1f} s")
     return dist
 

@@ -37,3 +37,45 @@ def dwconv(x, ind, channels, w, bias, lo, hi) -> np.ndarray:
         for t in range(ind.shape[1]):
             acc = acc + taps_x[:, t] * w[t][None, :]
     return ref.clamp(acc, lo, hi)
+
+
+def maxpool(x, ind, channels) -> np.ndarray:
+    """f32_maxpool_c4: acc = x_0; acc = wasm_max(acc, x_t) in tap order; padding reads -inf."""
+    taps_x = gather_taps(x, ind, channels, pad_value=-np.inf)
+    acc = taps_x[:, 0]
+    for t in range(1, ind.shape[1]):
+        acc = ref.wasm_max(acc, taps_x[:, t])
+    return acc
+
+
+def avgpool(x, ind, channels, divisors) -> np.ndarray:
+    """f32_avgpool_c4: acc = x_0; acc = acc + x_t in tap order (padding reads 0.0); acc / divisor."""
+    taps_x = gather_taps(x, ind, channels)
+    acc = taps_x[:, 0]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for t in range(1, ind.shape[1]):
+            acc = acc + taps_x[:, t]
+        return acc / divisors.astype(f32)[:, None]
+
+
+def gavgpool(x: np.ndarray) -> np.ndarray:
+    """f32_gavgpool_c4 on [n, s, c]: acc = x[:, 0]; acc = acc + x[:, p] in pixel order; acc / s."""
+    acc = x[:, 0].astype(f32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for p in range(1, x.shape[1]):
+            acc = acc + x[:, p]
+        return acc / f32(x.shape[1])
+
+
+def scaleshift(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """f32_scaleshift_c4 on [rows, c]: x * scale then + shift, two roundings."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (x.astype(f32) * scale.astype(f32)) + shift.astype(f32)
+
+
+def pad_rows(x_bits: np.ndarray, ind: np.ndarray, width: int, value_bits: int) -> np.ndarray:
+    """f32_pad_rows on uint32 bit patterns: row r = x_bits[ind[r]/4 : +width], or the fill."""
+    out = np.empty((ind.size, width), np.uint32)
+    for r, e in enumerate(ind):
+        out[r] = x_bits[e // 4:e // 4 + width] if e >= 0 else value_bits
+    return out

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from edgewasm.backend.packing import pack_f32_gemm
 
-from . import reference as ref
 from . import reference_cnn as cref
 from .harness import KernelRunner, assert_same_bits, interesting_f32
 

@@ -13,8 +13,26 @@ EXPECTED_KERNELS = {
     "f32_vexp", "f32_vexp_array", "f32_softmax",
     "f32_vadd", "f32_vadd_rows", "f32_vclamp",
     "f32_transpose", "f32_transpose_scalar",
+    # f32_vunary.wat
+    "f32x4_sqrt", "f32x4_log", "f32x4_sigmoid", "f32x4_tanh", "f32x4_erf", "f32x4_gelu", "f32x4_gelu_tanh",
+    "f32x4_lrelu", "f32x4_hsigmoid", "f32x4_hswish",
+    "f32_vsqrt", "f32_vlog", "f32_vsigmoid", "f32_vtanh", "f32_verf", "f32_vgelu", "f32_vgelu_tanh",
+    "f32_vlrelu", "f32_vhsigmoid", "f32_vhswish",
+    # f32_vbinary_nd.wat
+    "f32x4_pow", "f32x4_binary", "f32_vbinary_nd",
+    "f32_gather_nd", "f32_gather_dims", "f32_gemm_pack_b",
+    "f32_logsoftmax", "f32_layernorm", "f32_layernorm_sum", "f32_rsum",
+    "f32_resize_axis",
     "f32_igemm_4x8",
-    "f32_dwconv_p4c", "f32_dwconv_3x3p4c", "f32_load_lanes", "f32_store_lanes",
+    "f32_dwconv_p4c", "f32_dwconv_3x3p4c", "f32_dwconv_load_tail", "f32_dwconv_store_tail",
+    "f32_maxpool_c4", "f32_avgpool_c4", "f32_gavgpool_c4",
+    "f32_scaleshift_c4", "f32_pad_rows",
+    # compression: f16_vcvt.wat, bitmask_expand.wat, qu8_dynquant.wat, qu8_vcvt.wat, qdu8_gemm.wat, qu8_gemm.wat
+    "f16_f32_vcvt", "f16_f32_x4", "x8_bitmask_expand", "x16_bitmask_expand", "x32_bitmask_expand",
+    "qu8_dynquant", "qu8_quantize_x4", "f32_qu8_vcvt", "qu8_f32_vcvt", "qu8_dequantize_x4",
+    "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", "qu8_requantize", "qu8_store4", "qu8_store_tail",
+    "qdu8_f32_qc8w_gemm_4x4c2", "qdu8_f32_qc8w_gemm_1x4c2", "qdu8_dot8", "qdu8_pair", "qdu8_epilogue",
+    "qdu8_store_tail",
 }
 
 

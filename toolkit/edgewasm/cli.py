@@ -1,4 +1,4 @@
-"""`edgewasm compile | run | check | fuzz | loadtest | conformance | serve`.
+"""`edgewasm compile | run | check | fuzz | loadtest | conformance | bench | serve`.
 
 Exit codes: 0 ok; 1 a check found a disagreement; 2 bad input or usage, with a one-line
 message and no traceback (anything else is a bug and keeps its traceback).
@@ -7,6 +7,7 @@ message and no traceback (anything else is a bug and keeps its traceback).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -47,11 +48,18 @@ def _bundle(path: str) -> Path:
 
 
 def cmd_compile(args) -> int:
+    import json
+
     from .compiler import compile_model
+    from .evaluation import summary_table
+    from .variants import compression_from_arguments
 
     if not Path(args.model).is_file():
         raise UsageError(f"no such ONNX file: {args.model}")
-    compile_model(args.model, args.output, batch=args.batch, name=args.name, log=_log)
+    variants, options, eval_data = compression_from_arguments(args)
+    manifest = compile_model(args.model, args.output, batch=args.batch, name=args.name, log=_log,
+                             variants=variants, options=options, eval_data=eval_data)
+    print(summary_table(json.loads(manifest.read_text())))
     return EXIT_OK
 
 
@@ -162,6 +170,44 @@ def cmd_conformance(args) -> int:
     return EXIT_CHECK_FAILED if report.totals["failed"] else EXIT_OK
 
 
+def cmd_bench(args) -> int:
+    from .bench import SUITE_NAMES, BenchOptions, render_text, run_bench, write_html, write_json
+    from .bench.progress import Progress
+
+    def names(text: str | None, default: tuple[str, ...]) -> list[str]:
+        return list(default) if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+    if args.repeats < 1 or args.cold_starts < 0:
+        raise UsageError("--repeats must be >= 1 and --cold-starts >= 0")
+    missing = [f for f in args.model or [] if not Path(f).is_file()]
+    if missing:
+        raise UsageError(f"no such ONNX file: {missing[0]}")
+    options = BenchOptions(models=names(args.models, SUITE_NAMES), model_files=[Path(f) for f in args.model or []],
+                           engines=names(args.engines, ("wasmtime", "browser", "onnxruntime", "onnxruntime-web")),
+                           repeats=args.repeats, cold_starts=args.cold_starts, ort_web_version=args.ort_web_version)
+    options.command = shlex.join(  # the reports print what reproduces them
+        ["edgewasm", "bench", "--models", ",".join(options.models), "--engines", ",".join(options.engines),
+         "--repeats", str(args.repeats), "--cold-starts", str(args.cold_starts)]
+        + [a for f in args.model or [] for a in ("--model", f)]
+        + (["--ort-web-version", args.ort_web_version] if "onnxruntime-web" in options.engines else [])
+        + [a for flag in ("json", "html") if getattr(args, flag) for a in (f"--{flag}", getattr(args, flag))])
+    if not options.models and not options.model_files:
+        raise UsageError("nothing to run: give --models and/or --model FILE.onnx")
+    try:
+        report = run_bench(options, Progress(1))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        write_json(report, Path(args.json))
+        _log(f"wrote {args.json}")
+    if args.html:
+        write_html(report, Path(args.html))
+        _log(f"wrote {args.html}")
+    print(render_text(report), end="")
+    failed = any(r["status"] == "error" for m in report["models"] for r in m["results"].values())
+    return EXIT_CHECK_FAILED if failed else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgewasm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="bundle directory to write")
     p.add_argument("--batch", type=int, default=1, help="value for a symbolic batch dimension (default 1)")
     p.add_argument("--name", help="bundle name (default: the model file's stem)")
+    from .variants import add_compression_arguments
+
+    add_compression_arguments(p)
     p.set_defaults(func=cmd_compile)
 
     engines = ("wasmtime", "browser", "onnxruntime")
@@ -207,6 +256,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="browser also requires bit-identical outputs with wasmtime")
     p.add_argument("-o", "--output", default="docs/conformance.md", help="Markdown report to write")
     p.set_defaults(func=cmd_conformance)
+
+    p = sub.add_parser("bench", help="benchmark the model suite on every engine side by side")
+    p.add_argument("--models", metavar="NAME,...", help="suite models (default: all; '' for none): "
+                   "digits, mlp-b1, mlp-b32, mobilenetv2, resnet-block, transformer")
+    p.add_argument("--model", action="append", metavar="FILE.onnx", help="also benchmark this ONNX file (repeatable)")
+    p.add_argument("--engines", metavar="ENGINE,...",
+                   help="default: wasmtime,browser,onnxruntime,onnxruntime-web (browser = edgewasm in Chromium)")
+    p.add_argument("--repeats", type=int, default=5, help="timed blocks per engine and model (default 5)")
+    p.add_argument("--cold-starts", type=int, default=1, help="cold starts per engine and model (default 1)")
+    p.add_argument("--ort-web-version", default="1.30.0", help="npm version of onnxruntime-web (default 1.30.0)")
+    p.add_argument("--json", metavar="FILE", help="write the full report as JSON")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with charts")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("serve", help="serve the demo page (with COOP/COEP headers)")
     p.add_argument("--dist", default="dist")

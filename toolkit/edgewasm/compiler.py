@@ -3,12 +3,14 @@ codegen -> assemble -> bundle."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 from typing import Callable
 
 from . import __version__
 from .backend.assemble import assemble
+from .backend.codecs import shipped_region
 from .backend.codegen import emit_module
 from .backend.lower import lower
 from .backend.plan import plan_memory
@@ -17,27 +19,35 @@ from .bundle import DEFAULT_CHUNK_BYTES, TensorSpec, VariantBuild, write_bundle
 from .frontend.onnx import import_onnx, load_onnx, read_model_bytes
 from .ir import Graph
 from .ops import flops
+from .passes.conv_fold import fold_into_convolutions
 from .passes.fuse import fuse
+from .passes.layout import channels_last
+from .variants import Options, Recipe, check_options, compress, parse_variants, store_weights
 
 
-def compile_variant(graph: Graph, name: str = "fp32") -> tuple[VariantBuild, str]:
+def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = None,
+                    options: Options | None = None) -> tuple[VariantBuild, str]:
     """Graph -> one variant's module, weights and reference; also returns the module's wat."""
+    recipe, options = recipe or Recipe(), options or Options()
+    graph, _ = channels_last(graph)
+    graph, folds = fold_into_convolutions(graph)
     graph, fusion = fuse(graph)
+    fusion["fusions"] = folds["fusions"] + fusion["fusions"]
+    graph, steps = compress(graph, recipe, options)
     program = lower(graph)
+    steps += store_weights(program, recipe)
     plan = plan_memory(graph, program)
     wat = emit_module(program, plan)
     wasm = assemble(wat)
-    region = bytearray(plan.weights_end - plan.weights_base)
-    for tensor, array in program.weights.items():
-        start = plan.offsets[tensor] - plan.weights_base
-        region[start:start + array.nbytes] = array.tobytes()
+    weights_offset, region = shipped_region(program, plan)
 
     def boundary(infos) -> list[TensorSpec]:
         return [TensorSpec(t.name, t.dtype, t.shape, plan.offsets[program.root(t.name)], t.nbytes) for t in infos]
 
     report = {
-        "methods": ["fp32", "fusion"] if fusion["fusions"] else ["fp32"],
+        "methods": recipe.describe(options) + (["fusion"] if fusion["fusions"] else []),
         "fusions": fusion["fusions"],
+        "steps": steps,
         "weight_bytes": len(region),
         "module_bytes": len(wasm),
         "memory_bytes": plan.pages * 65536,
@@ -46,7 +56,7 @@ def compile_variant(graph: Graph, name: str = "fp32") -> tuple[VariantBuild, str
     build = VariantBuild(
         name=name, wasm=wasm, pages=plan.pages,
         inputs=boundary(graph.inputs), outputs=boundary(graph.outputs),
-        weights_offset=plan.weights_base, weights=bytes(region),
+        weights_offset=weights_offset, weights=region, has_init=bool(program.init_calls),
         kernels=program.kernels, reference_onnx=export_reference(graph), report=report,
     )
     return build, wat
@@ -54,17 +64,32 @@ def compile_variant(graph: Graph, name: str = "fp32") -> tuple[VariantBuild, str
 
 def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str | None = None,
                   chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                  log: Callable[[str], None] = lambda message: None) -> Path:
-    """Compile an ONNX file into a bundle directory; returns the manifest path."""
+                  log: Callable[[str], None] = lambda message: None,
+                  variants: str | list[Recipe] | None = None, options: Options | None = None,
+                  eval_data=None) -> Path:
+    """Compile an ONNX file into a bundle directory; returns the manifest path.
+
+    variants: e.g. "fp32,fp16,int8" (see edgewasm.variants); options: the compression amounts and
+    data; eval_data: an evaluation.Dataset whose accuracy every variant's report records.
+    """
+    from .evaluation import compare_variants
+
+    recipes = parse_variants(variants) if isinstance(variants, str) else list(variants or [Recipe()])
+    options = options or Options()
+    check_options(recipes, options)
     data = model if isinstance(model, bytes) else read_model_bytes(model)
     proto = load_onnx(data)
     log(f"imported {len(proto.graph.node)} ONNX nodes (opset {proto.opset_import[0].version if proto.opset_import else '?'})")
     graph = import_onnx(proto, batch=batch)
-    build, _ = compile_variant(graph)
-    log(f"fp32: {len(build.wasm)} bytes of module, {len(build.weights)} bytes of weights, "
-        f"kernels {', '.join(build.kernels)}")
+    builds = []
+    for recipe in recipes:
+        build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options)
+        log(f"{build.name}: {len(build.wasm)} bytes of module, {len(build.weights)} bytes of weights, "
+            f"kernels {', '.join(build.kernels)}")
+        builds.append(build)
+    compare_variants(builds, lambda: compile_variant(copy.deepcopy(graph))[0], eval_data, log)
     bundle_name = name or ("model" if isinstance(model, bytes) else Path(model).stem)
-    path = write_bundle(Path(out), bundle_name, hashlib.sha256(data).hexdigest(), [build],
+    path = write_bundle(Path(out), bundle_name, hashlib.sha256(data).hexdigest(), builds,
                         toolkit_version=__version__, chunk_bytes=chunk_bytes)
     log(f"wrote {path}")
     return path

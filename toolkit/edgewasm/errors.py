@@ -43,3 +43,16 @@ class ResourceLimitError(EdgewasmError):
 
 class DeadlineExceeded(ExecutionError):
     """`run` took longer than the runtime config's deadline; the instance is re-made, still usable."""
+
+
+class CompressionError(EdgewasmError):
+    """A variant name or compression option is invalid, or the data given for calibration,
+    distillation or evaluation does not fit the model."""
+
+
+class PolicyError(EdgewasmError):
+    """The variant policy was given an unknown priority, an impossible context or no variants."""
+
+
+class UnsupportedBrowserError(BundleError):
+    """The browser lacks a WebAssembly feature every edgewasm module needs (SIMD128)."""

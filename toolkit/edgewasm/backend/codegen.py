@@ -25,14 +25,21 @@ def f32_literal(value: float) -> str:
 def emit_module(program: Program, plan: MemoryPlan) -> str:
     lines = ["(module", f'  (memory (export "memory") {plan.pages} {plan.pages})']
     lines.append(wat_functions(program.kernels))
-    lines.append('  (func (export "run") (result i32)')
-    for call in program.calls:
+    if program.init_calls:  # expands compactly shipped weights once, after the host wrote them
+        lines += _function("init", program.init_calls, plan)
+    lines += _function("run", program.calls, plan)
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def _function(export: str, calls, plan: MemoryPlan) -> list[str]:
+    lines = [f'  (func (export "{export}") (result i32)']
+    for call in calls:
         args = " ".join(_arg(a, plan) for a in call.args)
         lines.append(f"    ;; {call.node}")
         lines.append(f"    (call ${call.kernel} {args})")
     lines.append("    (i32.const 0))")
-    lines.append(")")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _arg(arg, plan: MemoryPlan) -> str:

@@ -11,36 +11,12 @@ p = (n, *out_spatial) flattened, column t = kernel position flattened row-major.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from ..window import Window
+
 PADDING = -1
-
-
-@dataclass(frozen=True)
-class Window:
-    """A sliding window over N-D spatial dims: the geometry every conv/pool unit resolves to."""
-
-    in_spatial: tuple[int, ...]
-    out_spatial: tuple[int, ...]
-    kernel: tuple[int, ...]
-    strides: tuple[int, ...]
-    dilations: tuple[int, ...]
-    pads_begin: tuple[int, ...]
-    pads_end: tuple[int, ...]
-
-    @property
-    def taps(self) -> int:
-        return math.prod(self.kernel)
-
-    @property
-    def out_pixels(self) -> int:
-        return math.prod(self.out_spatial)
-
-    @property
-    def in_pixels(self) -> int:
-        return math.prod(self.in_spatial)
 
 
 def _per_dim_positions(window: Window, transposed: bool) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -100,7 +76,7 @@ def window_counts(window: Window, include_pad: bool) -> np.ndarray:
     count_include_pad=1); otherwise only taps inside the input. Taps past the padded end (the
     overhang of a ceil_mode window) never count.
     """
-    counts = np.ones(window.out_pixels, np.int64)
+    counts = np.ones(1, np.int64)
     for d, size in enumerate(window.in_spatial):
         out = np.arange(window.out_spatial[d])[:, None]
         tap = np.arange(window.kernel[d])[None, :]

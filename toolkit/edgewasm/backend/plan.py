@@ -72,7 +72,11 @@ def plan_memory(graph: Graph, program: Program) -> MemoryPlan:
         offsets[name] = offset
     for view in program.views:
         offsets[view] = offsets[program.root(view)]
-    arena_end = max([weights_end] + [e for _, e, _, _ in placed])
+    staged_end = weights_end  # staged bytes are read only by init(), before run() first uses the arena
+    for name, array in program.staged.items():
+        offsets[name] = staged_end
+        staged_end = _align(staged_end + array.nbytes)
+    arena_end = max([staged_end] + [e for _, e, _, _ in placed])
     if arena_end > MAX_MEMORY:
         raise UnsupportedModelError(f"the model needs {arena_end} bytes of linear memory; wasm32 allows "
                                     f"{MAX_MEMORY} (is a dimension or the batch too large?)")

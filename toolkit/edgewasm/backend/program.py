@@ -31,12 +31,18 @@ class Call:
 class Program:
     calls: list[Call] = field(default_factory=list)
     views: dict[str, str] = field(default_factory=dict)  # tensor -> tensor whose bytes it shares
-    weights: dict[str, np.ndarray] = field(default_factory=dict)  # in kernel layout, float32 (int32 tables)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # in kernel layout, any dtype (1-D)
     temps: dict[str, int] = field(default_factory=dict)  # kernel scratch tensor -> bytes, placed like activations
+    # Weights shipped in a compact encoding (fp16, sparse): `init()` runs `init_calls` once to expand the
+    # `staged` arrays (shipped; their bytes are reused by the arena afterwards) into the `derived`
+    # weights (placed like other weights but never shipped). See backend/codecs.py.
+    init_calls: list[Call] = field(default_factory=list)
+    staged: dict[str, np.ndarray] = field(default_factory=dict)
+    derived: set[str] = field(default_factory=set)
 
     @property
     def kernels(self) -> list[str]:
-        return sorted({c.kernel for c in self.calls})
+        return sorted({c.kernel for c in self.calls + self.init_calls})
 
     def root(self, name: str) -> str:
         while name in self.views:
@@ -47,9 +53,12 @@ class Program:
         self.calls.append(Call(kernel, args, node))
 
     def weight(self, name: str, value: np.ndarray) -> Ptr:
-        """Place a constant (already in the kernel's layout) in the weights region."""
+        """Place a constant (already in the kernel's layout) in the weights region, in its own dtype
+        (int8 panels stay int8); float64, numpy's default, is stored as the float32 kernels read."""
         if name not in self.weights:
-            self.weights[name] = np.ascontiguousarray(value, dtype=np.float32).reshape(-1)
+            value = np.asarray(value)
+            dtype = np.float32 if value.dtype == np.float64 else value.dtype.newbyteorder("<")
+            self.weights[name] = np.ascontiguousarray(value, dtype=dtype).reshape(-1)
         return Ptr(name)
 
     def table(self, name: str, values) -> Ptr:

@@ -47,7 +47,7 @@ class _Exporter:
     def const(self, name: str, value: np.ndarray) -> str:
         if name not in self._names:
             self._names.add(name)
-            self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+            self.initializers.append(numpy_helper.from_array(np.asarray(value, order="C"), name))  # keeps 0-d
         return name
 
     def graph_const(self, name: str) -> str:

@@ -16,6 +16,7 @@ from onnx import numpy_helper
 from ..errors import DynamicShapeError, ModelFormatError, UnsupportedModelError
 from ..ir import Graph, Node, TensorInfo
 from ..ops import IMPORTERS
+from .quantized import fuse_quantized_patterns
 
 
 def read_model_bytes(path: str | Path) -> bytes:
@@ -57,7 +58,7 @@ def import_onnx(source: str | Path | bytes | onnx.ModelProto, batch: int = 1) ->
     model = source if isinstance(source, onnx.ModelProto) else load_onnx(source)
     if batch < 1:
         raise UnsupportedModelError(f"batch must be >= 1, got {batch}")
-    return _Importer(model, batch).run()
+    return _Importer(fuse_quantized_patterns(model), batch).run()
 
 
 class _Importer:
@@ -93,6 +94,9 @@ class _Importer:
                 raise UnsupportedModelError(f"graph output {vo.name!r} is a constant; nothing to compute")
             if vo.name not in self.tensors:
                 raise ModelFormatError(f"graph output {vo.name!r} is never produced")
+            if 0 in self.tensors[vo.name].shape:
+                raise UnsupportedModelError(f"graph output {vo.name!r} is empty (shape {self.tensors[vo.name].shape}); "
+                                            "bundles hold non-empty tensors")
             outputs.append(self.tensors[vo.name])
         return Graph(
             name=g.name or "model",
@@ -150,6 +154,9 @@ class _Importer:
         for axis, dim in enumerate(tt.shape.dim):
             if dim.HasField("dim_value") and dim.dim_value > 0:
                 shape.append(dim.dim_value)
+            elif dim.HasField("dim_value") and dim.dim_value == 0:
+                raise UnsupportedModelError(f"input {vi.name!r} is empty (dimension 0 at axis {axis}); "
+                                            "bundles hold non-empty tensors")
             elif axis == 0:
                 shape.append(self.batch)
             else:

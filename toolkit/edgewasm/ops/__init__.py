@@ -3,7 +3,8 @@
 Every module in this package is a unit and is found by discovery (adding an op is adding a file).
 A unit defines:
   IMPORTS     {ONNX op type: (importer, fewest inputs, most inputs)}: ONNX node -> IR node(s)
-  IR_OP       the IR op it defines (None for import-only units such as Constant)
+  IR_OP       the IR op it defines, or a tuple of IR ops sharing one lowering (e.g. the binary
+              elementwise ops); None for import-only units such as Constant
   lower       (graph, node, program) -> appends kernel calls, weights, views
   export      (exporter, node) -> standard ONNX nodes for the variant's reference.onnx
   flops       (graph, node) -> floating-point operations per inference
@@ -22,7 +23,8 @@ for _unit in UNITS:
         if _op in IMPORTERS:
             raise ImportError(f"ONNX op {_op} is imported by two units ({_unit.__name__} and another)")
         IMPORTERS[_op] = _spec
-IR_OPS = {unit.IR_OP: unit for unit in UNITS if unit.IR_OP}
+IR_OPS = {op: unit for unit in UNITS if unit.IR_OP
+          for op in (unit.IR_OP if isinstance(unit.IR_OP, tuple) else (unit.IR_OP,))}
 
 
 def flops(graph) -> int:

@@ -1,7 +1,8 @@
 """Gemm: y = clamp(x @ w + bias), w constant [K, N]; rows = prod(x.shape[:-1]).
 
-Imports ONNX Gemm (transA/transB/alpha/beta folded at compile time) and MatMul with constant
-weights; lowers to the register-blocked f32_gemm kernels with weights packed into panels.
+Imports ONNX Gemm (transA/transB/alpha/beta folded at compile time); ONNX MatMul by constant 2-D
+weights becomes this op too (matmul.py). Lowers to the register-blocked f32_gemm kernels with
+weights packed into panels.
 """
 
 from __future__ import annotations
@@ -63,23 +64,7 @@ def import_gemm(im, node, at) -> None:
         im.emit("Add", [gemm_out, im.add_constant(f"{c}_full", extra)], out, (m, n), node.name)
 
 
-def import_matmul(im, node, at) -> None:
-    a, b = node.input
-    im.require_float(node, a)
-    im.require_float(node, b)
-    w = im.const(b, node, "the right operand (weights)")
-    if w.ndim != 2:
-        raise UnsupportedModelError(f"MatMul node {node.name!r}: only 2-D weights are supported")
-    xs = im.shape(a)
-    if a in im.constants or len(xs) < 2:
-        raise UnsupportedModelError(f"MatMul node {node.name!r}: the left operand must be an activation of rank >= 2")
-    if xs[-1] != w.shape[0]:
-        raise ModelFormatError(f"MatMul node {node.name!r}: inner dimensions differ ({xs[-1]} vs {w.shape[0]})")
-    wname = im.add_constant(f"{b}_w", w)
-    im.emit("Gemm", [a, wname], node.output[0], (*xs[:-1], w.shape[1]), node.name, min=-INF, max=INF)
-
-
-IMPORTS = {"Gemm": (import_gemm, 2, 3), "MatMul": (import_matmul, 2, 2)}
+IMPORTS = {"Gemm": (import_gemm, 2, 3)}  # MatMul: see matmul.py (a constant 2-D B becomes a Gemm)
 
 
 def lower(graph, node, program) -> None:

@@ -1,4 +1,4 @@
-"""Reshape: a view that shares its input's bytes (ONNX Reshape, Flatten, Identity, Dropout)."""
+"""Reshape: a view that shares its input's bytes (ONNX Reshape, Flatten, Identity, Dropout at inference)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..errors import ModelFormatError
+from ..errors import ModelFormatError, UnsupportedModelError
 
 IR_OP = "Reshape"
 
@@ -23,7 +23,7 @@ def import_flatten(im, node, at) -> None:
     axis = int(at.get("axis", 1))
     if not -len(shape) <= axis <= len(shape):
         raise ModelFormatError(f"Flatten node {node.name!r}: axis {axis} out of range for rank {len(shape)}")
-    axis %= len(shape) + 1
+    axis = axis + len(shape) if axis < 0 else axis  # [-r, r]: a negative axis counts from the end
     _reshape_to(im, node, (math.prod(shape[:axis]), math.prod(shape[axis:])))
 
 
@@ -51,11 +51,27 @@ def import_identity(im, node, at) -> None:
     _reshape_to(im, node, im.shape(node.input[0]))
 
 
+def import_dropout(im, node, at) -> None:
+    """Inference: the identity. Training mode (random) and a mask the graph reads are refused."""
+    training = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    ratio = node.input[1] if len(node.input) > 1 and node.input[1] else None
+    dropping = ratio is None or float(np.asarray(im.const(ratio, node, "ratio")).reshape(-1)[0]) != 0
+    if training is not None and dropping and bool(np.asarray(im.const(training, node, "training_mode")).reshape(-1)[0]):
+        raise UnsupportedModelError(f"Dropout node {node.name!r}: training_mode=True drops values at random; "
+                                    "only inference (the identity) is supported")
+    mask = node.output[1] if len(node.output) > 1 and node.output[1] else None
+    graph = im.model.graph
+    if mask is not None and (any(mask in n.input for n in graph.node) or any(o.name == mask for o in graph.output)):
+        raise UnsupportedModelError(f"Dropout node {node.name!r}: the mask output {mask!r} (a bool tensor) is "
+                                    "not supported")
+    import_identity(im, node, at)
+
+
 IMPORTS = {
     "Flatten": (import_flatten, 1, 1),
     "Reshape": (import_reshape, 2, 2),
     "Identity": (import_identity, 1, 1),
-    "Dropout": (import_identity, 1, 3),
+    "Dropout": (import_dropout, 1, 3),
 }
 
 

@@ -48,8 +48,11 @@ def _fuse_bias(graph: Graph, gemm: Node, add: Node) -> bool:
         return False
     other = add.inputs[1] if add.inputs[0] == gemm.outputs[0] else add.inputs[0]
     n = graph.info(gemm.outputs[0]).shape[-1]
-    if not graph.is_constant(other) or graph.constants[other].size not in (1, n):
-        return False
+    if not graph.is_constant(other) or graph.info(add.outputs[0]).shape != graph.info(gemm.outputs[0]).shape:
+        return False  # the Add broadcasts the Gemm output to a larger shape
+    const = graph.constants[other]
+    if const.size not in (1, n) or (const.size == n and const.shape[-1] != n):
+        return False  # a column or other non-row broadcast
     row = np.broadcast_to(graph.constants[other].reshape(-1), (n,)).astype(np.float32)
     if len(gemm.inputs) == 3:
         row = graph.constants[gemm.inputs[2]] + row

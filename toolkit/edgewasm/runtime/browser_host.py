@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
-from ..bundle import TensorSpec, VariantSpec, parse_manifest, verify_bytes
-from ..errors import BundleError, ExecutionError
-from .core import Model, decode_tensor, sidecar_variant
+from ..bundle import BundleSpec, TensorSpec, VariantSpec
+from ..errors import BundleError, ExecutionError, UnsupportedBrowserError
+from .adaptive import Choice, Context, Policy
+from .chunks import DEFAULT_CONCURRENCY, ChunkLoader, LoadReport, fetch_buffer
 from .config import RuntimeConfig
+from .core import Model, decode_tensor, sidecar_variant
+from .monitor import LatencyMonitor
+from .navigator import read_context
 from .sandbox import audit_module, memory_pages
-
-PARALLEL_FETCHES = 6
 # (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD128 exists.
 SIMD_PROBE = bytes.fromhex("0061736d01000000" "0105016000017b" "03020100" "0a160114" "00fd0c" + "00" * 16 + "0b")
 
@@ -71,11 +74,18 @@ class BrowserInstance:
             raise ExecutionError(f"the module trapped in {export}(): {exc}") from None
 
 
-async def load_async(url: str, variant: str | None = None, config: RuntimeConfig | None = None) -> Model:
+async def load_async(url: str, variant: str | None = None, config: RuntimeConfig | None = None, *,
+                     priority: str = "balanced", context: Context | None = None, policy: Policy | None = None,
+                     on_progress: Callable | None = None, cache: bool = True,
+                     concurrency: int = DEFAULT_CONCURRENCY) -> Model:
     """Load a bundle (directory URL or `.../manifest.json`) or a bring-your-own `.wasm` URL.
 
-    The memory limit of `config` is checked before instantiation; the browser cannot interrupt a
-    running module from Python, so the deadline applies to the wasmtime host only.
+    `variant`: a name, None for the manifest's default, or "auto" to let `policy` choose from
+    `context` (read from `navigator` with `priority` when not given). Files come through the chunk
+    loader: in parallel, sha256-verified, cached for offline visits (`cache=False` to bypass);
+    `on_progress(Progress)` follows every file. The memory limit of `config` is checked before
+    instantiation; the browser cannot interrupt a running module from Python, so the deadline
+    applies to the wasmtime host only.
     """
     config = config or RuntimeConfig()
     require_simd()
@@ -90,29 +100,136 @@ async def load_async(url: str, variant: str | None = None, config: RuntimeConfig
         manifest_url = url
     else:
         manifest_url = urljoin(url if path.endswith("/") else _with_path(url, path + "/"), "manifest.json")
-    spec = parse_manifest(await fetch_bytes(manifest_url))
-    chosen = spec.variant(variant)
-    config.check_memory(chosen.memory_bytes, f"variant {chosen.name}")
-    wasm = verify_bytes(chosen.module, await fetch_bytes(urljoin(manifest_url, chosen.module.file)))
-    audit_module(wasm)
-    instance = await BrowserInstance.create(wasm)
-    _check_memory(chosen, instance)
-    await _load_weights(chosen, instance, manifest_url)
-    return Model(chosen, instance, output_maker(), host="browser")
+    loader = ChunkLoader(manifest_url, use_cache=cache, concurrency=concurrency, on_progress=on_progress)
+    spec = await loader.manifest()
+    policy = policy or Policy()
+    if variant == "auto":
+        choice = policy.choose(spec.variants.values(), context or await read_context(priority))
+    else:
+        chosen = spec.variant(variant)
+        choice = _explicit_choice(spec, policy, chosen.name, "the manifest's default" if variant is None
+                                  else "chosen by name", context)
+    variant_spec, instance, report = await _load_variant(spec, loader, config, choice.variant)
+    return BrowserModel(spec, loader, config, policy, variant_spec, instance, choice, report)
 
 
-async def _load_weights(variant: VariantSpec, instance: BrowserInstance, manifest_url: str) -> None:
-    """Fetch the chunks in parallel; each is verified before a byte of it reaches memory."""
-    gate = asyncio.Semaphore(PARALLEL_FETCHES)
+def _explicit_choice(spec: BundleSpec, policy: Policy, name: str, why: str, context: Context | None) -> Choice:
+    ranking = tuple(v.name for v in policy.rank(spec.variants.values()))
+    return Choice(name, ranking, (why,), context or Context())
 
-    async def load_chunk(chunk) -> None:
-        async with gate:
-            data = verify_bytes(chunk, await fetch_bytes(urljoin(manifest_url, chunk.file)))
-        instance.write(chunk.offset, data)
 
-    await asyncio.gather(*(load_chunk(chunk) for chunk in variant.weights))
+async def _load_variant(bundle: BundleSpec, loader: ChunkLoader, config: RuntimeConfig,
+                        name: str) -> tuple[VariantSpec, "BrowserInstance", LoadReport]:
+    """Fetch, verify and instantiate one variant, its weights written and `init` called."""
+    variant = bundle.variant(name)
+    config.check_memory(variant.memory_bytes, f"variant {variant.name}")
+
+    async def instantiate(wasm: bytes) -> BrowserInstance:
+        audit_module(wasm)
+        instance = await BrowserInstance.create(wasm)
+        _check_memory(variant, instance)
+        return instance
+
+    instance, report = await loader.load_variant(variant, instantiate,
+                                                 lambda instance, offset, data: instance.write(offset, data))
     if variant.has_init and instance.call("init") != 0:
         raise ExecutionError("model init returned a non-zero status")
+    return variant, instance, report
+
+
+class BrowserModel(Model):
+    """A bundle's model in the page: runs one variant, times every run, can switch variants.
+
+    `choice` says which variant and why; `load_report` where its bytes came from; `stats()` the
+    latency percentiles and memory in use. Latency covers what a caller waits for in `run`:
+    encoding the inputs, the module's `run`, and decoding the outputs.
+    """
+
+    def __init__(self, bundle: BundleSpec, loader: ChunkLoader, config: RuntimeConfig, policy: Policy,
+                 variant: VariantSpec, instance: BrowserInstance, choice: Choice, report: LoadReport):
+        super().__init__(variant, instance, output_maker(), host="browser")
+        self.bundle, self.loader, self.config, self.policy = bundle, loader, config, policy
+        self.choice, self.load_report = choice, report
+        self.monitor = LatencyMonitor()
+        self.prefetched: dict[str, LoadReport] = {}
+
+    async def _load(self, choice: Choice) -> None:
+        """Load `choice.variant` into a new instance; the current one keeps serving until it is ready."""
+        variant, instance, report = await _load_variant(self.bundle, self.loader, self.config, choice.variant)
+        self.variant, self.instance, self.choice, self.load_report = variant, instance, choice, report
+        self.monitor.reset()  # latencies of different variants are not one distribution
+
+    @property
+    def variants(self) -> list[str]:
+        return list(self.bundle.variants)
+
+    def run(self, inputs: dict) -> dict:
+        import js
+
+        started = js.performance.now()
+        outputs = super().run(inputs)
+        self.monitor.record(js.performance.now() - started)
+        return outputs
+
+    async def switch(self, variant: str) -> Choice:
+        """Load another variant by name (from the cache when it was prefetched) and run it from now on."""
+        if variant != self.variant.name:
+            context = self.choice.context if self.choice else None
+            await self._load(_explicit_choice(self.bundle, self.policy, variant, "chosen by name", context))
+        return self.choice
+
+    async def adapt(self, priority: str | None = None, context: Context | None = None) -> Choice:
+        """Ask the policy again (a new priority, or the device's state has changed) and switch if it
+        picks another variant."""
+        if context is None:
+            context = await read_context(priority or (self.choice.context.priority if self.choice else "balanced"))
+        choice = self.policy.choose(self.bundle.variants.values(), context)
+        if choice.variant != self.variant.name:
+            await self._load(choice)
+        self.choice = choice
+        return choice
+
+    async def prefetch(self, variant: str | None = None) -> LoadReport | None:
+        """Cache another variant's files (verified, not instantiated); default: the policy's next one."""
+        name = variant or (self.choice.next_variant() if self.choice else None)
+        if name is None:
+            return None
+        report = await self.loader.prefetch(self.bundle.variant(name))
+        self.prefetched[name] = report
+        return report
+
+    def prefetch_when_idle(self, variant: str | None = None) -> "asyncio.Future":
+        """`prefetch` once the page is idle (`requestIdleCallback`; a 1 s timer where it is missing)."""
+        import js
+        from pyodide.ffi import create_once_callable
+
+        done = asyncio.get_event_loop().create_future()
+
+        def start(*_) -> None:
+            task = asyncio.ensure_future(self.prefetch(variant))
+            task.add_done_callback(lambda t: done.set_exception(t.exception()) if t.exception()
+                                   else done.set_result(t.result()))
+
+        if hasattr(js, "requestIdleCallback"):
+            js.requestIdleCallback(create_once_callable(start))
+        else:
+            js.setTimeout(create_once_callable(start), 1000)
+        return done
+
+    async def cached_variants(self) -> list[str]:
+        return [name for name, spec in self.bundle.variants.items() if await self.loader.is_cached(spec)]
+
+    def stats(self) -> dict:
+        """Latency (p50/p95/histogram), memory in use, the choice and the load, as JSON-ready dicts."""
+        import js
+
+        memory = {"model_bytes": self.instance.memory_bytes, "js_heap_bytes": None}
+        heap = getattr(getattr(js, "performance", None), "memory", None)  # Chromium only
+        if heap is not None:
+            memory["js_heap_bytes"] = int(heap.usedJSHeapSize)
+        return {"variant": self.variant.name, "latency": self.monitor.summary(), "memory": memory,
+                "choice": self.choice.to_json() if self.choice else None,
+                "load": self.load_report.to_json() if self.load_report else None}
 
 
 async def _load_module_url(url: str, config: RuntimeConfig) -> Model:
@@ -146,8 +263,8 @@ def require_simd() -> None:
     import js
 
     if not js.WebAssembly.validate(_uint8array(SIMD_PROBE)):
-        raise BundleError("this browser does not support WebAssembly SIMD128, which every edgewasm model "
-                          "needs (Chrome/Edge 91+, Firefox 89+, Safari 16.4+)")
+        raise UnsupportedBrowserError("this browser does not support WebAssembly SIMD128, which every edgewasm "
+                                      "model needs (Chrome/Edge 91+, Firefox 89+, Safari 16.4+)")
 
 
 def absolute_url(url: str) -> str:
@@ -163,16 +280,7 @@ def _with_path(url: str, path: str) -> str:
 
 async def fetch_bytes(url: str) -> bytes:
     """GET `url`; any failure is a BundleError naming the URL (and the HTTP status)."""
-    import js
-    from pyodide.ffi import JsException
-
-    try:
-        response = await js.fetch(url)
-        if not response.ok:
-            raise BundleError(f"GET {url} failed with HTTP {response.status} {response.statusText}".rstrip())
-        return (await response.arrayBuffer()).to_bytes()
-    except JsException as exc:
-        raise BundleError(f"cannot fetch {url}: {exc}") from None
+    return (await fetch_buffer(url)).to_bytes()
 
 
 def _uint8array(data: bytes):

@@ -23,6 +23,7 @@ from ..bundle import TensorSpec, VariantSpec, parse_manifest, verify_bytes
 from ..errors import BundleError, DeadlineExceeded, ExecutionError
 from .config import RuntimeConfig
 from .core import Model, load_weights, sidecar_variant
+from .native_call import bind as bind_native_call
 from .sandbox import audit_module, memory_pages
 
 EPOCH_TICK = 0.005  # seconds between epoch increments
@@ -84,7 +85,15 @@ class WasmtimeInstance:
         exports = instance.exports(self.store)
         self.memory = exports["memory"]
         self.functions = {name: exports[name] for name in ("run", "init") if name in exports}
+        # One cached C call per export when wasmtime-py allows it (about 2 us instead of about 15 us).
+        self.native_calls = {name: call for name, func in self.functions.items()
+                             if (call := bind_native_call(self.store, func)) is not None}
         self.setup(self)
+
+    @property
+    def call_path(self) -> str:
+        """'native' when `run` goes through the cached C call, 'generic' for wasmtime-py's Func call."""
+        return "native" if "run" in self.native_calls else "generic"
 
     @property
     def memory_bytes(self) -> int:
@@ -107,8 +116,11 @@ class WasmtimeInstance:
         ticks = NO_DEADLINE if deadline is None else max(1, math.ceil(deadline / EPOCH_TICK)) + 1
         if export not in self.functions:
             raise BundleError(f"the manifest expects the module to export {export}(), and it does not")
-        self.store.set_epoch_deadline(ticks)
+        native = self.native_calls.get(export)
         try:
+            if native is not None:
+                return native(ticks)  # sets the same epoch deadline, then calls
+            self.store.set_epoch_deadline(ticks)
             return self.functions[export](self.store)
         except wasmtime.Trap as exc:
             self._instantiate()

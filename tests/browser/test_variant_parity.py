@@ -1,0 +1,71 @@
+"""Every kind of compressed variant gives the same bits in Chromium (Pyodide) as in wasmtime:
+fp16 and sparse weights expanded by init(), the integer kernels, pruned and factorized graphs,
+and a model onnxruntime quantized itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edgewasm
+from edgewasm.variants import Options
+
+from models import make_mlp
+from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic
+
+pytestmark = pytest.mark.browser
+
+VARIANTS = ("fp32", "fp16", "int8", "fp32+prune", "fp16+prune", "int8+prune", "fp32+structured+distill",
+            "int8+lowrank", "fp32+structured+prune+lowrank+distill")
+SPECIALS = np.array([np.inf, -np.inf, -0.0, 1e30, -1e30, 1e-40, 3.4e38], np.float32)
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("variants")
+    rng = np.random.default_rng(0)
+    options = Options(prune=0.6, prune_structured=0.5, low_rank="0.4",
+                      distill={"x": rng.standard_normal((300, 37)).astype(np.float32)})
+    (root / "mlp.onnx").write_bytes(make_mlp([37, 29, 21, 11]).SerializeToString())
+    edgewasm.compile(root / "mlp.onnx", root / "mlp", batch=3, variants=",".join(VARIANTS), options=options,
+                     chunk_bytes=1024)
+    (root / "ort.onnx").write_bytes(ort_quantize_dynamic(matmul_mlp([19, 14, 6])).SerializeToString())
+    edgewasm.compile(root / "ort.onnx", root / "ort", batch=5)
+    return {"mlp": root / "mlp", "ort": root / "ort"}
+
+
+def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
+    assert actual.dtype == expected.dtype == np.float32 and actual.shape == expected.shape
+    nan_actual, nan_expected = np.isnan(actual), np.isnan(expected)
+    np.testing.assert_array_equal(nan_actual, nan_expected)
+    np.testing.assert_array_equal(actual[~nan_actual].view(np.uint32), expected[~nan_expected].view(np.uint32))
+
+
+def inputs_for(model) -> list[dict[str, np.ndarray]]:
+    spec = model.inputs[0]
+    sets = [{spec.name: x} for x in input_batches(spec.shape, 4, seed=1)]
+    special = np.random.default_rng(2).standard_normal(spec.shape).astype(np.float32).reshape(-1)
+    special[: SPECIALS.size] = SPECIALS
+    return sets + [{spec.name: special.reshape(spec.shape)}]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_compressed_variant_matches_wasmtime_bit_for_bit(browser, bundles, variant):
+    server = edgewasm.load(bundles["mlp"], variant)
+    for inputs in inputs_for(server):
+        expected = server.run(inputs)
+        actual = browser.run(bundles["mlp"], inputs, variant=variant)
+        assert sorted(actual) == sorted(expected)
+        for name in expected:
+            assert_same_bits(actual[name], expected[name])
+
+
+def test_onnxruntime_quantized_model_matches_wasmtime_bit_for_bit(browser, bundles):
+    server = edgewasm.load(bundles["ort"])
+    assert "qu8_dynquant" in server.variant.kernels
+    for inputs in inputs_for(server):
+        expected = server.run(inputs)
+        for name, value in browser.run(bundles["ort"], inputs).items():
+            assert_same_bits(value, expected[name])

@@ -1,0 +1,98 @@
+"""Models for the compression tests: MatMul MLPs (what onnxruntime's quantizer rewrites), their
+onnxruntime-quantized forms, and helpers to run onnxruntime at its default optimization level."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper
+
+from models import make_model
+
+
+def matmul_mlp(sizes: list[int], batch="N", seed: int = 0, bias: bool = True, activation: str = "Relu",
+               rank3: int | None = None) -> onnx.ModelProto:
+    """x -> [MatMul -> Add -> act]* -> MatMul -> Add: the dense layers TensorFlow/Keras export and
+    onnxruntime's quantize_dynamic turns into MatMulInteger. rank3 = T gives x the shape [N, T, K]."""
+    rng = np.random.default_rng(seed)
+    nodes, constants, x = [], {}, "x"
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    for i, (k, n) in enumerate(layers):
+        constants[f"w{i}"] = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+        y = f"mm{i}"
+        nodes.append(helper.make_node("MatMul", [x, f"w{i}"], [y], name=f"dense{i}"))
+        if bias:
+            constants[f"b{i}"] = (0.1 * rng.standard_normal(n)).astype(np.float32)
+            nodes.append(helper.make_node("Add", [y, f"b{i}"], [f"z{i}"], name=f"bias{i}"))
+            y = f"z{i}"
+        if i < len(layers) - 1 and activation:
+            if activation == "Clip":
+                constants["lo"], constants["hi"] = np.float32(0), np.float32(6)
+                nodes.append(helper.make_node("Clip", [y, "lo", "hi"], [f"a{i}"], name=f"act{i}"))
+            else:
+                nodes.append(helper.make_node(activation, [y], [f"a{i}"], name=f"act{i}"))
+            y = f"a{i}"
+        x = y
+    nodes.append(helper.make_node("Identity", [x], ["y"], name="out"))
+    lead = [batch] if rank3 is None else [batch, rank3]
+    return make_model(nodes, [("x", lead + [sizes[0]])], [("y", lead + [sizes[-1]])], constants, "matmul_mlp")
+
+
+def ort_quantize_dynamic(model: onnx.ModelProto, per_channel: bool = True, **kwargs) -> onnx.ModelProto:
+    """onnxruntime.quantization.quantize_dynamic on an in-memory model (int8 weights)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
+        src.write_bytes(model.SerializeToString())
+        quantize_dynamic(src, dst, per_channel=per_channel, weight_type=QuantType.QInt8, **kwargs)
+        return onnx.load(dst)
+
+
+def ort_session(model: onnx.ModelProto | bytes) -> ort.InferenceSession:
+    """onnxruntime at its default optimization level (it fuses quantized chains), one thread."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    data = model if isinstance(model, bytes) else model.SerializeToString()
+    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
+
+def ort_outputs(model, inputs: dict) -> dict[str, np.ndarray]:
+    session = ort_session(model)
+    return dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
+
+
+def input_batches(shape, count: int, seed: int = 0) -> list[np.ndarray]:
+    """Inputs of varied range and sign: the dynamic scale and zero point cover many values."""
+    rng = np.random.default_rng(seed)
+    batches = []
+    for i in range(count):
+        x = rng.standard_normal(shape) * [0.01, 1.0, 30.0][i % 3]
+        x = np.abs(x) if i % 5 == 3 else -np.abs(x) if i % 5 == 4 else x
+        batches.append(x.astype(np.float32))
+    return batches
+
+
+def ort_quantize_static(model: onnx.ModelProto, calibration: np.ndarray, batch: int, fmt: str = "QDQ",
+                        activation: str = "QUInt8") -> onnx.ModelProto:
+    """onnxruntime.quantization.quantize_static (MinMax, per-channel int8 weights) fed `calibration`
+    in slices of `batch` rows."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.slices = iter([{"x": calibration[i:i + batch]} for i in range(0, len(calibration), batch)])
+
+        def get_next(self):
+            return next(self.slices, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
+        src.write_bytes(model.SerializeToString())
+        quantize_static(src, dst, Reader(), quant_format=getattr(QuantFormat, fmt), per_channel=True,
+                        activation_type=getattr(QuantType, activation), weight_type=QuantType.QInt8)
+        return onnx.load(dst)

@@ -1,0 +1,217 @@
+"""`edgewasm bench` end to end, its report formats, its measuring pieces, and the wasmtime host's
+cached native call path. No timing assertions anywhere: the bench is a command, not a test."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+import edgewasm
+from edgewasm.bench.html_report import render_html
+from edgewasm.bench.kernels import gemm_case
+from edgewasm.bench.report import render_text
+from edgewasm.bench.stats import percentile
+from edgewasm.cli import main
+from edgewasm.errors import ExecutionError
+from edgewasm.runtime import wasmtime_host
+
+HOSTILE = Path(__file__).parent / "data" / "hostile.wat"  # run(x): 0 -> y = 1; 1 -> traps (unreachable)
+
+
+def mode(m: float) -> dict:
+    return {"x": np.array([m], np.float32)}
+
+REQUIRED_RESULT_FIELDS = {"status", "label", "p50_ms", "p95_ms", "samples", "block_medians_ms", "inferences_per_s",
+                          "items_per_s", "gflops", "memory_bytes", "cold_start_ms", "speedup_vs"}
+
+
+def unsupported_model() -> onnx.ModelProto:
+    """A valid model onnxruntime runs and edgewasm will not compile (Det is no edge-inference op)."""
+    graph = helper.make_graph([helper.make_node("Det", ["x"], ["y"], name="det")], "det",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+
+
+@pytest.fixture(scope="module")
+def server_run(tmp_path_factory):
+    """One short bench on the server engines: the digits MLP plus a model edgewasm refuses."""
+    tmp = tmp_path_factory.mktemp("bench")
+    det = tmp / "det.onnx"
+    det.write_bytes(unsupported_model().SerializeToString())
+    json_path, html_path = tmp / "bench.json", tmp / "bench.html"
+    argv = ["bench", "--models", "digits", "--model", str(det), "--engines", "wasmtime,onnxruntime",
+            "--repeats", "3", "--json", str(json_path), "--html", str(html_path)]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    return {"code": code, "stdout": out.getvalue(), "report": json.loads(json_path.read_text()),
+            "html": html_path.read_text()}
+
+
+def test_bench_runs_the_server_engines(server_run):
+    assert server_run["code"] == 0
+    report = server_run["report"]
+    assert report["schema"] == "edgewasm-bench/1"
+    assert report["command"].startswith("edgewasm bench")
+    assert [m["name"] for m in report["models"]] == ["digits", "det"]
+    digits = report["models"][0]
+    assert digits["edgewasm"]["status"] == "compiled" and digits["flops"] > 0
+    for engine in ("wasmtime", "onnxruntime"):
+        result = digits["results"][engine]
+        assert result["status"] == "ok"
+        assert REQUIRED_RESULT_FIELDS <= set(result)
+        assert 0 < result["p50_ms"] <= result["p95_ms"]
+        assert len(result["block_medians_ms"]) == 3
+        assert result["samples"] >= 3 * 1
+        assert result["gflops"] > 0 and result["cold_start_ms"] > 0
+    assert digits["results"]["wasmtime"]["memory_bytes"] >= 65536
+    assert digits["results"]["wasmtime"]["call_path"] == "native"
+
+
+def test_ratios_are_computed(server_run):
+    results = server_run["report"]["models"][0]["results"]
+    wasmtime_p50, native_p50 = results["wasmtime"]["p50_ms"], results["onnxruntime"]["p50_ms"]
+    assert results["wasmtime"]["speedup_vs"]["onnxruntime"] == pytest.approx(native_p50 / wasmtime_p50)
+    assert "onnxruntime-web" not in results["wasmtime"]["speedup_vs"]  # not run: no ratio
+    assert "onnxruntime" not in results["onnxruntime"]["speedup_vs"]
+
+
+def test_unsupported_model_is_skipped_with_its_reason(server_run):
+    det = server_run["report"]["models"][1]
+    assert det["source"].endswith("det.onnx") and det["flops"] is None
+    skipped = det["results"]["wasmtime"]
+    assert skipped["status"] == "skipped"
+    assert re.match(r"skipped: unsupported ONNX operator\(s\): Det \(nodes: det\)", skipped["reason"])
+    assert det["edgewasm"] == {"status": "skipped", "reason": skipped["reason"]}
+    assert det["results"]["onnxruntime"]["status"] == "ok"  # the baseline still runs
+    assert "skipped: unsupported ONNX operator(s): Det" in server_run["stdout"]
+
+
+def test_peak_kernels_and_host_overhead_are_reported(server_run):
+    report = server_run["report"]
+    for host in ("wasmtime", "wasmtime-no-epoch"):
+        assert report["peak"][host]["f32_gflops"] > 0 and report["peak"][host]["i8_gmacs"] > 0
+    gemm = [row for row in report["kernels"] if row.get("kernel") == "f32_gemm_4x8"]
+    assert {row["shape"] for row in gemm} == {"m=256 k=256 n=256", "m=512 k=512 n=512"}
+    for row in gemm:
+        entry = row["hosts"]["wasmtime"]
+        assert entry["percent_of_peak"] == pytest.approx(100 * entry["gflops"] / report["peak"]["wasmtime"]["f32_gflops"])
+    overhead = report["host_overhead"]["wasmtime"]
+    assert overhead["call_path"] == "native" and overhead["call_us"] > 0 and overhead["generic_call_us"] > 0
+    assert "SIMD128 peak" in server_run["stdout"] and "digits" in server_run["stdout"]
+
+
+def test_html_report_is_self_contained(server_run):
+    page = server_run["html"]
+    assert page.startswith("<!doctype html>") and "<svg" in page and "edgewasm bench --models digits" in page
+    for external in ("<script", "<link", "src=", "http://", "https://", "url(", "@import"):
+        assert external not in page, external
+
+
+def test_bench_refuses_bad_usage(capsys):
+    assert main(["bench", "--models", "nosuch", "--engines", "wasmtime"]) == 2
+    assert "unknown suite model(s) nosuch" in capsys.readouterr().err
+    assert main(["bench", "--models", "digits", "--engines", "quantum"]) == 2
+    assert main(["bench", "--models", "", "--engines", "wasmtime"]) == 2
+    assert main(["bench", "--model", "/no/such.onnx"]) == 2
+
+
+def test_reports_render_failures_and_unavailable_engines():
+    report = {"models": [{"name": "m", "results": {
+        "wasmtime": {"status": "error", "reason": "ExecutionError: trapped"},
+        "onnxruntime-web": {"status": "unavailable", "reason": "no chromium"}}}],
+        "engines": {"onnxruntime-web": {"status": "unavailable", "reason": "no chromium"}}}
+    text = render_text(report)
+    assert "error: ExecutionError: trapped" in text and "onnxruntime-web: unavailable: no chromium" in text
+    assert "<svg" not in render_html(report)  # nothing measured, no empty charts
+
+
+def test_percentile_matches_numpy():
+    values = list(np.random.default_rng(1).standard_normal(101))
+    for q in (0, 5, 50, 95, 100):
+        assert percentile(values, q) == pytest.approx(np.percentile(values, q))
+
+
+def test_gemm_case_computes_the_product():
+    """The standalone kernel module really runs the kernel on its operands (what is timed is real work)."""
+    import wasmtime
+
+    case, wasm = gemm_case("f32_gemm_4x8", 5, 7, 11)
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    exports = wasmtime.Instance(store, wasmtime.Module(engine, wasm), []).exports(store)
+    exports["setup"](store)
+    exports["loop"](store, 1)
+    memory = exports["memory"]
+    packed_n = 16
+
+    def floats(offset, count):
+        return np.frombuffer(bytes(memory.read(store, offset, offset + 4 * count)), "<f4")
+
+    a = floats(case.operands["a"], 5 * 7).reshape(5, 7)
+    panels = floats(case.operands["w"], packed_n * 8).reshape(2, 8, 8)  # 2 panels of (bias row + 7 rows) x 8
+    bias = panels[:, 0, :].reshape(-1)[:11]
+    w = np.concatenate([panels[0, 1:, :], panels[1, 1:, :]], axis=1)[:, :11]
+    c = floats(case.operands["c"], 5 * 11).reshape(5, 11)
+    assert np.abs(a).max() > 0
+    np.testing.assert_allclose(c, a @ w + bias, rtol=1e-5, atol=1e-5)
+
+
+# -- the wasmtime host's call path -----------------------------------------------------------------
+
+
+def test_run_uses_the_native_call_path():
+    model = edgewasm.load(HOSTILE)
+    assert model.instance.call_path == "native"
+    assert model.run(mode(0))["y"][0] == 1.0
+
+
+def test_generic_call_path_behaves_the_same(monkeypatch):
+    """Without the native binding (another wasmtime-py), calls and typed traps are unchanged."""
+    monkeypatch.setattr(wasmtime_host, "bind_native_call", lambda store, func: None)
+    model = edgewasm.load(HOSTILE)
+    assert model.instance.call_path == "generic"
+    assert model.run(mode(0))["y"][0] == 1.0
+    with pytest.raises(ExecutionError, match="unreachable|trapped"):
+        model.run(mode(1))
+    assert model.run(mode(0))["y"][0] == 1.0
+
+
+@pytest.mark.browser
+def test_bench_runs_the_browser_engines(tmp_path):
+    """Both browser engines in one Chromium: in-page timing, cold starts, bytes shipped, memory, peak."""
+    if shutil.which("chromium") is None:
+        if os.environ.get("CI"):
+            pytest.fail("no `chromium` on PATH")  # CI must run the browser engines, never skip them
+        pytest.skip("no `chromium` on PATH (apt-get install chromium)")
+    json_path = tmp_path / "bench.json"
+    assert main(["bench", "--models", "digits", "--engines", "browser,onnxruntime-web", "--repeats", "1",
+                 "--json", str(json_path)]) == 0
+    report = json.loads(json_path.read_text())
+    assert report["machine"]["cross_origin_isolated"] is True
+    assert report["machine"]["onnxruntime_web"] == "1.30.0"
+    assert report["peak"]["chromium"]["f32_gflops"] > 0
+    results = report["models"][0]["results"]
+    for engine in ("browser", "onnxruntime-web"):
+        result = results[engine]
+        assert result["status"] == "ok", result
+        assert 0 < result["p50_ms"] <= result["p95_ms"]
+        shipped = result["bytes_shipped"]
+        assert shipped["model"] > 0 and shipped["runtime"] > 1_000_000 and shipped["total_gzip"] > 0
+        assert result["cold_start_ms"] > 0 and result["memory_bytes"] > 0
+    assert results["browser"]["runtime_memory_bytes"] > 0  # Pyodide's own heap, reported apart
+    assert {f["part"] for f in results["browser"]["bytes_shipped"]["files"]
+            if f["url"].endswith(("model.wasm", "manifest.json"))} == {"model"}
+    assert results["browser"]["speedup_vs"]["onnxruntime-web"] == pytest.approx(
+        results["onnxruntime-web"]["p50_ms"] / results["browser"]["p50_ms"])

@@ -1,0 +1,189 @@
+"""Recognize onnxruntime's quantized subgraphs before import, so they import as our integer ops.
+
+onnxruntime fuses these patterns itself before running them, and its fused kernels define the
+bits; rewriting them here, at the ONNX level, gives the op units one node with the whole meaning:
+  quantize_dynamic   MatMulInteger -> Cast(to float) -> Mul(., Mul(x_scale, w_scale)) [-> Add(bias)]
+                     becomes MatMulIntegerToFloat (onnxruntime's fused op; ops/integer_gemm.py)
+  quantize_static    DequantizeLinear(x) -> Gemm/MatMul(., DequantizeLinear(w) [, DequantizeLinear(b)])
+  (QDQ)              -> QuantizeLinear becomes QGemm (ops/qlinear_gemm.py), as onnxruntime's QDQ
+                     transformer does; the bias must be in the accumulator's scale (x_scale * w_scale)
+  QOperator          com.microsoft::QGemm becomes the same QGemm node in the default domain
+Matching is exact: a chain in any other order (which would round differently) is left alone, and
+then either imports as float ops (QDQ) or is refused by the importer. Multiplication and addition
+commute bitwise in IEEE arithmetic, so operand order does not matter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+FUSED = "MatMulIntegerToFloat"
+
+
+def fuse_quantized_patterns(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `model` with onnxruntime's quantized patterns fused (the model itself if none)."""
+    ops = {(n.domain, n.op_type) for n in model.graph.node}
+    if not ops & {("", "MatMulInteger"), ("", "DequantizeLinear"), ("com.microsoft", "QGemm")}:
+        return model
+    model = _copy(model)
+    graph = model.graph
+    constants = _Constants(graph)
+    outputs = {o.name for o in graph.output}
+    nodes = list(graph.node)
+    for index, node in enumerate(nodes):
+        if node.domain == "com.microsoft" and node.op_type == "QGemm":
+            nodes[index] = helper.make_node("QGemm", node.input, node.output, name=node.name)
+            nodes[index].attribute.extend(node.attribute)
+    for matcher, op in ((_match_chain, "MatMulInteger"), (_match_qdq, "Gemm"), (_match_qdq, "MatMul")):
+        for node in [n for n in nodes if n.op_type == op and n.domain in ("", "ai.onnx")]:
+            fused = matcher(node, nodes, constants, outputs)
+            if fused is None:
+                continue
+            replacement, removed = fused
+            nodes[nodes.index(node)] = replacement
+            nodes = [n for n in nodes if all(n is not r for r in removed)]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model
+
+
+class _Constants(set):
+    """The names of the graph's constants (initializers, Constant outputs), with their values."""
+
+    def __init__(self, graph: onnx.GraphProto):
+        self.values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+        for node in graph.node:
+            if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+                self.values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+        super().__init__(set(self.values) | {o for n in graph.node if n.op_type == "Constant" for o in n.output})
+
+
+def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
+    copied = onnx.ModelProto()
+    copied.CopyFrom(model)
+    return copied
+
+
+def _consumers(nodes: list[onnx.NodeProto], name: str) -> list[onnx.NodeProto]:
+    return [n for n in nodes if name in n.input]
+
+
+def _sole(nodes, name: str, op: str, outputs: set[str]) -> onnx.NodeProto | None:
+    users = _consumers(nodes, name)
+    if len(users) != 1 or name in outputs or users[0].op_type != op or users[0].domain not in ("", "ai.onnx"):
+        return None
+    return users[0]
+
+
+def _producer(nodes, name: str) -> onnx.NodeProto | None:
+    return next((n for n in nodes if name in n.output), None)
+
+
+def _match_chain(matmul, nodes, constants: set[str], outputs: set[str]):
+    cast = _sole(nodes, matmul.output[0], "Cast", outputs)
+    if cast is None or next((a.i for a in cast.attribute if a.name == "to"), None) != TensorProto.FLOAT:
+        return None
+    scale_mul = _sole(nodes, cast.output[0], "Mul", outputs)
+    if scale_mul is None:
+        return None
+    scales_name = next(i for i in scale_mul.input if i != cast.output[0]) if len(set(scale_mul.input)) == 2 else None
+    scales = _producer(nodes, scales_name) if scales_name else None
+    if scales is None or scales.op_type != "Mul" or scales.domain not in ("", "ai.onnx") or len(scales.input) != 2:
+        return None
+    a_scale, b_scale = scales.input
+    if a_scale in constants and b_scale not in constants:
+        a_scale, b_scale = b_scale, a_scale
+    if b_scale not in constants:
+        return None
+    removed = [cast, scale_mul]
+    result = scale_mul.output[0]
+    bias = ""
+    add = _sole(nodes, result, "Add", outputs)
+    if add is not None and len(add.input) == 2:
+        other = add.input[1] if add.input[0] == result else add.input[0]
+        if other in constants and other != result:
+            bias, result = other, add.output[0]
+            removed.append(add)
+    if len(_consumers(nodes, scales.output[0])) == 1 and scales.output[0] not in outputs:
+        removed.append(scales)
+    inputs = list(matmul.input) + [""] * (4 - len(matmul.input))
+    fused = helper.make_node(FUSED, [inputs[0], inputs[1], a_scale, b_scale, inputs[2], inputs[3], bias],
+                             [result], name=matmul.name or result)
+    return fused, removed
+
+
+def _attr(node, name: str, default):
+    found = next((a for a in node.attribute if a.name == name), None)
+    return default if found is None else helper.get_attribute_value(found)
+
+
+def _dequantize_of(nodes, name: str, constants: set[str], constant: bool):
+    """The DequantizeLinear producing `name`, if its input is (not) a constant as asked."""
+    node = _producer(nodes, name)
+    if node is None or node.op_type != "DequantizeLinear" or node.domain not in ("", "ai.onnx"):
+        return None
+    if (node.input[0] in constants) != constant or any(i not in constants for i in node.input[1:] if i):
+        return None
+    return node
+
+
+def _bias_in_accumulator_scale(bias, x_scale: str, w_scale: str, constants) -> bool:
+    """QGemm adds the int32 bias to the accumulator as is: its scale must be x_scale * w_scale."""
+    values = constants.values
+    if len(bias.input) < 2 or not all(n in values for n in (bias.input[1], x_scale, w_scale)):
+        return False
+    expected = values[x_scale].astype(np.float32).reshape(()) * values[w_scale].astype(np.float32)
+    given = values[bias.input[1]].astype(np.float32)
+    return bool(np.array_equal(np.broadcast_to(given, np.broadcast_shapes(given.shape, expected.shape)),
+                               np.broadcast_to(expected, np.broadcast_shapes(given.shape, expected.shape))))
+
+
+def _match_qdq(matmul, nodes, constants: set[str], outputs: set[str]):
+    """DQ(x) -> Gemm|MatMul(., DQ(w) [, DQ(bias)]) -> Q  =>  QGemm(x_q, ..., y_scale, y_zp)."""
+    gemm = matmul.op_type == "Gemm"
+    if gemm and (_attr(matmul, "transA", 0) or _attr(matmul, "alpha", 1.0) != 1.0 or _attr(matmul, "beta", 1.0) != 1.0):
+        return None
+    x = _dequantize_of(nodes, matmul.input[0], constants, constant=False)
+    w = _dequantize_of(nodes, matmul.input[1], constants, constant=True)
+    quantize = _sole(nodes, matmul.output[0], "QuantizeLinear", outputs)
+    if x is None or w is None or quantize is None or len(x.input) < 2:
+        return None
+    trans_b = int(_attr(matmul, "transB", 0)) if gemm else 0
+    if _attr(w, "axis", 1) != (0 if trans_b else 1):  # per-channel only along the output columns
+        return None
+    bias = None
+    if gemm and len(matmul.input) > 2 and matmul.input[2]:
+        bias = _dequantize_of(nodes, matmul.input[2], constants, constant=True)
+        if bias is None:
+            return None
+    x_in = list(x.input) + [""] * (3 - len(x.input))
+    w_in = list(w.input) + [""] * (3 - len(w.input))
+    q_in = list(quantize.input) + [""] * (3 - len(quantize.input))
+    name = matmul.name or quantize.output[0]
+    if bias is None and not gemm:  # the standard op with exactly this meaning
+        fused = helper.make_node("QLinearMatMul", [x_in[0], x_in[1], x_in[2], w_in[0], w_in[1], w_in[2], q_in[1], q_in[2]],
+                                 [quantize.output[0]], name=name)
+    else:
+        if bias is not None and not _bias_in_accumulator_scale(bias, x_in[1], w_in[1], constants):
+            return None
+        fused = helper.make_node("QGemm", [x_in[0], x_in[1], x_in[2], w_in[0], w_in[1], w_in[2],
+                                           bias.input[0] if bias is not None else "", q_in[1], q_in[2]],
+                                 [quantize.output[0]], name=name, transB=trans_b)
+    removed = [matmul, quantize] + [d for d in (x, w, bias) if d is not None
+                                    and len(_consumers(nodes, d.output[0])) == 1 and d.output[0] not in outputs]
+    return fused, removed
+
+
+def emit_typed(im, op: str, inputs: list[str], outputs: list[tuple[str, tuple, str]], name: str, **attrs) -> None:
+    """Append an IR node whose outputs are typed (uint8 activations, scalar scales): the
+    importer's own `emit` makes one float32 output."""
+    from ..errors import ModelFormatError
+    from ..ir import Node, TensorInfo
+
+    for tensor, shape, dtype in outputs:
+        if tensor in im.tensors or tensor in im.constants:
+            raise ModelFormatError(f"tensor {tensor!r} is produced twice")
+        im.tensors[tensor] = TensorInfo(tensor, tuple(int(d) for d in shape), dtype)
+    im.nodes.append(Node(op, list(inputs), [t for t, _, _ in outputs], attrs, name))

@@ -1,0 +1,70 @@
+"""ScaleShift: y = x * scale[c] + shift[c] over the last (channel) axis: an inference-mode
+BatchNormalization with scale = gamma / sqrt(var + eps), shift = beta - mean * scale, computed
+at compile time in float64.
+
+Spatial inputs are imported channels-last (between LayoutTransposes) so the channel is the last
+axis; passes fold a ScaleShift into a preceding Conv, ConvTranspose or Gemm whenever that node
+is its only producer and has no other consumer, so this kernel runs only when folding is not
+possible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend.program import Ptr
+from ..errors import ModelFormatError, UnsupportedModelError
+from .layout_transpose import to_channels_first, to_channels_last
+
+IR_OP = "ScaleShift"
+
+
+def import_batch_norm(im, node, at) -> None:
+    x = node.input[0]
+    im.require_float(node, x)
+    if int(at.get("training_mode", 0)) or any(node.output[1:]):
+        raise UnsupportedModelError(f"BatchNormalization node {node.name!r}: training mode (training_mode=1 or "
+                                    "running-statistics outputs) is not supported; export the model in eval mode")
+    if not int(at.get("spatial", 1)):
+        raise UnsupportedModelError(f"BatchNormalization node {node.name!r}: spatial=0 is not supported")
+    xs = im.shape(x)
+    if len(xs) < 2:
+        raise ModelFormatError(f"BatchNormalization node {node.name!r}: input of shape {xs} has no channel axis")
+    channels = xs[1]
+    gamma, beta, mean, var = (im.const(name, node, what).astype(np.float64).reshape(-1) for name, what in
+                              zip(node.input[1:5], ("scale", "B", "input_mean", "input_var")))
+    if any(v.size != channels for v in (gamma, beta, mean, var)):
+        raise ModelFormatError(f"BatchNormalization node {node.name!r}: parameters must have {channels} values")
+    scale = gamma / np.sqrt(var + float(at.get("epsilon", 1e-5)))
+    shift = beta - mean * scale
+    params = [im.add_constant(f"{node.input[1]}_scale", scale), im.add_constant(f"{node.input[2]}_shift", shift)]
+    if len(xs) == 2:
+        im.emit(IR_OP, [x] + params, node.output[0], xs, node.name)
+        return
+    x_last = to_channels_last(im, x, node.name)
+    y_last = im.fresh(f"{node.output[0]}__nhwc")
+    im.emit(IR_OP, [x_last] + params, y_last, im.shape(x_last), node.name)
+    to_channels_first(im, y_last, node.output[0], node.name)
+
+
+IMPORTS = {"BatchNormalization": (import_batch_norm, 5, 5)}
+
+
+def lower(graph, node, program) -> None:
+    x, scale, shift = node.inputs
+    channels = graph.info(x).shape[-1]
+    program.call("f32_scaleshift_c4", [graph.info(x).size // channels, channels, Ptr(x),
+                                       program.weight(scale, graph.constants[scale]),
+                                       program.weight(shift, graph.constants[shift]), Ptr(node.outputs[0])],
+                 node.name)
+
+
+def export(ex, node) -> None:
+    x, scale, shift = node.inputs
+    scaled = ex.temp(node.outputs[0])
+    ex.add("Mul", [x, ex.graph_const(scale)], scaled)
+    ex.add("Add", [scaled, ex.graph_const(shift)], node.outputs[0])
+
+
+def flops(graph, node) -> int:
+    return 2 * graph.info(node.outputs[0]).size

@@ -1,0 +1,89 @@
+"""Conv: y = clamp(conv(x, w) + bias) over channels-last tensors x [N, *S, C] -> y [N, *S', M].
+
+Imports ONNX Conv (1-D, 2-D, 3-D; strides, pads, auto_pad, dilations, group incl. depthwise)
+between two LayoutTransposes; w stays in ONNX's [M, C/group, *kernel] layout (passes fold
+BatchNormalization into it) and is packed only when lowered. A fused Relu/Clip is the clamp.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend.convolution import lower_convolution
+from ..errors import ModelFormatError, UnsupportedModelError
+from ..frontend.spatial import sliding_window
+from .layout_transpose import perm, to_channels_first, to_channels_last
+
+IR_OP = "Conv"
+INF = math.inf
+
+
+def import_conv(im, node, at) -> None:
+    x, w = node.input[0], node.input[1]
+    b = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    for name in (x, w, b):
+        if name:
+            im.require_float(node, name)
+    xs = im.shape(x)
+    weights = im.const(w, node, "W (the weights)").astype(np.float32)
+    if len(xs) < 3 or weights.ndim != len(xs):
+        raise UnsupportedModelError(f"Conv node {node.name!r}: input of shape {xs} with weights of shape "
+                                    f"{weights.shape} (need [N, C, *spatial] and [M, C/group, *kernel])")
+    group = int(at.get("group", 1))
+    channels, out_channels = xs[1], weights.shape[0]
+    if group < 1 or channels % group or out_channels % group or weights.shape[1] * group != channels:
+        raise ModelFormatError(f"Conv node {node.name!r}: group {group} does not fit {channels} input channels "
+                               f"and weights of shape {weights.shape}")
+    kernel = tuple(int(k) for k in at.get("kernel_shape", weights.shape[2:]))
+    if kernel != weights.shape[2:]:
+        raise ModelFormatError(f"Conv node {node.name!r}: kernel_shape {kernel} differs from the weights' "
+                               f"{weights.shape[2:]}")
+    window = sliding_window(node, at, xs[2:], kernel)
+    bias = (im.const(b, node, "B (the bias)").astype(np.float32).reshape(-1) if b
+            else np.zeros(out_channels, np.float32))
+    if bias.shape != (out_channels,):
+        raise ModelFormatError(f"Conv node {node.name!r}: bias of {bias.size} values for {out_channels} channels")
+    x_last = to_channels_last(im, x, node.name)
+    y_last = im.fresh(f"{node.output[0]}__nhwc")
+    im.emit(IR_OP, [x_last, im.add_constant(f"{w}_w", weights), im.add_constant(f"{w}_bias", bias)], y_last,
+            (xs[0], *window.out_spatial, out_channels), node.name, window=window, group=group, min=-INF, max=INF)
+    to_channels_first(im, y_last, node.output[0], node.name)
+
+
+IMPORTS = {"Conv": (import_conv, 2, 3)}
+
+
+def lower(graph, node, program) -> None:
+    lower_convolution(graph, node, program)
+
+
+def export(ex, node) -> None:
+    window = node.attrs["window"]
+    export_convolution(ex, node, "Conv", pads=list(window.pads_begin + window.pads_end))
+
+
+def export_convolution(ex, node, op: str, **extra) -> None:
+    """Standard ONNX for a channels-last convolution: Transpose, Conv/ConvTranspose, Transpose,
+    then the clamp if one was fused."""
+    x, y = node.inputs[0], node.outputs[0]
+    window = node.attrs["window"]
+    rank = len(ex.graph.info(x).shape)
+    x_first, y_first = ex.temp(x), ex.temp(y)
+    ex.add("Transpose", [x], x_first, perm=perm("NCHW", rank))
+    lo, hi = node.attrs["min"], node.attrs["max"]
+    clamped = lo != -INF or hi != INF
+    ex.add(op, [x_first] + [ex.graph_const(c) for c in node.inputs[1:]], y_first, group=node.attrs["group"],
+           kernel_shape=list(window.kernel), strides=list(window.strides), dilations=list(window.dilations), **extra)
+    y_last = ex.temp(y) if clamped else y
+    ex.add("Transpose", [y_first], y_last, perm=perm("NHWC", rank))
+    if clamped:
+        ex.clamp(y_last, y, lo, hi)
+
+
+def flops(graph, node) -> int:
+    window = node.attrs["window"]
+    y = graph.info(node.outputs[0]).shape
+    cg = graph.info(node.inputs[0]).shape[-1] // node.attrs["group"]
+    return 2 * y[0] * window.out_pixels * y[-1] * window.taps * cg

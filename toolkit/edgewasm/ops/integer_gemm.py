@@ -1,0 +1,146 @@
+"""IntegerGemm: y = clamp(f32(sum (q - q_zp) * w) * f32(q_scale * w_scale[j]) + bias[j]), with
+q uint8 [..., K] (its scale and zero point are tensors or constants), w int8 [K, N] constant
+(symmetric per column), w_scale float32 [N]: onnxruntime's MatMulInteger -> Cast -> Mul -> Add.
+
+Inputs: [q, q_scale, q_zp, w, w_scale] + [bias]; attrs min/max (a fused Relu/Clip). Imported from
+the chain frontend/quantized.py fuses into one `MatMulIntegerToFloat` node (named after
+onnxruntime's contrib op with the same meaning); a MatMulInteger outside that chain is refused.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from onnx import TensorProto
+
+from ..backend.program import Ptr
+from ..backend.qpacking import pack_qc8w_gemm
+from ..errors import ModelFormatError, UnsupportedModelError
+
+IR_OP = "IntegerGemm"
+INF = math.inf
+
+
+def import_matmul_integer_to_float(im, node, at) -> None:
+    """(A, B, a_scale, b_scale, a_zero_point, b_zero_point, bias) -> float32, as onnxruntime's op."""
+    names = list(node.input) + [""] * (7 - len(node.input))
+    a, b, a_scale, b_scale, a_zp, b_zp, bias = names
+    where = f"MatMulInteger node {node.name!r}"
+    if a in im.constants or im.tensors[a].dtype != "uint8":
+        dtype = im.constants[a].dtype if a in im.constants else im.tensors[a].dtype
+        raise UnsupportedModelError(f"{where}: A must be a uint8 activation, got {dtype}")
+    xs = im.shape(a)
+    w = im.const(b, node, "B (the weights)")
+    if w.ndim != 2 or w.dtype not in (np.int8, np.uint8):
+        raise UnsupportedModelError(f"{where}: B must be a 2-D int8 or uint8 constant, got {w.dtype} {w.shape}")
+    k, n = w.shape
+    if len(xs) < 2 or xs[-1] != k:
+        raise ModelFormatError(f"{where}: A of shape {xs} does not multiply B of shape {w.shape}")
+    w_zp = np.zeros(n, np.int32) if not b_zp else _per_column(im.const(b_zp, node, "B's zero point"), n, where)
+    centered = w.astype(np.int32) - w_zp.astype(np.int32)[None, :]
+    if centered.min(initial=0) < -128 or centered.max(initial=0) > 127:
+        raise UnsupportedModelError(f"{where}: B minus its zero point leaves the int8 range (asymmetric "
+                                    "uint8 weights); quantize weights as int8 (QuantType.QInt8)")
+    w_scale = _per_column(im.const(b_scale, node, "B's scale"), n, where).astype(np.float32)
+    inputs = [a, _scalar(im, node, a_scale, "float32", where), _zero_point(im, node, a_zp, where),
+              _typed_constant(im, f"{b}_qc8w", centered.astype(np.int8)), im.add_constant(f"{b}_wscale", w_scale)]
+    if bias:
+        bias_value = _per_column(im.const(bias, node, "the bias"), n, where)
+        if bias_value.dtype != np.float32:
+            raise UnsupportedModelError(f"{where}: the bias must be float32, got {bias_value.dtype}")
+        inputs.append(im.add_constant(f"{bias}_bias", bias_value))
+    im.emit(IR_OP, inputs, node.output[0], (*xs[:-1], n), node.name, min=-INF, max=INF)
+
+
+def _per_column(value: np.ndarray, n: int, where: str) -> np.ndarray:
+    if value.size == 1:
+        return np.broadcast_to(value.reshape(-1), (n,)).copy()
+    if value.shape != (n,):
+        raise UnsupportedModelError(f"{where}: per-column parameters must have shape ({n},), got {value.shape}")
+    return value
+
+
+def _scalar(im, node, name: str, dtype: str, where: str) -> str:
+    if not name:
+        raise ModelFormatError(f"{where}: A's scale is required")
+    if name in im.constants:
+        value = im.constants[name]
+        if value.size != 1 or value.dtype != np.float32:
+            raise UnsupportedModelError(f"{where}: A's scale must be one float32, got {value.dtype} {value.shape}")
+        return im.add_constant(f"{name}_scalar", value.reshape(()))
+    info = im.tensors[name]
+    if info.size != 1 or info.dtype != dtype:
+        raise UnsupportedModelError(f"{where}: A's scale must be one {dtype}, got {info.dtype} {info.shape}")
+    return name
+
+
+def _zero_point(im, node, name: str, where: str) -> str:
+    if name and name not in im.constants:
+        info = im.tensors[name]
+        if info.size != 1 or info.dtype != "uint8":
+            raise UnsupportedModelError(f"{where}: A's zero point must be one uint8, got {info.dtype} {info.shape}")
+        return name
+    value = im.constants[name] if name else np.zeros((), np.uint8)
+    if value.size != 1 or value.dtype != np.uint8:
+        raise UnsupportedModelError(f"{where}: A's zero point must be one uint8, got {value.dtype} {value.shape}")
+    return _typed_constant(im, f"{name or node.output[0]}_zp", value.reshape(()).astype(np.uint8))
+
+
+def _typed_constant(im, base: str, value: np.ndarray) -> str:
+    """A new constant in its own dtype (the importer's add_constant makes float32)."""
+    name = im.fresh(base)
+    im.constants[name] = np.ascontiguousarray(value)
+    return name
+
+
+def refuse_matmul_integer(im, node, at) -> None:
+    raise UnsupportedModelError(
+        f"MatMulInteger node {node.name!r}: only onnxruntime's quantize_dynamic pattern is supported "
+        "(MatMulInteger -> Cast(to float) -> Mul by Mul(A scale, B scale) [-> Add bias])")
+
+
+IMPORTS = {"MatMulIntegerToFloat": (import_matmul_integer_to_float, 4, 7),
+           "MatMulInteger": (refuse_matmul_integer, 2, 4)}
+
+
+def _pointer(graph, program, name: str) -> Ptr:
+    return program.weight(name, graph.constants[name].reshape(1)) if graph.is_constant(name) else Ptr(name)
+
+
+def lower(graph, node, program) -> None:
+    q, q_scale, q_zp, w_name, w_scale = node.inputs[:5]
+    w = graph.constants[w_name]
+    bias = graph.constants[node.inputs[5]] if len(node.inputs) > 5 else None
+    shape = graph.info(q).shape
+    rows, k, n = math.prod(shape[:-1]), shape[-1], w.shape[1]
+    packed = program.weight(f"{node.outputs[0]}__qc8w", pack_qc8w_gemm(w, graph.constants[w_scale], bias))
+    kernel = "qdu8_f32_qc8w_gemm_1x4c2" if rows < 4 else "qdu8_f32_qc8w_gemm_4x4c2"
+    program.call(kernel, [rows, n, k, Ptr(q), k, _pointer(graph, program, q_scale), _pointer(graph, program, q_zp),
+                          packed, Ptr(node.outputs[0]), 4 * n, float(node.attrs["min"]), float(node.attrs["max"])],
+                 node.name)
+
+
+def export(ex, node) -> None:
+    """onnxruntime's quantize_dynamic graph: MatMulInteger -> Cast -> Mul(., Mul(scales)) -> Add."""
+    q, q_scale, q_zp, w_name, w_scale = (ex.graph_const(i) if ex.graph.is_constant(i) else i for i in node.inputs[:5])
+    y = node.outputs[0]
+    n = ex.graph.constants[node.inputs[3]].shape[1]
+    acc, accf, scales, scaled = ex.temp(y), ex.temp(y), ex.temp(y), ex.temp(y)
+    ex.add("MatMulInteger", [q, w_name, q_zp, ex.const(f"{w_name}__zp", np.zeros(n, np.int8))], acc)
+    ex.add("Cast", [acc], accf, to=TensorProto.FLOAT)
+    ex.add("Mul", [q_scale, w_scale], scales)
+    lo, hi = node.attrs["min"], node.attrs["max"]
+    clamped = lo != -INF or hi != INF
+    out = ex.temp(y) if clamped else y
+    if len(node.inputs) > 5:
+        ex.add("Mul", [accf, scales], scaled)
+        ex.add("Add", [scaled, ex.graph_const(node.inputs[5])], out)
+    else:
+        ex.add("Mul", [accf, scales], out)
+    if clamped:
+        ex.clamp(out, y, lo, hi)
+
+
+def flops(graph, node) -> int:
+    return 2 * graph.info(node.outputs[0]).size * graph.constants[node.inputs[3]].shape[0]

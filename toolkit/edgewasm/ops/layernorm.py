@@ -1,0 +1,86 @@
+"""LayerNormalization (opset 17): normalize over the axes from `axis` on, flattened into rows,
+then scale and shift; f32_layernorm computes mean and variance in two passes (summation order
+documented in wasm-kernels/f32_layernorm.wat), f32.sqrt and true division. The optional Mean and
+InvStdDev outputs are written when the graph uses them. Scale and bias may be constants or
+computed tensors; constants broadcast to the normalized shape at compile time."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from onnx import helper
+
+from ..backend.program import Ptr
+from ..errors import ModelFormatError, UnsupportedModelError
+from ..frontend.arguments import normalize_axis, optional_input
+from ..ir import TensorInfo
+
+IR_OP = "LayerNorm"
+
+
+def import_layernorm(im, node, at) -> None:
+    x = node.input[0]
+    for name in node.input:
+        if name:
+            im.require_float(node, name)
+    shape = im.shape(x)
+    axis = normalize_axis(node, int(at.get("axis", -1)), len(shape))
+    normalized = shape[axis:]
+    inputs = [x]
+    for index, what in ((1, "scale"), (2, "bias")):
+        name = optional_input(node, index)
+        if name is None:
+            continue
+        if name in im.constants:
+            try:
+                value = np.broadcast_to(im.constants[name], normalized)
+            except ValueError:
+                raise ModelFormatError(f"LayerNormalization node {node.name!r}: {what} of shape "
+                                       f"{im.constants[name].shape} does not broadcast to {normalized}") from None
+            name = im.add_constant(f"{name}_{what}", value)
+        elif im.shape(name) != normalized:
+            raise UnsupportedModelError(f"LayerNormalization node {node.name!r}: a computed {what} must have the "
+                                        f"normalized shape {normalized}, got {im.shape(name)}")
+        inputs.append(name)
+    stats = shape[:axis] + (1,) * len(normalized)
+    extra = {attr: node.output[i] if len(node.output) > i and node.output[i] else None
+             for attr, i in (("mean", 1), ("inv_std", 2))}
+    im.emit("LayerNorm", inputs, node.output[0], shape, node.name, axis=axis,
+            epsilon=float(at.get("epsilon", 1e-5)), **extra)
+    for name in filter(None, extra.values()):  # the training outputs, when the graph asks for them
+        if name in im.tensors or name in im.constants:
+            raise ModelFormatError(f"tensor {name!r} is produced twice")
+        im.tensors[name] = TensorInfo(name, stats)
+        im.nodes[-1].outputs.append(name)
+
+
+IMPORTS = {"LayerNormalization": (import_layernorm, 2, 3)}
+
+
+def _operand(graph, program, name: str) -> Ptr:
+    return program.weight(name, graph.constants[name]) if graph.is_constant(name) else Ptr(name)
+
+
+def lower(graph, node, program) -> None:
+    x, y = node.inputs[0], node.outputs[0]
+    shape, axis = graph.info(x).shape, node.attrs["axis"]
+    rows, n = math.prod(shape[:axis]), math.prod(shape[axis:])
+    gamma = _operand(graph, program, node.inputs[1])
+    beta = _operand(graph, program, node.inputs[2]) if len(node.inputs) > 2 else 0
+    mean, inv_std = (Ptr(node.attrs[a]) if node.attrs[a] else 0 for a in ("mean", "inv_std"))
+    program.call("f32_layernorm", [rows, n, Ptr(x), gamma, beta, Ptr(y), mean, inv_std,
+                                   float(node.attrs["epsilon"])], node.name)
+
+
+def export(ex, node) -> None:
+    inputs = [ex.graph_const(i) if ex.graph.is_constant(i) else i for i in node.inputs]
+    outputs = [node.outputs[0], node.attrs["mean"] or "", node.attrs["inv_std"] or ""]
+    while not outputs[-1]:
+        outputs.pop()
+    ex.nodes.append(helper.make_node("LayerNormalization", inputs, outputs, axis=node.attrs["axis"],
+                                     epsilon=node.attrs["epsilon"]))
+
+
+def flops(graph, node) -> int:
+    return 8 * graph.info(node.outputs[0]).size

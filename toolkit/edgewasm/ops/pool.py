@@ -1,0 +1,128 @@
+"""Pool: max or average pooling over channels-last tensors x [N, *S, C] -> y [N, *S', C].
+
+Imports MaxPool, AveragePool (pads, auto_pad, strides, dilations, ceil_mode, count_include_pad)
+and GlobalAveragePool / GlobalMaxPool (a window over the whole input). Average divisors are
+computed at compile time per output pixel, so overhanging ceil_mode windows need no run-time
+logic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend.convolution import lower_pool
+from ..backend.indirection import window_counts
+from ..errors import ModelFormatError, UnsupportedModelError
+from ..frontend.spatial import sliding_window
+from ..window import Window
+from .layout_transpose import perm, to_channels_first, to_channels_last
+
+IR_OP = "Pool"
+
+
+def _emit(im, node, kind: str, window: Window, ceil_mode: int = 0, count_include_pad: int = 0) -> None:
+    x = node.input[0]
+    xs = im.shape(x)
+    x_last = to_channels_last(im, x, node.name)
+    y_last = im.fresh(f"{node.output[0]}__nhwc")
+    im.emit(IR_OP, [x_last], y_last, (xs[0], *window.out_spatial, xs[1]), node.name, kind=kind, window=window,
+            ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+    to_channels_first(im, y_last, node.output[0], node.name)
+
+
+def _check(im, node) -> tuple[int, ...]:
+    im.require_float(node, node.input[0])
+    xs = im.shape(node.input[0])
+    if len(xs) < 3:
+        raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: input of shape {xs} has no spatial dims")
+    return xs
+
+
+def _kernel(node, at) -> tuple[int, ...]:
+    if "kernel_shape" not in at:
+        raise ModelFormatError(f"{node.op_type} node {node.name!r}: the kernel_shape attribute is required")
+    return tuple(int(k) for k in at["kernel_shape"])
+
+
+def import_max_pool(im, node, at) -> None:
+    xs = _check(im, node)
+    if len(node.output) > 1 and node.output[1]:
+        raise UnsupportedModelError(f"MaxPool node {node.name!r}: the Indices output is not supported")
+    if int(at.get("storage_order", 0)):
+        raise UnsupportedModelError(f"MaxPool node {node.name!r}: storage_order=1 is not supported")
+    ceil_mode = int(at.get("ceil_mode", 0))
+    window = sliding_window(node, at, xs[2:], _kernel(node, at), bool(ceil_mode))
+    _emit(im, node, "max", window, ceil_mode)
+
+
+def import_average_pool(im, node, at) -> None:
+    xs = _check(im, node)
+    ceil_mode = int(at.get("ceil_mode", 0))
+    window = sliding_window(node, at, xs[2:], _kernel(node, at), bool(ceil_mode))
+    _emit(im, node, "avg", window, ceil_mode, int(at.get("count_include_pad", 0)))
+
+
+def _global_window(spatial: tuple[int, ...]) -> Window:
+    dims = len(spatial)
+    return Window(spatial, (1,) * dims, spatial, (1,) * dims, (1,) * dims, (0,) * dims, (0,) * dims)
+
+
+def import_global_average_pool(im, node, at) -> None:
+    _emit(im, node, "avg", _global_window(_check(im, node)[2:]))
+
+
+def import_global_max_pool(im, node, at) -> None:
+    _emit(im, node, "max", _global_window(_check(im, node)[2:]))
+
+
+IMPORTS = {
+    "MaxPool": (import_max_pool, 1, 1),
+    "AveragePool": (import_average_pool, 1, 1),
+    "GlobalAveragePool": (import_global_average_pool, 1, 1),
+    "GlobalMaxPool": (import_global_max_pool, 1, 1),
+}
+
+
+def lower(graph, node, program) -> None:
+    lower_pool(graph, node, program)
+
+
+def export(ex, node) -> None:
+    x, y = node.inputs[0], node.outputs[0]
+    window: Window = node.attrs["window"]
+    rank = len(ex.graph.info(x).shape)
+    x_first, y_first = ex.temp(x), ex.temp(y)
+    ex.add("Transpose", [x], x_first, perm=perm("NCHW", rank))
+    if node.attrs["kind"] == "avg" and any(d != 1 for d in window.dilations):
+        _export_dilated_average(ex, node, x_first, y_first)
+    else:
+        op = "MaxPool" if node.attrs["kind"] == "max" else "AveragePool"
+        extra = {} if op == "MaxPool" else {"count_include_pad": node.attrs["count_include_pad"]}
+        if op == "MaxPool":
+            extra["dilations"] = list(window.dilations)
+        ex.add(op, [x_first], y_first, kernel_shape=list(window.kernel), strides=list(window.strides),
+               pads=list(window.pads_begin + window.pads_end), ceil_mode=node.attrs["ceil_mode"], **extra)
+    ex.add("Transpose", [y_first], y, perm=perm("NHWC", rank))
+
+
+def _export_dilated_average(ex, node, x_first: str, y_first: str) -> None:
+    """AveragePool has no dilations before opset 19: a depthwise Conv of ones, divided by the
+    per-pixel counts. End pads widened to the last window's reach give exactly out_spatial
+    outputs (the ceil_mode overhang sums zeros the counts leave out)."""
+    window: Window = node.attrs["window"]
+    channels = ex.graph.info(node.inputs[0]).shape[-1]
+    ends = [max(e, (o - 1) * s + d * (k - 1) + 1 - i - b) for e, o, s, d, k, i, b in
+            zip(window.pads_end, window.out_spatial, window.strides, window.dilations, window.kernel,
+                window.in_spatial, window.pads_begin)]
+    ones = ex.const(f"{y_first}__ones", np.ones((channels, 1, *window.kernel), np.float32))
+    summed = ex.temp(y_first)
+    ex.add("Conv", [x_first, ones], summed, group=channels, kernel_shape=list(window.kernel),
+           strides=list(window.strides), dilations=list(window.dilations), pads=list(window.pads_begin) + ends)
+    counts = window_counts(window, bool(node.attrs["count_include_pad"])).reshape(1, 1, *window.out_spatial)
+    ex.add("Div", [summed, ex.const(f"{y_first}__counts", counts)], y_first)
+
+
+def flops(graph, node) -> int:
+    window: Window = node.attrs["window"]
+    y = graph.info(node.outputs[0]).shape
+    return y[0] * window.out_pixels * y[-1] * window.taps

@@ -1,0 +1,58 @@
+"""Quantize: ONNX QuantizeLinear to uint8 with a constant per-tensor scale and zero point,
+q = sat(rint(x / scale) + zp) (onnxruntime's arithmetic: f32_qu8_vcvt in qu8_vcvt.wat).
+
+The entry of a statically quantized region: made by `--quantize int8 --calibrate` and imported
+from quantize_static models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import helper
+
+from ..backend.program import Ptr
+from ..errors import UnsupportedModelError
+from ..frontend.quantized import emit_typed
+
+IR_OP = "Quantize"
+
+
+def per_tensor(im, node, index: int, what: str, dtype, default=None):
+    """A constant scalar input (scale or zero point) as a Python number; `default` if omitted."""
+    if index >= len(node.input) or not node.input[index]:
+        if default is None:
+            raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: {what} is required")
+        return default
+    value = im.const(node.input[index], node, what)
+    if value.size != 1 or value.dtype != dtype:
+        raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: {what} must be one {np.dtype(dtype)} "
+                                    f"(per-tensor, uint8 activations), got {value.dtype} of shape {value.shape}")
+    return value.reshape(()).item()
+
+
+def import_quantize(im, node, at) -> None:
+    x = node.input[0]
+    if im.tensors[x].dtype != "float32":
+        raise UnsupportedModelError(f"QuantizeLinear node {node.name!r}: input {x!r} is {im.tensors[x].dtype}")
+    scale = float(per_tensor(im, node, 1, "the scale", np.float32))
+    zp = int(per_tensor(im, node, 2, "the zero point", np.uint8, default=0))
+    emit_typed(im, IR_OP, [x], [(node.output[0], im.shape(x), "uint8")], node.name, scale=scale, zero_point=zp)
+
+
+IMPORTS = {"QuantizeLinear": (import_quantize, 2, 3)}
+
+
+def lower(graph, node, program) -> None:
+    program.call("f32_qu8_vcvt", [graph.info(node.inputs[0]).size, Ptr(node.inputs[0]), Ptr(node.outputs[0]),
+                                  float(node.attrs["scale"]), int(node.attrs["zero_point"])], node.name)
+
+
+def export(ex, node) -> None:
+    y = node.outputs[0]
+    scale = ex.const(f"{y}__scale", np.float32(node.attrs["scale"]))
+    zp = ex.const(f"{y}__zero_point", np.uint8(node.attrs["zero_point"]))
+    ex.nodes.append(helper.make_node("QuantizeLinear", [node.inputs[0], scale, zp], [y]))
+
+
+def flops(graph, node) -> int:
+    return 2 * graph.info(node.inputs[0]).size

@@ -1,0 +1,157 @@
+"""Resize (nearest, linear, cubic; antialias, axes, keep_aspect_ratio_policy): the sampling taps
+are computed at compile time per axis (backend/resize.py, onnx's reference arithmetic).
+
+Nearest is one f32_gather_nd call through per-axis index tables. Linear and cubic run
+f32_resize_axis once per resized axis (separable), with two scratch buffers between passes.
+The reference graph spells the same computation in opset-17 ops: Gather per axis for nearest,
+a MatMul by the axis' interpolation matrix otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend.gather import Dim, emit_gather, row_major_steps
+from ..backend.program import Ptr
+from ..backend.resize import COORDINATE_MODES, NEAREST_MODES, axis_taps, nearest_indices
+from ..errors import ModelFormatError, UnsupportedModelError
+from ..frontend.arguments import normalize_axes, optional_input
+
+IR_OP = "Resize"
+
+
+def _text(at: dict, name: str, default: str) -> str:
+    value = at.get(name, default)
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def import_resize(im, node, at) -> None:
+    x = node.input[0]
+    im.require_float(node, x)
+    shape = im.shape(x)
+    rank = len(shape)
+    mode = _text(at, "mode", "nearest")
+    if im.opset < 11:  # Resize-10: scales only, asymmetric coordinates, nearest rounds down
+        coordinate_mode, nearest_mode, scales_name, sizes_name = "asymmetric", "floor", optional_input(node, 1), None
+    else:
+        coordinate_mode = _text(at, "coordinate_transformation_mode", "half_pixel")
+        nearest_mode = _text(at, "nearest_mode", "round_prefer_floor")
+        scales_name, sizes_name = optional_input(node, 2), optional_input(node, 3)
+    where = f"Resize node {node.name!r}"
+    if mode not in ("nearest", "linear", "cubic"):
+        raise ModelFormatError(f"{where}: unknown mode {mode!r}")
+    if coordinate_mode == "tf_crop_and_resize":
+        raise UnsupportedModelError(f"{where}: coordinate_transformation_mode 'tf_crop_and_resize' (a crop with "
+                                    "extrapolation) is not supported")
+    if coordinate_mode not in COORDINATE_MODES or nearest_mode not in NEAREST_MODES:
+        raise ModelFormatError(f"{where}: unknown coordinate_transformation_mode {coordinate_mode!r} or "
+                               f"nearest_mode {nearest_mode!r}")
+    antialias = bool(at.get("antialias", 0)) and mode != "nearest"
+    axes = normalize_axes(node, [int(a) for a in at["axes"]], rank) if "axes" in at else list(range(rank))
+    scales = _constant(im, node, scales_name, "scales")
+    sizes = _constant(im, node, sizes_name, "sizes")
+    if (scales is None) == (sizes is None):
+        raise ModelFormatError(f"{where}: exactly one of scales and sizes must be given")
+    given = scales if scales is not None else sizes
+    if given.size != len(axes):
+        raise ModelFormatError(f"{where}: {given.size} scales/sizes for {len(axes)} axes")
+    scale_factors, out_shape = [1.0] * rank, list(shape)
+    if scales is not None:
+        for axis, s in zip(axes, scales.astype(np.float64)):
+            if not s > 0:
+                raise ModelFormatError(f"{where}: scale {s} must be positive")
+            scale_factors[axis], out_shape[axis] = float(s), int(s * shape[axis])
+    else:
+        for axis, size in zip(axes, sizes.astype(np.int64)):
+            out_shape[axis] = int(size)
+        scale_factors = [out_shape[i] / shape[i] if shape[i] else 1.0 for i in range(rank)]
+        policy = _text(at, "keep_aspect_ratio_policy", "stretch")
+        if policy != "stretch":
+            if policy not in ("not_larger", "not_smaller"):
+                raise ModelFormatError(f"{where}: unknown keep_aspect_ratio_policy {policy!r}")
+            pick = min if policy == "not_larger" else max
+            scale = pick(scale_factors[a] for a in axes)
+            for axis in axes:
+                scale_factors[axis], out_shape[axis] = scale, int(scale * shape[axis] + 0.5)
+    if any(d <= 0 for d in out_shape) or any(d == 0 for d in shape):
+        raise UnsupportedModelError(f"{where}: empty input or output ({shape} -> {out_shape})")
+    taps = []
+    for axis in range(rank):
+        if math.isclose(scale_factors[axis], 1.0) and out_shape[axis] == shape[axis]:
+            continue  # the identity along this axis, as the reference skips it
+        indices, weights = axis_taps(mode, coordinate_mode, nearest_mode, float(at.get("cubic_coeff_a", -0.75)),
+                                     bool(at.get("exclude_outside", 0)), antialias, shape[axis], out_shape[axis],
+                                     scale_factors[axis])
+        taps.append((axis, indices, weights))
+    im.emit("Resize", [x], node.output[0], tuple(out_shape), node.name, mode=mode, taps=taps)
+
+
+def _constant(im, node, name: str | None, what: str) -> np.ndarray | None:
+    if name is None:
+        return None
+    value = im.const(name, node, what).reshape(-1)
+    return value if value.size else None
+
+
+IMPORTS = {"Resize": (import_resize, 1, 4)}  # roi is optional from opset 13; scales needed before 11
+
+
+def lower(graph, node, program) -> None:
+    x, y = node.inputs[0], node.outputs[0]
+    shape = graph.info(x).shape
+    taps = node.attrs["taps"]
+    if not taps:
+        program.views[y] = x
+        return
+    if node.attrs["mode"] == "nearest":
+        by_axis = {axis: nearest_indices(indices, weights) for axis, indices, weights in taps}
+        out_shape = graph.info(y).shape
+        dims = []
+        for axis, (d, x_step, y_step) in enumerate(zip(out_shape, row_major_steps(shape), row_major_steps(out_shape))):
+            offsets = tuple(int(i) * x_step for i in by_axis[axis]) if axis in by_axis else None
+            dims.append(Dim(d, x_step, y_step, offsets))
+        emit_gather(program, node.name, Ptr(x), Ptr(y), dims)
+        return
+    current, current_shape = Ptr(x), list(shape)
+    for k, (axis, indices, weights) in enumerate(taps):
+        n_in, n_out = current_shape[axis], indices.shape[0]
+        outer, inner = math.prod(current_shape[:axis]), math.prod(current_shape[axis + 1:])
+        current_shape[axis] = n_out
+        last = k == len(taps) - 1
+        target = Ptr(y) if last else program.temp(f"{y}__resized{k % 2}", 4 * math.prod(current_shape))
+        offsets = (indices * inner * 4).astype(np.int32)
+        table = np.concatenate([offsets, weights.astype(np.float32).view(np.int32)], axis=1)  # weights as bits
+        program.call("f32_resize_axis", [outer, n_out, inner, indices.shape[1], current, 4 * n_in * inner,
+                                         program.table(f"{y}__taps{axis}", table), target], node.name)
+        current = target
+
+
+def export(ex, node) -> None:
+    current, shape = node.inputs[0], list(ex.graph.info(node.inputs[0]).shape)
+    y = node.outputs[0]
+    taps = node.attrs["taps"]
+    if not taps:
+        ex.add("Identity", [current], y)
+        return
+    for k, (axis, indices, weights) in enumerate(taps):
+        out = y if k == len(taps) - 1 else ex.temp(y)
+        if node.attrs["mode"] == "nearest":
+            chosen = ex.const(f"{y}__index{axis}", nearest_indices(indices, weights).astype(np.int64))
+            ex.add("Gather", [current, chosen], out, axis=axis)
+        else:  # y = x . M^T along the axis, M[i, j] = sum of the weights tap i puts on input j
+            matrix = np.zeros((indices.shape[0], shape[axis]), np.float32)
+            np.add.at(matrix, (np.repeat(np.arange(indices.shape[0]), indices.shape[1]), indices.reshape(-1)),
+                      weights.reshape(-1).astype(np.float32))
+            perm = [i for i in range(len(shape)) if i != axis] + [axis]
+            moved, product = ex.temp(y), ex.temp(y)
+            ex.add("Transpose", [current], moved, perm=perm)
+            ex.add("MatMul", [moved, ex.const(f"{y}__matrix{axis}", matrix.T.copy())], product)
+            ex.add("Transpose", [product], out, perm=[int(p) for p in np.argsort(perm)])
+        shape[axis] = indices.shape[0]
+        current = out
+
+
+def flops(graph, node) -> int:
+    return 2 * graph.info(node.outputs[0]).size * max((t[1].shape[1] for t in node.attrs["taps"]), default=0)

@@ -1,0 +1,170 @@
+"""Layout: keep convolutional regions channels-last, with transposes only at their borders.
+
+The importer wraps every channels-last op (Conv, ConvTranspose, Pool, spatial ScaleShift)
+between a LayoutTranspose to NHWC and one back to NCHW, which is correct but transposes around
+every op. This pass moves the transposes until they meet and cancel:
+  - a to-NCHW transpose sinks below an op that can follow its inputs into another layout when
+    all its activation inputs arrive through to-NCHW transposes: elementwise ops (constant
+    operands permuted alike, so a per-channel [C, 1, 1] becomes [1, 1, C]), a Concat (its axis
+    permuted: a channel concat becomes a last-axis concat), a Pad (its pads permuted);
+  - a to-NHWC transpose rises above such an op (one activation input) when it is the only reader;
+  - to-NCHW followed by to-NHWC is the identity, and transposes nobody reads disappear.
+What remains is where a channels-first consumer needs the data: graph outputs, a Flatten or
+Reshape of a spatial map, ops that do not know layouts. (GlobalAveragePool's [N, C, 1, 1] output
+has the same bytes in both layouts, so its transpose lowers to a view.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Node, TensorInfo
+from ..ops.layout_transpose import CHANNELS_FIRST, CHANNELS_LAST, IR_OP as TRANSPOSE, perm
+
+# Ops that follow their inputs into another layout. Elementwise ops follow any permutation (with
+# their constants permuted alike); Concat and Pad need their axis or pads permuted.
+UNARY = {"Clamp", "Sigmoid", "Tanh", "Erf", "Gelu", "LeakyRelu", "HardSigmoid", "HardSwish", "Sqrt", "Exp", "Log"}
+BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"}
+
+
+def channels_last(graph: Graph) -> tuple[Graph, dict]:
+    """Rewrite the graph in place; the report counts the transposes left."""
+    rewrites = (_cancel_pair, _sink_to_channels_first, _hoist_to_channels_last)
+    changed = True
+    while changed:
+        changed = False
+        _remove_unread_transposes(graph)
+        for node in list(graph.nodes):
+            if node in graph.nodes and any(rule(graph, node) for rule in rewrites):
+                changed = True
+                break
+    _remove_unread_transposes(graph)
+    return graph, {"layout_transposes": sum(n.op == TRANSPOSE for n in graph.nodes)}
+
+
+def _is_transpose(node: Node | None, to: str) -> bool:
+    return node is not None and node.op == TRANSPOSE and node.attrs["to"] == to
+
+
+def _producer(graph: Graph, name: str) -> Node | None:
+    return next((n for n in graph.nodes if name in n.outputs), None)
+
+
+def _activations(graph: Graph, node: Node) -> list[str]:
+    return [i for i in node.inputs if not graph.is_constant(i)]
+
+
+def _followed_attrs(graph: Graph, node: Node, to: str) -> dict | None:
+    """The node's attributes once its rank-r inputs are permuted by `to`, or None if it cannot follow."""
+    if len(node.outputs) != 1:
+        return None
+    rank = len(graph.info(node.outputs[0]).shape)
+    order = perm(to, rank)
+    same_rank = all(len(graph.info(i).shape) == rank for i in _activations(graph, node))
+    if node.op in UNARY or (node.op in BINARY and same_rank
+                            and all(graph.constants[i].ndim <= rank for i in node.inputs if graph.is_constant(i))):
+        return dict(node.attrs)
+    if node.op == "Concat" and same_rank:
+        return dict(node.attrs, axis=order.index(node.attrs["axis"]))
+    if node.op == "Pad":
+        return dict(node.attrs, begin=tuple(node.attrs["begin"][i] for i in order),
+                    end=tuple(node.attrs["end"][i] for i in order))
+    return None
+
+
+def _followed_constant(graph: Graph, name: str, to: str, rank: int) -> str:
+    """A constant operand permuted like the activations (broadcasting from the right first)."""
+    value = graph.constants[name]
+    if value.size == 1:
+        return name
+    full = value.reshape((1,) * (rank - value.ndim) + value.shape)
+    moved = _fresh(graph, name)
+    graph.constants[moved] = np.ascontiguousarray(np.transpose(full, perm(to, rank)))
+    return moved
+
+
+def _fresh(graph: Graph, base: str) -> str:
+    name, count = f"{base}__nhwc", 0
+    while name in graph.tensors or name in graph.constants:
+        count += 1
+        name = f"{base}__nhwc{count}"
+    return name
+
+
+def _permuted_shape(shape: tuple[int, ...], to: str) -> tuple[int, ...]:
+    return tuple(shape[i] for i in perm(to, len(shape)))
+
+
+def _sink_to_channels_first(graph: Graph, node: Node) -> bool:
+    """op(T_nchw(u)...) -> T_nchw(op(u...)) when every activation input comes through a to-NCHW."""
+    sources = [_producer(graph, i) for i in _activations(graph, node)]
+    if not sources or not all(_is_transpose(s, CHANNELS_FIRST) for s in sources):
+        return False
+    attrs = _followed_attrs(graph, node, CHANNELS_LAST)
+    if attrs is None:
+        return False
+    out = node.outputs[0]
+    rank = len(graph.info(out).shape)
+    inner = _fresh(graph, out)
+    graph.tensors[inner] = TensorInfo(inner, _permuted_shape(graph.info(out).shape, CHANNELS_LAST))
+    rename = {s.outputs[0]: s.inputs[0] for s in sources}
+    node.inputs = [_followed_constant(graph, i, CHANNELS_LAST, rank) if graph.is_constant(i) else rename[i]
+                   for i in node.inputs]
+    node.outputs = [inner]
+    node.attrs = attrs
+    graph.nodes.insert(graph.nodes.index(node) + 1,
+                       Node(TRANSPOSE, [inner], [out], {"to": CHANNELS_FIRST}, node.name))
+    return True
+
+
+def _hoist_to_channels_last(graph: Graph, node: Node) -> bool:
+    """T_nhwc(op(x)) -> op(T_nhwc(x)) when the transpose is the op's only reader (one activation)."""
+    if len(_activations(graph, node)) != 1 or node.op == TRANSPOSE:
+        return False
+    out = node.outputs[0]
+    readers = graph.consumers(out)
+    if len(readers) != 1 or not _is_transpose(readers[0], CHANNELS_LAST) or graph.is_graph_output(out):
+        return False
+    attrs = _followed_attrs(graph, node, CHANNELS_LAST)
+    if attrs is None:
+        return False
+    transpose = readers[0]
+    rank = len(graph.info(out).shape)
+    x = _activations(graph, node)[0]
+    moved = _fresh(graph, x)
+    graph.tensors[moved] = TensorInfo(moved, _permuted_shape(graph.info(x).shape, CHANNELS_LAST))
+    graph.nodes.insert(graph.nodes.index(node), Node(TRANSPOSE, [x], [moved], {"to": CHANNELS_LAST}, transpose.name))
+    node.inputs = [moved if i == x else _followed_constant(graph, i, CHANNELS_LAST, rank) for i in node.inputs]
+    node.outputs = list(transpose.outputs)
+    node.attrs = attrs
+    graph.nodes.remove(transpose)
+    del graph.tensors[out]
+    return True
+
+
+def _cancel_pair(graph: Graph, node: Node) -> bool:
+    """T_nhwc(T_nchw(u)) is u: its readers read u instead."""
+    if not _is_transpose(node, CHANNELS_LAST):
+        return False
+    source = _producer(graph, node.inputs[0])
+    out = node.outputs[0]
+    if not _is_transpose(source, CHANNELS_FIRST) or graph.is_graph_output(out):
+        return False
+    original = source.inputs[0]
+    for reader in graph.nodes:
+        reader.inputs = [original if i == out else i for i in reader.inputs]
+    graph.nodes.remove(node)
+    del graph.tensors[out]
+    return True
+
+
+def _remove_unread_transposes(graph: Graph) -> None:
+    removed = True
+    while removed:
+        removed = False
+        for node in list(graph.nodes):
+            out = node.outputs[0]
+            if node.op == TRANSPOSE and not graph.consumers(out) and not graph.is_graph_output(out):
+                graph.nodes.remove(node)
+                del graph.tensors[out]
+                removed = True

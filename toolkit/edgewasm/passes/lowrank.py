@@ -1,0 +1,84 @@
+"""Low-rank factorization: W [K, N] ~ A [K, r] @ B [r, N] by truncated SVD, when that lowers FLOPs.
+
+One Gemm x @ W + b becomes two, (x @ A) @ B + b, with A = U_r sqrt(S_r) and B = sqrt(S_r) V_r^T
+(the singular values split evenly, so both factors have similar ranges, which int8 quantization
+after this pass likes). A layer is factorized only if r (K + N) < K N, i.e. the two thin GEMMs
+do fewer multiply-adds than the one they replace. The rank comes from `--low-rank R`:
+  R in (0, 1]   a rank ratio: r = ceil(R * min(K, N))
+  energy:E      the smallest r whose singular values keep a fraction E of sum(S^2)
+Any fused clamp and the bias stay on the second factor; the intermediate has no activation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import CompressionError
+from ..ir import Graph, Node, TensorInfo
+
+
+def parse_rank(text: str | float) -> tuple[str, float]:
+    """('ratio', R) or ('energy', E); a CompressionError for anything else."""
+    spec = str(text).strip()
+    kind, _, number = spec.rpartition(":") if ":" in spec else ("ratio", "", spec)
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    if kind not in ("ratio", "energy") or not 0.0 < value <= 1.0:
+        raise CompressionError(f"--low-rank expects a rank ratio in (0, 1] or energy:E with E in (0, 1], got {text!r}")
+    return kind, value
+
+
+def choose_rank(singular: np.ndarray, spec: tuple[str, float]) -> int:
+    kind, value = spec
+    if kind == "ratio":
+        return max(1, math.ceil(value * singular.size))
+    energy = np.cumsum(singular.astype(np.float64) ** 2)
+    return int(min(singular.size, np.searchsorted(energy, value * energy[-1] * (1 - 1e-12)) + 1))
+
+
+def factorize(graph: Graph, rank: str | float) -> tuple[Graph, dict]:
+    spec = parse_rank(rank)
+    layers, nodes = [], []
+    for node in graph.nodes:
+        if node.op != "Gemm":
+            nodes.append(node)
+            continue
+        w = graph.constants[node.inputs[1]].astype(np.float64)
+        k, n = w.shape
+        u, s, vt = np.linalg.svd(w, full_matrices=False)
+        r = choose_rank(s, spec)
+        if r * (k + n) >= k * n:
+            nodes.append(node)
+            layers.append({"layer": node.name or node.outputs[0], "k": k, "n": n, "rank": r, "factorized": False})
+            continue
+        root = np.sqrt(s[:r])
+        a_name = _fresh(graph, f"{node.inputs[1]}__lowrank_a")
+        graph.constants[a_name] = (u[:, :r] * root).astype(np.float32)
+        b_name = _fresh(graph, f"{node.inputs[1]}__lowrank_b")
+        graph.constants[b_name] = (root[:, None] * vt[:r]).astype(np.float32)
+        x = node.inputs[0]
+        middle = _fresh(graph, f"{node.outputs[0]}__rank{r}")
+        graph.tensors[middle] = TensorInfo(middle, (*graph.info(x).shape[:-1], r))
+        nodes.append(Node("Gemm", [x, a_name], [middle], {"min": -math.inf, "max": math.inf}, f"{node.name} (rank {r} a)"))
+        nodes.append(Node("Gemm", [middle, b_name, *node.inputs[2:]], node.outputs, dict(node.attrs),
+                          f"{node.name} (rank {r} b)"))
+        kept = float((s[:r] ** 2).sum() / max((s ** 2).sum(), 1e-300))
+        layers.append({"layer": node.name or node.outputs[0], "k": k, "n": n, "rank": r, "factorized": True,
+                       "energy_kept": round(kept, 6), "macs_before": k * n, "macs_after": r * (k + n)})
+    graph.nodes = nodes
+    if not any(layer["factorized"] for layer in layers):
+        raise CompressionError(f"--low-rank {rank}: no layer gets fewer FLOPs at that rank "
+                               f"(ranks {[layer['rank'] for layer in layers]}); use a smaller ratio or energy")
+    return graph, {"pass": "low-rank", "rank": str(rank), "layers": layers}
+
+
+def _fresh(graph: Graph, base: str) -> str:
+    name, i = base, 0
+    while name in graph.constants or name in graph.tensors:
+        i += 1
+        name = f"{base}{i}"
+    return name

@@ -1,0 +1,209 @@
+"""Quantization passes: float16 weights, and int8 exactly as onnxruntime's quantizer does it.
+
+fp16   every float32 constant a node reads is rounded to the nearest float16 (kept as float32 in the
+       graph, so every op still computes in f32); the backend then ships those weights as float16
+       and `init()` widens them (backend/codecs.py).
+int8   dynamic: each Gemm becomes DynamicQuantize (uint8 activations, scale and zero point computed
+       at run time) + IntegerGemm (int8 weights, symmetric per output column, int32 accumulation,
+       float epilogue), the graph onnxruntime's `quantize_dynamic(per_channel=True)` makes of a
+       MatMul, with the same weights, scales and arithmetic, so its reference.onnx gives our bits.
+
+The weight formulas are onnxruntime's `compute_scale_zp` + `quantize_nparray` (onnxruntime/
+quantization/quant_utils.py): range widened to include 0, symmetrized, scale computed in float64
+and stored as float32, `q = clip(rint(w / scale))` with a float32 division.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CompressionError
+from ..ir import Graph, Node, TensorInfo
+
+INT8_SYMMETRIC = (-127, 127)
+
+
+def quantize_symmetric(w: np.ndarray, axis: int, qrange: tuple[int, int] = INT8_SYMMETRIC,
+                       dtype=np.int8) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel symmetric quantization along `axis` (the output channel): (q, scale[channels])."""
+    w = np.asarray(w, np.float32)
+    other = tuple(i for i in range(w.ndim) if i != axis)
+    rmin = np.minimum(w.min(axis=other), np.float32(0))
+    rmax = np.maximum(w.max(axis=other), np.float32(0))
+    absmax = np.maximum(np.abs(rmin), np.abs(rmax))
+    qmin, qmax = qrange
+    scale64 = (absmax.astype(np.float64) - (-absmax).astype(np.float64)) / (float(qmax) - float(qmin))
+    scale = np.where(scale64 < np.finfo(np.float32).tiny, np.float32(1), scale64.astype(np.float32)).astype(np.float32)
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    info = np.iinfo(dtype)
+    q = np.clip(np.rint(w / scale.reshape(shape)), info.min, info.max).astype(dtype)
+    return q, scale
+
+
+def round_to_half(graph: Graph) -> tuple[Graph, dict]:
+    """Round every float32 constant that nodes read to float16 precision (values past float16's
+    range stay float32: they would become inf)."""
+    rounded = kept = 0
+    worst = 0.0
+    finite_half = float(np.finfo(np.float16).max)
+    for name in sorted({i for node in graph.nodes for i in node.inputs if graph.is_constant(i)}):
+        value = graph.constants[name]
+        if value.dtype != np.float32 or value.size == 0:
+            continue
+        if np.abs(value[np.isfinite(value)]).max(initial=0.0) > finite_half:
+            kept += 1
+            continue
+        half = value.astype(np.float16).astype(np.float32)
+        worst = max(worst, float(np.abs(half - value).max(initial=0.0)))
+        graph.constants[name] = half
+        rounded += 1
+    return graph, {"pass": "fp16", "constants_rounded": rounded, "constants_kept_float32": kept,
+                   "max_abs_change": worst}
+
+
+def quantize_dynamic_int8(graph: Graph) -> tuple[Graph, dict]:
+    """Rewrite every Gemm into DynamicQuantize + IntegerGemm (one DynamicQuantize per activation)."""
+    quantized: dict[str, list[str]] = {}  # activation -> [q, scale, zp]
+    nodes: list[Node] = []
+    layers = []
+    for node in graph.nodes:
+        if node.op != "Gemm":
+            nodes.append(node)
+            continue
+        x, w_name = node.inputs[0], node.inputs[1]
+        if x not in quantized:
+            quantized[x] = _dynamic_quantize(graph, x, nodes, node.name)
+        w = graph.constants[w_name]
+        q, scale = quantize_symmetric(w, axis=1)
+        q_name, scale_name = _constant(graph, f"{w_name}__qc8w", q), _constant(graph, f"{w_name}__wscale", scale)
+        nodes.append(Node("IntegerGemm", [*quantized[x], q_name, scale_name, *node.inputs[2:]], node.outputs,
+                          dict(node.attrs), node.name))
+        layers.append({"layer": node.name or node.outputs[0], "k": int(w.shape[0]), "n": int(w.shape[1]),
+                       "max_abs_weight_error": float(np.abs(q * scale[None, :] - w).max(initial=0.0))})
+    graph.nodes = nodes
+    return graph, {"pass": "int8 dynamic", "activations": "uint8 per tensor, computed at run time",
+                   "weights": "int8 symmetric per output column", "layers": layers}
+
+
+def activation_params(rmin: float, rmax: float) -> tuple[float, int]:
+    """uint8 scale and zero point of a calibrated range: onnxruntime's compute_scale_zp (asymmetric,
+    the range widened to include 0, the scale in float64 then float32, the zero point rounded from
+    the float64 scale)."""
+    lo = min(np.float32(rmin), np.float32(0))
+    hi = max(np.float32(rmax), np.float32(0))
+    scale64 = (np.float64(hi) - np.float64(lo)) / 255.0
+    if scale64 < np.finfo(np.float32).tiny:
+        return 1.0, 0
+    return float(np.float32(scale64)), int(np.round(0 - np.float64(lo) / scale64))
+
+
+def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Graph, dict]:
+    """Rewrite dense layers into QLinearGemm chains with calibrated uint8 activations (onnxruntime's
+    quantize_static with MinMax calibration, per-channel int8 weights, QDQ): Quantize where a float
+    tensor enters, QLinearGemm from layer to layer, Dequantize where a float consumer needs it.
+
+    A fused Relu/Clip becomes the output's saturation (the calibrated range is post-clamp and
+    includes 0), so only clamps with lo <= 0 <= hi can be folded; other layers stay float.
+    """
+    from .activations import activations
+
+    def eligible(node: Node) -> bool:
+        rank = len(graph.info(node.inputs[0]).shape)
+        return (node.op == "Gemm" and node.attrs["min"] <= 0 <= node.attrs["max"]
+                and graph.info(node.inputs[0]).dtype == "float32" and (rank == 2 or len(node.inputs) == 2))
+
+    layers = [n for n in graph.nodes if eligible(n)]
+    if not layers:
+        raise CompressionError("static int8 found no dense layer it can quantize")
+    measured = activations(graph, data, sorted({t for n in layers for t in (n.inputs[0], n.outputs[0])}))
+    params = {name: activation_params(float(v.min()), float(v.max())) for name, v in measured.items()}
+    quantized: dict[str, str] = {}
+    nodes: list[Node] = []
+    report = []
+    for node in graph.nodes:
+        if node not in layers:
+            nodes.append(node)
+            continue
+        x, y = node.inputs[0], node.outputs[0]
+        if x not in quantized:
+            quantized[x] = _tensor(graph, f"{x}__q", graph.info(x).shape, "uint8")
+            scale, zp = params[x]
+            nodes.append(Node("Quantize", [x], [quantized[x]], {"scale": scale, "zero_point": zp}, f"{node.name} quantize input"))
+        w = graph.constants[node.inputs[1]]
+        q, w_scale = quantize_symmetric(w, axis=1)
+        (x_scale, x_zp), (y_scale, y_zp) = params[x], params[y]
+        bias = graph.constants[node.inputs[2]] if len(node.inputs) > 2 else np.zeros(w.shape[1], np.float32)
+        bias_scale = np.float32(x_scale) * w_scale
+        bias_q = np.clip(np.rint(bias.astype(np.float64) / bias_scale.astype(np.float64)),
+                         np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
+        quantized[y] = _tensor(graph, f"{y}__q", graph.info(y).shape, "uint8")
+        nodes.append(Node("QLinearGemm", [quantized[x], _constant(graph, f"{node.inputs[1]}__qc8w", q),
+                                          _constant(graph, f"{node.inputs[1]}__wscale", w_scale),
+                                          _constant(graph, f"{y}__bias_q", bias_q)], [quantized[y]],
+                          {"x_scale": x_scale, "x_zp": x_zp, "y_scale": y_scale, "y_zp": y_zp}, node.name))
+        float_readers = [c for c in graph.consumers(y) if c not in layers or c.inputs[0] != y]
+        if float_readers or graph.is_graph_output(y):
+            nodes.append(Node("Dequantize", [quantized[y]], [y], {"scale": y_scale, "zero_point": y_zp},
+                              f"{node.name} dequantize output"))
+        else:
+            del graph.tensors[y]
+        report.append({"layer": node.name or y, "input_range": [float(measured[x].min()), float(measured[x].max())],
+                       "output_range": [float(measured[y].min()), float(measured[y].max())],
+                       "input_scale": x_scale, "input_zero_point": x_zp})
+    graph.nodes = nodes
+    samples = len(next(iter(data.values())))
+    return graph, {"pass": "int8 static", "calibration_samples": samples, "calibration": "min/max",
+                   "activations": "uint8 per tensor, calibrated", "weights": "int8 symmetric per output column",
+                   "layers": report}
+
+
+def _dynamic_quantize(graph: Graph, x: str, nodes: list[Node], name: str) -> list[str]:
+    outputs = [_tensor(graph, f"{x}__q", graph.info(x).shape, "uint8"),
+               _tensor(graph, f"{x}__scale", (), "float32"),
+               _tensor(graph, f"{x}__zp", (), "uint8")]
+    nodes.append(Node("DynamicQuantize", [x], outputs, {}, f"{name} quantize input"))
+    return outputs
+
+
+def _fresh(graph: Graph, base: str) -> str:
+    name, i = base, 0
+    while name in graph.tensors or name in graph.constants:
+        i += 1
+        name = f"{base}{i}"
+    return name
+
+
+def _tensor(graph: Graph, base: str, shape: tuple[int, ...], dtype: str) -> str:
+    name = _fresh(graph, base)
+    graph.tensors[name] = TensorInfo(name, tuple(shape), dtype)
+    return name
+
+
+def _constant(graph: Graph, base: str, value: np.ndarray) -> str:
+    name = _fresh(graph, base)
+    graph.constants[name] = value
+    return name
+
+
+def fuse_integer_epilogues(graph: Graph) -> tuple[Graph, dict]:
+    """Fold a Clamp (Relu, Clip) that alone reads an IntegerGemm into its epilogue: the same
+    f32x4.max/min on the same values, one pass over memory less (an imported quantize_dynamic
+    graph keeps its Relu nodes)."""
+    fused = []
+    for node in list(graph.nodes):
+        if node.op != "IntegerGemm" or graph.is_graph_output(node.outputs[0]):
+            continue
+        users = graph.consumers(node.outputs[0])
+        if len(users) != 1 or users[0].op != "Clamp":
+            continue
+        clamp = users[0]
+        lo, hi = max(node.attrs["min"], clamp.attrs["min"]), min(node.attrs["max"], clamp.attrs["max"])
+        if lo > hi:
+            continue
+        node.attrs["min"], node.attrs["max"] = lo, hi
+        del graph.tensors[node.outputs[0]]
+        node.outputs = list(clamp.outputs)
+        graph.nodes.remove(clamp)
+        fused.append(f"{node.name or 'IntegerGemm'} + {'Relu' if lo == 0 and hi == float('inf') else 'Clip'}")
+    return graph, {"fusions": fused}
