@@ -96,3 +96,15 @@ def test_quantized_layers_give_onnxruntimes_bits(digits, tmp_path):
     for row in x[::31]:
         feed = {INPUT: row[None]}
         assert within_contract(full.run(feed)[OUTPUT], run_onnxruntime(root / "bundle", feed, "int8")[OUTPUT])
+
+
+def test_static_int8_calibrated_on_the_training_split(digits, tmp_path):
+    root, split, _, options = digits
+    held_out = Dataset({INPUT: model_input(split.test_pixels)}, split.test_labels)
+    calibrated = Options(calibrate={INPUT: model_input(split.train_pixels)})
+    edgewasm.compile(root / "digits.onnx", tmp_path / "b", batch=1, variants="int8", options=calibrated,
+                     eval_data=held_out)
+    static = edgewasm.load(tmp_path / "b").variant.report
+    assert static["methods"][0] == "int8 static"
+    assert static["compression"]["weight_bytes_vs_fp32"] <= 0.30
+    assert static["accuracy"]["delta_points"] >= -0.5, static["accuracy"]

@@ -9,8 +9,7 @@ import pytest
 import edgewasm
 from edgewasm.engines import run_onnxruntime, within_contract
 
-from test_transformer_ops import ort_run
-from transformer_models import encoder_inputs, make_encoder
+from transformer_models import encoder_inputs, make_encoder, ort_run
 
 BATCH = 2
 

@@ -5,7 +5,6 @@ reference.onnx agrees too."""
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 from onnx import helper
 
@@ -13,14 +12,7 @@ import edgewasm
 from edgewasm.engines import run_onnxruntime, within_contract
 from edgewasm.errors import ModelFormatError, UnsupportedModelError
 
-from transformer_models import op_model
-
-
-def ort_run(proto, inputs):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
+from transformer_models import op_model, ort_run
 
 
 def check(tmp_path, proto, inputs, atol=1e-5, rtol=1e-4):

@@ -2,7 +2,7 @@
 
 `op_model` wraps one node (or a few) with float inputs and constants; `make_encoder` builds a
 transformer encoder the way PyTorch exports one (multi-head attention via Shape/Gather/Concat ->
-Reshape -> Transpose, MatMul/Softmax, LayerNormalization, Gelu).
+Reshape -> Transpose, MatMul/Softmax, LayerNormalization, Gelu); `ort_run` is the oracle.
 """
 
 from __future__ import annotations
@@ -36,8 +36,14 @@ def op_model(nodes: onnx.NodeProto | list[onnx.NodeProto], inputs: dict[str, tup
     return model
 
 
-def const_node(name: str, value) -> onnx.NodeProto:
-    return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value), name))
+def ort_run(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The oracle: onnxruntime (CPU, one thread) on the original model."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
 
 
 class _Builder:

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from edgewasm.serve import ServerThread, create_app
 
 pytestmark = pytest.mark.browser
 
@@ -24,19 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 READY = re.compile(r"^(ready|error.*)$")
 OFFLINE_NOISE = ("ERR_INTERNET_DISCONNECTED", "Failed to fetch")  # the manifest's network try, offline
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """dist/ built once by `python build.py --dist ...`, served on a free local port."""
-    dist = tmp_path_factory.mktemp("site") / "dist"
-    paths = [str(ROOT / "toolkit"), os.environ.get("PYTHONPATH", "")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
-    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--dist", str(dist)], env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    with ServerThread(create_app(dist)) as server:
-        yield dist, server.origin
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import edgewasm
 from edgewasm.variants import Options
 
 from models import make_mlp
-from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic
+from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic, ort_quantize_static
 
 pytestmark = pytest.mark.browser
 
-VARIANTS = ("fp32", "fp16", "int8", "fp32+prune", "fp16+prune", "int8+prune", "fp32+structured+distill",
+VARIANTS = ("fp32", "fp16", "int8", "int16", "fp32+prune", "fp16+prune", "int8+prune", "fp32+structured+distill",
             "int8+lowrank", "fp32+structured+prune+lowrank+distill")
 SPECIALS = np.array([np.inf, -np.inf, -0.0, 1e30, -1e30, 1e-40, 3.4e38], np.float32)
 
@@ -31,9 +31,16 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     (root / "mlp.onnx").write_bytes(make_mlp([37, 29, 21, 11]).SerializeToString())
     edgewasm.compile(root / "mlp.onnx", root / "mlp", batch=3, variants=",".join(VARIANTS), options=options,
                      chunk_bytes=1024)
+    calibrated = Options(prune_structured=0.5, calibrate=options.distill, distill=options.distill)
+    edgewasm.compile(root / "mlp.onnx", root / "static", batch=3, variants="int8,int8+structured+distill",
+                     options=calibrated)
     (root / "ort.onnx").write_bytes(ort_quantize_dynamic(matmul_mlp([19, 14, 6])).SerializeToString())
     edgewasm.compile(root / "ort.onnx", root / "ort", batch=5)
-    return {"mlp": root / "mlp", "ort": root / "ort"}
+    static = ort_quantize_static(make_mlp([19, 14, 6], batch=5, softmax=False),
+                                 rng.standard_normal((40, 19)).astype(np.float32), 5)
+    (root / "ort_static.onnx").write_bytes(static.SerializeToString())
+    edgewasm.compile(root / "ort_static.onnx", root / "ort_static", batch=5)
+    return {"mlp": root / "mlp", "static": root / "static", "ort": root / "ort", "ort_static": root / "ort_static"}
 
 
 def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -62,10 +69,21 @@ def test_compressed_variant_matches_wasmtime_bit_for_bit(browser, bundles, varia
             assert_same_bits(actual[name], expected[name])
 
 
-def test_onnxruntime_quantized_model_matches_wasmtime_bit_for_bit(browser, bundles):
-    server = edgewasm.load(bundles["ort"])
-    assert "qu8_dynquant" in server.variant.kernels
+@pytest.mark.parametrize("variant", ["int8", "int8+structured+distill"])
+def test_static_int8_variant_matches_wasmtime_bit_for_bit(browser, bundles, variant):
+    server = edgewasm.load(bundles["static"], variant)
+    assert server.variant.report["methods"][-2] == "int8 static"
     for inputs in inputs_for(server):
         expected = server.run(inputs)
-        for name, value in browser.run(bundles["ort"], inputs).items():
+        for name, value in browser.run(bundles["static"], inputs, variant=variant).items():
+            assert_same_bits(value, expected[name])
+
+
+@pytest.mark.parametrize("bundle, kernel", [("ort", "qu8_dynquant"), ("ort_static", "qu8_qc8w_gemm_4x4c2")])
+def test_onnxruntime_quantized_model_matches_wasmtime_bit_for_bit(browser, bundles, bundle, kernel):
+    server = edgewasm.load(bundles[bundle])
+    assert kernel in server.variant.kernels
+    for inputs in inputs_for(server):
+        expected = server.run(inputs)
+        for name, value in browser.run(bundles[bundle], inputs).items():
             assert_same_bits(value, expected[name])

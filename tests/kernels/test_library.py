@@ -31,6 +31,7 @@ EXPECTED_KERNELS = {
     "f16_f32_vcvt", "f16_f32_x4", "x8_bitmask_expand", "x16_bitmask_expand", "x32_bitmask_expand",
     "qu8_dynquant", "qu8_quantize_x4", "f32_qu8_vcvt", "qu8_f32_vcvt", "qu8_dequantize_x4",
     "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", "qu8_requantize", "qu8_store4", "qu8_store_tail",
+    "qs16_f32_gemm_expand",
     "qdu8_f32_qc8w_gemm_4x4c2", "qdu8_f32_qc8w_gemm_1x4c2", "qdu8_dot8", "qdu8_pair", "qdu8_epilogue",
     "qdu8_store_tail",
 }

@@ -11,6 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from .bundle import DEFAULT_CHUNK_BYTES
 from .errors import EdgewasmError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
@@ -57,8 +58,11 @@ def cmd_compile(args) -> int:
     if not Path(args.model).is_file():
         raise UsageError(f"no such ONNX file: {args.model}")
     variants, options, eval_data = compression_from_arguments(args)
+    if args.chunk_bytes < 16 or args.chunk_bytes % 16:
+        raise UsageError(f"--chunk-bytes must be a positive multiple of 16, got {args.chunk_bytes}")
     manifest = compile_model(args.model, args.output, batch=args.batch, name=args.name, log=_log,
-                             variants=variants, options=options, eval_data=eval_data)
+                             variants=variants, options=options, eval_data=eval_data,
+                             chunk_bytes=args.chunk_bytes)
     print(summary_table(json.loads(manifest.read_text())))
     return EXIT_OK
 
@@ -172,6 +176,7 @@ def cmd_conformance(args) -> int:
 
 def cmd_bench(args) -> int:
     from .bench import SUITE_NAMES, BenchOptions, render_text, run_bench, write_html, write_json
+    from .bench.engines import ENGINE_IDS
     from .bench.progress import Progress
 
     def names(text: str | None, default: tuple[str, ...]) -> list[str]:
@@ -183,7 +188,7 @@ def cmd_bench(args) -> int:
     if missing:
         raise UsageError(f"no such ONNX file: {missing[0]}")
     options = BenchOptions(models=names(args.models, SUITE_NAMES), model_files=[Path(f) for f in args.model or []],
-                           engines=names(args.engines, ("wasmtime", "browser", "onnxruntime", "onnxruntime-web")),
+                           engines=names(args.engines, ENGINE_IDS),
                            repeats=args.repeats, cold_starts=args.cold_starts, ort_web_version=args.ort_web_version)
     options.command = shlex.join(  # the reports print what reproduces them
         ["edgewasm", "bench", "--models", ",".join(options.models), "--engines", ",".join(options.engines),
@@ -217,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="bundle directory to write")
     p.add_argument("--batch", type=int, default=1, help="value for a symbolic batch dimension (default 1)")
     p.add_argument("--name", help="bundle name (default: the model file's stem)")
+    p.add_argument("--chunk-bytes", type=int, default=DEFAULT_CHUNK_BYTES, metavar="N",
+                   help="size of each weight chunk, which pages fetch in parallel and cache (default 1 MiB)")
     from .variants import add_compression_arguments
 
     add_compression_arguments(p)

@@ -442,16 +442,12 @@ def markdown(report: Report) -> str:
         chosen = [o for o in report.outcomes if o.status == status]
         if chosen:
             lines += ["", f"## {status.capitalize()} ({len(chosen)})", ""]
-            lines += [f"- `{o.case}` ({o.op}{', ' + o.kind if o.kind else ''}): {_escape(o.reason)}" for o in chosen]
+            lines += [f"- `{o.case}` ({o.op}{', ' + o.kind if o.kind else ''}): {o.reason}" for o in chosen]
     return "\n".join(lines) + "\n"
 
 
 def _share(part: int, whole: int) -> str:
     return f"{part} ({100 * part / whole:.1f}%)" if whole else f"{part}"
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def write_markdown(report: Report, path: Path) -> Path:

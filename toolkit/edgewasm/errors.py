@@ -56,3 +56,7 @@ class PolicyError(EdgewasmError):
 
 class UnsupportedBrowserError(BundleError):
     """The browser lacks a WebAssembly feature every edgewasm module needs (SIMD128)."""
+
+
+class NetworkError(BundleError):
+    """A bundle file could not be fetched at all (offline, connection refused) nor read from the cache."""

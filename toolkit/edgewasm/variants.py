@@ -89,6 +89,10 @@ def recipe_from_flags(quantize: str | None, structured: bool, prune: bool, lowra
 def check_options(recipes: list[Recipe], options: Options) -> None:
     """Refuse impossible combinations before any work is done."""
     methods = {m for r in recipes for m in r.methods}
+    for recipe in recipes:
+        if recipe.precision == "int16" and "prune" in recipe.methods:
+            raise CompressionError(f"variant {recipe.name}: int16 weights are not shipped sparse; "
+                                   "combine prune with fp32, fp16 or int8")
     if "distill" in methods and options.distill is None:
         raise CompressionError("the distill method needs teacher inputs: --distill DATA.npz")
     for label, value in (("--prune", options.prune), ("--prune-structured", options.prune_structured)):

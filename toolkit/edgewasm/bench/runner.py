@@ -319,6 +319,7 @@ class Bench:
             }
         finally:
             self.close()
+            self.progress.finish()
             if owned:
                 shutil.rmtree(workdir, ignore_errors=True)
 

@@ -6,7 +6,9 @@ bits; rewriting them here, at the ONNX level, gives the op units one node with t
                      becomes MatMulIntegerToFloat (onnxruntime's fused op; ops/integer_gemm.py)
   quantize_static    DequantizeLinear(x) -> Gemm/MatMul(., DequantizeLinear(w) [, DequantizeLinear(b)])
   (QDQ)              -> QuantizeLinear becomes QGemm (ops/qlinear_gemm.py), as onnxruntime's QDQ
-                     transformer does; the bias must be in the accumulator's scale (x_scale * w_scale)
+                     transformer does (which adds the int32 bias to the accumulator as is: quantize_static
+                     writes it in the accumulator's scale, x_scale * w_scale, and a bias DequantizeLinear
+                     declaring another scale is ignored by onnxruntime, so by us too)
   QOperator          com.microsoft::QGemm becomes the same QGemm node in the default domain
 Matching is exact: a chain in any other order (which would round differently) is left alone, and
 then either imports as float ops (QDQ) or is refused by the importer. Multiplication and addition
@@ -44,9 +46,35 @@ def fuse_quantized_patterns(model: onnx.ModelProto) -> onnx.ModelProto:
             replacement, removed = fused
             nodes[nodes.index(node)] = replacement
             nodes = [n for n in nodes if all(n is not r for r in removed)]
+    nodes = _fold_constant_dequantize(graph, nodes, constants)
     del graph.node[:]
     graph.node.extend(nodes)
     return model
+
+
+def _fold_constant_dequantize(graph: onnx.GraphProto, nodes: list, constants) -> list:
+    """DequantizeLinear of constants (weights, int32 biases) left unfused: compute it here,
+    y = f32(x - zp) * scale along `axis`, as the importer's folding (onnx's reference evaluator)
+    has no DequantizeLinear before opset 19."""
+    kept = []
+    for node in nodes:
+        inputs = [i for i in node.input if i]
+        if node.op_type != "DequantizeLinear" or node.domain not in ("", "ai.onnx") or \
+                not all(i in constants.values for i in inputs):
+            kept.append(node)
+            continue
+        x = constants.values[node.input[0]]
+        scale = constants.values[node.input[1]].astype(np.float32)
+        zp = constants.values[node.input[2]] if len(node.input) > 2 and node.input[2] else np.zeros((), x.dtype)
+        if scale.size > 1:
+            shape = [1] * x.ndim
+            shape[_attr(node, "axis", 1) % x.ndim] = -1
+            scale, zp = scale.reshape(shape), zp.reshape(shape)
+        value = (x.astype(np.int64) - zp.astype(np.int64)).astype(np.int32).astype(np.float32) * scale
+        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), node.output[0]))
+        constants.values[node.output[0]] = value
+        constants.add(node.output[0])
+    return kept
 
 
 class _Constants(set):
@@ -129,17 +157,6 @@ def _dequantize_of(nodes, name: str, constants: set[str], constant: bool):
     return node
 
 
-def _bias_in_accumulator_scale(bias, x_scale: str, w_scale: str, constants) -> bool:
-    """QGemm adds the int32 bias to the accumulator as is: its scale must be x_scale * w_scale."""
-    values = constants.values
-    if len(bias.input) < 2 or not all(n in values for n in (bias.input[1], x_scale, w_scale)):
-        return False
-    expected = values[x_scale].astype(np.float32).reshape(()) * values[w_scale].astype(np.float32)
-    given = values[bias.input[1]].astype(np.float32)
-    return bool(np.array_equal(np.broadcast_to(given, np.broadcast_shapes(given.shape, expected.shape)),
-                               np.broadcast_to(expected, np.broadcast_shapes(given.shape, expected.shape))))
-
-
 def _match_qdq(matmul, nodes, constants: set[str], outputs: set[str]):
     """DQ(x) -> Gemm|MatMul(., DQ(w) [, DQ(bias)]) -> Q  =>  QGemm(x_q, ..., y_scale, y_zp)."""
     gemm = matmul.op_type == "Gemm"
@@ -165,9 +182,7 @@ def _match_qdq(matmul, nodes, constants: set[str], outputs: set[str]):
     if bias is None and not gemm:  # the standard op with exactly this meaning
         fused = helper.make_node("QLinearMatMul", [x_in[0], x_in[1], x_in[2], w_in[0], w_in[1], w_in[2], q_in[1], q_in[2]],
                                  [quantize.output[0]], name=name)
-    else:
-        if bias is not None and not _bias_in_accumulator_scale(bias, x_in[1], w_in[1], constants):
-            return None
+    else:  # onnxruntime adds the int32 bias as is, whatever scale its DequantizeLinear declares
         fused = helper.make_node("QGemm", [x_in[0], x_in[1], x_in[2], w_in[0], w_in[1], w_in[2],
                                            bias.input[0] if bias is not None else "", q_in[1], q_in[2]],
                                  [quantize.output[0]], name=name, transB=trans_b)

@@ -96,10 +96,8 @@ def export(ex, node) -> None:
     if node.attrs["kind"] == "avg" and any(d != 1 for d in window.dilations):
         _export_dilated_average(ex, node, x_first, y_first)
     else:
-        op = "MaxPool" if node.attrs["kind"] == "max" else "AveragePool"
-        extra = {} if op == "MaxPool" else {"count_include_pad": node.attrs["count_include_pad"]}
-        if op == "MaxPool":
-            extra["dilations"] = list(window.dilations)
+        op, extra = (("MaxPool", {"dilations": list(window.dilations)}) if node.attrs["kind"] == "max" else
+                     ("AveragePool", {"count_include_pad": node.attrs["count_include_pad"]}))
         ex.add(op, [x_first], y_first, kernel_shape=list(window.kernel), strides=list(window.strides),
                pads=list(window.pads_begin + window.pads_end), ceil_mode=node.attrs["ceil_mode"], **extra)
     ex.add("Transpose", [y_first], y, perm=perm("NHWC", rank))

@@ -24,7 +24,7 @@ from typing import Awaitable, Callable
 from urllib.parse import urljoin, urlsplit
 
 from ..bundle import BundleSpec, FileSpec, VariantSpec, parse_manifest, verify_bytes
-from ..errors import BundleError, IntegrityError
+from ..errors import BundleError, IntegrityError, NetworkError
 
 CACHE_NAME = "edgewasm-bundles-v1"
 SHA_PARAMETER = "edgewasm-sha256"
@@ -76,10 +76,6 @@ class LoadReport:
                 "cache_errors": list(self.cache_errors)}
 
 
-class NetworkUnreachable(BundleError):
-    """fetch() itself failed (offline, connection refused): not an HTTP error status."""
-
-
 async def fetch_buffer(url: str):
     """GET `url` -> its JS ArrayBuffer; HTTP errors and unreachable networks raise BundleError."""
     import js
@@ -88,13 +84,13 @@ async def fetch_buffer(url: str):
     try:
         response = await js.fetch(url)
     except JsException as exc:
-        raise NetworkUnreachable(f"cannot fetch {url}: {exc}") from None
+        raise NetworkError(f"cannot fetch {url}: {exc}") from None
     if not response.ok:
         raise BundleError(f"GET {url} failed with HTTP {response.status} {response.statusText}".rstrip())
     try:
         return await response.arrayBuffer()
     except JsException as exc:
-        raise NetworkUnreachable(f"cannot read {url}: {exc}") from None
+        raise NetworkError(f"cannot read {url}: {exc}") from None
 
 
 def cache_key(url: str, sha256: str) -> str:
@@ -151,7 +147,7 @@ class ChunkLoader:
         cache = await self.cache()
         try:
             buffer = await fetch_buffer(self.manifest_url)
-        except NetworkUnreachable:
+        except NetworkError:
             cached = await cache.match(self.manifest_url) if cache is not None else None
             if not cached:
                 raise
