@@ -96,3 +96,33 @@ def ort_quantize_static(model: onnx.ModelProto, calibration: np.ndarray, batch: 
         quantize_static(src, dst, Reader(), quant_format=getattr(QuantFormat, fmt), per_channel=True,
                         activation_type=getattr(QuantType, activation), weight_type=QuantType.QInt8)
         return onnx.load(dst)
+
+
+def small_cnn(layers: list[dict], in_shape: list, seed: int = 0, relu: bool = True) -> onnx.ModelProto:
+    """A chain of Conv (+ Relu) layers; each layer dict gives out channels `m`, `kernel` and any
+    Conv attributes (pads, strides, dilations, group); `bias` False leaves it out."""
+    rng = np.random.default_rng(seed)
+    nodes, constants, x, channels = [], {}, "x", in_shape[1]
+    spatial = list(in_shape[2:])
+    for i, layer in enumerate(layers):
+        layer = dict(layer)
+        m, kernel, bias = layer.pop("m"), layer.pop("kernel"), layer.pop("bias", True)
+        group = layer.get("group", 1)
+        constants[f"w{i}"] = (rng.standard_normal((m, channels // group, *kernel)) * 0.3).astype(np.float32)
+        inputs = [x, f"w{i}"]
+        if bias:
+            constants[f"b{i}"] = (0.1 * rng.standard_normal(m)).astype(np.float32)
+            inputs.append(f"b{i}")
+        nodes.append(helper.make_node("Conv", inputs, [f"c{i}"], kernel_shape=list(kernel), name=f"conv{i}", **layer))
+        x = f"c{i}"
+        if relu and i < len(layers) - 1:
+            nodes.append(helper.make_node("Relu", [x], [f"r{i}"], name=f"relu{i}"))
+            x = f"r{i}"
+        pads = layer.get("pads", [0] * (2 * len(spatial)))
+        strides = layer.get("strides", [1] * len(spatial))
+        dilations = layer.get("dilations", [1] * len(spatial))
+        spatial = [(s + pads[d] + pads[d + len(spatial)] - dilations[d] * (k - 1) - 1) // strides[d] + 1
+                   for d, (s, k) in enumerate(zip(spatial, kernel))]
+        channels = m
+    nodes.append(helper.make_node("Identity", [x], ["y"], name="out"))
+    return make_model(nodes, [("x", in_shape)], [("y", [in_shape[0], channels, *spatial])], constants, "small_cnn")

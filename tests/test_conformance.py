@@ -15,9 +15,9 @@ import pytest
 
 from edgewasm.conformance import TARGET_OPS, compare, fetch_wheel, load_cases, run_case, run_conformance
 
-MIN_PASSED = 192  # cases of the target ops that pass on wasmtime today
-MIN_PASS_RATE = 0.93  # passed / (passed + failed)
-MIN_FLOAT_PASSED = 192  # of the 291 float cases (every expected output float32); the goal is >= 95%
+MIN_PASSED = 267  # cases of the target ops that pass on wasmtime today
+MIN_PASS_RATE = 0.99  # passed / (passed + failed)
+MIN_FLOAT_PASSED = 267  # of the 291 float cases (every expected output float32); the goal is >= 95%
 
 
 @pytest.fixture(scope="module")

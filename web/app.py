@@ -199,6 +199,7 @@ class LoadPanel:
     def done(self, report):
         where = "all from the cache" if report.from_cache else f"{kib(report.network_bytes)} from the network"
         self.bytes_line.textContent += f": {where}, {report.ms:.0f} ms"
+        self.bytes_line.dataset.ms = str(report.ms)
 
 
 class MonitorPanel:

@@ -29,10 +29,12 @@ def first_result_ms(visit: Visit, reload: bool, path: str) -> float:
 
 
 def test_snapshot_makes_the_second_visit_faster(browser, site):
-    timings: dict[str, list[float]] = {"cold": [], "warm_standard": [], "warm_snapshot": [], "offline_snapshot": []}
+    timings: dict[str, list[float]] = {"cold": [], "warm_standard": [], "warm_snapshot": [], "offline_snapshot": [],
+                                       "cold_model_files": []}
     for _ in range(ROUNDS):
         visit = Visit(browser, site[1])
         timings["cold"].append(first_result_ms(visit, reload=False, path="standard"))
+        timings["cold_model_files"].append(float(visit.page.get_by_test_id("load-bytes").get_attribute("data-ms")))
         visit.settle()
         timings["warm_snapshot"].append(first_result_ms(visit, reload=True, path="snapshot"))
         visit.page.evaluate("caches.delete('edgewasm-snapshots-v1')")  # same caches, no snapshot
@@ -47,4 +49,5 @@ def test_snapshot_makes_the_second_visit_faster(browser, site):
                                                           "ms": timings}, indent=2) + "\n")
     print("\npage open to first result (median ms): " + ", ".join(f"{k} {v:.0f}" for k, v in medians.items()))
     assert medians["warm_snapshot"] < medians["warm_standard"] < medians["cold"]
+    assert medians["cold_model_files"] < medians["cold"] / 10, "the model's files are not what the page waits for"
     assert medians["offline_snapshot"] < medians["warm_standard"]

@@ -1,4 +1,4 @@
-"""f32_gemm_4x8 and f32_gemm_1x8: bit-exact against the reference, odd sizes, strides, guards."""
+"""f32_gemm_4x8, f32_gemm_1x8 and f32_gemm_1x32: bit-exact against the reference, odd sizes, strides, guards."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from edgewasm.backend.packing import pack_f32_gemm
 from . import reference as ref
 from .harness import KernelRunner, assert_same_bits, interesting_f32
 
-GEMMS = ("f32_gemm_4x8", "f32_gemm_1x8")
+GEMMS = ("f32_gemm_4x8", "f32_gemm_1x8", "f32_gemm_1x32")
 INF = float("inf")
 GUARD = 64  # bytes checked untouched before and after C
 
@@ -44,7 +44,7 @@ def run_gemm(runner, kernel, a, w, bias, lo, hi, a_pad=0, c_pad=0, a_at_end=Fals
 
 @pytest.mark.parametrize("kernel", GEMMS)
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 7, 9])
-@pytest.mark.parametrize("n", [1, 3, 7, 8, 9, 15, 17, 33])
+@pytest.mark.parametrize("n", [1, 3, 7, 8, 9, 15, 17, 33, 64, 71, 100])
 def test_bit_exact_odd_sizes_strided(kernel, m, n):
     rng = np.random.default_rng([m, n])
     for k in [1, 2, 3, 5, 8, 17, 64]:
@@ -104,9 +104,9 @@ bounds = st.sampled_from([(-INF, INF), (0.0, INF), (0.0, 6.0), (-1.0, 1.0), (-0.
 
 
 @settings(max_examples=50, deadline=None)
-@given(m=st.integers(1, 11), n=st.integers(1, 41), k=st.integers(0, 24), pads=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+@given(m=st.integers(1, 11), n=st.integers(1, 75), k=st.integers(0, 24), pads=st.tuples(st.integers(0, 3), st.integers(0, 3)),
        bound=bounds, data=st.data())
-def test_property_both_kernels_match_reference(m, n, k, pads, bound, data):
+def test_property_all_kernels_match_reference(m, n, k, pads, bound, data):
     a = data.draw(hnp.arrays(np.float32, (m, k), elements=f32_values))
     w = data.draw(hnp.arrays(np.float32, (k, n), elements=f32_values))
     bias = data.draw(hnp.arrays(np.float32, (n,), elements=f32_values))
@@ -116,4 +116,5 @@ def test_property_both_kernels_match_reference(m, n, k, pads, bound, data):
         c = run_gemm(KernelRunner(kernel), kernel, a, w, bias, *bound, a_pad=pads[0], c_pad=pads[1])
         assert_same_bits(c, expected, kernel)
         results.append(c)
-    assert_same_bits(results[0], results[1], "4x8 vs 1x8")
+    for kernel, c in zip(GEMMS[1:], results[1:]):
+        assert_same_bits(c, results[0], f"{kernel} vs {GEMMS[0]}")

@@ -261,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ops", metavar="OP,...", help="ONNX op types to run (default: the target ops)")
     p.add_argument("--engine", choices=("wasmtime", "browser"), default="wasmtime",
                    help="browser also requires bit-identical outputs with wasmtime")
-    p.add_argument("-o", "--output", default="docs/conformance.md", help="Markdown report to write")
+    p.add_argument("-o", "--output", default="docs/conformance.md",
+                   help="Markdown report to write (default docs/conformance.md)")
     p.set_defaults(func=cmd_conformance)
 
     p = sub.add_parser("bench", help="benchmark the model suite on every engine side by side")

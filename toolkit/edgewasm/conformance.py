@@ -428,8 +428,8 @@ def markdown(report: Report) -> str:
         "",
         "Inputs are bound as a deployed model has them: non-float inputs (shapes, axes, indices) are compiled "
         "in as constants; float inputs stay runtime inputs unless the importer needs them constant (weights "
-        f"such as a Conv's W), then only the first input stays at runtime ({baked} of the passed cases "
-        "were bound so).",
+        f"such as a Conv's W), then only the first input stays at runtime (the {baked} passed cases listed "
+        "last).",
         "",
         table(report),
         "",
@@ -443,6 +443,10 @@ def markdown(report: Report) -> str:
         if chosen:
             lines += ["", f"## {status.capitalize()} ({len(chosen)})", ""]
             lines += [f"- `{o.case}` ({o.op}{', ' + o.kind if o.kind else ''}): {o.reason}" for o in chosen]
+    chosen = [o for o in report.outcomes if o.status == "passed" and o.baked]
+    if chosen:
+        lines += ["", f"## Passed with float inputs compiled in as constants ({len(chosen)})", ""]
+        lines += [f"- `{o.case}` ({o.op}): {', '.join(o.baked)}" for o in chosen]
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..window import Window
 from .indirection import indirection, window_counts
-from .packing import pack_f32_gemm
+from .packing import pack_f32_gemm, f32_gemm_kernel
 from .program import Program, Ptr
 
 
@@ -89,7 +89,7 @@ def lower_convolution(graph, node, program: Program, transposed: bool = False) -
     weights = [Ptr(packed.tensor, int(offset)) for offset in panel_offsets]
     if not transposed and window.is_pointwise:  # a GEMM over the pixels of the whole batch
         pixels = graph.info(x).shape[0] * window.out_pixels
-        kernel = "f32_gemm_1x8" if pixels < 4 else "f32_gemm_4x8"
+        kernel = f32_gemm_kernel(pixels, mg)
         for g in range(group):
             program.call(kernel, [pixels, mg, cg, Ptr(x, 4 * g * cg), 4 * channels, weights[g],
                                   Ptr(y, 4 * g * mg), 4 * out_channels, lo, hi], node.name)

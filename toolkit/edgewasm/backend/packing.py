@@ -10,6 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 NR = 8  # columns per panel: the "8" of f32_gemm_4x8 / f32_gemm_1x8
+GEMV_COLUMNS = 32  # f32_gemm_1x32 reads four panels per pass
+
+
+def f32_gemm_kernel(rows: int, n: int) -> str:
+    """The f32 GEMM kernel for an [rows, n] output; all of them give the same bits.
+
+    Under 4 rows a 4-row block would compute repeated rows, so the one-row kernels serve: the
+    4-panel one when there is at least one full group of 32 columns, else the 1-panel one.
+    """
+    if rows >= 4:
+        return "f32_gemm_4x8"
+    return "f32_gemm_1x32" if n >= GEMV_COLUMNS else "f32_gemm_1x8"
 
 
 def packed_f32_gemm_size(k: int, n: int, nr: int = NR) -> int:

@@ -3,7 +3,9 @@
 onnxruntime fuses these patterns itself before running them, and its fused kernels define the
 bits; rewriting them here, at the ONNX level, gives the op units one node with the whole meaning:
   quantize_dynamic   MatMulInteger -> Cast(to float) -> Mul(., Mul(x_scale, w_scale)) [-> Add(bias)]
-                     becomes MatMulIntegerToFloat (onnxruntime's fused op; ops/integer_gemm.py)
+                     becomes MatMulIntegerToFloat (onnxruntime's fused op; ops/integer_gemm.py); the same
+                     chain from ConvInteger, with its DynamicQuantizeLinear, becomes DynamicQuantizeConv
+                     (ops/integer_conv.py)
   quantize_static    DequantizeLinear(x) -> Gemm/MatMul(., DequantizeLinear(w) [, DequantizeLinear(b)])
   (QDQ)              -> QuantizeLinear becomes QGemm (ops/qlinear_gemm.py), as onnxruntime's QDQ
                      transformer does (which adds the int32 bias to the accumulator as is: quantize_static
@@ -27,7 +29,7 @@ FUSED = "MatMulIntegerToFloat"
 def fuse_quantized_patterns(model: onnx.ModelProto) -> onnx.ModelProto:
     """A copy of `model` with onnxruntime's quantized patterns fused (the model itself if none)."""
     ops = {(n.domain, n.op_type) for n in model.graph.node}
-    if not ops & {("", "MatMulInteger"), ("", "DequantizeLinear"), ("com.microsoft", "QGemm")}:
+    if not ops & {("", "MatMulInteger"), ("", "ConvInteger"), ("", "DequantizeLinear"), ("com.microsoft", "QGemm")}:
         return model
     model = _copy(model)
     graph = model.graph
@@ -38,7 +40,8 @@ def fuse_quantized_patterns(model: onnx.ModelProto) -> onnx.ModelProto:
         if node.domain == "com.microsoft" and node.op_type == "QGemm":
             nodes[index] = helper.make_node("QGemm", node.input, node.output, name=node.name)
             nodes[index].attribute.extend(node.attribute)
-    for matcher, op in ((_match_chain, "MatMulInteger"), (_match_qdq, "Gemm"), (_match_qdq, "MatMul")):
+    for matcher, op in ((_match_chain, "MatMulInteger"), (_match_conv_chain, "ConvInteger"), (_match_qdq, "Gemm"),
+                        (_match_qdq, "MatMul")):
         for node in [n for n in nodes if n.op_type == op and n.domain in ("", "ai.onnx")]:
             fused = matcher(node, nodes, constants, outputs)
             if fused is None:
@@ -78,14 +81,18 @@ def _fold_constant_dequantize(graph: onnx.GraphProto, nodes: list, constants) ->
 
 
 class _Constants(set):
-    """The names of the graph's constants (initializers, Constant outputs), with their values."""
+    """The names of the graph's constants: initializers, Constant outputs and what nodes of
+    constants compute (the importer folds those, e.g. quantize_dynamic's reshaped Conv bias);
+    `values` holds the arrays known without evaluating anything."""
 
     def __init__(self, graph: onnx.GraphProto):
         self.values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+        super().__init__(self.values)
         for node in graph.node:
             if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
                 self.values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-        super().__init__(set(self.values) | {o for n in graph.node if n.op_type == "Constant" for o in n.output})
+            if node.op_type == "Constant" or (node.input and all(i in self for i in node.input if i)):
+                self.update(o for o in node.output if o)
 
 
 def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -140,6 +147,33 @@ def _match_chain(matmul, nodes, constants: set[str], outputs: set[str]):
     fused = helper.make_node(FUSED, [inputs[0], inputs[1], a_scale, b_scale, inputs[2], inputs[3], bias],
                              [result], name=matmul.name or result)
     return fused, removed
+
+
+def _match_conv_chain(conv, nodes, constants, outputs: set[str]):
+    """DynamicQuantizeLinear(x) -> ConvInteger -> Cast -> Mul(., Mul(x_scale, w_scale)) [-> Add(bias)]
+    => DynamicQuantizeConv(x, w, w_scale, w_zp, bias) with the ConvInteger's attributes. The
+    DynamicQuantizeLinear is absorbed (its outputs must feed only this chain): the importer
+    quantizes the channels-last copy of x instead, which has the same scale and zero point."""
+    inputs = list(conv.input) + [""] * (4 - len(conv.input))
+    quantize = _producer(nodes, inputs[0])
+    if quantize is None or quantize.op_type != "DynamicQuantizeLinear" or quantize.output[0] != inputs[0] \
+            or inputs[2] != quantize.output[2] or inputs[1] not in constants:
+        return None
+    chain = _match_chain(conv, nodes, constants, outputs)
+    if chain is None:
+        return None
+    fused, removed = chain
+    a_scale, b_scale, bias = fused.input[2], fused.input[3], fused.input[6]
+    scales = next((n for n in removed if n.op_type == "Mul" and set(n.input) == {a_scale, b_scale}), None)
+    if a_scale != quantize.output[1] or scales is None:  # the scales' product must be this chain's own
+        return None
+    if any(_consumers(nodes, quantize.output[i]) != [user] for i, user in ((0, conv), (1, scales), (2, conv))) \
+            or any(o in outputs for o in quantize.output):
+        return None
+    replacement = helper.make_node("DynamicQuantizeConv", [quantize.input[0], inputs[1], b_scale, inputs[3], bias],
+                                   list(fused.output), name=conv.name or fused.output[0])
+    replacement.attribute.extend(conv.attribute)
+    return replacement, removed + [quantize]
 
 
 def _attr(node, name: str, default):

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from onnx import TensorProto
 
-from ..backend.packing import NR, pack_f32_gemm
+from ..backend.packing import NR, pack_f32_gemm, f32_gemm_kernel
 from ..backend.program import Call, Ptr
 
 IR_OP = "Int16WeightGemm"
@@ -43,7 +43,7 @@ def lower(graph, node, program) -> None:
     program.weights = dict(sorted(program.weights.items(), key=lambda item: item[0] not in program.derived))
     program.init_calls.append(Call("qs16_f32_gemm_expand", [panels, k, Ptr(f"{y}__q"), Ptr(f"{y}__scale"),
                                                             Ptr(f"{y}__bias"), packed], f"{node.name} (int16 weights)"))
-    kernel = "f32_gemm_1x8" if rows < 4 else "f32_gemm_4x8"
+    kernel = f32_gemm_kernel(rows, n)
     program.call(kernel, [rows, n, k, Ptr(x), 4 * k, packed, Ptr(y), 4 * n,
                           float(node.attrs["min"]), float(node.attrs["max"])], node.name)
 

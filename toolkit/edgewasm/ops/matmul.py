@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..backend.packing import pack_f32_gemm, packed_f32_gemm_size
+from ..backend.packing import pack_f32_gemm, packed_f32_gemm_size, f32_gemm_kernel
 from ..backend.program import Ptr
 from ..errors import ModelFormatError
 
@@ -115,7 +115,7 @@ def _packed_b(graph, program, node, offset_b: int, k: int, n: int) -> Ptr:
 
 
 def _gemm(program, node, rows: int, n: int, k: int, a: Ptr, packed: Ptr, c: Ptr) -> None:
-    kernel = "f32_gemm_1x8" if rows < 4 else "f32_gemm_4x8"  # a 4-row block would repeat rows
+    kernel = f32_gemm_kernel(rows, n)
     program.call(kernel, [rows, n, k, a, 4 * k, packed, c, 4 * n, -INF, INF], node.name)
 
 

@@ -5,8 +5,11 @@ fp16   every float32 constant a node reads is rounded to the nearest float16 (ke
        and `init()` widens them (backend/codecs.py).
 int8   dynamic: each Gemm becomes DynamicQuantize (uint8 activations, scale and zero point computed
        at run time) + IntegerGemm (int8 weights, symmetric per output column, int32 accumulation,
-       float epilogue), the graph onnxruntime's `quantize_dynamic(per_channel=True)` makes of a
-       MatMul, with the same weights, scales and arithmetic, so its reference.onnx gives our bits.
+       float epilogue), and each Conv DynamicQuantize + IntegerConv (weights per tensor): the
+       graph onnxruntime's `quantize_dynamic(per_channel=True)` makes of a MatMul or Conv, with the
+       same weights, scales and arithmetic, so its reference.onnx gives our bits.
+       static (with calibration data): QLinearGemm chains, as quantize_static (QDQ) makes them.
+int16  weight-only: int16 weights per output column, expanded to f32 in init(); float compute.
 
 The weight formulas are onnxruntime's `compute_scale_zp` + `quantize_nparray` (onnxruntime/
 quantization/quant_utils.py): range widened to include 0, symmetrized, scale computed in float64
@@ -23,9 +26,10 @@ from ..ir import Graph, Node, TensorInfo
 INT8_SYMMETRIC = (-127, 127)
 
 
-def quantize_symmetric(w: np.ndarray, axis: int, qrange: tuple[int, int] = INT8_SYMMETRIC,
+def quantize_symmetric(w: np.ndarray, axis: int | None, qrange: tuple[int, int] = INT8_SYMMETRIC,
                        dtype=np.int8) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel symmetric quantization along `axis` (the output channel): (q, scale[channels])."""
+    """Symmetric quantization per channel along `axis` (the output channel), or per tensor with
+    axis None: (q, scale[channels] or a scalar scale)."""
     w = np.asarray(w, np.float32)
     other = tuple(i for i in range(w.ndim) if i != axis)
     rmin = np.minimum(w.min(axis=other), np.float32(0))
@@ -35,7 +39,8 @@ def quantize_symmetric(w: np.ndarray, axis: int, qrange: tuple[int, int] = INT8_
     scale64 = (absmax.astype(np.float64) - (-absmax).astype(np.float64)) / (float(qmax) - float(qmin))
     scale = np.where(scale64 < np.finfo(np.float32).tiny, np.float32(1), scale64.astype(np.float32)).astype(np.float32)
     shape = [1] * w.ndim
-    shape[axis] = -1
+    if axis is not None:
+        shape[axis] = -1
     info = np.iinfo(dtype)
     q = np.clip(np.rint(w / scale.reshape(shape)), info.min, info.max).astype(dtype)
     return q, scale
@@ -68,13 +73,21 @@ def quantize_dynamic_int8(graph: Graph) -> tuple[Graph, dict]:
     nodes: list[Node] = []
     layers = []
     for node in graph.nodes:
-        if node.op != "Gemm":
+        if node.op not in ("Gemm", "Conv"):
             nodes.append(node)
             continue
         x, w_name = node.inputs[0], node.inputs[1]
         if x not in quantized:
             quantized[x] = _dynamic_quantize(graph, x, nodes, node.name)
         w = graph.constants[w_name]
+        if node.op == "Conv":  # per tensor: onnxruntime's ConvInteger has no per-channel weights
+            q, scale = quantize_symmetric(w, axis=None)
+            nodes.append(Node("IntegerConv", [*quantized[x], _constant(graph, f"{w_name}__qc8", q),
+                                              _constant(graph, f"{w_name}__wscale", scale), *node.inputs[2:]],
+                              node.outputs, dict(node.attrs), node.name))
+            layers.append({"layer": node.name or node.outputs[0], "weights": list(w.shape), "per": "tensor",
+                           "max_abs_weight_error": float(np.abs(q * scale - w).max(initial=0.0))})
+            continue
         q, scale = quantize_symmetric(w, axis=1)
         q_name, scale_name = _constant(graph, f"{w_name}__qc8w", q), _constant(graph, f"{w_name}__wscale", scale)
         nodes.append(Node("IntegerGemm", [*quantized[x], q_name, scale_name, *node.inputs[2:]], node.outputs,
@@ -83,7 +96,8 @@ def quantize_dynamic_int8(graph: Graph) -> tuple[Graph, dict]:
                        "max_abs_weight_error": float(np.abs(q * scale[None, :] - w).max(initial=0.0))})
     graph.nodes = nodes
     return graph, {"pass": "int8 dynamic", "activations": "uint8 per tensor, computed at run time",
-                   "weights": "int8 symmetric per output column", "layers": layers}
+                   "weights": "int8 symmetric, per output column (dense) or per tensor (convolution)",
+                   "layers": layers}
 
 
 def quantize_weights_int16(graph: Graph) -> tuple[Graph, dict]:
@@ -205,12 +219,12 @@ def _constant(graph: Graph, base: str, value: np.ndarray) -> str:
 
 
 def fuse_integer_epilogues(graph: Graph) -> tuple[Graph, dict]:
-    """Fold a Clamp (Relu, Clip) that alone reads an IntegerGemm into its epilogue: the same
-    f32x4.max/min on the same values, one pass over memory less (an imported quantize_dynamic
-    graph keeps its Relu nodes)."""
+    """Fold a Clamp (Relu, Clip) that alone reads an IntegerGemm or IntegerConv into its epilogue:
+    the same f32x4.max/min on the same values, one pass over memory less (an imported
+    quantize_dynamic graph keeps its Relu nodes)."""
     fused = []
     for node in list(graph.nodes):
-        if node.op != "IntegerGemm" or graph.is_graph_output(node.outputs[0]):
+        if node.op not in ("IntegerGemm", "IntegerConv") or graph.is_graph_output(node.outputs[0]):
             continue
         users = graph.consumers(node.outputs[0])
         if len(users) != 1 or users[0].op != "Clamp":
@@ -223,5 +237,5 @@ def fuse_integer_epilogues(graph: Graph) -> tuple[Graph, dict]:
         del graph.tensors[node.outputs[0]]
         node.outputs = list(clamp.outputs)
         graph.nodes.remove(clamp)
-        fused.append(f"{node.name or 'IntegerGemm'} + {'Relu' if lo == 0 and hi == float('inf') else 'Clip'}")
+        fused.append(f"{node.name or node.op} + {'Relu' if lo == 0 and hi == float('inf') else 'Clip'}")
     return graph, {"fusions": fused}

@@ -205,10 +205,16 @@ class BrowserModel(Model):
 
         done = asyncio.get_event_loop().create_future()
 
+        def settle(task: asyncio.Task) -> None:
+            if task.cancelled():
+                done.cancel()
+            elif task.exception() is not None:
+                done.set_exception(task.exception())
+            else:
+                done.set_result(task.result())
+
         def start(*_) -> None:
-            task = asyncio.ensure_future(self.prefetch(variant))
-            task.add_done_callback(lambda t: done.set_exception(t.exception()) if t.exception()
-                                   else done.set_result(t.result()))
+            asyncio.ensure_future(self.prefetch(variant)).add_done_callback(settle)
 
         if hasattr(js, "requestIdleCallback"):
             js.requestIdleCallback(create_once_callable(start))
