@@ -20,7 +20,7 @@ from onnx import TensorProto, helper
 
 import edgewasm
 from edgewasm.bench.html_report import render_html
-from edgewasm.bench.kernels import gemm_case
+from edgewasm.bench.kernels import gemm_case, igemm_conv3x3_case
 from edgewasm.bench.report import render_text
 from edgewasm.bench.stats import percentile
 from edgewasm.cli import main
@@ -32,6 +32,7 @@ HOSTILE = Path(__file__).parent / "data" / "hostile.wat"  # run(x): 0 -> y = 1; 
 
 def mode(m: float) -> dict:
     return {"x": np.array([m], np.float32)}
+
 
 REQUIRED_RESULT_FIELDS = {"status", "label", "p50_ms", "p95_ms", "samples", "block_medians_ms", "inferences_per_s",
                           "items_per_s", "gflops", "memory_bytes", "cold_start_ms", "speedup_vs"}
@@ -147,20 +148,9 @@ def test_percentile_matches_numpy():
 
 def test_gemm_case_computes_the_product():
     """The standalone kernel module really runs the kernel on its operands (what is timed is real work)."""
-    import wasmtime
-
     case, wasm = gemm_case("f32_gemm_4x8", 5, 7, 11)
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    exports = wasmtime.Instance(store, wasmtime.Module(engine, wasm), []).exports(store)
-    exports["setup"](store)
-    exports["loop"](store, 1)
-    memory = exports["memory"]
+    floats = _run_once(wasm)
     packed_n = 16
-
-    def floats(offset, count):
-        return np.frombuffer(bytes(memory.read(store, offset, offset + 4 * count)), "<f4")
-
     a = floats(case.operands["a"], 5 * 7).reshape(5, 7)
     panels = floats(case.operands["w"], packed_n * 8).reshape(2, 8, 8)  # 2 panels of (bias row + 7 rows) x 8
     bias = panels[:, 0, :].reshape(-1)[:11]
@@ -168,6 +158,39 @@ def test_gemm_case_computes_the_product():
     c = floats(case.operands["c"], 5 * 11).reshape(5, 11)
     assert np.abs(a).max() > 0
     np.testing.assert_allclose(c, a @ w + bias, rtol=1e-5, atol=1e-5)
+
+
+def test_igemm_case_computes_the_convolution():
+    """The ResNet-convolution case: indirection buffer, padding taps and packed weights agree with numpy."""
+    size, channels = 5, 12
+    case, wasm = igemm_conv3x3_case(size, channels)
+    read = _run_once(wasm)
+    x = read(case.operands["x"], size * size * channels).reshape(size, size, channels)
+    panels = read(case.operands["w"], 2 * (9 * channels + 1) * 8).reshape(2, 9 * channels + 1, 8)
+    bias = panels[:, 0, :].reshape(-1)[:channels]
+    w = np.concatenate([panels[0, 1:, :], panels[1, 1:, :]], axis=1)[:, :channels]  # [taps * kc, n]
+    padded = np.pad(x, ((1, 1), (1, 1), (0, 0)))
+    patches = np.stack([padded[dy:dy + size, dx:dx + size] for dy in range(3) for dx in range(3)], axis=2)
+    expected = patches.reshape(size * size, 9 * channels) @ w + bias
+    y = read(case.operands["y"], size * size * channels).reshape(size * size, channels)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+
+
+def _run_once(wasm: bytes):
+    """Instantiate a kernel case, fill its operands, run its loop once; a reader of its memory."""
+    import wasmtime
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    exports = wasmtime.Instance(store, wasmtime.Module(engine, wasm), []).exports(store)
+    exports["setup"](store)
+    exports["loop"](store, 1)
+    memory = exports["memory"]
+
+    def read(offset: int, count: int) -> np.ndarray:
+        return np.frombuffer(bytes(memory.read(store, offset, offset + 4 * count)), "<f4")
+
+    return read
 
 
 # -- the wasmtime host's call path -----------------------------------------------------------------

@@ -357,3 +357,40 @@ def test_weights_do_not_grow_with_the_batch(tmp_path):
         compare_network(tmp_path / f"b{batch}", proto, randn(batch, 3, 24, 24, seed=batch))
         sizes[batch] = edgewasm.load(tmp_path / f"b{batch}" / "bundle").variant.report["weight_bytes"]
     assert sizes[1] == sizes[3]
+
+
+def test_both_loop_variants_give_the_same_bits(tmp_path):
+    """The i32 at LOOP_VARIANT_OFFSET picks the shuffle-splat (0) or load-splat (1) loops of
+    f32_gemm_4x8 / f32_igemm_4x8 (backend/codegen.py); the browser host writes 1. Same bits."""
+    from edgewasm.runtime.sandbox import LOOP_VARIANT_OFFSET
+
+    proto = make_mobilenet_v2(width=0.35, resolution=32, classes=10)
+    path = tmp_path / "m.onnx"
+    path.write_bytes(proto.SerializeToString())
+    edgewasm.compile(path, tmp_path / "bundle")
+    model = edgewasm.load(tmp_path / "bundle")
+    assert {"f32_gemm_4x8", "f32_igemm_4x8"} <= set(model.variant.kernels)
+    x = randn(1, 3, 32, 32)
+    name = model.inputs[0].name
+    assert model.instance.read(LOOP_VARIANT_OFFSET, 4) == bytes(4)  # wasmtime keeps the default
+    shuffle = model.run({name: x})
+    model.instance.write(LOOP_VARIANT_OFFSET, (1).to_bytes(4, "little"))
+    load_splat = model.run({name: x})
+    model.instance.write(LOOP_VARIANT_OFFSET, (0).to_bytes(4, "little"))
+    assert model.run({name: x}).keys() == shuffle.keys()
+    for output in shuffle:
+        assert np.asarray(shuffle[output]).tobytes() == np.asarray(load_splat[output]).tobytes()
+
+
+def test_codegen_branches_to_the_load_splat_loop():
+    from edgewasm.backend.codegen import emit_module
+    from edgewasm.backend.plan import MemoryPlan
+    from edgewasm.backend.program import Call, Program
+    from edgewasm.runtime.sandbox import LOOP_VARIANT_OFFSET
+
+    program = Program(calls=[Call("f32_gemm_4x8", [4, 8, 2, 64, 8, 96, 256, 32, 0.0, 6.0], "gemm"),
+                             Call("f32_vclamp", [8, 64, 64, 0.0, 1.0], "clamp")])
+    text = emit_module(program, MemoryPlan({}, 64, 64, 1024))
+    assert f"(if (i32.load (i32.const {LOOP_VARIANT_OFFSET})) (then (call $f32_gemm_4x8_ldsplat " in text
+    assert "(func $f32_gemm_4x8_ldsplat" in text and "(func $f32_gemm_4x8\n" in text
+    assert "(call $f32_vclamp " in text and "f32_vclamp_" not in text  # kernels without twins: a plain call

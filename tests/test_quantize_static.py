@@ -134,3 +134,14 @@ def test_cli_quantize_int8_with_calibrate(tmp_path):
     theirs = ort_quantize_static(proto, calibration, 2)
     for x in input_batches((2, 12), 4, seed=13):
         assert_same_outputs(edgewasm.load(tmp_path / "b", "int8").run({"x": x}), ort_outputs(theirs, {"x": x}))
+
+
+def test_malformed_constant_dequantize_is_a_model_format_error():
+    from edgewasm.errors import ModelFormatError
+
+    nodes = [helper.make_node("DequantizeLinear", ["w", "s", "z"], ["wf"], axis=1),
+             helper.make_node("MatMul", ["x", "wf"], ["y"])]
+    proto = make_model(nodes, [("x", [1, 4])], [("y", [1, 3])],
+                       {"w": np.ones((4, 3), np.int8), "s": np.ones(5, np.float32), "z": np.zeros(5, np.int8)})
+    with pytest.raises(ModelFormatError, match="cannot dequantize"):
+        import_onnx(proto)

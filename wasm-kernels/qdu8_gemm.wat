@@ -7,8 +7,10 @@
 ;;   4 f32 bias, 4 f32 w_scale, then ceil(k/2) groups of 8 int8: W[2t,c0] W[2t+1,c0] .. W[2t+1,c3]
 ;; (zero past k and past n; a missing bias is -0.0, which adds nothing, not even to a -0.0).
 ;; The inner loop is XNNPACK's "c2" dot16x2 scheme: 8 bytes of an A row are widened to i16 with the
-;; zero point subtracted (|a - zp| <= 255), each 32-bit pair (A[kk], A[kk+1]) is broadcast and
-;; i32x4.dot_i16x8_s multiplies it with the 4 columns' weight pairs, adding both products.
+;; zero point subtracted (|a - zp| <= 255), each 32-bit pair (A[kk], A[kk+1]) is broadcast (one
+;; i8x16.shuffle) and i32x4.dot_i16x8_s multiplies it with the 4 columns' weight pairs, adding both
+;; products. The 4 pairs of 8 k are written out in the loop (a call there costs ~2x: engines do
+;; not inline).
 
 ;; $qdu8_f32_qc8w_gemm_4x4c2: C[m x n] as above, 4 rows x 4 columns per register block.
 ;;   $m, $n      >= 1 (m <= 0 or n <= 0: nothing is written); $k >= 0
@@ -69,17 +71,29 @@
             (local.set $w2 (v128.load8x8_s offset=16 (local.get $wp)))
             (local.set $w3 (v128.load8x8_s offset=24 (local.get $wp)))
             (local.set $va (i16x8.sub (v128.load8x8_u (i32.add (local.get $a0) (local.get $kk))) (local.get $vzp)))
-            (local.set $acc0 (call $qdu8_dot8 (local.get $acc0) (local.get $va)
-                                   (local.get $w0) (local.get $w1) (local.get $w2) (local.get $w3)))
+            (local.set $acc0 (i32x4.add (i32x4.add (i32x4.add (i32x4.add (local.get $acc0)
+              (i32x4.dot_i16x8_s (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $va) (local.get $va)) (local.get $w0)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $va) (local.get $va)) (local.get $w1)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $va) (local.get $va)) (local.get $w2)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $va) (local.get $va)) (local.get $w3))))
             (local.set $va (i16x8.sub (v128.load8x8_u (i32.add (local.get $a1) (local.get $kk))) (local.get $vzp)))
-            (local.set $acc1 (call $qdu8_dot8 (local.get $acc1) (local.get $va)
-                                   (local.get $w0) (local.get $w1) (local.get $w2) (local.get $w3)))
+            (local.set $acc1 (i32x4.add (i32x4.add (i32x4.add (i32x4.add (local.get $acc1)
+              (i32x4.dot_i16x8_s (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $va) (local.get $va)) (local.get $w0)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $va) (local.get $va)) (local.get $w1)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $va) (local.get $va)) (local.get $w2)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $va) (local.get $va)) (local.get $w3))))
             (local.set $va (i16x8.sub (v128.load8x8_u (i32.add (local.get $a2) (local.get $kk))) (local.get $vzp)))
-            (local.set $acc2 (call $qdu8_dot8 (local.get $acc2) (local.get $va)
-                                   (local.get $w0) (local.get $w1) (local.get $w2) (local.get $w3)))
+            (local.set $acc2 (i32x4.add (i32x4.add (i32x4.add (i32x4.add (local.get $acc2)
+              (i32x4.dot_i16x8_s (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $va) (local.get $va)) (local.get $w0)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $va) (local.get $va)) (local.get $w1)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $va) (local.get $va)) (local.get $w2)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $va) (local.get $va)) (local.get $w3))))
             (local.set $va (i16x8.sub (v128.load8x8_u (i32.add (local.get $a3) (local.get $kk))) (local.get $vzp)))
-            (local.set $acc3 (call $qdu8_dot8 (local.get $acc3) (local.get $va)
-                                   (local.get $w0) (local.get $w1) (local.get $w2) (local.get $w3)))
+            (local.set $acc3 (i32x4.add (i32x4.add (i32x4.add (i32x4.add (local.get $acc3)
+              (i32x4.dot_i16x8_s (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $va) (local.get $va)) (local.get $w0)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $va) (local.get $va)) (local.get $w1)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $va) (local.get $va)) (local.get $w2)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $va) (local.get $va)) (local.get $w3))))
             (local.set $wp (i32.add (local.get $wp) (i32.const 32)))
             (local.set $kk (i32.add (local.get $kk) (i32.const 8)))
             (br_if $k8_loop (i32.lt_u (local.get $kk) (local.get $k8)))))
@@ -151,6 +165,7 @@
   (local $nc i32) (local $wp i32) (local $kk i32) (local $k8 i32) (local $zp i32) (local $c0 i32)
   (local $vzp v128) (local $vsa v128) (local $vmin v128) (local $vmax v128)
   (local $vscale v128) (local $vbias v128) (local $acc v128)
+  (local $va v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
   (if (i32.or (i32.le_s (local.get $m) (i32.const 0)) (i32.le_s (local.get $n) (i32.const 0)))
     (then (return)))
   (local.set $k8 (i32.and (local.get $k) (i32.const -8)))
@@ -173,10 +188,16 @@
         (block $k8_done
           (br_if $k8_done (i32.eqz (local.get $k8)))
           (loop $k8_loop
-            (local.set $acc (call $qdu8_dot8 (local.get $acc)
-              (i16x8.sub (v128.load8x8_u (i32.add (local.get $a) (local.get $kk))) (local.get $vzp))
-              (v128.load8x8_s (local.get $wp)) (v128.load8x8_s offset=8 (local.get $wp))
-              (v128.load8x8_s offset=16 (local.get $wp)) (v128.load8x8_s offset=24 (local.get $wp))))
+            (local.set $va (i16x8.sub (v128.load8x8_u (i32.add (local.get $a) (local.get $kk))) (local.get $vzp)))
+            (local.set $w0 (v128.load8x8_s (local.get $wp)))
+            (local.set $w1 (v128.load8x8_s offset=8 (local.get $wp)))
+            (local.set $w2 (v128.load8x8_s offset=16 (local.get $wp)))
+            (local.set $w3 (v128.load8x8_s offset=24 (local.get $wp)))
+            (local.set $acc (i32x4.add (i32x4.add (i32x4.add (i32x4.add (local.get $acc)
+              (i32x4.dot_i16x8_s (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $va) (local.get $va)) (local.get $w0)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $va) (local.get $va)) (local.get $w1)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $va) (local.get $va)) (local.get $w2)))
+              (i32x4.dot_i16x8_s (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $va) (local.get $va)) (local.get $w3))))
             (local.set $wp (i32.add (local.get $wp) (i32.const 32)))
             (local.set $kk (i32.add (local.get $kk) (i32.const 8)))
             (br_if $k8_loop (i32.lt_u (local.get $kk) (local.get $k8)))))
@@ -203,24 +224,6 @@
     (local.set $c (i32.add (local.get $c) (local.get $c_stride)))
     (local.set $m (i32.sub (local.get $m) (i32.const 1)))
     (br_if $rows (local.get $m))))
-
-;; $qdu8_dot8: helper, acc + the 4 columns' dot products over 8 k: $va holds A[kk..kk+8) - zp as
-;; i16x8; $w0..$w3 hold the widened weight pairs of k pairs 0..3. Pair p of A is broadcast to all
-;; four 32-bit lanes and multiplied with pair p of each column (i32x4.dot_i16x8_s).
-(func $qdu8_dot8 (param $acc v128) (param $va v128)
-  (param $w0 v128) (param $w1 v128) (param $w2 v128) (param $w3 v128) (result v128)
-  (i32x4.add
-    (i32x4.add
-      (i32x4.add
-        (i32x4.add (local.get $acc)
-          (i32x4.dot_i16x8_s (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $va) (local.get $va))
-                             (local.get $w0)))
-        (i32x4.dot_i16x8_s (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $va) (local.get $va))
-                           (local.get $w1)))
-      (i32x4.dot_i16x8_s (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $va) (local.get $va))
-                         (local.get $w2)))
-    (i32x4.dot_i16x8_s (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $va) (local.get $va))
-                       (local.get $w3))))
 
 ;; $qdu8_pair: helper, the broadcast i16 pair (A[kk] - zp, A[kk+1] - zp) of the row at $row, with
 ;; the second element 0 when kk + 1 = k (its weight is the zero padding): reads only bytes < k.

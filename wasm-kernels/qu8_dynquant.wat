@@ -5,7 +5,7 @@
 ;;   zp    = nearest(min(max(0 - lo / scale, 0), 255))           (nearest = round half to even)
 ;;   q[i]  = min(max(nearest(x[i] / scale) + zp, 0), 255)        (a true division, not x * (1/scale))
 ;; onnxruntime clamps x / scale to [-zp, 255 - zp] before rounding; with integer bounds that is the
-;; same number. A NaN in x makes scale NaN and every q 0 (onnxruntime's output is then unspecified).
+;; same number. NaNs are skipped by the range (pmin/pmax keep the running bound) and quantize to 0.
 
 ;; $qu8_dynquant: quantize x[0..n) to q[0..n) and write the tensor's scale (f32) and zero point (u8).
 ;;   $n      elements (>= 1)
@@ -13,7 +13,7 @@
 ;;   $q      byte offset of n u8 outputs (no alignment needed)
 ;;   $scale  byte offset of the f32 scale output
 ;;   $zp     byte offset of the u8 zero-point output
-;; Pass 1 keeps 4-lane running min/max seeded with 0 (that is the min(0, .) / max(0, .)); pass 2 is
+;; Pass 1 keeps 4-lane running pmin/pmax seeded with 0 (that is the min(0, .) / max(0, .)); pass 2 is
 ;; $f32_qu8_vcvt (qu8_vcvt.wat) with the parameters just found.
 (func $qu8_dynquant (param $n i32) (param $x i32) (param $q i32) (param $scale i32) (param $zp i32)
   (local $i i32) (local $p i32) (local $vlo v128) (local $vhi v128) (local $lo f32) (local $hi f32)
@@ -24,8 +24,8 @@
     (br_if $range_vectors_done (i32.lt_s (local.get $n) (i32.const 4)))
     (loop $range_vectors
       (local.set $v0 (v128.load (local.get $p)))
-      (local.set $vlo (f32x4.min (local.get $vlo) (local.get $v0)))
-      (local.set $vhi (f32x4.max (local.get $vhi) (local.get $v0)))
+      (local.set $vlo (f32x4.pmin (local.get $vlo) (local.get $v0)))
+      (local.set $vhi (f32x4.pmax (local.get $vhi) (local.get $v0)))
       (local.set $p (i32.add (local.get $p) (i32.const 16)))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br_if $range_vectors (i32.le_s (i32.add (local.get $i) (i32.const 4)) (local.get $n)))))
@@ -36,8 +36,9 @@
   (block $range_done
     (br_if $range_done (i32.ge_s (local.get $i) (local.get $n)))
     (loop $range_tail
-      (local.set $lo (f32.min (local.get $lo) (f32.load (local.get $p))))
-      (local.set $hi (f32.max (local.get $hi) (f32.load (local.get $p))))
+      (local.set $v0 (f32x4.splat (f32.load (local.get $p))))
+      (local.set $lo (f32x4.extract_lane 0 (f32x4.pmin (f32x4.splat (local.get $lo)) (local.get $v0))))
+      (local.set $hi (f32x4.extract_lane 0 (f32x4.pmax (f32x4.splat (local.get $hi)) (local.get $v0))))
       (local.set $p (i32.add (local.get $p) (i32.const 4)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $range_tail (i32.lt_s (local.get $i) (local.get $n)))))

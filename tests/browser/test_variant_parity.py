@@ -13,7 +13,7 @@ import edgewasm
 from edgewasm.variants import Options
 
 from models import make_mlp
-from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic, ort_quantize_static
+from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic, ort_quantize_static, small_cnn
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,14 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
                                  rng.standard_normal((40, 19)).astype(np.float32), 5)
     (root / "ort_static.onnx").write_bytes(static.SerializeToString())
     edgewasm.compile(root / "ort_static.onnx", root / "ort_static", batch=5)
-    return {"mlp": root / "mlp", "static": root / "static", "ort": root / "ort", "ort_static": root / "ort_static"}
+    cnn = small_cnn([{"m": 6, "kernel": [3, 3], "pads": [1, 1, 1, 1]}, {"m": 6, "kernel": [3, 3], "group": 6},
+                     {"m": 4, "kernel": [1, 1]}], [2, 3, 7, 7])
+    (root / "cnn.onnx").write_bytes(cnn.SerializeToString())
+    edgewasm.compile(root / "cnn.onnx", root / "cnn", batch=2, variants="fp32,int8,fp16")
+    (root / "ort_cnn.onnx").write_bytes(ort_quantize_dynamic(cnn).SerializeToString())
+    edgewasm.compile(root / "ort_cnn.onnx", root / "ort_cnn", batch=2)
+    return {"mlp": root / "mlp", "static": root / "static", "ort": root / "ort", "ort_static": root / "ort_static",
+            "cnn": root / "cnn", "ort_cnn": root / "ort_cnn"}
 
 
 def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -69,6 +76,15 @@ def test_compressed_variant_matches_wasmtime_bit_for_bit(browser, bundles, varia
             assert_same_bits(actual[name], expected[name])
 
 
+@pytest.mark.parametrize("variant", ["int8", "fp16"])
+def test_compressed_cnn_matches_wasmtime_bit_for_bit(browser, bundles, variant):
+    server = edgewasm.load(bundles["cnn"], variant)
+    for inputs in inputs_for(server):
+        expected = server.run(inputs)
+        for name, value in browser.run(bundles["cnn"], inputs, variant=variant).items():
+            assert_same_bits(value, expected[name])
+
+
 @pytest.mark.parametrize("variant", ["int8", "int8+structured+distill"])
 def test_static_int8_variant_matches_wasmtime_bit_for_bit(browser, bundles, variant):
     server = edgewasm.load(bundles["static"], variant)
@@ -79,7 +95,8 @@ def test_static_int8_variant_matches_wasmtime_bit_for_bit(browser, bundles, vari
             assert_same_bits(value, expected[name])
 
 
-@pytest.mark.parametrize("bundle, kernel", [("ort", "qu8_dynquant"), ("ort_static", "qu8_qc8w_gemm_4x4c2")])
+@pytest.mark.parametrize("bundle, kernel", [("ort", "qu8_dynquant"), ("ort_static", "qu8_qc8w_gemm_4x4c2"),
+                                            ("ort_cnn", "u8_im2col")])
 def test_onnxruntime_quantized_model_matches_wasmtime_bit_for_bit(browser, bundles, bundle, kernel):
     server = edgewasm.load(bundles[bundle])
     assert kernel in server.variant.kernels

@@ -47,9 +47,13 @@ def run_igemm(runner, x, ind, kc, w2d, bias, lo, hi, x_shift=0, y_pad=0, kernel=
     return y
 
 
+IGEMMS = ("f32_igemm_4x8", "f32_igemm_4x8_ldsplat")  # shuffle-splat and load-splat loops, same bits
+
+
+@pytest.mark.parametrize("kernel", IGEMMS)
 @pytest.mark.parametrize("m", [1, 3, 4, 6, 9])
 @pytest.mark.parametrize("n", [1, 5, 8, 13, 24])
-def test_bit_exact_odd_sizes(m, n):
+def test_bit_exact_odd_sizes(kernel, m, n):
     rng = np.random.default_rng([m, n])
     for taps, kc in [(1, 1), (9, 3), (4, 8), (2, 17)]:
         channels = kc + 3  # the tensor is wider than what one group reads
@@ -59,9 +63,9 @@ def test_bit_exact_odd_sizes(m, n):
         w2d = interesting_f32(rng, (taps * kc, n))
         bias = rng.standard_normal(n).astype(np.float32)
         shift = 4 * (taps % 3)  # read channels [shift, shift + kc) of each pixel
-        y = run_igemm(KernelRunner("f32_igemm_4x8"), x, ind, kc, w2d, bias, -INF, INF, x_shift=shift, y_pad=3)
+        y = run_igemm(KernelRunner(kernel), x, ind, kc, w2d, bias, -INF, INF, x_shift=shift, y_pad=3, kernel=kernel)
         expected = cref.igemm(x[shift // 4:], ind, kc, w2d, bias, -INF, INF)
-        assert_same_bits(y, expected, f"m={m} n={n} taps={taps} kc={kc}")
+        assert_same_bits(y, expected, f"{kernel} m={m} n={n} taps={taps} kc={kc}")
 
 
 @pytest.mark.parametrize("lo, hi", [(0.0, INF), (0.0, 6.0), (-1.0, 1.0), (1.0, -1.0)])
@@ -102,7 +106,7 @@ def test_row_walk_matches_gemm_bits():
 @given(m=st.integers(1, 13), n=st.integers(1, 21), taps=st.integers(1, 10), kc=st.integers(1, 9),
        extra=st.integers(0, 5), y_pad=st.integers(0, 3), seed=st.integers(0, 2**32 - 1),
        bound=st.sampled_from([(-INF, INF), (0.0, INF), (0.0, 6.0)]))
-def test_property_matches_reference(m, n, taps, kc, extra, y_pad, seed, bound):
+def test_property_matches_reference(m, n, taps, kc, extra, y_pad, seed, bound):  # both loops
     rng = np.random.default_rng(seed)
     channels, pixels = kc + extra, 9
     x = interesting_f32(rng, (pixels * channels,))
@@ -110,5 +114,7 @@ def test_property_matches_reference(m, n, taps, kc, extra, y_pad, seed, bound):
     w2d = interesting_f32(rng, (taps * kc, n))
     bias = rng.standard_normal(n).astype(np.float32)
     shift = 4 * int(rng.integers(0, extra + 1))
-    y = run_igemm(KernelRunner("f32_igemm_4x8"), x, ind, kc, w2d, bias, *bound, x_shift=shift, y_pad=y_pad)
-    assert_same_bits(y, cref.igemm(x[shift // 4:], ind, kc, w2d, bias, *bound))
+    expected = cref.igemm(x[shift // 4:], ind, kc, w2d, bias, *bound)
+    for kernel in IGEMMS:
+        y = run_igemm(KernelRunner(kernel), x, ind, kc, w2d, bias, *bound, x_shift=shift, y_pad=y_pad, kernel=kernel)
+        assert_same_bits(y, expected, kernel)

@@ -9,7 +9,7 @@ from edgewasm.backend import kernels
 from edgewasm.backend.kernels import _split_functions
 
 EXPECTED_KERNELS = {
-    "f32_gemm_4x8", "f32_gemm_1x8", "f32_gemm_1x32", "f32_gemm_store_tail",
+    "f32_gemm_4x8", "f32_gemm_4x8_ldsplat", "f32_gemm_1x8", "f32_gemm_1x32", "f32_gemm_store_tail",
     "f32_vexp", "f32_vexp_array", "f32_softmax",
     "f32_vadd", "f32_vadd_rows", "f32_vclamp",
     "f32_transpose", "f32_transpose_scalar",
@@ -23,16 +23,16 @@ EXPECTED_KERNELS = {
     "f32_gather_nd", "f32_gather_dims", "f32_gemm_pack_b",
     "f32_logsoftmax", "f32_layernorm", "f32_layernorm_sum", "f32_rsum",
     "f32_resize_axis",
-    "f32_igemm_4x8",
+    "f32_igemm_4x8", "f32_igemm_4x8_ldsplat",
     "f32_dwconv_p4c", "f32_dwconv_3x3p4c", "f32_dwconv_load_tail", "f32_dwconv_store_tail",
     "f32_maxpool_c4", "f32_avgpool_c4", "f32_gavgpool_c4",
     "f32_scaleshift_c4", "f32_pad_rows",
     # compression: f16_vcvt.wat, bitmask_expand.wat, qu8_dynquant.wat, qu8_vcvt.wat, qdu8_gemm.wat, qu8_gemm.wat
     "f16_f32_vcvt", "f16_f32_x4", "x8_bitmask_expand", "x16_bitmask_expand", "x32_bitmask_expand",
-    "qu8_dynquant", "qu8_quantize_x4", "f32_qu8_vcvt", "qu8_f32_vcvt", "qu8_dequantize_x4",
+    "qu8_dynquant", "f32_qu8_vcvt", "qu8_f32_vcvt", "qu8_dequantize_x4",
     "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", "qu8_requantize", "qu8_store4", "qu8_store_tail",
-    "qs16_f32_gemm_expand",
-    "qdu8_f32_qc8w_gemm_4x4c2", "qdu8_f32_qc8w_gemm_1x4c2", "qdu8_dot8", "qdu8_pair", "qdu8_epilogue",
+    "qs16_f32_gemm_expand", "u8_im2col",
+    "qdu8_f32_qc8w_gemm_4x4c2", "qdu8_f32_qc8w_gemm_1x4c2", "qdu8_pair", "qdu8_epilogue",
     "qdu8_store_tail",
 }
 

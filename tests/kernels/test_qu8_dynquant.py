@@ -56,3 +56,14 @@ def test_random_many():
     for _ in range(50):
         n = int(rng.integers(1, 300))
         check((rng.standard_normal(n) * rng.choice([1e-3, 1, 1e3]) + rng.choice([-1, 0, 1])).astype(np.float32))
+
+
+def test_nans_are_skipped_by_the_range_and_quantize_to_zero():
+    """As MLAS's max_ps(x, lo) does: a NaN becomes the lower bound, i.e. q = 0."""
+    x = np.array([1.0, np.nan, -2.0, 3.0, np.nan] * 5, np.float32)
+    q, scale, zp = run(x)
+    finite = x[~np.isnan(x)]
+    q_ref, scale_ref, zp_ref = ref.dynquant_u8(finite)
+    assert scale == scale_ref and zp == zp_ref
+    np.testing.assert_array_equal(q[~np.isnan(x)], q_ref)
+    assert (q[np.isnan(x)] == 0).all()

@@ -64,7 +64,8 @@ import js
 import edgewasm
 from pyodide.code import eval_code_async
 
-_models = {}
+_models = {}  # (url, variant) -> model, least recently used first
+_MAX_MODELS = 16  # each live model holds a wasm memory; Chromium refuses new ones past ~120
 _namespace = {"__name__": "__main__"}
 
 
@@ -108,9 +109,10 @@ async def edgewasm_harness_run(request):
     try:
         request = json.loads(request)
         key = (request["url"], request["variant"])
-        if key not in _models:
-            _models[key] = await edgewasm.load(request["url"], request["variant"])
-        model = _models[key]
+        model = _models.pop(key, None) or await edgewasm.load(request["url"], request["variant"])
+        _models[key] = model
+        while len(_models) > _MAX_MODELS:
+            del _models[next(iter(_models))]
         inputs = {name: _rebuild(item, request["kind"]) for name, item in request["inputs"].items()}
         started = js.performance.now()
         outputs = model.run(inputs)

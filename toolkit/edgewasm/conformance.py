@@ -48,7 +48,6 @@ TARGET_OPS = (
     "Shape", "Cast", "Pad", "Identity", "Dropout", "ReduceMean", "Resize",
 )
 
-PAGE_MODELS = 32  # browser engine: models kept loaded in the page between releases (see _release_page_models)
 
 NON_TENSOR_KINDS = {"sequence_type": "a sequence", "optional_type": "an optional", "map_type": "a map",
                     "sparse_tensor_type": "a sparse tensor"}
@@ -374,22 +373,10 @@ def run_conformance(ops: list[str] | None = None, engine: str = "wasmtime", cach
             mine = []
             for case in (c for c in cases if c.op == op):
                 mine.append(run_case(case, workdir, session))
-                if session is not None and (len(outcomes) + len(mine)) % PAGE_MODELS == 0:
-                    _release_page_models(session)
             outcomes += mine
             tally = Counter(o.status for o in mine)
             log(f"  {op}: {tally['passed']} passed, {tally['failed']} failed, {tally['skipped']} skipped")
     return Report(engine, outcomes, ops, filtered, time.monotonic() - started)
-
-
-def _release_page_models(session) -> None:
-    """Drop the models the harness page keeps loaded (its `_models`, in the page's `__main__`).
-
-    Every live model holds a wasm memory, and Chromium refuses to instantiate more than about 120
-    at once (each reserves its own virtual address range), while the harness caches every model
-    it loads. A bounded cache in `edgewasm.browser` would make this unnecessary.
-    """
-    session.evaluate_python("import __main__, gc\n__main__._models.clear()\ngc.collect()")
 
 
 # -- the report ----------------------------------------------------------------------------------

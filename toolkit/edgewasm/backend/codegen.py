@@ -2,12 +2,19 @@
 
 `run` is straight-line code, one `call` per kernel invocation with every offset and size as a
 constant, so the engine sees exactly what a hand-written driver would give it.
+
+Engines disagree on the fastest inner loop of a few kernels (Cranelift wants A splat by shuffles,
+V8 wants v128.load32_splat), so those kernels come in two loops with the same bits and each call
+branches on the i32 the host may write at LOOP_VARIANT_OFFSET (0 = shuffle loops, the default;
+1 = load-splat loops, written by the browser host). A host that never writes it gets the same
+bits, only the other engine's speed.
 """
 
 from __future__ import annotations
 
 import math
 
+from ..runtime.sandbox import LOOP_VARIANT_OFFSET
 from .kernels import wat_functions
 from .program import Program, Ptr
 from .plan import MemoryPlan
@@ -22,9 +29,16 @@ def f32_literal(value: float) -> str:
     return float(value).hex()
 
 
+LOAD_SPLAT_LOOPS = {  # kernel -> the same kernel with load-splat loops (same signature and bits)
+    "f32_gemm_4x8": "f32_gemm_4x8_ldsplat",
+    "f32_igemm_4x8": "f32_igemm_4x8_ldsplat",
+}
+
+
 def emit_module(program: Program, plan: MemoryPlan) -> str:
     lines = ["(module", f'  (memory (export "memory") {plan.pages} {plan.pages})']
-    lines.append(wat_functions(program.kernels))
+    alternates = [LOAD_SPLAT_LOOPS[k] for k in program.kernels if k in LOAD_SPLAT_LOOPS]
+    lines.append(wat_functions(program.kernels + alternates))
     if program.init_calls:  # expands compactly shipped weights once, after the host wrote them
         lines += _function("init", program.init_calls, plan)
     lines += _function("run", program.calls, plan)
@@ -37,7 +51,12 @@ def _function(export: str, calls, plan: MemoryPlan) -> list[str]:
     for call in calls:
         args = " ".join(_arg(a, plan) for a in call.args)
         lines.append(f"    ;; {call.node}")
-        lines.append(f"    (call ${call.kernel} {args})")
+        alternate = LOAD_SPLAT_LOOPS.get(call.kernel)
+        if alternate is None:
+            lines.append(f"    (call ${call.kernel} {args})")
+        else:
+            lines.append(f"    (if (i32.load (i32.const {LOOP_VARIANT_OFFSET})) (then (call ${alternate} {args}))"
+                         f" (else (call ${call.kernel} {args})))")
     lines.append("    (i32.const 0))")
     return lines
 

@@ -17,7 +17,7 @@ from .program import Program, Ptr
 ALIGN = 16
 PAGE = 65536
 MAX_MEMORY = 65536 * PAGE  # wasm32: 4 GiB
-WEIGHTS_BASE = 64  # keep offset 0 unused: a zero pointer is always a bug
+WEIGHTS_BASE = 64  # offset 0 unused (a zero pointer is always a bug); 16: runtime.sandbox.LOOP_VARIANT_OFFSET
 
 
 def _align(n: int) -> int:

@@ -10,9 +10,7 @@ model edgewasm cannot compile, or a failure in one (model, engine) is reported, 
 from __future__ import annotations
 
 import math
-import platform
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -20,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__
 from .engines import ENGINE_IDS, ENGINE_LABELS, EngineUnavailable, OnnxruntimeEngine, WasmtimeEngine
+from .machine import describe_machine
 from .microbench import WasmtimeLoops, measure_rates
 from .ortweb import ORT_WEB_VERSION
 from .prepare import BenchModel, prepare_file_model, prepare_suite_model
@@ -33,6 +31,7 @@ SCHEMA = "edgewasm-bench/1"
 REFERENCES = ("onnxruntime-web", "onnxruntime")  # speedups are reported against these
 MICRO_SECONDS = 0.1  # one microbenchmark sample
 MAX_BLOCK = 100_000
+MIN_BLOCK = 5  # samples per block even for slow models, so p95 rests on 5 x repeats samples
 CLOCK_TICKS_PER_SAMPLE = 100  # a sample spans >= 100 clock ticks (group inferences if need be)
 
 
@@ -52,13 +51,14 @@ class BenchOptions:
 
 
 class Bench:
+    """One run: the engines it started (or why they are unavailable) and its progress bar."""
+
     def __init__(self, options: BenchOptions, progress: Progress | None = None):
         self.options = options
         self.progress = progress or Progress(1)
         self.engines: dict[str, object] = {}
         self.unavailable: dict[str, str] = {}
         self.browser = None
-        self.notes: list[str] = []
 
     def log(self, message: str) -> None:
         self.progress.log(message)
@@ -244,7 +244,7 @@ class Bench:
         per_inference_ms = max(median(last), 1e-4)
         group = max(1, math.ceil(CLOCK_TICKS_PER_SAMPLE * handle.clock_resolution_ms / per_inference_ms))
         inferences = math.ceil(self.options.block_seconds * 1000.0 / per_inference_ms)
-        return max(1, min(MAX_BLOCK, math.ceil(inferences / group))), group
+        return max(MIN_BLOCK, min(MAX_BLOCK, math.ceil(inferences / group))), group
 
     @staticmethod
     def compile_summary(model: BenchModel) -> dict:
@@ -304,7 +304,8 @@ class Bench:
                 "command": self.options.command,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "seconds": time.monotonic() - started,
-                "machine": self.machine(),
+                "machine": describe_machine(getattr(self.engines.get("onnxruntime"), "version", None),
+                                            self.browser.page_info if self.browser else None),
                 "settings": {"repeats": self.options.repeats, "block_seconds": self.options.block_seconds,
                              "warmup_seconds": self.options.warmup_seconds, "cold_starts": self.options.cold_starts,
                              "engines": self.options.engines, "threads": 1},
@@ -315,36 +316,13 @@ class Bench:
                 "kernels": kernels,
                 "host_overhead": {"wasmtime": overhead} if overhead else {},
                 "models": model_reports,
-                "notes": self.notes + NOTES,
+                "notes": NOTES,
             }
         finally:
             self.close()
             self.progress.finish()
             if owned:
                 shutil.rmtree(workdir, ignore_errors=True)
-
-    def machine(self) -> dict:
-        info = {"platform": platform.platform(), "machine": platform.machine(), "cpu": _cpu_model(),
-                "cores": _cpu_count(), "python": sys.version.split()[0], "edgewasm": __version__}
-        try:
-            import wasmtime
-
-            info["wasmtime_py"] = getattr(wasmtime, "__version__", None) or _dist_version("wasmtime")
-        except ImportError:
-            pass
-        if "onnxruntime" in self.engines:
-            info["onnxruntime"] = self.engines["onnxruntime"].version
-        if self.browser is not None:
-            page = self.browser.page_info
-            info["chromium_user_agent"] = page["userAgent"]
-            info["cross_origin_isolated"] = page["crossOriginIsolated"]
-            info["page_timer_resolution_ms"] = page["timerResolutionMs"]
-            from ..webassets import PYODIDE_VERSION
-
-            info["pyodide"] = PYODIDE_VERSION
-            if page.get("ort"):
-                info["onnxruntime_web"] = page["ort"].get("web")
-        return info
 
 
 NOTES = [
@@ -388,31 +366,6 @@ def add_derived(models: list[dict], peak: dict, wasm_hosts: dict[str, str | None
                 ref: results[ref]["p50_ms"] / result["p50_ms"]
                 for ref in REFERENCES if ref != engine_id and results.get(ref, {}).get("status") == "ok"
             }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _cpu_count() -> int | None:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def _dist_version(name: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
 
 
 def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict:

@@ -23,6 +23,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ..errors import ModelFormatError
+
 FUSED = "MatMulIntegerToFloat"
 
 
@@ -69,11 +71,15 @@ def _fold_constant_dequantize(graph: onnx.GraphProto, nodes: list, constants) ->
         x = constants.values[node.input[0]]
         scale = constants.values[node.input[1]].astype(np.float32)
         zp = constants.values[node.input[2]] if len(node.input) > 2 and node.input[2] else np.zeros((), x.dtype)
-        if scale.size > 1:
-            shape = [1] * x.ndim
-            shape[_attr(node, "axis", 1) % x.ndim] = -1
-            scale, zp = scale.reshape(shape), zp.reshape(shape)
-        value = (x.astype(np.int64) - zp.astype(np.int64)).astype(np.int32).astype(np.float32) * scale
+        try:
+            if scale.size > 1:
+                shape = [1] * x.ndim
+                shape[_attr(node, "axis", 1) % x.ndim] = -1
+                scale, zp = scale.reshape(shape), zp.reshape(shape)
+            value = (x.astype(np.int64) - zp.astype(np.int64)).astype(np.int32).astype(np.float32) * scale
+        except (ValueError, TypeError, ZeroDivisionError) as exc:
+            raise ModelFormatError(f"DequantizeLinear node {node.name!r}: cannot dequantize its constants "
+                                   f"({type(exc).__name__}: {exc})") from None
         graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), node.output[0]))
         constants.values[node.output[0]] = value
         constants.add(node.output[0])
@@ -86,11 +92,19 @@ class _Constants(set):
     `values` holds the arrays known without evaluating anything."""
 
     def __init__(self, graph: onnx.GraphProto):
-        self.values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-        super().__init__(self.values)
+        self.values = {}
+        for tensor in [*graph.initializer, *(n.attribute[0].t for n in graph.node if n.op_type == "Constant"
+                                              and n.attribute and n.attribute[0].name == "value")]:
+            try:
+                self.values[tensor.name] = numpy_helper.to_array(tensor)
+            except Exception:  # undecodable: the importer reports it with its name
+                continue
+        super().__init__({i.name for i in graph.initializer})
         for node in graph.node:
-            if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-                self.values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+            if node.op_type == "Constant" and node.output and node.attribute and node.attribute[0].name == "value":
+                self.values[node.output[0]] = self.values.pop(node.attribute[0].t.name, None)
+                if self.values[node.output[0]] is None:
+                    del self.values[node.output[0]]
             if node.op_type == "Constant" or (node.input and all(i in self for i in node.input if i)):
                 self.update(o for o in node.output if o)
 
@@ -156,8 +170,9 @@ def _match_conv_chain(conv, nodes, constants, outputs: set[str]):
     quantizes the channels-last copy of x instead, which has the same scale and zero point."""
     inputs = list(conv.input) + [""] * (4 - len(conv.input))
     quantize = _producer(nodes, inputs[0])
-    if quantize is None or quantize.op_type != "DynamicQuantizeLinear" or quantize.output[0] != inputs[0] \
-            or inputs[2] != quantize.output[2] or inputs[1] not in constants:
+    if quantize is None or quantize.op_type != "DynamicQuantizeLinear" or len(quantize.output) != 3 \
+            or quantize.output[0] != inputs[0] or inputs[2] != quantize.output[2] or inputs[1] not in constants \
+            or not quantize.input or quantize.input[0] in constants:
         return None
     chain = _match_chain(conv, nodes, constants, outputs)
     if chain is None:
@@ -228,7 +243,6 @@ def _match_qdq(matmul, nodes, constants: set[str], outputs: set[str]):
 def emit_typed(im, op: str, inputs: list[str], outputs: list[tuple[str, tuple, str]], name: str, **attrs) -> None:
     """Append an IR node whose outputs are typed (uint8 activations, scalar scales): the
     importer's own `emit` makes one float32 output."""
-    from ..errors import ModelFormatError
     from ..ir import Node, TensorInfo
 
     for tensor, shape, dtype in outputs:

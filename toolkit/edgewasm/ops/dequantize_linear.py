@@ -20,6 +20,9 @@ IR_OP = "Dequantize"
 
 def import_dequantize(im, node, at) -> None:
     x = node.input[0]
+    if x in im.constants:
+        raise UnsupportedModelError(f"DequantizeLinear node {node.name!r}: a constant input needs constant scale and "
+                                    "zero point (then it is folded)")
     if im.tensors[x].dtype != "uint8":
         raise UnsupportedModelError(f"DequantizeLinear node {node.name!r}: input {x!r} is "
                                     f"{im.tensors[x].dtype}; only uint8 activations are supported")

@@ -32,6 +32,9 @@ def per_tensor(im, node, index: int, what: str, dtype, default=None):
 
 def import_quantize(im, node, at) -> None:
     x = node.input[0]
+    if x in im.constants:
+        raise UnsupportedModelError(f"QuantizeLinear node {node.name!r}: a constant input needs constant scale and "
+                                    "zero point (then it is folded)")
     if im.tensors[x].dtype != "float32":
         raise UnsupportedModelError(f"QuantizeLinear node {node.name!r}: input {x!r} is {im.tensors[x].dtype}")
     scale = float(per_tensor(im, node, 1, "the scale", np.float32))

@@ -9,6 +9,11 @@ from __future__ import annotations
 from ..errors import BundleError
 
 ABI_EXPORTS = {"memory", "run", "init"}
+# The i32 at this byte offset (inside the 64 bytes the memory plan never uses) picks the inner
+# loops of kernels whose fastest loop differs between engines: 0 (memory starts zeroed) = the
+# shuffle-splat loops Cranelift prefers, 1 = the load-splat loops V8 prefers. Both give the same
+# bits, so a host that never writes it is only slower (backend/codegen.py).
+LOOP_VARIANT_OFFSET = 16
 
 
 def _uleb(data: bytes, pos: int) -> tuple[int, int]:
