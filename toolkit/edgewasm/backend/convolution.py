@@ -15,7 +15,7 @@ import numpy as np
 
 from ..window import Window
 from .indirection import indirection, window_counts
-from .packing import pack_f32_gemm, f32_gemm_kernel
+from .packing import f32_gemm_kernel, pack_f32_gemm
 from .program import Program, Ptr
 
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..backend.packing import pack_f32_gemm, f32_gemm_kernel
+from ..backend.packing import f32_gemm_kernel, pack_f32_gemm
 from ..backend.program import Ptr
 from ..errors import ModelFormatError, UnsupportedModelError
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from onnx import TensorProto
 
-from ..backend.packing import NR, pack_f32_gemm, f32_gemm_kernel
+from ..backend.packing import NR, f32_gemm_kernel, pack_f32_gemm
 from ..backend.program import Call, Ptr
 
 IR_OP = "Int16WeightGemm"
