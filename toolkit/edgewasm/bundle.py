@@ -68,6 +68,7 @@ class VariantSpec:
     kernels: list[str] = field(default_factory=list)
     reference: FileSpec | None = None
     report: dict = field(default_factory=dict)
+    layers: list[dict] = field(default_factory=list)  # a --profile build: [{"export", "node"}] in run order
 
     @property
     def memory_bytes(self) -> int:
@@ -161,9 +162,17 @@ def _parse_variant(name: str, v: dict) -> VariantSpec:
         kernels=_optional(v, "kernels", list, [], where),
         reference=_file(v["reference"], f"{where}.reference") if "reference" in v else None,
         report=_optional(v, "report", dict, {}, where),
+        layers=[_layer(entry, f"{where}.layers") for entry in _optional(v, "layers", list, [], where)],
     )
     check_layout(spec)
     return spec
+
+
+def _layer(entry: dict, where: str) -> dict:
+    export = _get(entry, "export", str, where)
+    if not export.startswith("layer_") or not export[6:].isdigit():
+        raise BundleError(f"manifest: {where} export {export!r} is not a profiling entry point (layer_<n>)")
+    return {"export": export, "node": _get(entry, "node", str, where)}
 
 
 def parse_tensor(t: dict, where: str) -> TensorSpec:
@@ -222,6 +231,7 @@ class VariantBuild:
     reference_onnx: bytes
     report: dict
     has_init: bool = False
+    layers: list[dict] = field(default_factory=list)
 
 
 def write_bundle(out: Path, name: str, source_sha256: str, variants: list[VariantBuild],
@@ -265,6 +275,7 @@ def write_bundle(out: Path, name: str, source_sha256: str, variants: list[Varian
             "weights": chunks,
             "kernels": v.kernels,
             "report": v.report,
+            **({"layers": v.layers} if v.layers else {}),
         }
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n")

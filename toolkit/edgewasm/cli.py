@@ -62,7 +62,7 @@ def cmd_compile(args) -> int:
         raise UsageError(f"--chunk-bytes must be a positive multiple of 16, got {args.chunk_bytes}")
     manifest = compile_model(args.model, args.output, batch=args.batch, name=args.name, log=_log,
                              variants=variants, options=options, eval_data=eval_data,
-                             chunk_bytes=args.chunk_bytes)
+                             chunk_bytes=args.chunk_bytes, profile=args.profile)
     print(summary_table(json.loads(manifest.read_text())))
     return EXIT_OK
 
@@ -86,7 +86,10 @@ def cmd_run(args) -> int:
     inputs = _parse_inputs(args.input)
     if not inputs:
         raise UsageError("give every model input with --input NAME=FILE.npy")
-    outputs = run_engine(args.engine, bundle, inputs, args.variant)
+    if args.profile:
+        outputs = _print_profile(bundle, inputs, args)
+    else:
+        outputs = run_engine(args.engine, bundle, inputs, args.variant)
     if args.output:
         np.savez(args.output, **{k: np.asarray(v) for k, v in outputs.items()})
         _log(f"wrote {args.output}")
@@ -95,6 +98,22 @@ def cmd_run(args) -> int:
         print(f"{name}: shape {list(value.shape)} {value.dtype}  {np.array2string(value.reshape(-1)[:8], precision=6)}"
               + (" ..." if value.size > 8 else ""))
     return EXIT_OK
+
+
+def _print_profile(bundle: Path, inputs: dict, args) -> dict:
+    """Per-layer times of one inference of a --profile build, timed by the wasmtime host."""
+    if args.engine != "wasmtime":
+        raise UsageError("--profile runs on the wasmtime engine (in the browser: model.profile(inputs))")
+    from .runtime.wasmtime_host import load
+
+    model = load(bundle, args.variant)
+    model.run(inputs)  # warm up: the first call also pays for lazy engine work
+    result = model.profile(inputs)
+    total = sum(layer["ms"] for layer in result["layers"]) or 1.0
+    for layer in result["layers"]:
+        print(f"{layer['export']:>10}  {layer['ms']:9.3f} ms  {100 * layer['ms'] / total:5.1f} %  {layer['node']}")
+    print(f"{'total':>10}  {total:9.3f} ms")
+    return result["outputs"]
 
 
 def cmd_check(args) -> int:
@@ -224,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="bundle name (default: the model file's stem)")
     p.add_argument("--chunk-bytes", type=int, default=DEFAULT_CHUNK_BYTES, metavar="N",
                    help="size of each weight chunk, which pages fetch in parallel and cache (default 1 MiB)")
+    p.add_argument("--profile", action="store_true",
+                   help="also export one entry point per layer, so hosts can time each layer")
     from .variants import add_compression_arguments
 
     add_compression_arguments(p)
@@ -236,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=engines, default="wasmtime")
     p.add_argument("--variant")
     p.add_argument("-o", "--output", help="write the outputs to this .npz (keys are the ONNX output names)")
+    p.add_argument("--profile", action="store_true", help="print per-layer times (a bundle compiled with --profile)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="compare browser, wasmtime and onnxruntime on one bundle")

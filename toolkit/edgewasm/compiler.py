@@ -11,7 +11,7 @@ from typing import Callable
 from . import __version__
 from .backend.assemble import assemble
 from .backend.codecs import shipped_region
-from .backend.codegen import emit_module
+from .backend.codegen import emit_module, profile_layers
 from .backend.lower import lower
 from .backend.plan import plan_memory
 from .backend.reference import export_reference
@@ -26,8 +26,11 @@ from .variants import Options, Recipe, check_options, compress, parse_variants, 
 
 
 def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = None,
-                    options: Options | None = None) -> tuple[VariantBuild, str]:
-    """Graph -> one variant's module, weights and reference; also returns the module's wat."""
+                    options: Options | None = None, profile: bool = False) -> tuple[VariantBuild, str]:
+    """Graph -> one variant's module, weights and reference; also returns the module's wat.
+
+    profile: also export one entry point per layer (`layer_<n>`) for the host to time.
+    """
     recipe, options = recipe or Recipe(), options or Options()
     graph, _ = channels_last(graph)
     graph, folds = fold_into_convolutions(graph)
@@ -37,7 +40,7 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
     program = lower(graph)
     steps += store_weights(program, recipe)
     plan = plan_memory(graph, program)
-    wat = emit_module(program, plan)
+    wat = emit_module(program, plan, profile=profile)
     wasm = assemble(wat)
     weights_offset, region = shipped_region(program, plan)
 
@@ -58,6 +61,7 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
         inputs=boundary(graph.inputs), outputs=boundary(graph.outputs),
         weights_offset=weights_offset, weights=region, has_init=bool(program.init_calls),
         kernels=program.kernels, reference_onnx=export_reference(graph), report=report,
+        layers=[{"export": export, "node": node} for export, node, _ in profile_layers(program)] if profile else [],
     )
     return build, wat
 
@@ -66,7 +70,7 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
                   chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                   log: Callable[[str], None] = lambda message: None,
                   variants: str | list[Recipe] | None = None, options: Options | None = None,
-                  eval_data=None) -> Path:
+                  eval_data=None, profile: bool = False) -> Path:
     """Compile an ONNX file into a bundle directory; returns the manifest path.
 
     variants: e.g. "fp32,fp16,int8" (see edgewasm.variants); options: the compression amounts and
@@ -83,7 +87,7 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
     graph = import_onnx(proto, batch=batch)
     builds = []
     for recipe in recipes:
-        build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options)
+        build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile)
         log(f"{build.name}: {len(build.wasm)} bytes of module, {len(build.weights)} bytes of weights, "
             f"kernels {', '.join(build.kernels)}")
         builds.append(build)

@@ -35,13 +35,30 @@ LOAD_SPLAT_LOOPS = {  # kernel -> the same kernel with load-splat loops (same si
 }
 
 
-def emit_module(program: Program, plan: MemoryPlan) -> str:
+def profile_layers(program: Program) -> list[tuple[str, str, list]]:
+    """A --profile build's entry points: (export, IR node, its calls), one per node, in run order.
+
+    The module cannot read a clock (it imports nothing), so the host times each entry point.
+    """
+    groups: list[tuple[str, list]] = []
+    for call in program.calls:
+        if groups and groups[-1][0] == call.node:
+            groups[-1][1].append(call)
+        else:
+            groups.append((call.node, [call]))
+    return [(f"layer_{i}", node, calls) for i, (node, calls) in enumerate(groups)]
+
+
+def emit_module(program: Program, plan: MemoryPlan, profile: bool = False) -> str:
     lines = ["(module", f'  (memory (export "memory") {plan.pages} {plan.pages})']
     alternates = [LOAD_SPLAT_LOOPS[k] for k in program.kernels if k in LOAD_SPLAT_LOOPS]
     lines.append(wat_functions(program.kernels + alternates))
     if program.init_calls:  # expands compactly shipped weights once, after the host wrote them
         lines += _function("init", program.init_calls, plan)
     lines += _function("run", program.calls, plan)
+    if profile:
+        for export, _, calls in profile_layers(program):
+            lines += _function(export, calls, plan)
     lines.append(")")
     return "\n".join(lines) + "\n"
 

@@ -83,8 +83,9 @@ def throughput_chart(report: dict) -> str:
     groups = [(m["name"], [Bar(ENGINE_LABELS[e], r["gflops"], COLORS[e], f"{r['gflops']:.1f}"
                                + (f" ({r['percent_of_peak']:.0f}% of peak)" if r.get("percent_of_peak") else ""))
                            for e, r in _ok(m) if r.get("gflops")]) for m in report["models"]]
-    references = [(f"{host} peak", v.get("f32_gflops")) for host, v in report.get("peak", {}).items()
-                  if host != "wasmtime-no-epoch"]
+    peak = report.get("peak", {})
+    references = [(f"{label} peak", peak[host].get("f32_gflops")) for label, host in
+                  (("wasmtime", "wasmtime-no-epoch"), ("chromium", "chromium")) if host in peak]
     return bar_chart("Throughput per model (higher is better; dashed: SIMD128 f32 peak)",
                      [g for g in groups if g[1]], "GFLOP/s", references)
 
@@ -111,7 +112,8 @@ def kernel_chart(report: dict) -> str:
                 for host, entry in row["hosts"].items() if entry.get("percent_of_peak") is not None]
         if bars:
             groups.append((f"{row['kernel']} {row['shape']}", bars))
-    return bar_chart("GEMM-heavy kernels standalone, % of the host's SIMD128 f32 peak", groups, "%",
+    return bar_chart("GEMM-heavy kernels standalone, % of the engine's SIMD128 f32 peak (wasmtime's: no epochs)",
+                     groups, "%",
                      [("100% of peak", 100.0)])
 
 

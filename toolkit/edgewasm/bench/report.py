@@ -77,7 +77,7 @@ def kernel_lines(report: dict) -> list[str]:
             else:
                 cells.append(f"{entry['gflops']:.1f} ({fmt(entry.get('percent_of_peak'), '.0f')}%)")
         rows.append(cells)
-    return (["GEMM-heavy kernels standalone: GFLOP/s (% of that host's f32 peak)"]
+    return (["GEMM-heavy kernels standalone: GFLOP/s (% of the engine's f32 peak; wasmtime's without epochs)"]
             + _table(["kernel", "shape"] + hosts, rows, set(range(2, 2 + len(hosts)))))
 
 

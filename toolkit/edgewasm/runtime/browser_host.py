@@ -21,7 +21,7 @@ from .config import RuntimeConfig
 from .core import Model, decode_tensor, sidecar_variant
 from .monitor import LatencyMonitor
 from .navigator import read_context
-from .sandbox import LOOP_VARIANT_OFFSET, audit_module, memory_pages
+from .sandbox import LOOP_VARIANT_OFFSET, audit_module, is_layer_entry, memory_pages
 # (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD128 exists.
 SIMD_PROBE = bytes.fromhex("0061736d01000000" "0105016000017b" "03020100" "0a160114" "00fd0c" + "00" * 16 + "0b")
 
@@ -33,10 +33,13 @@ class BrowserInstance:
     """
 
     def __init__(self, js_instance):
+        import js
+
         exports = js_instance.exports
         self.memory = exports.memory
-        self.functions = {name: getattr(exports, name) for name in ("run", "init") if hasattr(exports, name)}
-        import js
+        names = [str(name) for name in js.Object.keys(exports)]
+        self.functions = {name: getattr(exports, name) for name in names
+                          if name in ("run", "init") or is_layer_entry(name)}
 
         # V8 runs the load-splat kernel loops faster; same bits (runtime/sandbox.py)
         js.Int32Array.new(self.memory.buffer, LOOP_VARIANT_OFFSET, 1).fill(1)
@@ -174,6 +177,12 @@ class BrowserModel(Model):
         outputs = super().run(inputs)
         self.monitor.record(js.performance.now() - started)
         return outputs
+
+    def profile(self, inputs: dict) -> dict:
+        """Per-layer times of one inference (a --profile build), also kept by the monitor."""
+        result = super().profile(inputs)
+        self.monitor.record_layers({layer["node"]: layer["ms"] for layer in result["layers"]})
+        return result
 
     async def switch(self, variant: str) -> Choice:
         """Load another variant by name (from the cache when it was prefetched) and run it from now on."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import sys
+import time
 from typing import Any, Callable, Protocol
 
 from ..bundle import DTYPES, TensorSpec, VariantSpec
@@ -168,6 +169,27 @@ class Model:
         if status != 0:
             raise ExecutionError(f"model run returned status {status}")
         return {t.name: self.make_output(t, self.instance.read(t.offset, t.nbytes)) for t in self.variant.outputs}
+
+    def profile(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """One inference through a --profile build's per-layer entry points, each timed by the host.
+
+        Returns {"outputs": the same outputs `run` gives, "layers": [{"export", "node", "ms"}]}.
+        """
+        if not self.variant.layers:
+            raise BundleError(f"variant {self.variant.name} has no per-layer entry points; "
+                              "compile it with `edgewasm compile --profile`")
+        for spec, data in encode_inputs(self.variant, inputs):
+            self.instance.write(spec.offset, data)
+        layers = []
+        for layer in self.variant.layers:
+            started = time.perf_counter()
+            status = self.instance.call(layer["export"])
+            elapsed = (time.perf_counter() - started) * 1000
+            if status != 0:
+                raise ExecutionError(f"{layer['export']} ({layer['node']}) returned status {status}")
+            layers.append({**layer, "ms": elapsed})
+        outputs = {t.name: self.make_output(t, self.instance.read(t.offset, t.nbytes)) for t in self.variant.outputs}
+        return {"outputs": outputs, "layers": layers}
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{t.name}{list(t.shape)}" for t in self.inputs)

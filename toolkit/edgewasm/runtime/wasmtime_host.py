@@ -24,7 +24,7 @@ from ..errors import BundleError, DeadlineExceeded, ExecutionError
 from .config import RuntimeConfig
 from .core import Model, load_weights, sidecar_variant
 from .native_call import bind as bind_native_call
-from .sandbox import audit_module, memory_pages
+from .sandbox import audit_module, is_layer_entry, memory_pages
 
 EPOCH_TICK = 0.005  # seconds between epoch increments
 NO_DEADLINE = 1 << 62
@@ -84,7 +84,7 @@ class WasmtimeInstance:
             raise BundleError(f"the module does not instantiate: {str(exc).splitlines()[0]}") from None
         exports = instance.exports(self.store)
         self.memory = exports["memory"]
-        self.functions = {name: exports[name] for name in ("run", "init") if name in exports}
+        self.functions = {name: exports[name] for name in exports if name in ("run", "init") or is_layer_entry(name)}
         # One cached C call per export when wasmtime-py allows it (about 2 us instead of about 15 us).
         self.native_calls = {name: call for name, func in self.functions.items()
                              if (call := bind_native_call(self.store, func)) is not None}
