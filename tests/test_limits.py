@@ -59,3 +59,14 @@ def test_memory_limit_refuses_before_instantiation(tmp_path):
     big.with_suffix(".json").write_text(HOSTILE.with_suffix(".json").read_text())
     with pytest.raises(ResourceLimitError, match="250.0 MiB"):
         edgewasm.load(big)
+
+
+def test_no_deadline_runs_on_an_engine_without_epoch_checks():
+    from edgewasm.runtime.wasmtime_host import engine
+
+    model = edgewasm.load(HOSTILE, config=RuntimeConfig(deadline=None))
+    assert model.run(mode(0))["y"][0] == 1.0
+    assert model.instance.engine is engine(RuntimeConfig().stack_limit, interruptible=False)
+    with pytest.raises(ExecutionError, match="unreachable|trapped"):
+        model.run(mode(1))
+    assert model.run(mode(0))["y"][0] == 1.0

@@ -84,7 +84,7 @@ def throughput_chart(report: dict) -> str:
                                + (f" ({r['percent_of_peak']:.0f}% of peak)" if r.get("percent_of_peak") else ""))
                            for e, r in _ok(m) if r.get("gflops")]) for m in report["models"]]
     peak = report.get("peak", {})
-    references = [(f"{label} peak", peak[host].get("f32_gflops")) for label, host in
+    references = [(f"{label} peak", peak[host].get("f32_gflops_best")) for label, host in
                   (("wasmtime", "wasmtime-no-epoch"), ("chromium", "chromium")) if host in peak]
     return bar_chart("Throughput per model (higher is better; dashed: SIMD128 f32 peak)",
                      [g for g in groups if g[1]], "GFLOP/s", references)

@@ -13,7 +13,9 @@ MiB = 1 << 20
 class RuntimeConfig:
     """memory_limit: bytes of linear memory a model may have (refused before instantiation).
     stack_limit: bytes of wasm stack (wasmtime's max_wasm_stack).
-    deadline: seconds one `run` may take before it is interrupted (wasmtime only; None = none).
+    deadline: seconds one `run` may take before it is interrupted (wasmtime only). None = no
+      deadline, and an engine without epoch checks: 20-25% faster on whole models, for modules
+      you trust to return.
     """
 
     memory_limit: int = 128 * MiB

@@ -29,30 +29,35 @@ from .sandbox import audit_module, is_layer_entry, memory_pages
 EPOCH_TICK = 0.005  # seconds between epoch increments
 NO_DEADLINE = 1 << 62
 
-_engines: dict[int, wasmtime.Engine] = {}
+_engines: dict[tuple[int, bool], wasmtime.Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def engine(stack_limit: int) -> wasmtime.Engine:
-    """One engine per stack limit (compiled code is shared; stores are not)."""
+def engine(stack_limit: int, interruptible: bool = True) -> wasmtime.Engine:
+    """One engine per (stack limit, interruptible) (compiled code is shared; stores are not).
+
+    Epoch interruption puts a check in every loop (20-50% of kernel time under Cranelift), so an
+    engine gets it only when a deadline will use it.
+    """
+    key = (stack_limit, interruptible)
     with _engines_lock:
-        if stack_limit not in _engines:
+        if key not in _engines:
             config = wasmtime.Config()
             config.wasm_simd = True
             config.wasm_relaxed_simd = False
-            config.epoch_interruption = True
+            config.epoch_interruption = interruptible
             config.max_wasm_stack = stack_limit
-            _engines[stack_limit] = wasmtime.Engine(config)
-            if len(_engines) == 1:
+            _engines[key] = wasmtime.Engine(config)
+            if interruptible and sum(k[1] for k in _engines) == 1:
                 threading.Thread(target=_tick_epochs, name="edgewasm-epoch", daemon=True).start()
-        return _engines[stack_limit]
+        return _engines[key]
 
 
 def _tick_epochs() -> None:
     while True:
         time.sleep(EPOCH_TICK)
         with _engines_lock:
-            engines = list(_engines.values())
+            engines = [e for (_, interruptible), e in _engines.items() if interruptible]
         for e in engines:
             e.increment_epoch()
 
@@ -66,7 +71,7 @@ class WasmtimeInstance:
 
     def __init__(self, wasm: bytes, config: RuntimeConfig, setup: Callable[["WasmtimeInstance"], None] = lambda i: None):
         self.config = config
-        self.engine = engine(config.stack_limit)
+        self.engine = engine(config.stack_limit, interruptible=config.deadline is not None)
         try:
             self.module = wasmtime.Module(self.engine, wasm)
         except wasmtime.WasmtimeError as exc:
