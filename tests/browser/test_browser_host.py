@@ -15,6 +15,7 @@ import edgewasm
 from edgewasm.browser import INPUT_KINDS
 from edgewasm.errors import BundleError, InputError, IntegrityError, ResourceLimitError
 
+from bits import assert_same_bits
 from models import make_add_of_branches, make_flatten_reshape, make_gemm_trans_a, make_matmul_add, make_mlp
 
 pytestmark = pytest.mark.browser
@@ -52,15 +53,6 @@ def input_sets(specs, seed: int = 0) -> list[dict[str, np.ndarray]]:
         values[: SPECIALS.size] = SPECIALS[: values.size]
         special[t.name] = values.reshape(t.shape)
     return [ordinary, large, special]
-
-
-def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
-    """Bit-identical float32 (compared as uint32), except that any NaN equals any NaN."""
-    assert actual.dtype == expected.dtype == np.float32
-    assert actual.shape == expected.shape
-    nan_actual, nan_expected = np.isnan(actual), np.isnan(expected)
-    np.testing.assert_array_equal(nan_actual, nan_expected)
-    np.testing.assert_array_equal(actual[~nan_actual].view(np.uint32), expected[~nan_expected].view(np.uint32))
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -11,6 +11,7 @@ from onnx import helper
 
 import edgewasm
 
+from bits import assert_same_bits
 from transformer_models import encoder_inputs, make_encoder, op_model
 
 pytestmark = pytest.mark.browser
@@ -91,13 +92,6 @@ def input_sets(name: str, specs) -> list[dict[str, np.ndarray]]:
         values[: SPECIALS.size] = SPECIALS[: values.size]
         special[t.name] = rng.permutation(values).reshape(t.shape)
     return [ordinary, special]
-
-
-def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
-    assert actual.dtype == expected.dtype == np.float32 and actual.shape == expected.shape
-    nan_actual, nan_expected = np.isnan(actual), np.isnan(expected)
-    np.testing.assert_array_equal(nan_actual, nan_expected)
-    np.testing.assert_array_equal(actual[~nan_actual].view(np.uint32), expected[~nan_expected].view(np.uint32))
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -12,6 +12,7 @@ import pytest
 import edgewasm
 from edgewasm.variants import Options
 
+from bits import assert_same_bits
 from models import make_mlp
 from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic, ort_quantize_static, small_cnn
 
@@ -48,13 +49,6 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     edgewasm.compile(root / "ort_cnn.onnx", root / "ort_cnn", batch=2)
     return {"mlp": root / "mlp", "static": root / "static", "ort": root / "ort", "ort_static": root / "ort_static",
             "cnn": root / "cnn", "ort_cnn": root / "ort_cnn"}
-
-
-def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
-    assert actual.dtype == expected.dtype == np.float32 and actual.shape == expected.shape
-    nan_actual, nan_expected = np.isnan(actual), np.isnan(expected)
-    np.testing.assert_array_equal(nan_actual, nan_expected)
-    np.testing.assert_array_equal(actual[~nan_actual].view(np.uint32), expected[~nan_expected].view(np.uint32))
 
 
 def inputs_for(model) -> list[dict[str, np.ndarray]]:
