@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import errors
-from .webassets import cache_dir, stage_runtime
+from .webassets import build_wheel, cache_dir, stage_runtime
 
 INPUT_KINDS = ("array", "memoryview", "list")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -148,6 +148,16 @@ def _stderr(message: str) -> None:
     print(f"[edgewasm browser] {message}", file=sys.stderr, flush=True)
 
 
+def _prune_siblings(directory: Path, keep: int) -> None:
+    """Drop all but the `keep` most recently used staging directories beside `directory`."""
+    if not directory.parent.is_dir():
+        return
+    siblings = sorted((d for d in directory.parent.iterdir() if d.is_dir() and d != directory),
+                      key=lambda d: d.stat().st_mtime, reverse=True)
+    for stale in siblings[keep - 1:]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 class BrowserSession:
     """Headless Chromium with Pyodide and edgewasm booted once; run bundles in it.
 
@@ -156,7 +166,7 @@ class BrowserSession:
 
     def __init__(self, runtime_dir: Path | None = None, log: Callable[[str], None] = _stderr,
                  boot_timeout: float = 120.0, run_timeout: float = 60.0):
-        self.runtime_dir = Path(runtime_dir) if runtime_dir else cache_dir() / "browser-runtime"
+        self.runtime_dir = Path(runtime_dir) if runtime_dir else None  # default: one per source digest
         self.log = log
         self.boot_timeout = boot_timeout
         self.run_timeout = run_timeout
@@ -181,6 +191,11 @@ class BrowserSession:
         self.close()
 
     def start(self) -> None:
+        if self.runtime_dir is None:
+            # One staging directory per source digest, so runs of different sources never swap
+            # each other's wheel under a page that is loading it.
+            self.runtime_dir = cache_dir() / "browser-runtime" / build_wheel(self.log).parent.name
+            _prune_siblings(self.runtime_dir, keep=4)
         stage_runtime(self.runtime_dir, log=self.log)
         self._start_server()
         self._start_browser()
