@@ -20,7 +20,8 @@ IR_OP = "Conv"
 INF = math.inf
 
 
-def import_conv(im, node, at) -> None:
+def read_operands(im, node, weight_layout: str):
+    """(x, w, b, x's shape, float32 weights), checked as every convolution needs them."""
     x, w = node.input[0], node.input[1]
     b = node.input[2] if len(node.input) > 2 and node.input[2] else None
     for name in (x, w, b):
@@ -29,27 +30,44 @@ def import_conv(im, node, at) -> None:
     xs = im.shape(x)
     weights = im.const(w, node, "W (the weights)").astype(np.float32)
     if len(xs) < 3 or weights.ndim != len(xs):
-        raise UnsupportedModelError(f"Conv node {node.name!r}: input of shape {xs} with weights of shape "
-                                    f"{weights.shape} (need [N, C, *spatial] and [M, C/group, *kernel])")
+        raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: input of shape {xs} with weights of "
+                                    f"shape {weights.shape} (need [N, C, *spatial] and {weight_layout})")
+    return x, w, b, xs, weights
+
+
+def kernel_shape(node, at, weights: np.ndarray) -> tuple[int, ...]:
+    kernel = tuple(int(k) for k in at.get("kernel_shape", weights.shape[2:]))
+    if kernel != weights.shape[2:]:
+        raise ModelFormatError(f"{node.op_type} node {node.name!r}: kernel_shape {kernel} differs from the "
+                               f"weights' {weights.shape[2:]}")
+    return kernel
+
+
+def emit_channels_last(im, node, ir_op: str, operands, out_channels: int, window, group: int) -> None:
+    """The IR convolution between two layout transposes, with its bias (zeros when absent)."""
+    x, w, b, xs, weights = operands
+    bias = (im.const(b, node, "B (the bias)").astype(np.float32).reshape(-1) if b
+            else np.zeros(out_channels, np.float32))
+    if bias.shape != (out_channels,):
+        raise ModelFormatError(f"{node.op_type} node {node.name!r}: bias of {bias.size} values for "
+                               f"{out_channels} channels")
+    x_last = to_channels_last(im, x, node.name)
+    y_last = im.fresh(f"{node.output[0]}__nhwc")
+    im.emit(ir_op, [x_last, im.add_constant(f"{w}_w", weights), im.add_constant(f"{w}_bias", bias)], y_last,
+            (xs[0], *window.out_spatial, out_channels), node.name, window=window, group=group, min=-INF, max=INF)
+    to_channels_first(im, y_last, node.output[0], node.name)
+
+
+def import_conv(im, node, at) -> None:
+    operands = read_operands(im, node, "[M, C/group, *kernel]")
+    _, _, _, xs, weights = operands
     group = int(at.get("group", 1))
     channels, out_channels = xs[1], weights.shape[0]
     if group < 1 or channels % group or out_channels % group or weights.shape[1] * group != channels:
         raise ModelFormatError(f"Conv node {node.name!r}: group {group} does not fit {channels} input channels "
                                f"and weights of shape {weights.shape}")
-    kernel = tuple(int(k) for k in at.get("kernel_shape", weights.shape[2:]))
-    if kernel != weights.shape[2:]:
-        raise ModelFormatError(f"Conv node {node.name!r}: kernel_shape {kernel} differs from the weights' "
-                               f"{weights.shape[2:]}")
-    window = sliding_window(node, at, xs[2:], kernel)
-    bias = (im.const(b, node, "B (the bias)").astype(np.float32).reshape(-1) if b
-            else np.zeros(out_channels, np.float32))
-    if bias.shape != (out_channels,):
-        raise ModelFormatError(f"Conv node {node.name!r}: bias of {bias.size} values for {out_channels} channels")
-    x_last = to_channels_last(im, x, node.name)
-    y_last = im.fresh(f"{node.output[0]}__nhwc")
-    im.emit(IR_OP, [x_last, im.add_constant(f"{w}_w", weights), im.add_constant(f"{w}_bias", bias)], y_last,
-            (xs[0], *window.out_spatial, out_channels), node.name, window=window, group=group, min=-INF, max=INF)
-    to_channels_first(im, y_last, node.output[0], node.name)
+    window = sliding_window(node, at, xs[2:], kernel_shape(node, at, weights))
+    emit_channels_last(im, node, IR_OP, operands, out_channels, window, group)
 
 
 IMPORTS = {"Conv": (import_conv, 2, 3)}
