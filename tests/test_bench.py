@@ -19,6 +19,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import edgewasm
+from edgewasm.bench import BenchOptions, run_bench
 from edgewasm.bench.html_report import render_html
 from edgewasm.bench.kernels import gemm_case, igemm_conv3x3_case
 from edgewasm.bench.report import render_text
@@ -129,6 +130,31 @@ def test_bench_refuses_bad_usage(capsys):
     assert main(["bench", "--models", "digits", "--engines", "quantum"]) == 2
     assert main(["bench", "--models", "", "--engines", "wasmtime"]) == 2
     assert main(["bench", "--model", "/no/such.onnx"]) == 2
+
+
+def test_variants_are_rows_compared_with_the_first_variant():
+    """--variants: one row per model and variant, each edgewasm row compared with the model's first
+    variant on the same engine; onnxruntime runs the original model (and its FLOPs) on every row."""
+    options = BenchOptions(models=["digits-b64"], engines=["wasmtime", "onnxruntime"], repeats=2,
+                           variants=["fp32", "fp32+structured+distill"], microbenchmarks=False,
+                           warmup_seconds=0.05, block_seconds=0.02)
+    report = run_bench(options)
+    base, pruned = report["models"]
+    assert (base["name"], pruned["name"]) == ("digits-b64[fp32]", "digits-b64[fp32+structured+distill]")
+    assert pruned["variant"] == "fp32+structured+distill" and pruned["flops"] < 0.55 * base["flops"]
+    fast, slow = pruned["results"]["wasmtime"], base["results"]["wasmtime"]
+    assert fast["speedup_vs_variant"]["fp32"] == pytest.approx(slow["p50_ms"] / fast["p50_ms"])
+    assert slow["speedup_vs_variant"]["fp32"] == 1.0
+    native = pruned["results"]["onnxruntime"]
+    assert "speedup_vs_variant" not in native
+    assert native["gflops"] == pytest.approx(base["flops"] / native["p50_ms"] / 1e6)
+    header = next(line for line in render_text(report).splitlines() if line.startswith("model "))
+    assert header.endswith("x fp32")
+
+
+def test_bench_refuses_unknown_variants(capsys):
+    assert main(["bench", "--models", "digits", "--engines", "wasmtime", "--variants", "fp32,fp64"]) == 2
+    assert "'fp64' is not a precision" in capsys.readouterr().err
 
 
 def test_reports_render_failures_and_unavailable_engines():

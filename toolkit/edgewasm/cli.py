@@ -207,12 +207,13 @@ def cmd_bench(args) -> int:
     if missing:
         raise UsageError(f"no such ONNX file: {missing[0]}")
     options = BenchOptions(models=names(args.models, SUITE_NAMES), model_files=[Path(f) for f in args.model or []],
-                           engines=names(args.engines, ENGINE_IDS),
+                           engines=names(args.engines, ENGINE_IDS), variants=names(args.variants, ()),
                            repeats=args.repeats, cold_starts=args.cold_starts, ort_web_version=args.ort_web_version)
     options.command = shlex.join(  # the reports print what reproduces them
         ["edgewasm", "bench", "--models", ",".join(options.models), "--engines", ",".join(options.engines),
          "--repeats", str(args.repeats), "--cold-starts", str(args.cold_starts)]
         + [a for f in args.model or [] for a in ("--model", f)]
+        + (["--variants", ",".join(options.variants)] if options.variants else [])
         + (["--ort-web-version", args.ort_web_version] if "onnxruntime-web" in options.engines else [])
         + [a for flag in ("json", "html") if getattr(args, flag) for a in (f"--{flag}", getattr(args, flag))])
     if not options.models and not options.model_files:
@@ -289,10 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmark the model suite on every engine side by side")
     p.add_argument("--models", metavar="NAME,...", help="suite models (default: all; '' for none): "
-                   "digits, mlp-b1, mlp-b32, mobilenetv2, resnet-block, transformer")
+                   "digits, digits-b64, mlp-b1, mlp-b32, mobilenetv2, resnet-block, transformer")
     p.add_argument("--model", action="append", metavar="FILE.onnx", help="also benchmark this ONNX file (repeatable)")
     p.add_argument("--engines", metavar="ENGINE,...",
                    help="default: wasmtime,browser,onnxruntime,onnxruntime-web (browser = edgewasm in Chromium)")
+    p.add_argument("--variants", metavar="VARIANT,...",
+                   help="compression variants to compare, one row each (e.g. fp32,int8,fp32+structured+distill; "
+                        "distill fits seeded random inputs)")
     p.add_argument("--repeats", type=int, default=5, help="timed blocks per engine and model (default 5)")
     p.add_argument("--cold-starts", type=int, default=1, help="cold starts per engine and model (default 1)")
     p.add_argument("--ort-web-version", default="1.30.0", help="npm version of onnxruntime-web (default 1.30.0)")

@@ -117,6 +117,7 @@ def compare_variants(builds: list[VariantBuild], baseline: Callable[[], VariantB
             fp32_total = len(reference.wasm) + len(reference.weights)
             report["compression"] = {
                 "fp32_weight_bytes": len(reference.weights),
+                "fp32_flops": reference.report["flops"],
                 "weight_bytes_vs_fp32": round(len(build.weights) / max(1, len(reference.weights)), 4),
                 "total_bytes": total,
                 "total_bytes_vs_fp32": round(total / max(1, fp32_total), 4),

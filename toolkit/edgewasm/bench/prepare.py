@@ -21,6 +21,7 @@ from ..errors import EdgewasmError
 from .suite import SuiteModel
 
 INPUT_SEED = 0
+DISTILL_SEED, DISTILL_SAMPLES = 1, 512
 ONNX_FILE, BUNDLE_DIR, INPUTS_FILE = "model.onnx", "bundle", "inputs.json"
 ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT32: "int32",
                onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT8: "int8"}
@@ -34,6 +35,7 @@ class BenchModel:
     batch: int
     directory: Path  # holds model.onnx, bundle/ and inputs.json (served to the browser as is)
     inputs: dict[str, np.ndarray]
+    variant: str | None = None  # the compression recipe (edgewasm.variants); None: the compiler's default
     edgewasm_refusal: dict | None = None  # {"status": "skipped" | "error", "reason"} if it did not compile
     compile_report: dict = field(default_factory=dict)
 
@@ -50,22 +52,35 @@ class BenchModel:
         """From the compiler's report (edgewasm.ops.flops); None when edgewasm did not compile it."""
         return self.compile_report.get("flops")
 
+    @property
+    def original_flops(self) -> int | None:
+        """The uncompressed model's FLOPs: what the onnxruntime engines compute on every row."""
+        return self.compile_report.get("compression", {}).get("fp32_flops", self.flops)
+
     def input_specs(self) -> list[dict]:
         return [{"name": name, "dtype": str(value.dtype), "shape": list(value.shape)}
                 for name, value in self.inputs.items()]
 
 
-def prepare_suite_model(entry: SuiteModel, workdir: Path) -> BenchModel:
-    return _prepare(entry.build(), entry.name, entry.description, "suite", workdir)
+def prepare_suite_model(entry: SuiteModel, workdir: Path, variants: list[str] | None = None) -> list[BenchModel]:
+    return _prepare_variants(entry.build(), entry.name, entry.description, "suite", workdir, variants)
 
 
-def prepare_file_model(path: Path, workdir: Path, taken: set[str]) -> BenchModel:
+def prepare_file_model(path: Path, workdir: Path, taken: set[str],
+                       variants: list[str] | None = None) -> list[BenchModel]:
     """A user's model: named after its file (made unique), symbolic dimensions fixed to 1."""
     from ..frontend.onnx import load_onnx, read_model_bytes
 
     proto = load_onnx(read_model_bytes(path))
     name = _unique(re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(path).stem) or "model", taken)
-    return _prepare(proto, name, f"{Path(path).name} (--model)", str(path), workdir)
+    return _prepare_variants(proto, name, f"{Path(path).name} (--model)", str(path), workdir, variants)
+
+
+def _prepare_variants(proto: onnx.ModelProto, name: str, description: str, source: str, workdir: Path,
+                      variants: list[str] | None) -> list[BenchModel]:
+    if not variants:
+        return [_prepare(proto, name, description, source, workdir)]
+    return [_prepare(proto, f"{name}[{variant}]", description, source, workdir, variant) for variant in variants]
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -75,18 +90,21 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _prepare(proto: onnx.ModelProto, name: str, description: str, source: str, workdir: Path) -> BenchModel:
+def _prepare(proto: onnx.ModelProto, name: str, description: str, source: str, workdir: Path,
+             variant: str | None = None) -> BenchModel:
     from ..compiler import compile_model
+    from ..variants import Options
 
-    directory = Path(workdir) / name
+    directory = Path(workdir) / re.sub(r"[^A-Za-z0-9_.+-]+", "_", name)
     directory.mkdir(parents=True, exist_ok=True)
     data = proto.SerializeToString()
     (directory / ONNX_FILE).write_bytes(data)
     inputs = random_inputs(proto)
     batch = next((int(v.shape[0]) for v in inputs.values() if v.ndim), 1)
-    model = BenchModel(name, description, source, batch, directory, inputs)
+    model = BenchModel(name, description, source, batch, directory, inputs, variant)
+    options = Options(distill=teacher_inputs(proto)) if variant and "distill" in variant else None
     try:
-        manifest = compile_model(data, model.bundle, batch=1, name=name)
+        manifest = compile_model(data, model.bundle, batch=1, name=name, variants=variant, options=options)
         manifest = json.loads(Path(manifest).read_text())
         variant = manifest["variants"][manifest["default_variant"]]
         model.compile_report = dict(variant.get("report") or {})
@@ -99,10 +117,25 @@ def _prepare(proto: onnx.ModelProto, name: str, description: str, source: str, w
     return model
 
 
-def random_inputs(proto: onnx.ModelProto) -> dict[str, np.ndarray]:
+def teacher_inputs(proto: onnx.ModelProto) -> dict[str, np.ndarray]:
+    """About DISTILL_SAMPLES rows of seeded random inputs: batches stacked along the first axis."""
+    batches, rows = [], 0
+    for seed in range(DISTILL_SEED, DISTILL_SEED + DISTILL_SAMPLES):
+        batch = random_inputs(proto, seed)
+        first = next(iter(batch.values()), None)
+        if first is None or first.ndim == 0:
+            return batch  # nothing to stack along
+        batches.append(batch)
+        rows += first.shape[0]
+        if rows >= DISTILL_SAMPLES:
+            break
+    return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
+
+
+def random_inputs(proto: onnx.ModelProto, seed: int = INPUT_SEED) -> dict[str, np.ndarray]:
     """Seeded inputs for the graph inputs that are not initializers (symbolic dims -> 1):
     standard normal floats, zeros for integer inputs (indices must stay in range)."""
-    rng = np.random.default_rng(INPUT_SEED)
+    rng = np.random.default_rng(seed)
     constants = {t.name for t in proto.graph.initializer}
     inputs = {}
     for value in proto.graph.input:

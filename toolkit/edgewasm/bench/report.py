@@ -96,6 +96,9 @@ def model_lines(report: dict) -> tuple[list[str], list[str]]:
     """The models table and its footnotes (the full reasons of skipped/failed rows)."""
     headers = ["model", "engine", "p50 ms", "p95 ms", "items/s", "GFLOP/s", "%peak", "mem MiB", "shipped MB",
                "gzip MB", "cold ms", "x ort-web", "x native"]
+    base = next((m["variant"] for m in report["models"] if m.get("variant")), None)
+    if base:  # --variants: how many times faster than the model's first variant on the same engine
+        headers.append(f"x {base}")
     rows, notes = [], []
     for model in report["models"]:
         first = True
@@ -120,14 +123,15 @@ def model_lines(report: dict) -> tuple[list[str], list[str]]:
                 fmt(shipped["total_gzip"] / 1e6 if shipped.get("total_gzip") else None, ".2f"),
                 fmt(r.get("cold_start_ms"), ".0f"),
                 fmt(speedups.get("onnxruntime-web"), ".2f"), fmt(speedups.get("onnxruntime"), ".2f"),
-            ])
+            ] + ([fmt(r.get("speedup_vs_variant", {}).get(base), ".2f")] if base else []))
     return _table(headers, rows, set(range(2, len(headers)))), notes
 
 
 def render_text(report: dict) -> str:
     models, footnotes = model_lines(report)
     blocks = [peak_lines(report), kernel_lines(report), overhead_lines(report),
-              ["Models (x ort-web, x native: how many times faster than that engine at p50)"] + models + footnotes]
+              ["Models (x ort-web, x native: how many times faster than that engine at p50; with --variants, x <first "
+              "variant>: than the model's first variant on the same engine)"] + models + footnotes]
     unavailable = [f"{e}: unavailable: {v['reason'].splitlines()[0]}" for e, v in report.get("engines", {}).items()
                    if v.get("status") == "unavailable"]
     if unavailable:

@@ -29,6 +29,7 @@ from .suite import SUITE_NAMES, suite_model
 
 SCHEMA = "edgewasm-bench/1"
 REFERENCES = ("onnxruntime-web", "onnxruntime")  # speedups are reported against these
+EDGEWASM_ENGINES = ("wasmtime", "browser")  # the engines that run the compiled (maybe compressed) variant
 MICRO_SECONDS = 0.1  # one microbenchmark sample
 MAX_BLOCK = 100_000
 MIN_BLOCK = 5  # samples per block even for slow models, so p95 rests on 5 x repeats samples
@@ -42,6 +43,7 @@ CEILING = {"wasmtime": "wasmtime-no-epoch", "wasmtime-no-epoch": "wasmtime-no-ep
 class BenchOptions:
     models: list[str] = field(default_factory=lambda: list(SUITE_NAMES))
     model_files: list[Path] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)  # compression recipes: one row per model and variant
     engines: list[str] = field(default_factory=lambda: list(ENGINE_IDS))
     repeats: int = 5
     block_seconds: float = 0.25
@@ -164,13 +166,13 @@ class Bench:
         models = []
         for name in self.options.models:
             self.progress.show(f"compiling {name}")
-            models.append(prepare_suite_model(suite_model(name), workdir))
+            models.extend(prepare_suite_model(suite_model(name), workdir, self.options.variants))
         taken = set(self.options.models)
         for path in self.options.model_files:
             self.progress.show(f"compiling {Path(path).name}")
-            model = prepare_file_model(Path(path), workdir, taken)
-            taken.add(model.name)
-            models.append(model)
+            rows = prepare_file_model(Path(path), workdir, taken, self.options.variants)
+            taken.update(row.name.split("[")[0] for row in rows)
+            models.extend(rows)
         for model in models:
             if model.edgewasm_refusal:
                 self.log(f"{model.name}: edgewasm {model.edgewasm_refusal['reason']}")
@@ -231,7 +233,7 @@ class Bench:
                 results[engine_id] = self.summarize(model, engine_id, samples[engine_id], block_medians[engine_id],
                                                     plans[engine_id], cold[engine_id], facts)
         return {"name": model.name, "description": model.description, "source": model.source,
-                "batch": model.batch, "flops": model.flops, "inputs": model.input_specs(),
+                "variant": model.variant, "batch": model.batch, "flops": model.flops, "inputs": model.input_specs(),
                 "edgewasm": self.compile_summary(model),
                 "results": {e: results[e] for e in self.options.engines if e in results}}
 
@@ -266,7 +268,8 @@ class Bench:
         p50_s = result["p50_ms"] / 1000.0
         result["inferences_per_s"] = 1.0 / p50_s
         result["items_per_s"] = model.batch / p50_s
-        result["gflops"] = model.flops / p50_s / 1e9 if model.flops else None
+        flops = model.flops if engine_id in EDGEWASM_ENGINES else model.original_flops
+        result["gflops"] = flops / p50_s / 1e9 if flops else None
         result["memory_bytes"] = facts.get("memory_bytes")
         if "call_path" in facts:
             result["call_path"] = facts["call_path"]
@@ -300,6 +303,7 @@ class Bench:
                 self.progress.show("wasmtime host overhead")
                 overhead = measure_host_overhead()
             model_reports = [self.run_model(model) for model in models]
+            add_variant_speedups(model_reports)
             add_derived(model_reports, peak, {e: getattr(self.engines.get(e), "wasm_host", None)
                                               for e in self.options.engines})
             return {
@@ -380,10 +384,35 @@ def add_derived(models: list[dict], peak: dict, wasm_hosts: dict[str, str | None
             }
 
 
+def add_variant_speedups(models: list[dict]) -> None:
+    """With --variants: each row's speedup over the first variant of the same model, engine by
+    engine (> 1: the compressed variant is faster), as `speedup_vs_variant: {variant: x}`."""
+    base: dict[str, dict] = {}
+    for model in models:
+        if model.get("variant") is None:
+            continue
+        family = model["name"][: -len(f"[{model['variant']}]")]
+        first = base.setdefault(family, model)
+        for engine_id, result in model["results"].items():
+            if engine_id not in EDGEWASM_ENGINES:
+                continue  # the onnxruntime engines run the original model on every row
+            reference = first["results"].get(engine_id, {})
+            if result.get("status") == "ok" and reference.get("status") == "ok":
+                result["speedup_vs_variant"] = {first["variant"]: reference["p50_ms"] / result["p50_ms"]}
+
+
 def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict:
     unknown = [m for m in options.models if m not in SUITE_NAMES]
     if unknown:
         raise ValueError(f"unknown suite model(s) {', '.join(unknown)}; the suite is {', '.join(SUITE_NAMES)}")
+    if options.variants:
+        from ..errors import CompressionError
+        from ..variants import parse_variants
+
+        try:
+            options.variants = [recipe.name for recipe in parse_variants(",".join(options.variants))]
+        except CompressionError as exc:
+            raise ValueError(str(exc)) from None
     unknown = [e for e in options.engines if e not in ENGINE_IDS]
     if unknown:
         raise ValueError(f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(ENGINE_IDS)}")

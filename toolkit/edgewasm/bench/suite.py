@@ -177,6 +177,8 @@ def transformer_encoder(layers: int = 2, seq: int = 128, d_model: int = 256, hea
 SUITE = (
     SuiteModel("digits", "the demo's digits MLP 64-32-10 + softmax, batch 1", 1,
                lambda: mlp([64, 32, 10], 1, softmax=True, input_name="pixels", output_name="probabilities")),
+    SuiteModel("digits-b64", "the digits MLP at batch 64 (a server twin scoring a page of digits)", 64,
+               lambda: mlp([64, 32, 10], 64, softmax=True, input_name="pixels", output_name="probabilities")),
     SuiteModel("mlp-b1", "MLP 784-512-256-10, batch 1", 1, lambda: mlp([784, 512, 256, 10], 1, softmax=False)),
     SuiteModel("mlp-b32", "MLP 784-512-256-10, batch 32", 32, lambda: mlp([784, 512, 256, 10], 32, softmax=False)),
     SuiteModel("mobilenetv2", "MobileNetV2 1.0 layout, 1x3x224x224", 1, mobilenet_v2),
