@@ -8,6 +8,9 @@ with H_s the student's input to the layer (after the refits before it) and H_t t
 This is what pruning and low-rank damage: the layer after a structurally pruned one, the second
 factor of a factorized one. Weights a pruning pass zeroed stay zero (each output column is fit on
 its remaining inputs only), so distillation never undoes the compression.
+Convolutions (group 1) are refit the same way on their im2col rows: each output pixel is one
+sample of a dense layer over its window (kernel taps x input channels), with at most
+MAX_CONV_ROWS pixels drawn at random (seeded) from the data, so a large feature map stays cheap.
 The report gives the student's agreement with the teacher's top-1 and its output error, before
 and after.
 """
@@ -21,16 +24,23 @@ from ..ir import Graph
 from .activations import activations
 
 RIDGE = 1e-4  # lambda, relative to the mean squared activation: keeps the fit well posed
+MAX_CONV_ROWS = 20_000  # output pixels a convolution is refit on
+PIXEL_SEED = 0
+
+
+def _refittable(node) -> bool:
+    return node.op == "Gemm" or (node.op == "Conv" and node.attrs["group"] == 1)
 
 
 def distill(student: Graph, teacher: Graph, data: dict[str, np.ndarray]) -> tuple[Graph, dict]:
-    teacher_layers = {n.outputs[0]: n for n in teacher.nodes if n.op == "Gemm"}
+    teacher_layers = {n.outputs[0]: n for n in teacher.nodes if _refittable(n)}
     teacher_inputs = activations(teacher, data, sorted({n.inputs[0] for n in teacher_layers.values()}))
     before = _agreement(student, teacher, data)
     layers = []
     for node in student.nodes:
         twin = teacher_layers.get(node.outputs[0])
-        if node.op != "Gemm" or twin is None or student.info(node.outputs[0]).shape != teacher.info(twin.outputs[0]).shape:
+        if (not _refittable(node) or twin is None or twin.op != node.op
+                or student.info(node.outputs[0]).shape != teacher.info(twin.outputs[0]).shape):
             continue
         h_s = activations(student, data, [node.inputs[0]])[node.inputs[0]]
         h_t = teacher_inputs[twin.inputs[0]]
@@ -38,27 +48,61 @@ def distill(student: Graph, teacher: Graph, data: dict[str, np.ndarray]) -> tupl
         w_t, b_t = _weights(teacher, twin)
         if h_s.shape == h_t.shape and np.array_equal(h_s, h_t) and np.array_equal(w_s, w_t) and np.array_equal(b_s, b_t):
             continue
-        h_s = h_s.reshape(-1, w_s.shape[0]).astype(np.float64)
-        target = h_t.reshape(-1, w_t.shape[0]).astype(np.float64) @ w_t + b_t
+        h_s, h_t = _rows(node, h_s, w_s.shape[0]), _rows(twin, h_t, w_t.shape[0])
+        target = h_t @ w_t + b_t
         error_before = _rms(h_s @ w_s + b_s - target)
         mask = (w_s != 0) if (w_s == 0).any() else None
         w_fit, b_fit = _ridge(h_s, target, mask)
-        _store(student, node, w_fit.astype(np.float32), b_fit.astype(np.float32))
+        layer_w = _dense_to_layer(node, w_fit, student.constants[node.inputs[1]])
+        _store(student, node, layer_w.astype(np.float32), b_fit.astype(np.float32))
         layers.append({"layer": node.name or node.outputs[0], "samples": int(h_s.shape[0]),
                        "rms_error_before": error_before, "rms_error_after": _rms(h_s @ w_fit + b_fit - target),
                        "kept_zeros": mask is not None})
     if not layers:
-        raise CompressionError("--distill found no compressed dense layer to refit (distill follows structured, "
-                               "prune or lowrank, e.g. fp32+structured+distill)")
+        raise CompressionError("--distill found no compressed dense layer or convolution to refit (distill "
+                               "follows structured, prune or lowrank, e.g. fp32+structured+distill)")
     after = _agreement(student, teacher, data)
     return student, {"pass": "distillation", "samples": int(len(next(iter(data.values())))), "layers": layers,
                      "before": before, "after": after}
 
 
 def _weights(graph: Graph, node) -> tuple[np.ndarray, np.ndarray]:
+    """The layer as a dense [inputs, outputs] matrix and bias (a convolution's inputs are its
+    window: taps, then channels, in the order `_rows` lays them out)."""
     w = graph.constants[node.inputs[1]].astype(np.float64)
+    if node.op == "Conv":  # [M, C, *kernel] -> [*kernel, C, M] -> [taps * C, M]
+        w = np.moveaxis(w, (0, 1), (-1, -2)).reshape(-1, w.shape[0])
     b = graph.constants[node.inputs[2]].astype(np.float64) if len(node.inputs) > 2 else np.zeros(w.shape[1])
     return w, b
+
+
+def _dense_to_layer(node, w: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Inverse of `_weights`' layout change."""
+    if node.op != "Conv":
+        return w
+    return np.moveaxis(w.reshape(*like.shape[2:], like.shape[1], like.shape[0]), (-1, -2), (0, 1))
+
+
+def _rows(node, h: np.ndarray, inputs: int) -> np.ndarray:
+    """The layer's input as samples of a dense layer: a Gemm's rows, or for a convolution the
+    window of MAX_CONV_ROWS seeded random output pixels (the same pixels for student and teacher)."""
+    if node.op != "Conv":
+        return h.reshape(-1, inputs).astype(np.float64)
+    window = node.attrs["window"]
+    spatial = len(window.kernel)
+    padded = np.pad(h, [(0, 0)] + [(max(b, 0), max(e, 0)) for b, e in zip(window.pads_begin, window.pads_end)]
+                    + [(0, 0)])
+    pixels = (h.shape[0],) + window.out_spatial
+    total = int(np.prod(pixels))
+    rng = np.random.default_rng(PIXEL_SEED)
+    chosen = rng.choice(total, MAX_CONV_ROWS, replace=False) if total > MAX_CONV_ROWS else np.arange(total)
+    index = np.unravel_index(np.sort(chosen), pixels)
+    taps = []
+    for tap in np.ndindex(*window.kernel):
+        at = [index[0]] + [index[1 + d] * window.strides[d] + tap[d] * window.dilations[d]
+                           + max(window.pads_begin[d], 0) - window.pads_begin[d] for d in range(spatial)]
+        taps.append(padded[tuple(at)])
+    return np.concatenate(taps, axis=1).astype(np.float64)
 
 
 def _ridge(h: np.ndarray, target: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,8 @@ do fewer multiply-adds than the one they replace. The rank comes from `--low-ran
   R in (0, 1]   a rank ratio: r = ceil(R * min(K, N))
   energy:E      the smallest r whose singular values keep a fraction E of sum(S^2)
 Any fused clamp and the bias stay on the second factor; the intermediate has no activation.
+A 1x1 convolution (group 1) is a Gemm over pixels and is factorized the same way into two 1x1
+convolutions: the first keeps the window (strides, pads), the second is pointwise.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from ..errors import CompressionError
 from ..ir import Graph, Node, TensorInfo
+from ..window import Window
 
 
 def parse_rank(text: str | float) -> tuple[str, float]:
@@ -40,14 +43,44 @@ def choose_rank(singular: np.ndarray, spec: tuple[str, float]) -> int:
     return int(min(singular.size, np.searchsorted(energy, value * energy[-1] * (1 - 1e-12)) + 1))
 
 
+def _dense_weight(graph: Graph, node: Node) -> np.ndarray | None:
+    """The layer's weight as [inputs, outputs], or None when it is not a factorizable layer."""
+    if node.op == "Gemm":
+        return graph.constants[node.inputs[1]].astype(np.float64)
+    if node.op == "Conv" and node.attrs["group"] == 1 and all(k == 1 for k in node.attrs["window"].kernel):
+        w = graph.constants[node.inputs[1]]
+        return w.reshape(w.shape[0], w.shape[1]).T.astype(np.float64)
+    return None
+
+
+def _as_layer(node: Node, dense: np.ndarray) -> np.ndarray:
+    """A factor [inputs, outputs] in the node's weight layout."""
+    if node.op == "Gemm":
+        return dense.astype(np.float32)
+    return np.ascontiguousarray(dense.T.reshape(dense.shape[1], dense.shape[0], *node.attrs["window"].kernel),
+                                dtype=np.float32)
+
+
+def _split(node: Node, x_shape: tuple[int, ...]) -> tuple[dict, dict, tuple[int, ...]]:
+    """Attributes of the two factors, and the intermediate's shape without its last axis."""
+    linear = {"min": -math.inf, "max": math.inf}
+    if node.op == "Gemm":
+        return linear, dict(node.attrs), x_shape[:-1]
+    window = node.attrs["window"]
+    ones, zeros = (1,) * len(window.kernel), (0,) * len(window.kernel)
+    pointwise = Window(window.out_spatial, window.out_spatial, ones, ones, ones, zeros, zeros)
+    first = {**node.attrs, **linear}
+    return first, {**node.attrs, "window": pointwise}, (x_shape[0], *window.out_spatial)
+
+
 def factorize(graph: Graph, rank: str | float) -> tuple[Graph, dict]:
     spec = parse_rank(rank)
     layers, nodes = [], []
     for node in graph.nodes:
-        if node.op != "Gemm":
+        w = _dense_weight(graph, node)
+        if w is None:
             nodes.append(node)
             continue
-        w = graph.constants[node.inputs[1]].astype(np.float64)
         k, n = w.shape
         u, s, vt = np.linalg.svd(w, full_matrices=False)
         r = choose_rank(s, spec)
@@ -57,14 +90,15 @@ def factorize(graph: Graph, rank: str | float) -> tuple[Graph, dict]:
             continue
         root = np.sqrt(s[:r])
         a_name = _fresh(graph, f"{node.inputs[1]}__lowrank_a")
-        graph.constants[a_name] = (u[:, :r] * root).astype(np.float32)
+        graph.constants[a_name] = _as_layer(node, u[:, :r] * root)
         b_name = _fresh(graph, f"{node.inputs[1]}__lowrank_b")
-        graph.constants[b_name] = (root[:, None] * vt[:r]).astype(np.float32)
+        graph.constants[b_name] = _as_layer(node, root[:, None] * vt[:r])
         x = node.inputs[0]
+        first, second, middle_shape = _split(node, graph.info(x).shape)
         middle = _fresh(graph, f"{node.outputs[0]}__rank{r}")
-        graph.tensors[middle] = TensorInfo(middle, (*graph.info(x).shape[:-1], r))
-        nodes.append(Node("Gemm", [x, a_name], [middle], {"min": -math.inf, "max": math.inf}, f"{node.name} (rank {r} a)"))
-        nodes.append(Node("Gemm", [middle, b_name, *node.inputs[2:]], node.outputs, dict(node.attrs),
+        graph.tensors[middle] = TensorInfo(middle, (*middle_shape, r))
+        nodes.append(Node(node.op, [x, a_name], [middle], first, f"{node.name} (rank {r} a)"))
+        nodes.append(Node(node.op, [middle, b_name, *node.inputs[2:]], node.outputs, second,
                           f"{node.name} (rank {r} b)"))
         kept = float((s[:r] ** 2).sum() / max((s ** 2).sum(), 1e-300))
         layers.append({"layer": node.name or node.outputs[0], "k": k, "n": n, "rank": r, "factorized": True,

@@ -8,7 +8,11 @@ structured  (--prune-structured F) removes the fraction F of the neurons of ever
             next layer's weights go, so both GEMMs shrink and the model really is faster. Neurons
             are ranked by norm: |w_in,j| * |w_out,j| (the L2 norm of the weights and bias that
             make neuron j times that of the weights that read it), i.e. how much it can move the next
-            layer. Distillation (passes/distill.py) then recovers what the removed neurons did.
+            layer. Convolutions likewise: the output channels of a Conv (group 1) that feeds only
+            another Conv (group 1), directly or through one depthwise Conv (MobileNet's expand ->
+            depthwise -> project), go with that depthwise channel and the next Conv's input
+            channel. Channels that meet a residual Add or a graph output are never removed.
+            Distillation (passes/distill.py) then recovers what the removed neurons did.
 """
 
 from __future__ import annotations
@@ -57,51 +61,116 @@ def prune_magnitude(graph: Graph, fraction: float) -> tuple[Graph, dict]:
                    "sparsity": round(sum(layer["zeros"] for layer in layers) / total, 4)}
 
 
-def _dense_successor(graph: Graph, node: Node) -> Node | None:
-    """The Gemm that alone reads this Gemm's output, as its activation, when there is one."""
-    out = node.outputs[0]
-    users = graph.consumers(out)
-    if graph.is_graph_output(out) or len(users) != 1:
+def _sole_reader(graph: Graph, tensor: str, op: str) -> Node | None:
+    """The one `op` node that reads `tensor` (as its data input only), if nothing else does."""
+    users = graph.consumers(tensor)
+    if graph.is_graph_output(tensor) or len(users) != 1:
         return None
     user = users[0]
-    if user.op != "Gemm" or user.inputs[0] != out or out in user.inputs[1:]:
+    if user.op != op or user.inputs[0] != tensor or tensor in user.inputs[1:]:
         return None
     return user
 
 
+def _convolution_successors(graph: Graph, node: Node) -> tuple[Node | None, Node] | None:
+    """(the depthwise Conv in between or None, the group-1 Conv that reads the channels) when this
+    group-1 Conv's output channels flow only into that path."""
+    if node.op != "Conv" or node.attrs["group"] != 1 or not graph.is_constant(node.inputs[1]):
+        return None
+    channels = graph.info(node.outputs[0]).shape[-1]
+    user = _sole_reader(graph, node.outputs[0], "Conv")
+    depthwise = None
+    if user is not None and user.attrs["group"] == channels != 1:
+        if graph.constants[user.inputs[1]].shape[0] != channels:
+            return None  # a depth multiplier: channels fan out
+        depthwise, user = user, _sole_reader(graph, user.outputs[0], "Conv")
+    if user is None or user.attrs["group"] != 1 or not graph.is_constant(user.inputs[1]):
+        return None
+    return depthwise, user
+
+
+def _bias(graph: Graph, node: Node, channels: int) -> np.ndarray:
+    return graph.constants[node.inputs[2]] if len(node.inputs) > 2 else np.zeros(channels, np.float32)
+
+
+def _narrow(graph: Graph, node: Node, keep: np.ndarray) -> None:
+    """The node's output now has only the `keep` channels (its last axis)."""
+    out = node.outputs[0]
+    info = graph.info(out)
+    graph.tensors[out] = TensorInfo(out, (*info.shape[:-1], len(keep)), info.dtype)
+
+
+def _prune_dense(graph: Graph, node: Node, fraction: float) -> dict | None:
+    successor = _sole_reader(graph, node.outputs[0], "Gemm")
+    if successor is None:
+        return None
+    w_in = graph.constants[node.inputs[1]]
+    neurons = w_in.shape[1]
+    keep_count = max(1, neurons - int(round(fraction * neurons)))
+    if keep_count == neurons:
+        return None
+    bias = _bias(graph, node, neurons)
+    w_out = graph.constants[successor.inputs[1]]
+    strength = np.sqrt((w_in.astype(np.float64) ** 2).sum(0) + bias.astype(np.float64) ** 2) \
+        * np.sqrt((w_out.astype(np.float64) ** 2).sum(1))
+    keep = np.sort(np.argsort(-strength, kind="stable")[:keep_count])
+    _replace_constant(graph, node, 1, w_in[:, keep], "kept")
+    if len(node.inputs) > 2:
+        _replace_constant(graph, node, 2, bias[keep], "kept")
+    _replace_constant(graph, successor, 1, w_out[keep, :], "rewired")
+    _narrow(graph, node, keep)
+    return {"layer": node.name or node.outputs[0], "neurons": int(neurons), "kept": int(keep_count),
+            "rewired": successor.name or successor.outputs[0]}
+
+
+def _prune_convolution(graph: Graph, node: Node, fraction: float) -> dict | None:
+    found = _convolution_successors(graph, node)
+    if found is None:
+        return None
+    depthwise, reader = found
+    w_in = graph.constants[node.inputs[1]]
+    channels = w_in.shape[0]
+    keep_count = max(1, channels - int(round(fraction * channels)))
+    if keep_count == channels:
+        return None
+    bias = _bias(graph, node, channels)
+    w_out = graph.constants[reader.inputs[1]]
+    strength = np.sqrt((w_in.reshape(channels, -1).astype(np.float64) ** 2).sum(1) + bias.astype(np.float64) ** 2) \
+        * np.sqrt((np.moveaxis(w_out, 1, 0).reshape(channels, -1).astype(np.float64) ** 2).sum(1))
+    if depthwise is not None:
+        w_dw = graph.constants[depthwise.inputs[1]]
+        strength *= np.sqrt((w_dw.reshape(channels, -1).astype(np.float64) ** 2).sum(1)
+                            + _bias(graph, depthwise, channels).astype(np.float64) ** 2)
+    keep = np.sort(np.argsort(-strength, kind="stable")[:keep_count])
+    for layer in (node, depthwise):
+        if layer is None:
+            continue
+        _replace_constant(graph, layer, 1, graph.constants[layer.inputs[1]][keep], "kept")
+        if len(layer.inputs) > 2:
+            _replace_constant(graph, layer, 2, graph.constants[layer.inputs[2]][keep], "kept")
+        _narrow(graph, layer, keep)
+    if depthwise is not None:
+        depthwise.attrs["group"] = keep_count
+    _replace_constant(graph, reader, 1, w_out[:, keep], "rewired")
+    report = {"layer": node.name or node.outputs[0], "channels": int(channels), "kept": int(keep_count),
+              "rewired": reader.name or reader.outputs[0]}
+    if depthwise is not None:
+        report["through"] = depthwise.name or depthwise.outputs[0]
+    return report
+
+
 def prune_structured(graph: Graph, fraction: float) -> tuple[Graph, dict]:
-    """Remove the `fraction` weakest neurons of every Gemm that feeds only another Gemm."""
+    """Remove the `fraction` weakest neurons of every Gemm that feeds only another Gemm, and the
+    weakest output channels of every Conv that feeds only another Conv (maybe through a depthwise one)."""
     if not 0.0 <= fraction < 1.0:
         raise CompressionError(f"--prune-structured must be a fraction in [0, 1), got {fraction}")
-    layers = []
-    for node in list(graph.nodes):
-        if node.op != "Gemm":
-            continue
-        successor = _dense_successor(graph, node)
-        if successor is None:
-            continue
-        w_in = graph.constants[node.inputs[1]]
-        bias = graph.constants[node.inputs[2]] if len(node.inputs) > 2 else np.zeros(w_in.shape[1], np.float32)
-        w_out = graph.constants[successor.inputs[1]]
-        neurons = w_in.shape[1]
-        keep_count = max(1, neurons - int(round(fraction * neurons)))
-        if keep_count == neurons:
-            continue
-        strength = np.sqrt((w_in.astype(np.float64) ** 2).sum(0) + bias.astype(np.float64) ** 2) \
-            * np.sqrt((w_out.astype(np.float64) ** 2).sum(1))
-        keep = np.sort(np.argsort(-strength, kind="stable")[:keep_count])
-        _replace_constant(graph, node, 1, w_in[:, keep], "kept")
-        if len(node.inputs) > 2:
-            _replace_constant(graph, node, 2, bias[keep], "kept")
-        _replace_constant(graph, successor, 1, w_out[keep, :], "rewired")
-        out = node.outputs[0]
-        info = graph.info(out)
-        graph.tensors[out] = TensorInfo(out, (*info.shape[:-1], keep_count), info.dtype)
-        layers.append({"layer": node.name or out, "neurons": int(neurons), "kept": int(keep_count),
-                       "rewired": successor.name or successor.outputs[0]})
+    prune = {"Gemm": _prune_dense, "Conv": _prune_convolution}
+    layers = [report for node in list(graph.nodes) if node.op in prune
+              and (report := prune[node.op](graph, node, fraction)) is not None]
     if not layers:
-        raise CompressionError("--prune-structured found no dense layer feeding another dense layer "
-                               "(the last layer's outputs are the model's and cannot be removed)")
+        raise CompressionError("--prune-structured found no dense layer feeding another dense layer and no "
+                               "convolution feeding another (the last layer's outputs are the model's, and "
+                               "channels that meet a residual Add cannot be removed)")
     return graph, {"pass": "structured pruning", "fraction": fraction, "layers": layers}
 
 
