@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import pytest
 from onnx import helper
 
 import edgewasm
 from edgewasm.engines import run_onnxruntime, within_contract
+from edgewasm.errors import CompressionError
 from edgewasm.variants import Options
 
 from models import make_model
@@ -101,3 +103,12 @@ def test_low_rank_factorizes_pointwise_convolutions(tmp_path):
     assert len(factorized) >= 2  # the 1x1 expand and project (and the dense head at this ratio)
     shapes = conv_weight_shapes(bundle, "fp32+lowrank")
     assert (4, 16, 1, 1) in shapes and (32, 4, 1, 1) in shapes  # expand 16 -> 32 at rank 4
+
+
+def test_low_rank_without_a_factorizable_layer_says_so(tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])]
+    proto = make_model(nodes, [("x", [1, 4, 6, 6])], [("y", [1, 4, 6, 6])],
+                       {"w": np.ones((4, 4, 3, 3), np.float32)})
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    with pytest.raises(CompressionError, match="no Gemm/MatMul or 1x1 convolution"):
+        edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b", variants="fp32+lowrank")

@@ -104,6 +104,8 @@ def factorize(graph: Graph, rank: str | float) -> tuple[Graph, dict]:
         layers.append({"layer": node.name or node.outputs[0], "k": k, "n": n, "rank": r, "factorized": True,
                        "energy_kept": round(kept, 6), "macs_before": k * n, "macs_after": r * (k + n)})
     graph.nodes = nodes
+    if not layers:
+        raise CompressionError("--low-rank found no Gemm/MatMul or 1x1 convolution (group 1) to factorize")
     if not any(layer["factorized"] for layer in layers):
         raise CompressionError(f"--low-rank {rank}: no layer gets fewer FLOPs at that rank "
                                f"(ranks {[layer['rank'] for layer in layers]}); use a smaller ratio or energy")
