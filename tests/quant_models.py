@@ -78,9 +78,9 @@ def input_batches(shape, count: int, seed: int = 0) -> list[np.ndarray]:
 
 
 def ort_quantize_static(model: onnx.ModelProto, calibration: np.ndarray, batch: int, fmt: str = "QDQ",
-                        activation: str = "QUInt8") -> onnx.ModelProto:
-    """onnxruntime.quantization.quantize_static (MinMax, per-channel int8 weights) fed `calibration`
-    in slices of `batch` rows."""
+                        activation: str = "QUInt8", per_channel: bool = True) -> onnx.ModelProto:
+    """onnxruntime.quantization.quantize_static (MinMax, int8 weights, per channel unless told)
+    fed `calibration` in slices of `batch` rows."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
@@ -93,7 +93,7 @@ def ort_quantize_static(model: onnx.ModelProto, calibration: np.ndarray, batch: 
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
         src.write_bytes(model.SerializeToString())
-        quantize_static(src, dst, Reader(), quant_format=getattr(QuantFormat, fmt), per_channel=True,
+        quantize_static(src, dst, Reader(), quant_format=getattr(QuantFormat, fmt), per_channel=per_channel,
                         activation_type=getattr(QuantType, activation), weight_type=QuantType.QInt8)
         return onnx.load(dst)
 
@@ -126,3 +126,45 @@ def small_cnn(layers: list[dict], in_shape: list, seed: int = 0, relu: bool = Tr
         channels = m
     nodes.append(helper.make_node("Identity", [x], ["y"], name="out"))
     return make_model(nodes, [("x", in_shape)], [("y", [in_shape[0], channels, *spatial])], constants, "small_cnn")
+
+
+def static_cnn(layers: list[dict], in_shape: list, seed: int = 0, head: int | None = 4) -> onnx.ModelProto:
+    """Conv layers (dicts of out channels `m`, `kernel`, Conv attributes, `relu` (default True),
+    `bias` (default True), `pool` (a 2x2 MaxPool after it)), then GlobalAveragePool -> Flatten ->
+    Gemm to `head` classes, or (head None) the last map as the output."""
+    rng = np.random.default_rng(seed)
+    nodes, constants, x, channels, spatial = [], {}, "x", in_shape[1], list(in_shape[2:])
+    for i, layer in enumerate(layers):
+        layer = dict(layer)
+        m, kernel = layer.pop("m"), layer.pop("kernel")
+        relu, bias, pool = layer.pop("relu", True), layer.pop("bias", True), layer.pop("pool", False)
+        group = layer.get("group", 1)
+        constants[f"w{i}"] = (rng.standard_normal((m, channels // group, *kernel)) * 0.4).astype(np.float32)
+        inputs = [x, f"w{i}"]
+        if bias:
+            constants[f"b{i}"] = (0.2 * rng.standard_normal(m)).astype(np.float32)
+            inputs.append(f"b{i}")
+        nodes.append(helper.make_node("Conv", inputs, [f"c{i}"], kernel_shape=list(kernel), name=f"conv{i}", **layer))
+        x = f"c{i}"
+        if relu:
+            nodes.append(helper.make_node("Relu", [x], [f"r{i}"], name=f"relu{i}"))
+            x = f"r{i}"
+        pads = layer.get("pads", [0] * (2 * len(spatial)))
+        strides = layer.get("strides", [1] * len(spatial))
+        dilations = layer.get("dilations", [1] * len(spatial))
+        spatial = [(s + pads[d] + pads[d + len(spatial)] - dilations[d] * (k - 1) - 1) // strides[d] + 1
+                   for d, (s, k) in enumerate(zip(spatial, kernel))]
+        channels = m
+        if pool:
+            nodes.append(helper.make_node("MaxPool", [x], [f"p{i}"], kernel_shape=[2] * len(spatial),
+                                          strides=[2] * len(spatial), name=f"pool{i}"))
+            x, spatial = f"p{i}", [s // 2 for s in spatial]
+    if head is None:
+        nodes.append(helper.make_node("Identity", [x], ["y"], name="out"))
+        return make_model(nodes, [("x", in_shape)], [("y", [in_shape[0], channels, *spatial])], constants, "static_cnn")
+    constants["wf"] = (rng.standard_normal((channels, head)) * 0.5).astype(np.float32)
+    constants["bf"] = (0.1 * rng.standard_normal(head)).astype(np.float32)
+    nodes += [helper.make_node("GlobalAveragePool", [x], ["g"], name="gap"),
+              helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
+              helper.make_node("Gemm", ["f", "wf", "bf"], ["y"], name="fc")]
+    return make_model(nodes, [("x", in_shape)], [("y", [in_shape[0], head])], constants, "static_cnn")

@@ -135,3 +135,17 @@ def test_emitted_module_is_sandboxed(tmp_path):
     imports, exports = module_interface((tmp_path / "b" / "fp32" / "model.wasm").read_bytes())
     assert imports == 0
     assert set(exports) == {"memory", "run"}
+
+
+def test_empty_results_are_zero_bytes_at_the_boundary(tmp_path):
+    """A Slice past the end gives an empty output beside a real one; an empty input reshaped is empty."""
+    nodes = [helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["e"]), helper.make_node("Relu", ["x"], ["y"]),
+             helper.make_node("Reshape", ["z", "shape"], ["r"], allowzero=1)]
+    inits = {"starts": np.array([7], np.int64), "ends": np.array([9], np.int64), "axes": np.array([1], np.int64),
+             "shape": np.array([3, 0], np.int64)}
+    proto = make_model(nodes, [("x", [2, 5]), ("z", [0, 3])], [("e", [2, 0]), ("y", [2, 5]), ("r", [3, 0])], inits)
+    x = randn(2, 5)
+    got = compile_and_compare(tmp_path, proto, {"x": x, "z": np.zeros((0, 3), np.float32)})
+    assert got["e"].shape == (2, 0) and got["r"].shape == (3, 0)
+    np.testing.assert_array_equal(got["y"], np.maximum(x, 0))
+

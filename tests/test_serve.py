@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+from onnx import TensorProto
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -17,6 +18,7 @@ from edgewasm.serve import create_app
 from edgewasm.serve.infer import InferenceApi
 
 from models import make_mlp
+from test_input_dtypes import SHAPE, cast_model
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +35,7 @@ def dist(tmp_path_factory):
     (dist / ".hidden").write_text("hidden")
     (root / "m.onnx").write_bytes(make_mlp([6, 5, 3]).SerializeToString())
     edgewasm.compile(root / "m.onnx", dist / "models" / "mlp", batch=2)
+    edgewasm.compile(cast_model(TensorProto.FLOAT16), dist / "models" / "half")
     return dist
 
 
@@ -84,6 +87,24 @@ def test_infer_returns_the_wasmtime_bits(client, dist):
         assert response.json()["variant"] == "fp32" and response.json()["latency_ms"] >= 0
 
 
+def test_infer_takes_an_input_in_its_own_dtype(client, dist):
+    """A float16 input (the model casts it to FLOAT) travels as float16 bytes or numbers."""
+    rng = np.random.default_rng(1)
+    x, b = rng.standard_normal(SHAPE).astype(np.float16), rng.standard_normal(SHAPE).astype(np.float32)
+    want = edgewasm.load(dist / "models" / "half").run({"x": x, "b": b})["y"]
+    b_spec = {"shape": SHAPE, "b64": base64.b64encode(b.tobytes()).decode()}
+    for x_spec in ({"shape": SHAPE, "dtype": "float16", "b64": base64.b64encode(x.tobytes()).decode()},
+                   {"shape": SHAPE, "dtype": "float16", "data": x.reshape(-1).astype(float).tolist()}):
+        response = client.post("/api/infer", json={"model": "half", "inputs": {"x": x_spec, "b": b_spec}})
+        assert response.status_code == 200, response.text
+        out = response.json()["outputs"]["y"]
+        got = np.frombuffer(base64.b64decode(out["b64"]), "<f4").reshape(out["shape"])
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    wrong = {"shape": SHAPE, "dtype": "bfloat16", "b64": base64.b64encode(x.tobytes()).decode()}
+    response = client.post("/api/infer", json={"model": "half", "inputs": {"x": wrong, "b": b_spec}})
+    assert response.status_code == 400 and "expected float16" in response.json()["error"]
+
+
 @pytest.mark.parametrize("body,status,message", [
     (b"{not json", 400, "not valid JSON"),
     (b"[1, 2]", 400, "JSON object"),
@@ -98,6 +119,10 @@ def test_infer_returns_the_wasmtime_bits(client, dist):
     ({"model": "mlp", "inputs": {"x": {"shape": [2, 6], "data": ["a"] * 12}}}, 400, "numbers"),
     ({"model": "mlp", "inputs": {"x": {"shape": [2, 6], "b64": "!!"}}}, 400, "base64"),
     ({"model": "mlp", "inputs": {"x": {"shape": [2, 6], "dtype": "float64", "data": [0] * 12}}}, 400, "float32"),
+    ({"model": "mlp", "inputs": {"x": {"shape": [2, 6], "dtype": "complex64", "data": [0] * 12}}}, 400,
+     "not an input dtype"),
+    ({"model": "mlp", "inputs": {"x": {"shape": [2, 6], "dtype": "int8", "data": [300] * 12}}}, 400, "int8 integers"),
+    ({"model": "mlp", "inputs": {"x": {"shape": [2, 6], "dtype": "float16", "b64": "AAAA"}}}, 400, "needs 24"),
 ])
 def test_infer_rejects_bad_requests(client, body, status, message):
     response = client.post("/api/infer", content=body) if isinstance(body, bytes) else client.post("/api/infer", json=body)

@@ -196,7 +196,7 @@ def test_slice(tmp_path, starts, ends, axes, steps):
 
 
 def test_empty_slice_inside_the_graph(tmp_path):
-    """An empty intermediate (bundles refuse empty outputs) concatenated with a real tensor."""
+    """An empty intermediate concatenated with a real tensor."""
     nodes = [helper.make_node("Slice", ["x", "s", "e", "a"], ["empty"]),
              helper.make_node("Concat", ["empty", "x"], ["y"], axis=2)]
     constants = {"s": np.array([10], np.int64), "e": np.array([20], np.int64), "a": np.array([2], np.int64)}
@@ -457,10 +457,23 @@ def test_resize_opset10_nearest_upsample(tmp_path):
     check(tmp_path, proto, {"x": randn(1, 1, 2, 3)}, atol=0, rtol=0)
 
 
-def test_resize_crop_and_resize_is_unsupported(tmp_path):
+@pytest.mark.parametrize("mode, roi, extrapolation", [
+    ("linear", [0, 0, 0.2, 0.2, 1, 1, 0.8, 0.8], 0.0),
+    ("linear", [0, 0, -0.3, 0.4, 1, 1, 1.2, 1.7], 10.0),  # part of the crop lies outside: extrapolated
+    ("nearest", [0, 0, 0.1, -0.5, 1, 1, 0.9, 1.5], -2.0),
+    ("cubic", [0, 0, 0.25, 0.0, 1, 1, 0.75, 1.0], 0.0)])
+def test_resize_tf_crop_and_resize(tmp_path, mode, roi, extrapolation):
+    node = helper.make_node("Resize", ["x", "roi", "", "sizes"], ["y"], mode=mode, extrapolation_value=extrapolation,
+                            coordinate_transformation_mode="tf_crop_and_resize")
+    proto = op_model(node, {"x": (1, 2, 4, 5)}, ["y"], {"roi": np.array(roi, np.float32),
+                                                      "sizes": np.array([1, 2, 3, 7], np.int64)}, opset=13)
+    check(tmp_path, proto, {"x": randn(1, 2, 4, 5)})
+
+
+def test_resize_crop_and_resize_needs_a_roi_per_axis(tmp_path):
     node = helper.make_node("Resize", ["x", "roi", "scales"], ["y"], mode="linear",
                             coordinate_transformation_mode="tf_crop_and_resize")
-    proto = op_model(node, {"x": (1, 1, 4, 4)}, ["y"], {"roi": np.array([0, 0, 0.2, 0.2, 1, 1, 0.8, 0.8], np.float32),
+    proto = op_model(node, {"x": (1, 1, 4, 4)}, ["y"], {"roi": np.array([0.2, 0.2, 0.8, 0.8], np.float32),
                                                       "scales": np.array([1, 1, 0.5, 0.5], np.float32)}, opset=13)
-    with pytest.raises(UnsupportedModelError, match="tf_crop_and_resize"):
+    with pytest.raises(ModelFormatError, match="tf_crop_and_resize needs a roi of 8 values"):
         compile_error(tmp_path, proto)

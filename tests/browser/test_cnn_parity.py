@@ -39,11 +39,25 @@ def make_cnn_zoo():
     return make_model(nodes, [("x", ["N", 5, 13, 11])], [("y", ["N", 7, "H", "W"])], inits, "cnn_zoo")
 
 
+def make_winograd_odd():
+    """Two stride-1 3x3 convolutions on the Winograd path (backend/convolution.py): odd sizes,
+    asymmetric pads, channel counts that are not multiples of 4, a fused ReLU."""
+    rng = np.random.default_rng(4)
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[0, 2, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2", "b2"], ["y"], pads=[1, 1, 1, 1])]
+    inits = {"w1": rng.standard_normal((13, 9, 3, 3)) * 0.3, "b1": rng.standard_normal(13),
+             "w2": rng.standard_normal((10, 13, 3, 3)) * 0.3, "b2": rng.standard_normal(10)}
+    inits = {k: v.astype(np.float32) for k, v in inits.items()}
+    return make_model(nodes, [("x", ["N", 9, 11, 9])], [("y", ["N", 10, "H", "W"])], inits, "winograd_odd")
+
+
 CASES = {  # name: (model, batch)
     "mobilenet_v2_224": (lambda: make_mobilenet_v2(1.0, 224), 1),
     "resnet_basic_blocks": (lambda: make_resnet((1, 1, 1, 1), (16, 24, 32, 48), resolution=64, classes=20,
                                                 batch="N"), 2),
     "cnn_zoo": (make_cnn_zoo, 2),
+    "winograd_odd": (make_winograd_odd, 2),
 }
 
 

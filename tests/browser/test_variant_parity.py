@@ -14,7 +14,7 @@ from edgewasm.variants import Options
 
 from bits import assert_same_bits
 from models import make_mlp
-from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic, ort_quantize_static, small_cnn
+from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic, ort_quantize_static, small_cnn, static_cnn
 
 pytestmark = pytest.mark.browser
 
@@ -47,8 +47,20 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     edgewasm.compile(root / "cnn.onnx", root / "cnn", batch=2, variants="fp32,int8,fp16")
     (root / "ort_cnn.onnx").write_bytes(ort_quantize_dynamic(cnn).SerializeToString())
     edgewasm.compile(root / "ort_cnn.onnx", root / "ort_cnn", batch=2)
+    static_cnn_model = static_cnn([{"m": 8, "kernel": [3, 3], "pads": [1, 1, 1, 1], "pool": True},
+                                   {"m": 8, "kernel": [3, 3], "pads": [1, 1, 1, 1], "group": 8},
+                                   {"m": 6, "kernel": [1, 1], "relu": False}], [2, 3, 8, 8])
+    calibration = rng.standard_normal((12, 3, 8, 8)).astype(np.float32)
+    for name, fmt, per_channel in (("ort_static_cnn", "QOperator", True), ("ort_qdq_cnn", "QDQ", False)):
+        quantized = ort_quantize_static(static_cnn_model, calibration, 2, fmt=fmt, per_channel=per_channel)
+        (root / f"{name}.onnx").write_bytes(quantized.SerializeToString())
+        edgewasm.compile(root / f"{name}.onnx", root / name, batch=2)
+    (root / "static_cnn.onnx").write_bytes(static_cnn_model.SerializeToString())
+    edgewasm.compile(root / "static_cnn.onnx", root / "static_cnn", batch=2, variants="int8",
+                     options=Options(calibrate={"x": calibration}))
     return {"mlp": root / "mlp", "static": root / "static", "ort": root / "ort", "ort_static": root / "ort_static",
-            "cnn": root / "cnn", "ort_cnn": root / "ort_cnn"}
+            "cnn": root / "cnn", "ort_cnn": root / "ort_cnn", "ort_static_cnn": root / "ort_static_cnn",
+            "ort_qdq_cnn": root / "ort_qdq_cnn", "static_cnn": root / "static_cnn"}
 
 
 def inputs_for(model) -> list[dict[str, np.ndarray]]:
@@ -90,7 +102,8 @@ def test_static_int8_variant_matches_wasmtime_bit_for_bit(browser, bundles, vari
 
 
 @pytest.mark.parametrize("bundle, kernel", [("ort", "qu8_dynquant"), ("ort_static", "qu8_qc8w_gemm_4x4c2"),
-                                            ("ort_cnn", "u8_im2col")])
+                                            ("ort_cnn", "u8_im2col"), ("ort_static_cnn", "u8_maxpool_c16"),
+                                            ("ort_qdq_cnn", "u8_transpose"), ("static_cnn", "u8_im2col")])
 def test_onnxruntime_quantized_model_matches_wasmtime_bit_for_bit(browser, bundles, bundle, kernel):
     server = edgewasm.load(bundles[bundle])
     assert kernel in server.variant.kernels

@@ -55,3 +55,30 @@ def qu8_gemm(a: np.ndarray, a_zp, w: np.ndarray, bias: np.ndarray, multiplier: n
     v = acc.astype(f32) * multiplier.astype(f32)[None, :]
     v = np.minimum(np.maximum(v, f32(qmin - int(c_zp))), f32(qmax - int(c_zp)))
     return (np.rint(v) + f32(c_zp)).astype(np.uint8)
+
+
+def qlinear_conv_nhwc(x: np.ndarray, x_zp, w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray, y_zp,
+                      strides, pads, dilations, group: int) -> np.ndarray:
+    """QLinearConv over one channels-last image x [*S, C] (2-D), w int8 [M, C/group, kh, kw] (zero
+    point subtracted), by scalar loops: acc = sum (x - x_zp) * w + bias (padding adds 0), then
+    sat(rint(f32(acc) * multiplier[m]) + y_zp), clamped in float first as qu8_gemm."""
+    (h, wd, c), (m, cg, kh, kw) = x.shape, w.shape
+    oh = (h + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1) // strides[0] + 1
+    ow = (wd + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
+    mg = m // group
+    acc = np.zeros((oh, ow, m), np.int64)
+    for oy in range(oh):
+        for ox in range(ow):
+            for o in range(m):
+                g = o // mg
+                total = int(bias[o])
+                for i in range(kh):
+                    for j in range(kw):
+                        iy, ix = oy * strides[0] - pads[0] + i * dilations[0], ox * strides[1] - pads[1] + j * dilations[1]
+                        if 0 <= iy < h and 0 <= ix < wd:
+                            for k in range(cg):
+                                total += (int(x[iy, ix, g * cg + k]) - int(x_zp)) * int(w[o, k, i, j])
+                acc[oy, ox, o] = total
+    v = acc.astype(np.int32).astype(f32) * multiplier.astype(f32)
+    v = np.minimum(np.maximum(v, f32(-int(y_zp))), f32(255 - int(y_zp)))
+    return (np.rint(v) + f32(y_zp)).astype(np.uint8)

@@ -85,6 +85,8 @@ def _typecode(kind, itemsize):
 
 
 def _rebuild(item, kind):
+    if item["kind"] == "raw" or (item["kind"], item["itemsize"]) == ("f", 2):
+        return _rebuild_raw(item, kind)
     typecode = _typecode(item["kind"], item["itemsize"])
     flat = array.array(typecode)
     flat.frombytes(base64.b64decode(item["data"]))
@@ -97,6 +99,16 @@ def _rebuild(item, kind):
     if kind == "list":
         return _nest(flat.tolist(), shape) if shape else flat[0]
     raise ValueError(f"unknown input kind {kind!r}")
+
+
+def _rebuild_raw(item, kind):
+    """A dtype array.array lacks (float16, bfloat16, float8, int4, ...): its encoded bytes, as bytes or
+    a byte memoryview; float16 can also travel as a list of Python floats (struct's 'e')."""
+    raw = base64.b64decode(item["data"])
+    if kind == "list" and (item["kind"], item["itemsize"]) == ("f", 2):
+        import struct
+        return _nest(list(struct.unpack(f"<{len(raw) // 2}e", raw)), tuple(item["shape"]))
+    return memoryview(raw) if kind == "memoryview" else raw
 
 
 def _failure(exc):
@@ -329,6 +341,9 @@ class BrowserSession:
 
 def _encode(value: np.ndarray) -> dict:
     value = np.ascontiguousarray(value)
+    if value.dtype.type.__module__ == "ml_dtypes":  # bfloat16, float8, int4, ...: sent as their bytes
+        return {"data": base64.b64encode(value.tobytes()).decode(), "shape": list(value.shape), "kind": "raw",
+                "itemsize": value.dtype.itemsize}
     if value.dtype.kind not in "fiu":
         raise errors.InputError(f"dtype {value.dtype} has no array.array counterpart to send to the browser")
     return {"data": base64.b64encode(value.astype(value.dtype.newbyteorder("<")).tobytes()).decode(),

@@ -21,7 +21,15 @@ from .errors import BundleError, IntegrityError
 FORMAT = "edgewasm-bundle"
 FORMAT_VERSION = 1
 PAGE = 65536
-DTYPES = {"float32": ("f", 4)}  # ONNX dtype name -> (array.array typecode, item size)
+# dtype name (numpy's, or ml_dtypes' for the types numpy lacks) -> (struct/array.array typecode, or
+# "" where Python has none; bytes per element in memory). Outputs are float32; inputs may be any of
+# these (the module converts them, see ops/convert.py). Sub-byte dtypes take one byte per element.
+DTYPES = {"float32": ("f", 4), "float64": ("d", 8), "float16": ("e", 2), "bfloat16": ("", 2),
+          "int8": ("b", 1), "uint8": ("B", 1),
+          "float8_e4m3fn": ("", 1), "float8_e4m3fnuz": ("", 1), "float8_e5m2": ("", 1),
+          "float8_e5m2fnuz": ("", 1), "float8_e8m0fnu": ("", 1), "float4_e2m1fn": ("", 1),
+          "int4": ("", 1), "uint4": ("", 1), "int2": ("", 1), "uint2": ("", 1)}
+OUTPUT_DTYPES = ("float32",)
 DEFAULT_CHUNK_BYTES = 1 << 20
 
 
@@ -180,8 +188,8 @@ def parse_tensor(t: dict, where: str) -> TensorSpec:
     if dtype not in DTYPES:
         raise BundleError(f"manifest: {where} dtype {dtype!r} is not supported ({sorted(DTYPES)})")
     shape = tuple(_get(t, "shape", list, where))
-    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
-        raise BundleError(f"manifest: {where} shape {list(shape)} must be positive integers")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise BundleError(f"manifest: {where} shape {list(shape)} must be non-negative integers")
     return TensorSpec(_get(t, "name", str, where), dtype, shape,
                       _get(t, "offset", int, where), _get(t, "nbytes", int, where))
 
@@ -205,6 +213,9 @@ def check_layout(v: VariantSpec) -> None:
                 f"variant {v.name}: {label} at [{offset}, {offset + nbytes}) lies outside "
                 f"the module's {limit} bytes of memory"
             )
+    for t in v.outputs:
+        if t.dtype not in OUTPUT_DTYPES:
+            raise BundleError(f"variant {v.name}: output {t.name} has dtype {t.dtype}; outputs are {OUTPUT_DTYPES}")
     for t in v.inputs + v.outputs:
         if t.nbytes != t.size * DTYPES[t.dtype][1]:
             raise BundleError(f"variant {v.name}: {t.name} has nbytes {t.nbytes} but shape {list(t.shape)}")

@@ -74,7 +74,18 @@ def _random_inputs(bundle: Path, variant: str | None, seed: int) -> dict:
 
     spec = parse_manifest((bundle / "manifest.json").read_bytes()).variant(variant)
     rng = np.random.default_rng(seed)
-    return {t.name: rng.standard_normal(t.shape).astype(t.dtype) for t in spec.inputs}
+    return {t.name: rng.standard_normal(t.shape).astype(_numpy_dtype(t.dtype)) for t in spec.inputs}
+
+
+def _numpy_dtype(name: str):
+    """numpy's dtype, or ml_dtypes' for the input dtypes numpy lacks (bfloat16, float8, int4, ...)."""
+    import numpy as np
+
+    if hasattr(np, name):
+        return np.dtype(name)
+    import ml_dtypes
+
+    return np.dtype(getattr(ml_dtypes, name))
 
 
 def cmd_run(args) -> int:

@@ -7,11 +7,12 @@ bundle and run; outputs must agree with onnx's expected outputs within the fp32 
 bit-identical to wasmtime's. A case edgewasm refuses with a typed UnsupportedModelError is
 *skipped* with that message as its reason and never counts as passed.
 
-edgewasm compiles weights into the module and takes float32 inputs only, so a case's inputs are
-bound the way a deployed model would have them: non-float inputs (shapes, axes, indices) become
+edgewasm compiles weights into the module and computes in float32, so a case's inputs are bound
+the way a deployed model would have them: non-float inputs (shapes, axes, indices) become
 initializers; every float input stays a runtime input, and if the importer requires an operand to
 be constant (a Conv's W, a Resize's scales) the case is compiled again with only its first input
-at runtime. Each outcome records which float inputs were compiled in.
+at runtime. Each outcome records which float inputs were compiled in. A case with no float32 input
+keeps every input at runtime, where the importer admits those the graph casts to FLOAT.
 """
 
 from __future__ import annotations
@@ -416,7 +417,8 @@ def markdown(report: Report) -> str:
         "Inputs are bound as a deployed model has them: non-float inputs (shapes, axes, indices) are compiled "
         "in as constants; float inputs stay runtime inputs unless the importer needs them constant (weights "
         f"such as a Conv's W), then only the first input stays at runtime (the {baked} passed cases listed "
-        "last).",
+        "last). A case without a float32 input keeps all its inputs at runtime: the module takes an input of "
+        "another dtype (float16, float64, bfloat16, 8-bit and sub-byte types) when the graph casts it to FLOAT.",
         "",
         table(report),
         "",

@@ -38,7 +38,21 @@ def run_onnxruntime(bundle: Path, inputs: dict[str, np.ndarray], variant: str | 
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(names, inputs)))
+    feed = {name: _ort_value(ort, name, np.asarray(value)) for name, value in inputs.items()}
+    return dict(zip(names, session.run(names, feed)))
+
+
+def _ort_value(ort, name: str, value: np.ndarray):
+    """onnxruntime takes numpy's own dtypes; ml_dtypes' go in as their bytes with the ONNX type."""
+    if value.dtype.type.__module__ != "ml_dtypes":
+        return value
+    from .ops.convert import ONNX_TYPES, SUB_BYTE_MASKS
+
+    if value.dtype.name in SUB_BYTE_MASKS:  # onnxruntime packs these (2 or 4 per byte); the module does not
+        raise EdgewasmError(f"input {name!r}: the onnxruntime engine cannot take {value.dtype.name} inputs; "
+                            "compare wasmtime and the browser instead")
+    raw = np.ascontiguousarray(value).view(f"<u{value.dtype.itemsize}")
+    return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(raw, ONNX_TYPES[value.dtype.name])
 
 
 def run_browser(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None) -> dict[str, np.ndarray]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .bundle import DTYPES
+
 
 @dataclass(frozen=True)
 class TensorInfo:
@@ -26,7 +28,9 @@ class TensorInfo:
 
     @property
     def nbytes(self) -> int:
-        return self.size * np.dtype(self.dtype).itemsize
+        # boundary dtypes include ml_dtypes' names (bfloat16, int4, ...), which numpy alone does not know
+        itemsize = DTYPES[self.dtype][1] if self.dtype in DTYPES else np.dtype(self.dtype).itemsize
+        return self.size * itemsize
 
 
 @dataclass

@@ -3,7 +3,9 @@
 A codec runs on the lowered program. For each weight it can encode, it moves the encoded bytes
 into `program.staged` (shipped, then dead: the arena reuses them), marks the kernel-layout array
 `derived` (placed in the weights region but never shipped) and appends the `init()` call that
-rebuilds it bit for bit. The kernels that run inference never see the encoding.
+rebuilds it bit for bit. The kernels that run inference never see the encoding. Expansions go
+before the `init()` calls the lowering added (weight transforms, e.g. Winograd's), which read
+the weights they rebuild.
 
   half    float32 weights whose every value is a float16 are shipped as float16 (f16_f32_vcvt)
   sparse  weights that are mostly zeros are shipped as a bitmask of the nonzero elements plus
@@ -42,6 +44,7 @@ def _candidates(program: Program) -> list[str]:
 def store_half(program: Program) -> dict:
     """Ship every float16-exact float32 weight as float16; returns what it did, for the report."""
     converted = before = 0
+    transforms, program.init_calls = program.init_calls, []
     for name in _candidates(program):
         array = program.weights[name]
         if not _is_half_exact(array):
@@ -52,6 +55,7 @@ def store_half(program: Program) -> dict:
         program.init_calls.append(Call("f16_f32_vcvt", [array.size, Ptr(staged), Ptr(name)], f"{name} (float16)"))
         converted += 1
         before += array.nbytes
+    program.init_calls += transforms
     _derived_first(program)
     return {"codec": "float16", "weights": converted, "bytes_before": before, "bytes_after": before // 2}
 
@@ -62,6 +66,7 @@ def store_sparse(program: Program, half: bool = False) -> dict:
     With `half`, a float32 weight whose nonzero values are all float16-exact ships them as float16.
     """
     encoded = before = after = 0
+    transforms, program.init_calls = program.init_calls, []
     for name in _candidates(program):
         array = program.weights[name]
         keep = _nonzero(array)
@@ -89,6 +94,7 @@ def store_sparse(program: Program, half: bool = False) -> dict:
         encoded += 1
         before += array.nbytes
         after += size
+    program.init_calls += transforms
     _derived_first(program)
     return {"codec": "bitmask sparse" + (" + float16" if half else ""), "weights": encoded,
             "bytes_before": before, "bytes_after": after}

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..window import Window
 from .indirection import indirection, window_counts
-from .packing import f32_gemm_kernel, pack_f32_gemm
-from .program import Program, Ptr
+from .packing import f32_gemm_kernel, pack_f32_gemm, packed_f32_gemm_size
+from .program import Call, Program, Ptr
 
 
 def _ceil4(n: int) -> int:
@@ -60,6 +60,30 @@ def group_matrices(w: np.ndarray, group: int, transposed: bool) -> list[np.ndarr
     return [np.ascontiguousarray(m, dtype=np.float32) for m in mats]
 
 
+def winograd_taps(w: np.ndarray) -> np.ndarray:
+    """What a Winograd layer ships: Conv weights w [K, C, 3, 3] as [C][9][ceil4(K)] float32 (tap
+    3 * row + column, zero columns past K), the input of f32_winograd_weights_3x3."""
+    k, c = w.shape[:2]
+    taps = np.zeros((c, 9, _ceil4(k)), np.float32)
+    taps[:, :, :k] = w.reshape(k, c, 9).transpose(1, 2, 0)
+    return taps
+
+
+def winograd_weights(w: np.ndarray) -> np.ndarray:
+    """U [16, C, K] = G g G^T per channel pair, with the float32 operations and order of
+    f32_winograd_weights_3x3 (rows first, then columns; * 0.5 is exact), which computes it in init()."""
+    g = np.asarray(w, np.float32).transpose(2, 3, 1, 0)  # [row, column, C, K]
+    half = np.float32(0.5)
+
+    def combine(a, b, c):  # the four G rows applied to three values
+        with np.errstate(over="ignore", invalid="ignore"):
+            return [a, ((a + b) + c) * half, ((a - b) + c) * half, c]
+
+    t = combine(g[0], g[1], g[2])  # t[i]: [column, C, K]
+    u = [combine(t[i][0], t[i][1], t[i][2]) for i in range(4)]
+    return np.stack([u[i][j] for i in range(4) for j in range(4)]).astype(np.float32)
+
+
 def _images(graph, x: str, y: str):
     """(x, y) pointers of each image of the batch."""
     x_shape, y_shape = graph.info(x).shape, graph.info(y).shape
@@ -82,6 +106,10 @@ def lower_convolution(graph, node, program: Program, transposed: bool = False) -
         _lower_depthwise(graph, program, node, w, bias, window, channels, lo, hi)
         return
 
+    if not transposed and use_winograd(window, group, channels, out_channels):
+        _lower_winograd(graph, program, node, w, bias, window, lo, hi)
+        return
+
     mats = group_matrices(w, group, transposed)
     panels = [pack_f32_gemm(m, bias[g * mg:(g + 1) * mg].astype(np.float32)) for g, m in enumerate(mats)]
     packed = program.weight(f"{y}__packed", np.concatenate(panels))
@@ -102,6 +130,77 @@ def lower_convolution(graph, node, program: Program, transposed: bool = False) -
                                            Ptr(xi.tensor, xi.offset + 4 * g * cg), zero, weights[g],
                                            Ptr(yi.tensor, yi.offset + 4 * g * mg), 4 * out_channels, lo, hi],
                          node.name)
+
+
+WINOGRAD_MIN_CHANNELS = 8  # at 4 channels the direct kernel is as fast (measured, docs/performance.md)
+WINOGRAD_BLOCK_BYTES = 1 << 19  # V + M of one block of tiles: kept in L2 between the three passes
+
+
+def use_winograd(window: Window, group: int, channels: int, out_channels: int) -> bool:
+    """Winograd F(2x2, 3x3) for ungrouped 2-D 3x3 convolutions of stride 1 and dilation 1 with
+    enough channels on both sides; everything else takes the direct kernels."""
+    return (group == 1 and window.kernel == (3, 3) and window.strides == (1, 1) and window.dilations == (1, 1)
+            and min(channels, out_channels) >= WINOGRAD_MIN_CHANNELS)
+
+
+def winograd_block(tiles: int, channels: int, out_channels: int) -> int:
+    """Tiles per block (a multiple of 4, the GEMM's row block): V and M of one block fit in
+    WINOGRAD_BLOCK_BYTES, so the transforms and the 16 GEMMs of a block work in cache."""
+    per_tile = 16 * 4 * (_ceil4(channels) + _ceil4(out_channels))
+    return min(_ceil4(tiles), max(4, WINOGRAD_BLOCK_BYTES // per_tile // 4 * 4))
+
+
+def _derived_weight(program: Program, name: str, nbytes: int) -> Ptr:
+    """A weight init() computes (placed in the weights region, never shipped). Derived weights go
+    first so the shipped ones stay one contiguous region (backend/codecs.py)."""
+    if name not in program.weights:
+        program.weights = {name: np.zeros(nbytes // 4, np.float32), **program.weights}
+        program.derived.add(name)
+    return Ptr(name)
+
+
+def _skewed_plane(nbytes: int) -> int:
+    """Bytes between two of the 16 V (or M) matrices: plane xi starts 64 * xi bytes past a 4 KiB
+    boundary. With planes a multiple of 4 KiB apart, the input transform's 16 stores of a tile hit
+    the same 4 KiB offset and the CPU's store forwarding stalls on them (4K aliasing): 4x slower."""
+    return -(-nbytes // 4096) * 4096 + 64
+
+
+def _lower_winograd(graph, program, node, w, bias, window, lo, hi) -> None:
+    """Per image and block of 2x2 output tiles: the input transform to V [16][tiles][C], 16 GEMMs
+    V[xi] @ U[xi] -> M [16][tiles][K] with the packed transformed weights, the output transform
+    with bias and clamp into Y (wasm-kernels/f32_winograd.wat, docs/cnn.md)."""
+    x, y = node.inputs[0], node.outputs[0]
+    (height, width), (out_h, out_w) = window.in_spatial, window.out_spatial
+    pad_top, pad_left = window.pads_begin
+    channels, out_channels = graph.info(x).shape[-1], graph.info(y).shape[-1]
+    cp, kp = _ceil4(channels), _ceil4(out_channels)
+    tiles_w = -(-out_w // 2)
+    tiles = -(-out_h // 2) * tiles_w
+    # only the taps ship; init() transforms them into U, packed as 16 GEMM B operands (zero bias)
+    taps = program.weight(f"{y}__winograd_taps", winograd_taps(w))
+    panel_bytes = 4 * packed_f32_gemm_size(channels, out_channels)
+    packed = _derived_weight(program, f"{y}__winograd", 16 * panel_bytes)
+    program.init_calls.append(Call("f32_winograd_weights_3x3", [channels, out_channels, taps, packed], node.name))
+    bias_row = program.weight(f"{y}__winograd_bias",
+                              np.concatenate([bias.astype(np.float32), np.zeros(kp - out_channels, np.float32)]))
+    zero = constant_row(program, 0.0, channels)
+    block = winograd_block(tiles, channels, out_channels)
+    v_plane, m_plane = _skewed_plane(block * 4 * cp), _skewed_plane(block * 4 * kp)
+    v = program.temp(f"{y}__winograd_v", 16 * v_plane)
+    m = program.temp(f"{y}__winograd_m", 16 * m_plane)
+    for xi, yi in _images(graph, x, y):
+        for first in range(0, tiles, block):
+            count = min(block, tiles - first)
+            program.call("f32_winograd_input_2x2_3x3", [first, count, tiles_w, channels, xi, height, width,
+                                                        pad_top, pad_left, zero, v, 4 * cp, v_plane], node.name)
+            kernel = f32_gemm_kernel(count, out_channels)
+            for t in range(16):
+                program.call(kernel, [count, out_channels, channels, Ptr(v.tensor, t * v_plane), 4 * cp,
+                                      Ptr(packed.tensor, t * panel_bytes), Ptr(m.tensor, t * m_plane), 4 * kp,
+                                      -math.inf, math.inf], node.name)
+            program.call("f32_winograd_output_2x2_3x3", [first, count, tiles_w, out_channels, m, 4 * kp, m_plane,
+                                                         bias_row, yi, out_h, out_w, lo, hi], node.name)
 
 
 def _lower_depthwise(graph, program, node, w, bias, window, channels, lo, hi) -> None:

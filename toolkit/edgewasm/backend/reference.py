@@ -14,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from ..ir import Graph
 from ..ops import IR_OPS
+from ..ops.convert import ONNX_TYPES
 
 OPSET = 17
 IR_VERSION = 10  # onnxruntime 1.31 refuses the IR 14 that onnx 1.23 writes by default
@@ -26,11 +27,12 @@ def export_reference(graph: Graph) -> bytes:
     g = helper.make_graph(
         ex.nodes,
         graph.name,
-        [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, t.shape) for t in graph.inputs],
+        [helper.make_tensor_value_info(t.name, ONNX_TYPES.get(t.dtype, TensorProto.FLOAT), t.shape)
+         for t in graph.inputs],
         [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, t.shape) for t in graph.outputs],
         initializer=ex.initializers,
     )
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)],
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", ex.opset)],
                               ir_version=IR_VERSION, producer_name="edgewasm")
     onnx.checker.check_model(model)
     return model.SerializeToString()
@@ -43,6 +45,7 @@ class _Exporter:
         self.initializers: list[onnx.TensorProto] = []
         self._names: set[str] = set()
         self._count = 0
+        self.opset = OPSET  # raised by a Cast from a dtype newer than OPSET (ops/convert.py)
 
     def const(self, name: str, value: np.ndarray) -> str:
         if name not in self._names:

@@ -3,7 +3,7 @@ output index, the input indices it reads and their weights.
 
 Follows onnx's reference implementation (onnx/reference/ops/op_resize.py) in float64: the
 coordinate transformation modes, nearest rounding modes, linear and cubic coefficients with
-antialiasing and exclude_outside, edge clamping of neighbours. The weights are rounded to
+antialiasing and exclude_outside, edge clamping of neighbours, tf_crop_and_resize's extrapolation. The weights are rounded to
 float32 once, when they go into the kernel's table.
 """
 
@@ -13,14 +13,21 @@ import math
 
 import numpy as np
 
-COORDINATE_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric")
+COORDINATE_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
+                    "tf_crop_and_resize")
 NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
 
 
-def source_coordinates(mode: str, out_size: int, in_size: int, scale: float) -> np.ndarray:
-    """x_original of every output index along one axis."""
+def source_coordinates(mode: str, out_size: int, in_size: int, scale: float,
+                       roi: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """x_original of every output index along one axis (roi: tf_crop_and_resize's start and end)."""
     y = np.arange(out_size, dtype=np.float64)
     out_width = scale * in_size
+    if mode == "tf_crop_and_resize":
+        start, end = roi
+        x = np.full(out_size, (end - start) * (in_size - 1) / 2) if out_width == 1 else \
+            y * (end - start) * (in_size - 1) / (out_width - 1)
+        return x + start * (in_size - 1)
     if mode == "align_corners":
         return np.zeros(out_size) if out_width == 1 else y * (in_size - 1) / (out_width - 1)
     if mode == "asymmetric":
@@ -73,9 +80,14 @@ def _cubic(ratio: float, scale: float, a: float, antialias: bool) -> list[float]
 
 
 def axis_taps(mode: str, coordinate_mode: str, nearest_mode: str, cubic_a: float, exclude_outside: bool,
-              antialias: bool, in_size: int, out_size: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """(indices [out, taps] into [0, in_size), weights [out, taps] float64) for one axis."""
-    x = source_coordinates(coordinate_mode, out_size, in_size, scale)
+              antialias: bool, in_size: int, out_size: int, scale: float,
+              roi: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """(indices [out, taps] into [0, in_size), weights [out, taps] float64) for one axis.
+
+    tf_crop_and_resize: indices are into the axis padded by one fill element at each end (the
+    extrapolation value), and an output whose source lies outside the input reads only that element.
+    """
+    x = source_coordinates(coordinate_mode, out_size, in_size, scale, roi)
     whole = np.floor(x)
     ratios = np.where(x == whole, 1.0, x - whole)
     if mode == "nearest":
@@ -98,7 +110,14 @@ def axis_taps(mode: str, coordinate_mode: str, nearest_mode: str, cubic_a: float
         coeffs = np.where((indices < 0) | (indices >= in_size), 0.0, coeffs)
         total = coeffs.sum(axis=1, keepdims=True)
         coeffs = coeffs / np.where(total == 0, 1.0, total)
-    return np.clip(indices, 0, in_size - 1), coeffs
+    indices = np.clip(indices, 0, in_size - 1)
+    if coordinate_mode == "tf_crop_and_resize":
+        outside = (x < 0) | (x > in_size - 1)
+        indices = indices + 1
+        indices[outside] = np.where(x[outside] < 0, 0, in_size + 1)[:, None]
+        coeffs[outside] = 0.0
+        coeffs[outside, 0] = 1.0
+    return indices, coeffs
 
 
 def nearest_indices(indices: np.ndarray, weights: np.ndarray) -> np.ndarray:

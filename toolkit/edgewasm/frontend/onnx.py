@@ -16,6 +16,7 @@ from onnx import numpy_helper
 from ..errors import DynamicShapeError, ModelFormatError, UnsupportedModelError
 from ..ir import Graph, Node, TensorInfo
 from ..ops import IMPORTERS
+from ..ops.convert import INPUT_DTYPES as CONVERTED_INPUTS
 from .quantized import fuse_quantized_patterns
 
 
@@ -94,9 +95,6 @@ class _Importer:
                 raise UnsupportedModelError(f"graph output {vo.name!r} is a constant; nothing to compute")
             if vo.name not in self.tensors:
                 raise ModelFormatError(f"graph output {vo.name!r} is never produced")
-            if 0 in self.tensors[vo.name].shape:
-                raise UnsupportedModelError(f"graph output {vo.name!r} is empty (shape {self.tensors[vo.name].shape}); "
-                                            "bundles hold non-empty tensors")
             outputs.append(self.tensors[vo.name])
         return Graph(
             name=g.name or "model",
@@ -145,9 +143,7 @@ class _Importer:
 
     def _graph_input(self, vi: onnx.ValueInfoProto) -> TensorInfo:
         tt = vi.type.tensor_type
-        if tt.elem_type != onnx.TensorProto.FLOAT:
-            dtype = onnx.TensorProto.DataType.Name(tt.elem_type) if tt.elem_type in onnx.TensorProto.DataType.values() else tt.elem_type
-            raise UnsupportedModelError(f"input {vi.name!r} has dtype {dtype}; only FLOAT inputs are supported")
+        dtype = "float32" if tt.elem_type == onnx.TensorProto.FLOAT else self._converted_input(vi)
         if not tt.HasField("shape"):
             raise DynamicShapeError(f"input {vi.name!r} has no shape")
         shape = []
@@ -155,8 +151,7 @@ class _Importer:
             if dim.HasField("dim_value") and dim.dim_value > 0:
                 shape.append(dim.dim_value)
             elif dim.HasField("dim_value") and dim.dim_value == 0:
-                raise UnsupportedModelError(f"input {vi.name!r} is empty (dimension 0 at axis {axis}); "
-                                            "bundles hold non-empty tensors")
+                shape.append(0)  # an empty input: zero bytes at the boundary
             elif axis == 0:
                 shape.append(self.batch)
             else:
@@ -165,7 +160,26 @@ class _Importer:
                     f"input {vi.name!r} has a dynamic dimension {label!r} at axis {axis}; "
                     "only the first (batch) dimension can be fixed, with --batch"
                 )
-        return TensorInfo(vi.name, tuple(shape))
+        return TensorInfo(vi.name, tuple(shape), dtype)
+
+    def _converted_input(self, vi: onnx.ValueInfoProto) -> str:
+        """An input of another dtype is admitted when the graph only casts it to FLOAT: the module
+        converts it on entry (ops/convert.py), so every activation stays float32."""
+        elem = vi.type.tensor_type.elem_type
+        name = onnx.TensorProto.DataType.Name(elem) if elem in onnx.TensorProto.DataType.values() else elem
+        if elem not in CONVERTED_INPUTS:
+            others = ", ".join(onnx.TensorProto.DataType.Name(t) for t in CONVERTED_INPUTS)
+            raise UnsupportedModelError(f"input {vi.name!r} has dtype {name}; inputs must be FLOAT, or one of "
+                                        f"{others} that the graph casts to FLOAT")
+        g = self.model.graph
+        readers = [n for n in g.node if vi.name in n.input]
+        casts = all(n.op_type == "Cast" and n.domain in ("", "ai.onnx")
+                    and _attrs(n).get("to") == onnx.TensorProto.FLOAT for n in readers)
+        if not readers or not casts or any(o.name == vi.name for o in g.output):
+            raise UnsupportedModelError(
+                f"input {vi.name!r} has dtype {name}; an input other than FLOAT is supported only when every "
+                "node reading it is a Cast to FLOAT (the module converts it on entry)")
+        return CONVERTED_INPUTS[elem][0]
 
     def shape(self, name: str) -> tuple[int, ...]:
         if name in self.constants:

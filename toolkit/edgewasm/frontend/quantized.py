@@ -12,6 +12,12 @@ bits; rewriting them here, at the ONNX level, gives the op units one node with t
                      writes it in the accumulator's scale, x_scale * w_scale, and a bias DequantizeLinear
                      declaring another scale is ignored by onnxruntime, so by us too)
   QOperator          com.microsoft::QGemm becomes the same QGemm node in the default domain
+  quantize_static    DequantizeLinear(x) -> Conv(., DequantizeLinear(w) [, DequantizeLinear(b)]) -> QuantizeLinear
+  (QDQ, CNNs)        becomes QLinearConv (ops/qlinear_conv.py); DequantizeLinear -> GlobalAveragePool ->
+                     QuantizeLinear becomes QLinearGlobalAveragePool (ops/qlinear_global_pool.py; the
+                     QOperator form is com.microsoft's, moved to the default domain); DequantizeLinear ->
+                     MaxPool | Flatten | Reshape -> QuantizeLinear with the same scale and zero point on both
+                     sides becomes the op on the uint8 tensor itself (onnxruntime drops such Q/DQ pairs)
 Matching is exact: a chain in any other order (which would round differently) is left alone, and
 then either imports as float ops (QDQ) or is refused by the importer. Multiplication and addition
 commute bitwise in IEEE arithmetic, so operand order does not matter.
@@ -23,7 +29,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..errors import ModelFormatError
+from ..errors import ModelFormatError, UnsupportedModelError
 
 FUSED = "MatMulIntegerToFloat"
 
@@ -31,7 +37,8 @@ FUSED = "MatMulIntegerToFloat"
 def fuse_quantized_patterns(model: onnx.ModelProto) -> onnx.ModelProto:
     """A copy of `model` with onnxruntime's quantized patterns fused (the model itself if none)."""
     ops = {(n.domain, n.op_type) for n in model.graph.node}
-    if not ops & {("", "MatMulInteger"), ("", "ConvInteger"), ("", "DequantizeLinear"), ("com.microsoft", "QGemm")}:
+    if not ops & {("", "MatMulInteger"), ("", "ConvInteger"), ("", "DequantizeLinear"), ("com.microsoft", "QGemm"),
+                  ("com.microsoft", "QLinearGlobalAveragePool")}:
         return model
     model = _copy(model)
     graph = model.graph
@@ -39,11 +46,13 @@ def fuse_quantized_patterns(model: onnx.ModelProto) -> onnx.ModelProto:
     outputs = {o.name for o in graph.output}
     nodes = list(graph.node)
     for index, node in enumerate(nodes):
-        if node.domain == "com.microsoft" and node.op_type == "QGemm":
-            nodes[index] = helper.make_node("QGemm", node.input, node.output, name=node.name)
+        if node.domain == "com.microsoft" and node.op_type in ("QGemm", "QLinearGlobalAveragePool"):
+            nodes[index] = helper.make_node(node.op_type, node.input, node.output, name=node.name)
             nodes[index].attribute.extend(node.attribute)
     for matcher, op in ((_match_chain, "MatMulInteger"), (_match_conv_chain, "ConvInteger"), (_match_qdq, "Gemm"),
-                        (_match_qdq, "MatMul")):
+                        (_match_qdq, "MatMul"), (_match_qdq_conv, "Conv"), (_match_qdq_global_pool, "GlobalAveragePool"),
+                        (_match_qdq_passthrough, "MaxPool"), (_match_qdq_passthrough, "Flatten"),
+                        (_match_qdq_passthrough, "Reshape")):
         for node in [n for n in nodes if n.op_type == op and n.domain in ("", "ai.onnx")]:
             fused = matcher(node, nodes, constants, outputs)
             if fused is None:
@@ -51,10 +60,35 @@ def fuse_quantized_patterns(model: onnx.ModelProto) -> onnx.ModelProto:
             replacement, removed = fused
             nodes[nodes.index(node)] = replacement
             nodes = [n for n in nodes if all(n is not r for r in removed)]
+    _refuse_quantized_float_ops(nodes, constants, outputs)
     nodes = _fold_constant_dequantize(graph, nodes, constants)
     del graph.node[:]
     graph.node.extend(nodes)
     return model
+
+
+# Ops that onnxruntime's QDQ transformer turns into its own quantized kernels (QLinearAveragePool,
+# QLinearAdd, ...) when every activation input comes from a DequantizeLinear and the output goes to a
+# QuantizeLinear: computed in float they would give other bits, so such chains are refused.
+# (Data movement that onnxruntime runs on the uint8 values, Gather or Pad say, gives the same bits in
+# float: DequantizeLinear then QuantizeLinear returns every uint8 exactly.)
+_ORT_QDQ_KERNELS = {"AveragePool", "Add", "Mul", "Concat", "Sigmoid", "LeakyRelu", "Softmax", "Where", "Conv",
+                    "MatMul", "GlobalAveragePool", "ConvTranspose"}
+
+
+def _refuse_quantized_float_ops(nodes: list, constants, outputs: set[str]) -> None:
+    for node in nodes:
+        if node.op_type not in _ORT_QDQ_KERNELS or node.domain not in ("", "ai.onnx") or len(node.output) != 1:
+            continue
+        activations = [i for i in node.input if i and i not in constants]
+        if not activations or _sole(nodes, node.output[0], "QuantizeLinear", outputs) is None:
+            continue
+        if all(_dequantize_of(nodes, i, constants, constant=False) is not None for i in activations):
+            raise UnsupportedModelError(
+                f"{node.op_type} node {node.name!r}: onnxruntime runs DequantizeLinear -> {node.op_type} -> "
+                f"QuantizeLinear as its quantized kernel, whose arithmetic edgewasm does not implement for this "
+                f"node (supported: Conv and MatMul with constant weights, Gemm, GlobalAveragePool, MaxPool, "
+                f"Flatten, Reshape)")
 
 
 def _fold_constant_dequantize(graph: onnx.GraphProto, nodes: list, constants) -> list:
@@ -238,6 +272,69 @@ def _match_qdq(matmul, nodes, constants: set[str], outputs: set[str]):
     removed = [matmul, quantize] + [d for d in (x, w, bias) if d is not None
                                     and len(_consumers(nodes, d.output[0])) == 1 and d.output[0] not in outputs]
     return fused, removed
+
+
+def _padded(node, n: int) -> list[str]:
+    return list(node.input) + [""] * (n - len(node.input))
+
+
+def _sole_users_removed(nodes, dequantizes, outputs: set[str]) -> list:
+    return [d for d in dequantizes if d is not None and len(_consumers(nodes, d.output[0])) == 1
+            and d.output[0] not in outputs]
+
+
+def _match_qdq_conv(conv, nodes, constants: set[str], outputs: set[str]):
+    """DQ(x) -> Conv(., DQ(w) [, DQ(bias int32)]) -> Q  =>  QLinearConv(x_q, ..., y_scale, y_zp, bias_q)."""
+    x = _dequantize_of(nodes, conv.input[0], constants, constant=False)
+    w = _dequantize_of(nodes, conv.input[1], constants, constant=True)
+    quantize = _sole(nodes, conv.output[0], "QuantizeLinear", outputs)
+    if x is None or w is None or quantize is None or len(x.input) < 2:
+        return None
+    w_scale = constants.values.get(w.input[1])
+    if w_scale is None or (w_scale.size > 1 and _attr(w, "axis", 1) != 0):  # per output channel only
+        return None
+    bias = None
+    if len(conv.input) > 2 and conv.input[2]:
+        bias = _dequantize_of(nodes, conv.input[2], constants, constant=True)
+        if bias is None:
+            return None
+    x_in, w_in, q_in = _padded(x, 3), _padded(w, 3), _padded(quantize, 3)
+    fused = helper.make_node("QLinearConv", [x_in[0], x_in[1], x_in[2], w_in[0], w_in[1], w_in[2], q_in[1], q_in[2],
+                                             bias.input[0] if bias is not None else ""],
+                             [quantize.output[0]], name=conv.name or quantize.output[0])
+    fused.attribute.extend(conv.attribute)
+    return fused, [conv, quantize] + _sole_users_removed(nodes, (x, w, bias), outputs)
+
+
+def _match_qdq_global_pool(pool, nodes, constants: set[str], outputs: set[str]):
+    """DQ(x) -> GlobalAveragePool -> Q  =>  QLinearGlobalAveragePool(x_q, x_scale, x_zp, y_scale, y_zp)."""
+    x = _dequantize_of(nodes, pool.input[0], constants, constant=False)
+    quantize = _sole(nodes, pool.output[0], "QuantizeLinear", outputs)
+    if x is None or quantize is None or len(x.input) < 2:
+        return None
+    x_in, q_in = _padded(x, 3), _padded(quantize, 3)
+    fused = helper.make_node("QLinearGlobalAveragePool", [x_in[0], x_in[1], x_in[2], q_in[1], q_in[2]],
+                             [quantize.output[0]], name=pool.name or quantize.output[0])
+    return fused, [pool, quantize] + _sole_users_removed(nodes, (x,), outputs)
+
+
+def _match_qdq_passthrough(op, nodes, constants: set[str], outputs: set[str]):
+    """DQ(x) -> MaxPool | Flatten | Reshape -> Q with equal scales and zero points  =>  the op on x_q."""
+    x = _dequantize_of(nodes, op.input[0], constants, constant=False)
+    quantize = _sole(nodes, op.output[0], "QuantizeLinear", outputs)
+    if x is None or quantize is None or len(op.output) != 1:
+        return None
+    x_in, q_in = _padded(x, 3), _padded(quantize, 3)
+    for a, b in ((x_in[1], q_in[1]), (x_in[2], q_in[2])):
+        va, vb = constants.values.get(a) if a else None, constants.values.get(b) if b else None
+        if (a == "") != (b == "") or (a and (va is None or vb is None or va.dtype != vb.dtype
+                                             or not np.array_equal(va, vb))):
+            return None
+    if _attr(x, "axis", 1) != _attr(quantize, "axis", 1) and constants.values[x_in[1]].size > 1:
+        return None
+    moved = helper.make_node(op.op_type, [x_in[0], *op.input[1:]], [quantize.output[0]], name=op.name)
+    moved.attribute.extend(op.attribute)
+    return moved, [op, quantize] + _sole_users_removed(nodes, (x,), outputs)
 
 
 def emit_typed(im, op: str, inputs: list[str], outputs: list[tuple[str, tuple, str]], name: str, **attrs) -> None:

@@ -5,7 +5,8 @@ at compile time in float64.
 Spatial inputs are imported channels-last (between LayoutTransposes) so the channel is the last
 axis; passes fold a ScaleShift into a preceding Conv, ConvTranspose or Gemm whenever that node
 is its only producer and has no other consumer, so this kernel runs only when folding is not
-possible.
+possible. training_mode=1 (batch statistics, running-statistics outputs) is imported as a
+decomposition into ReduceMean and elementwise IR ops instead.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ IR_OP = "ScaleShift"
 def import_batch_norm(im, node, at) -> None:
     x = node.input[0]
     im.require_float(node, x)
-    if int(at.get("training_mode", 0)) or any(node.output[1:]):
-        raise UnsupportedModelError(f"BatchNormalization node {node.name!r}: training mode (training_mode=1 or "
-                                    "running-statistics outputs) is not supported; export the model in eval mode")
+    if int(at.get("training_mode", 0)):
+        _import_training(im, node, at)
+        return
+    if any(node.output[1:]):
+        raise UnsupportedModelError(f"BatchNormalization node {node.name!r}: running-statistics outputs need "
+                                    "training_mode=1 (opset 14+)")
     if not int(at.get("spatial", 1)):
         raise UnsupportedModelError(f"BatchNormalization node {node.name!r}: spatial=0 is not supported")
     xs = im.shape(x)
@@ -45,6 +49,49 @@ def import_batch_norm(im, node, at) -> None:
     y_last = im.fresh(f"{node.output[0]}__nhwc")
     im.emit(IR_OP, [x_last] + params, y_last, im.shape(x_last), node.name)
     to_channels_first(im, y_last, node.output[0], node.name)
+
+
+def _import_training(im, node, at) -> None:
+    """training_mode=1 (opset 14+), as onnx defines it: normalize by the batch's own mean and
+    (population) variance over every axis but 1, and output the running statistics
+    input_mean * momentum + batch_mean * (1 - momentum) (likewise the variance), in IR ops."""
+    x, where = node.input[0], f"BatchNormalization node {node.name!r}"
+    xs = im.shape(x)
+    if len(xs) < 2:
+        raise ModelFormatError(f"{where}: input of shape {xs} has no channel axis")
+    channels, rank = xs[1], len(xs)
+    params = [im.const(name, node, what).astype(np.float64).reshape(-1) for name, what in
+              zip(node.input[1:5], ("scale", "B", "input_mean", "input_var"))]
+    if any(v.size != channels for v in params):
+        raise ModelFormatError(f"{where}: parameters must have {channels} values")
+    gamma, beta, mean, var = params
+    momentum, eps = float(at.get("momentum", 0.9)), float(at.get("epsilon", 1e-5))
+    stat_shape = (1, channels) + (1,) * (rank - 2)
+    y = node.output[0]
+
+    def emit(op, inputs, shape, **attrs) -> str:
+        out = im.fresh(f"{y}__bn")
+        im.emit(op, inputs, out, shape, node.name, **attrs)
+        return out
+
+    def batch_mean(t: str) -> str:  # mean over axis 0 and the spatial axes, kept as size-1 axes
+        if rank > 2:
+            t = emit("ReduceMean", [t], (xs[0], channels) + (1,) * (rank - 2), first=2, last=rank - 1)
+        return emit("ReduceMean", [t], stat_shape, first=0, last=0)
+
+    batch_m = batch_mean(x)
+    centred = emit("Sub", [x, batch_m], xs)
+    batch_v = batch_mean(emit("Mul", [centred, centred], xs))
+    std = emit("Sqrt", [emit("Add", [batch_v, im.add_constant(f"{y}_eps", np.array(eps))], stat_shape)], stat_shape)
+    normed = emit("Div", [centred, std], xs)
+    scaled = emit("Mul", [normed, im.add_constant(f"{y}_scale", gamma.reshape(stat_shape))], xs)
+    im.emit("Add", [scaled, im.add_constant(f"{y}_bias", beta.reshape(stat_shape))], y, xs, node.name)
+    for out, batch, running in zip(node.output[1:3], (batch_m, batch_v), (mean, var)):
+        if not out:
+            continue
+        flat = emit("Reshape", [batch], (channels,))
+        part = emit("Mul", [flat, im.add_constant(f"{out}_rate", np.array(1 - momentum))], (channels,))
+        im.emit("Add", [part, im.add_constant(f"{out}_kept", running * momentum)], out, (channels,), node.name)
 
 
 IMPORTS = {"BatchNormalization": (import_batch_norm, 5, 5)}

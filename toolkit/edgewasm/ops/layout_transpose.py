@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from ..backend.program import Ptr
+from ..ir import TensorInfo
 
 IR_OP = "LayoutTranspose"
 IMPORTS: dict = {}
@@ -30,12 +31,20 @@ def to_channels_last(im, x: str, node_name: str) -> str:
     """Emit x [N, C, *S] -> [N, *S, C]; returns the channels-last tensor's name."""
     y = im.fresh(f"{x}__nhwc")
     im.emit(IR_OP, [x], y, channels_last_shape(im.shape(x)), node_name, to=CHANNELS_LAST)
+    _keep_dtype(im, x, y)
     return y
 
 
 def to_channels_first(im, x: str, y: str, node_name: str) -> None:
     """Emit x [N, *S, C] -> y [N, C, *S]."""
     im.emit(IR_OP, [x], y, channels_first_shape(im.shape(x)), node_name, to=CHANNELS_FIRST)
+    _keep_dtype(im, x, y)
+
+
+def _keep_dtype(im, x: str, y: str) -> None:
+    """uint8 activations (static int8 regions) stay uint8: u8_transpose moves their bytes."""
+    if x in im.tensors and im.tensors[x].dtype == "uint8":
+        im.tensors[y] = TensorInfo(y, im.tensors[y].shape, im.tensors[x].dtype)
 
 
 def perm(to: str, rank: int) -> list[int]:
@@ -56,10 +65,11 @@ def lower(graph, node, program) -> None:
     if channels == 1 or pixels == 1:
         program.views[y] = x
         return
-    image_bytes = 4 * channels * pixels
+    u8 = graph.info(x).dtype == "uint8"
+    image_bytes = (1 if u8 else 4) * channels * pixels
     for image in range(shape[0]):
-        program.call("f32_transpose", [rows, cols, Ptr(x, image * image_bytes), Ptr(y, image * image_bytes)],
-                     node.name)
+        program.call("u8_transpose" if u8 else "f32_transpose",
+                     [rows, cols, Ptr(x, image * image_bytes), Ptr(y, image * image_bytes)], node.name)
 
 
 def export(ex, node) -> None:

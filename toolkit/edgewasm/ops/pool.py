@@ -8,11 +8,15 @@ logic.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..backend.convolution import lower_pool
+from ..backend.convolution import indirection_buffer, lower_pool
+from ..backend.program import Ptr
 from ..backend.indirection import window_counts
 from ..errors import ModelFormatError, UnsupportedModelError
+from ..ir import TensorInfo
 from ..frontend.spatial import sliding_window
 from ..window import Window
 from .layout_transpose import perm, to_channels_first, to_channels_last
@@ -23,10 +27,16 @@ IR_OP = "Pool"
 def _emit(im, node, kind: str, window: Window, ceil_mode: int = 0, count_include_pad: int = 0) -> None:
     x = node.input[0]
     xs = im.shape(x)
+    dtype = im.tensors[x].dtype if x in im.tensors else "float32"
+    if dtype != "float32" and (dtype != "uint8" or kind != "max"):
+        raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: input {x!r} is {dtype}; only max pooling "
+                                    "reads uint8 (quantized) activations")
     x_last = to_channels_last(im, x, node.name)
     y_last = im.fresh(f"{node.output[0]}__nhwc")
     im.emit(IR_OP, [x_last], y_last, (xs[0], *window.out_spatial, xs[1]), node.name, kind=kind, window=window,
             ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+    if dtype == "uint8":  # max pooling of quantized activations: the uint8 values themselves
+        im.tensors[y_last] = TensorInfo(y_last, im.tensors[y_last].shape, dtype)
     to_channels_first(im, y_last, node.output[0], node.name)
 
 
@@ -84,7 +94,24 @@ IMPORTS = {
 
 
 def lower(graph, node, program) -> None:
+    if graph.info(node.inputs[0]).dtype == "uint8":
+        _lower_u8_max(graph, node, program)
+        return
     lower_pool(graph, node, program)
+
+
+def _lower_u8_max(graph, node, program) -> None:
+    """uint8 max pooling (u8_pool.wat), one call per image; padding taps read a row of zeros."""
+    x, y = node.inputs[0], node.outputs[0]
+    window: Window = node.attrs["window"]
+    x_shape, y_shape = graph.info(x).shape, graph.info(y).shape
+    channels = x_shape[-1]
+    ind = indirection_buffer(program, window, channels)
+    pad = program.weight(f"__u8_zeros_{-(-channels // 16) * 16}", np.zeros(-(-channels // 16) * 16, np.uint8))
+    x_image, y_image = math.prod(x_shape[1:]), math.prod(y_shape[1:])
+    for n in range(x_shape[0]):
+        program.call("u8_maxpool_c16", [window.out_pixels, channels, window.taps, ind, Ptr(x, n * x_image), pad,
+                                        Ptr(y, n * y_image)], node.name)
 
 
 def export(ex, node) -> None:

@@ -1,5 +1,7 @@
 """Resize (nearest, linear, cubic; antialias, axes, keep_aspect_ratio_policy): the sampling taps
 are computed at compile time per axis (backend/resize.py, onnx's reference arithmetic).
+tf_crop_and_resize (roi a constant) first pads the resized axes with one extrapolation_value at
+each end (a constant Pad), which the taps of outputs outside the input read with weight 1.
 
 Nearest is one f32_gather_nd call through per-axis index tables. Linear and cubic run
 f32_resize_axis once per resized axis (separable), with two scratch buffers between passes.
@@ -42,9 +44,6 @@ def import_resize(im, node, at) -> None:
     where = f"Resize node {node.name!r}"
     if mode not in ("nearest", "linear", "cubic"):
         raise ModelFormatError(f"{where}: unknown mode {mode!r}")
-    if coordinate_mode == "tf_crop_and_resize":
-        raise UnsupportedModelError(f"{where}: coordinate_transformation_mode 'tf_crop_and_resize' (a crop with "
-                                    "extrapolation) is not supported")
     if coordinate_mode not in COORDINATE_MODES or nearest_mode not in NEAREST_MODES:
         raise ModelFormatError(f"{where}: unknown coordinate_transformation_mode {coordinate_mode!r} or "
                                f"nearest_mode {nearest_mode!r}")
@@ -77,15 +76,35 @@ def import_resize(im, node, at) -> None:
                 scale_factors[axis], out_shape[axis] = scale, int(scale * shape[axis] + 0.5)
     if any(d <= 0 for d in out_shape) or any(d == 0 for d in shape):
         raise UnsupportedModelError(f"{where}: empty input or output ({shape} -> {out_shape})")
+    rois = _rois(im, node, axes, rank) if coordinate_mode == "tf_crop_and_resize" else [(0.0, 1.0)] * rank
     taps = []
     for axis in range(rank):
-        if math.isclose(scale_factors[axis], 1.0) and out_shape[axis] == shape[axis]:
+        if math.isclose(scale_factors[axis], 1.0) and out_shape[axis] == shape[axis] and \
+                math.isclose(rois[axis][0], 0.0) and math.isclose(rois[axis][1], 1.0):
             continue  # the identity along this axis, as the reference skips it
         indices, weights = axis_taps(mode, coordinate_mode, nearest_mode, float(at.get("cubic_coeff_a", -0.75)),
                                      bool(at.get("exclude_outside", 0)), antialias, shape[axis], out_shape[axis],
-                                     scale_factors[axis])
+                                     scale_factors[axis], rois[axis])
         taps.append((axis, indices, weights))
+    if coordinate_mode == "tf_crop_and_resize" and taps:  # the taps read a fill element at each end
+        grown = [1 if any(axis == a for a, _, _ in taps) else 0 for axis in range(rank)]
+        padded = im.fresh(f"{x}__extrapolated")
+        im.emit("Pad", [x], padded, tuple(d + 2 * g for d, g in zip(shape, grown)), node.name, mode="constant",
+                begin=tuple(grown), end=tuple(grown), value=float(at.get("extrapolation_value", 0.0)))
+        x = padded
     im.emit("Resize", [x], node.output[0], tuple(out_shape), node.name, mode=mode, taps=taps)
+
+
+def _rois(im, node, axes: list[int], rank: int) -> list[tuple[float, float]]:
+    """tf_crop_and_resize's (start, end) per axis, from the constant roi [starts..., ends...] of `axes`."""
+    roi = _constant(im, node, optional_input(node, 1), "roi")
+    if roi is None or roi.size != 2 * len(axes):
+        raise ModelFormatError(f"Resize node {node.name!r}: tf_crop_and_resize needs a roi of {2 * len(axes)} values "
+                               f"(starts then ends of {len(axes)} axes)")
+    rois = [(0.0, 1.0)] * rank
+    for i, axis in enumerate(axes):
+        rois[axis] = (float(roi[i]), float(roi[len(axes) + i]))
+    return rois
 
 
 def _constant(im, node, name: str | None, what: str) -> np.ndarray | None:

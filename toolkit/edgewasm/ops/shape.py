@@ -1,6 +1,7 @@
 """Shape, Size, Cast and CastLike: shapes are static, so Shape and Size of an activation are
 compile-time constants and the shape computations that follow fold away in the importer; a Cast
-of an activation to float32 is a view (only float32 activations exist at run time)."""
+of an activation to float32 is a view (only float32 activations exist at run time), and of a graph
+input of another dtype a Convert (ops/convert.py)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ def import_cast_like(im, node, at) -> None:
 
 def _cast_to(im, node, to: int) -> None:
     x = node.input[0]
+    if to == onnx.TensorProto.FLOAT and x in im.tensors and im.tensors[x].dtype != "float32":
+        # a graph input of another dtype (see frontend/onnx.py): the module converts it (ops/convert.py)
+        im.emit("Convert", [x], node.output[0], im.shape(x), node.name, source=im.tensors[x].dtype)
+        return
     if to != onnx.TensorProto.FLOAT:
         name = onnx.TensorProto.DataType.Name(to) if to in onnx.TensorProto.DataType.values() else str(to)
         raise UnsupportedModelError(

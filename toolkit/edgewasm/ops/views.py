@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedModelError
+from ..ir import TensorInfo
 
 IR_OP = "Reshape"
 
@@ -16,6 +17,8 @@ def _reshape_to(im, node, shape: tuple[int, ...]) -> None:
     if math.prod(shape) != math.prod(im.shape(x)):
         raise ModelFormatError(f"{node.op_type} node {node.name!r}: cannot reshape {im.shape(x)} to {shape}")
     im.emit("Reshape", [x], node.output[0], shape, node.name)
+    if x in im.tensors and im.tensors[x].dtype == "uint8":  # a view of uint8 activations stays uint8
+        im.tensors[node.output[0]] = TensorInfo(node.output[0], tuple(int(d) for d in shape), im.tensors[x].dtype)
 
 
 def import_flatten(im, node, at) -> None:
@@ -82,7 +85,7 @@ def lower(graph, node, program) -> None:
 def export(ex, node) -> None:
     shape = ex.graph.info(node.outputs[0]).shape
     ex.add("Reshape", [node.inputs[0], ex.const(f"{node.outputs[0]}__shape", np.array(shape, np.int64))],
-           node.outputs[0])
+           node.outputs[0], **({"allowzero": 1} if 0 in shape else {}))  # a 0 is a size, not "copy"
 
 
 def flops(graph, node) -> int:

@@ -19,8 +19,12 @@ from ..errors import CompressionError
 from ..ir import Graph
 
 
-def activations(graph: Graph, data: dict[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
-    """{name: values over all samples, batch first} for each named tensor of the graph."""
+def activations(graph: Graph, data: dict[str, np.ndarray], names: list[str],
+                optimize: bool = True) -> dict[str, np.ndarray]:
+    """{name: values over all samples, batch first} for each named tensor of the graph.
+
+    optimize=False runs onnxruntime without graph optimizations, as its quantize_static calibrates
+    (its fused and NCHWc convolutions round differently, and a range's last bit is a scale's)."""
     missing = [t.name for t in graph.inputs if t.name not in data]
     if missing:
         raise CompressionError(f"the data lack the model's input(s) {missing}; they have {sorted(data)}")
@@ -35,7 +39,7 @@ def activations(graph: Graph, data: dict[str, np.ndarray], names: list[str]) -> 
     probe = copy.copy(graph)
     known = {t.name for t in graph.outputs}
     probe.outputs = list(graph.outputs) + [graph.info(n) for n in dict.fromkeys(names) if n not in known]
-    run = _runner(export_reference(probe))
+    run = _runner(export_reference(probe), optimize)
     chunks: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for start in range(0, samples, batch):
         count = min(batch, samples - start)
@@ -51,7 +55,7 @@ def activations(graph: Graph, data: dict[str, np.ndarray], names: list[str]) -> 
     return {n: np.concatenate(v) for n, v in chunks.items()}
 
 
-def _runner(model_bytes: bytes):
+def _runner(model_bytes: bytes, optimize: bool = True):
     try:
         import onnxruntime as ort
     except ImportError:
@@ -62,6 +66,8 @@ def _runner(model_bytes: bytes):
         return lambda feed: dict(zip(outputs, evaluator.run(None, feed)))
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     outputs = [o.name for o in session.get_outputs()]
     return lambda feed: dict(zip(outputs, session.run(outputs, feed)))

@@ -106,7 +106,7 @@ def _sink_to_channels_first(graph: Graph, node: Node) -> bool:
     out = node.outputs[0]
     rank = len(graph.info(out).shape)
     inner = _fresh(graph, out)
-    graph.tensors[inner] = TensorInfo(inner, _permuted_shape(graph.info(out).shape, CHANNELS_LAST))
+    graph.tensors[inner] = TensorInfo(inner, _permuted_shape(graph.info(out).shape, CHANNELS_LAST), graph.info(out).dtype)
     rename = {s.outputs[0]: s.inputs[0] for s in sources}
     node.inputs = [_followed_constant(graph, i, CHANNELS_LAST, rank) if graph.is_constant(i) else rename[i]
                    for i in node.inputs]
@@ -132,7 +132,7 @@ def _hoist_to_channels_last(graph: Graph, node: Node) -> bool:
     rank = len(graph.info(out).shape)
     x = _activations(graph, node)[0]
     moved = _fresh(graph, x)
-    graph.tensors[moved] = TensorInfo(moved, _permuted_shape(graph.info(x).shape, CHANNELS_LAST))
+    graph.tensors[moved] = TensorInfo(moved, _permuted_shape(graph.info(x).shape, CHANNELS_LAST), graph.info(x).dtype)
     graph.nodes.insert(graph.nodes.index(node), Node(TRANSPOSE, [x], [moved], {"to": CHANNELS_LAST}, transpose.name))
     node.inputs = [moved if i == x else _followed_constant(graph, i, CHANNELS_LAST, rank) for i in node.inputs]
     node.outputs = list(transpose.outputs)

@@ -8,7 +8,8 @@ int8   dynamic: each Gemm becomes DynamicQuantize (uint8 activations, scale and 
        float epilogue), and each Conv DynamicQuantize + IntegerConv (weights per tensor): the
        graph onnxruntime's `quantize_dynamic(per_channel=True)` makes of a MatMul or Conv, with the
        same weights, scales and arithmetic, so its reference.onnx gives our bits.
-       static (with calibration data): QLinearGemm chains, as quantize_static (QDQ) makes them.
+       static (with calibration data): QLinearGemm / QLinearConv chains, as quantize_static (QDQ)
+       makes them (uint8 max pooling, QLinearGlobalAveragePool, reshapes in between).
 int16  weight-only: int16 weights per output column, expanded to f32 in init(); float compute.
 
 The weight formulas are onnxruntime's `compute_scale_zp` + `quantize_nparray` (onnxruntime/
@@ -131,9 +132,12 @@ def activation_params(rmin: float, rmax: float) -> tuple[float, int]:
 
 
 def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Graph, dict]:
-    """Rewrite dense layers into QLinearGemm chains with calibrated uint8 activations (onnxruntime's
-    quantize_static with MinMax calibration, per-channel int8 weights, QDQ): Quantize where a float
-    tensor enters, QLinearGemm from layer to layer, Dequantize where a float consumer needs it.
+    """Rewrite dense layers and convolutions into uint8 chains with calibrated activations
+    (onnxruntime's quantize_static with MinMax calibration, per-channel int8 weights, QDQ):
+    Quantize where a float tensor enters, QLinearGemm / QLinearConv from layer to layer, Dequantize
+    where a float consumer needs it. Between them, what onnxruntime also runs on uint8 stays uint8:
+    max pooling, reshapes and layout transposes (the input's scale: exact, as quantization is
+    monotonic) and global average pooling (QLinearGlobalAveragePool, its own calibrated scale).
 
     A fused Relu/Clip becomes the output's saturation (the calibrated range is post-clamp and
     includes 0), so only clamps with lo <= 0 <= hi can be folded; other layers stay float.
@@ -141,20 +145,33 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
     from .activations import activations
 
     def eligible(node: Node) -> bool:
+        if node.op not in ("Gemm", "Conv") or not node.attrs["min"] <= 0 <= node.attrs["max"] \
+                or graph.info(node.inputs[0]).dtype != "float32":
+            return False
         rank = len(graph.info(node.inputs[0]).shape)
-        return (node.op == "Gemm" and node.attrs["min"] <= 0 <= node.attrs["max"]
-                and graph.info(node.inputs[0]).dtype == "float32" and (rank == 2 or len(node.inputs) == 2))
+        return node.op == "Conv" or rank == 2 or len(node.inputs) == 2
 
     layers = [n for n in graph.nodes if eligible(n)]
     if not layers:
-        raise CompressionError("static int8 found no dense layer it can quantize")
-    measured = activations(graph, data, sorted({t for n in layers for t in (n.inputs[0], n.outputs[0])}))
+        raise CompressionError("static int8 found no dense layer or convolution it can quantize")
+    uint8: set[str] = set()  # float tensors that become uint8
+    followers: list[Node] = []  # pools, reshapes and transposes reading a uint8 tensor
+    for node in graph.nodes:
+        if node in layers:
+            uint8.add(node.outputs[0])
+        elif node.inputs and node.inputs[0] in uint8 and _follows_uint8(graph, node):
+            followers.append(node)
+            uint8.add(node.outputs[0])
+    pools = [n for n in followers if n.op == "Pool" and n.attrs["kind"] == "avg"]
+    measured = activations(graph, data, sorted({t for n in layers + pools for t in (n.inputs[0], n.outputs[0])}),
+                           optimize=False)
     params = {name: activation_params(float(v.min()), float(v.max())) for name, v in measured.items()}
+    readers = {id(n) for n in layers + followers}
     quantized: dict[str, str] = {}
     nodes: list[Node] = []
     report = []
     for node in graph.nodes:
-        if node not in layers:
+        if node not in layers and node not in followers:
             nodes.append(node)
             continue
         x, y = node.inputs[0], node.outputs[0]
@@ -162,32 +179,65 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
             quantized[x] = _tensor(graph, f"{x}__q", graph.info(x).shape, "uint8")
             scale, zp = params[x]
             nodes.append(Node("Quantize", [x], [quantized[x]], {"scale": scale, "zero_point": zp}, f"{node.name} quantize input"))
-        w = graph.constants[node.inputs[1]]
-        q, w_scale = quantize_symmetric(w, axis=1)
-        (x_scale, x_zp), (y_scale, y_zp) = params[x], params[y]
-        bias = graph.constants[node.inputs[2]] if len(node.inputs) > 2 else np.zeros(w.shape[1], np.float32)
-        bias_scale = np.float32(x_scale) * w_scale
-        bias_q = np.clip(np.rint(bias.astype(np.float64) / bias_scale.astype(np.float64)),
-                         np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
         quantized[y] = _tensor(graph, f"{y}__q", graph.info(y).shape, "uint8")
-        nodes.append(Node("QLinearGemm", [quantized[x], _constant(graph, f"{node.inputs[1]}__qc8w", q),
-                                          _constant(graph, f"{node.inputs[1]}__wscale", w_scale),
-                                          _constant(graph, f"{y}__bias_q", bias_q)], [quantized[y]],
-                          {"x_scale": x_scale, "x_zp": x_zp, "y_scale": y_scale, "y_zp": y_zp}, node.name))
-        float_readers = [c for c in graph.consumers(y) if c not in layers or c.inputs[0] != y]
+        if node in followers:
+            if node.op == "Pool" and node.attrs["kind"] == "avg":
+                (x_scale, x_zp), (y_scale, y_zp) = params[x], params[y]
+                nodes.append(Node("QLinearGlobalAveragePool", [quantized[x]], [quantized[y]],
+                                  {"x_scale": x_scale, "x_zp": x_zp, "y_scale": y_scale, "y_zp": y_zp}, node.name))
+            else:
+                params[y] = params[x]
+                nodes.append(Node(node.op, [quantized[x], *node.inputs[1:]], [quantized[y]], dict(node.attrs), node.name))
+        else:
+            nodes.append(_quantized_layer(graph, node, quantized, params, report, measured))
+        float_readers = [c for c in graph.consumers(y) if id(c) not in readers or c.inputs[0] != y]
         if float_readers or graph.is_graph_output(y):
+            y_scale, y_zp = params[y]
             nodes.append(Node("Dequantize", [quantized[y]], [y], {"scale": y_scale, "zero_point": y_zp},
                               f"{node.name} dequantize output"))
         else:
             del graph.tensors[y]
-        report.append({"layer": node.name or y, "input_range": [float(measured[x].min()), float(measured[x].max())],
-                       "output_range": [float(measured[y].min()), float(measured[y].max())],
-                       "input_scale": x_scale, "input_zero_point": x_zp})
     graph.nodes = nodes
     samples = len(next(iter(data.values())))
     return graph, {"pass": "int8 static", "calibration_samples": samples, "calibration": "min/max",
-                   "activations": "uint8 per tensor, calibrated", "weights": "int8 symmetric per output column",
+                   "activations": "uint8 per tensor, calibrated",
+                   "weights": "int8 symmetric per output column (dense) or output channel (convolution)",
                    "layers": report}
+
+
+def _follows_uint8(graph: Graph, node: Node) -> bool:
+    """Ops that onnxruntime's quantize_static also runs on uint8 after a quantized layer: max
+    pooling, a global average pooling (whose scale onnxruntime accepts), reshapes, layout moves."""
+    if node.op in ("Reshape", "LayoutTranspose"):
+        return True
+    if node.op != "Pool":
+        return False
+    return node.attrs["kind"] == "max" or node.attrs["window"].is_global
+
+
+def _quantized_layer(graph: Graph, node: Node, quantized: dict, params: dict, report: list, measured) -> Node:
+    """QLinearGemm or QLinearConv of a float Gemm/Conv whose input and output are calibrated."""
+    x, y = node.inputs[0], node.outputs[0]
+    w = graph.constants[node.inputs[1]]
+    conv = node.op == "Conv"
+    q, w_scale = quantize_symmetric(w, axis=0 if conv else 1)
+    (x_scale, x_zp), (y_scale, y_zp) = params[x], params[y]
+    columns = w.shape[0] if conv else w.shape[1]
+    bias = graph.constants[node.inputs[2]] if len(node.inputs) > 2 else np.zeros(columns, np.float32)
+    bias_scale = np.float32(x_scale) * w_scale
+    bias_q = np.clip(np.rint(bias.astype(np.float64) / bias_scale.astype(np.float64)),
+                     np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
+    report.append({"layer": node.name or y, "input_range": [float(measured[x].min()), float(measured[x].max())],
+                   "output_range": [float(measured[y].min()), float(measured[y].max())],
+                   "input_scale": x_scale, "input_zero_point": x_zp})
+    attrs = {"x_scale": x_scale, "x_zp": x_zp, "y_scale": y_scale, "y_zp": y_zp}
+    if conv:
+        attrs.update(window=node.attrs["window"], group=node.attrs["group"])
+    suffix = "__qc8w"
+    return Node("QLinearConv" if conv else "QLinearGemm",
+                [quantized[x], _constant(graph, f"{node.inputs[1]}{suffix}", q),
+                 _constant(graph, f"{node.inputs[1]}__wscale", w_scale), _constant(graph, f"{y}__bias_q", bias_q)],
+                [quantized[y]], attrs, node.name)
 
 
 def _dynamic_quantize(graph: Graph, x: str, nodes: list[Node], name: str) -> list[str]:

@@ -7,6 +7,7 @@ linear memory and call `run`; everything a user can get wrong is checked here, o
 from __future__ import annotations
 
 import array
+import struct
 import sys
 import time
 from typing import Any, Callable, Protocol
@@ -53,8 +54,11 @@ class Tensor:
 def encode_input(spec: TensorSpec, value: Any) -> bytes:
     """Any accepted input kind -> the little-endian bytes the module expects, or InputError.
 
-    Accepted: numpy arrays (exact dtype and shape), `array.array` and `memoryview` of the right
-    item type and element count (flat or with matching shape), `Tensor`, and nested lists.
+    Accepted: numpy arrays (exact dtype, ml_dtypes' for bfloat16/float8/int4/..., and shape),
+    `array.array` and `memoryview` of the right item type and element count (flat or with matching
+    shape), `Tensor`, nested lists (dtypes Python can pack: float32/64, float16, int8, uint8), and
+    raw `bytes`/`bytearray`/byte memoryviews holding the dtype's own encoding (one byte per element
+    for 8-bit and sub-byte dtypes: the only way to pass those without numpy).
     """
     code, itemsize = DTYPES[spec.dtype]
     where = f"input {spec.name!r}"
@@ -64,28 +68,41 @@ def encode_input(spec: TensorSpec, value: Any) -> bytes:
                              f"(convert with .astype('{spec.dtype}'))")
         if tuple(value.shape) != spec.shape:
             raise InputError(f"{where}: shape {tuple(value.shape)}, expected {spec.shape}")
-        data = value.astype(value.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
+        if value.dtype.byteorder == ">":
+            value = value.astype(value.dtype.newbyteorder("<"))
+        data = value.tobytes(order="C")
     elif isinstance(value, Tensor):
         if value.shape != spec.shape:
             raise InputError(f"{where}: shape {value.shape}, expected {spec.shape}")
         data = _typed_bytes(where, value.data, code, itemsize)
+    elif isinstance(value, (bytes, bytearray)) or (isinstance(value, memoryview) and value.format in ("B", "c")):
+        data = bytes(value)  # raw: the dtype's encoding, already little-endian
+        if len(data) != spec.nbytes:
+            raise InputError(f"{where}: {len(data)} raw bytes, expected {spec.nbytes} "
+                             f"({spec.size} x {spec.dtype} for shape {spec.shape})")
     elif isinstance(value, memoryview):
         if value.format != code or value.itemsize != itemsize:
-            raise InputError(f"{where}: memoryview of format {value.format!r}, expected {code!r} ({spec.dtype})")
+            raise InputError(f"{where}: memoryview of format {value.format!r}, expected {code!r} ({spec.dtype})"
+                             " or raw bytes ('B')")
         if value.ndim > 1 and tuple(value.shape) != spec.shape:
             raise InputError(f"{where}: shape {tuple(value.shape)}, expected {spec.shape}")
         data = _little_endian(value.tobytes(), itemsize)
     elif isinstance(value, array.array):
         data = _typed_bytes(where, value, code, itemsize)
     elif isinstance(value, (list, tuple)):
+        if not code:
+            layout = "one byte per element" if itemsize == 1 else "little-endian"
+            raise InputError(f"{where}: a nested list cannot encode {spec.dtype}; pass a numpy array of "
+                             f"ml_dtypes.{spec.dtype} or its raw bytes ({layout})")
         flat = _flatten(where, value, spec.shape)
-        try:
-            data = _little_endian(array.array(code, flat).tobytes(), itemsize)
-        except TypeError:
-            raise InputError(f"{where}: nested list must hold numbers only") from None
+        try:  # array.array where it has the typecode (float32 overflow gives inf, as before); struct for 'e'
+            packed = array.array(code, flat).tobytes() if code != "e" else struct.pack(f"={len(flat)}e", *flat)
+            data = _little_endian(packed, itemsize)
+        except (struct.error, TypeError, OverflowError):
+            raise InputError(f"{where}: nested list must hold numbers that fit {spec.dtype}") from None
     else:
         raise InputError(f"{where}: unsupported type {type(value).__name__}; pass a numpy array, "
-                         "array.array, memoryview or nested list")
+                         "array.array, memoryview, bytes or nested list")
     if len(data) != spec.nbytes:
         raise InputError(f"{where}: {len(data) // itemsize} elements, expected {spec.size} for shape {spec.shape}")
     return data
@@ -100,7 +117,7 @@ def _typed_bytes(where: str, value: array.array, code: str, itemsize: int) -> by
 def _little_endian(data: bytes, itemsize: int) -> bytes:
     if sys.byteorder == "little" or itemsize == 1:
         return data
-    swapped = array.array("f", data)
+    swapped = array.array({2: "H", 4: "f", 8: "d"}[itemsize], data)
     swapped.byteswap()
     return swapped.tobytes()
 

@@ -2,6 +2,7 @@
 
 Request:  {"model": "digits", "variant": "fp32" (optional),
            "inputs": {"pixels": {"shape": [1, 64], "dtype": "float32", "data": [..] | "b64": ".."}}}
+           (dtype: the input's own, see bundle.DTYPES; b64 holds its little-endian encoding)
 Response: {"model", "variant", "outputs": {name: {"shape", "dtype", "b64"}}, "latency_ms"}
 
 Outputs travel as base64 of their little-endian bytes, so the page can compare them with its own
@@ -148,20 +149,38 @@ def _decode_input(name: str, spec) -> np.ndarray:
     if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and 0 < d < 1 << 24
                                               for d in shape):
         raise ApiError(400, f"{where}: 'shape' must be a list of positive integers")
-    if spec.get("dtype", "float32") != "float32":
-        raise ApiError(400, f"{where}: only float32 inputs are accepted")
+    dtype = _dtype(where, spec.get("dtype", "float32"))
     size = int(np.prod(shape, dtype=np.int64))
     if "b64" in spec:
         try:
             raw = base64.b64decode(spec["b64"], validate=True)
         except (binascii.Error, TypeError, ValueError):
             raise ApiError(400, f"{where}: 'b64' is not valid base64") from None
-        if len(raw) != 4 * size:
-            raise ApiError(400, f"{where}: 'b64' holds {len(raw)} bytes, shape {shape} needs {4 * size}")
-        return np.frombuffer(raw, dtype="<f4").reshape(shape)
+        if len(raw) != dtype.itemsize * size:
+            raise ApiError(400, f"{where}: 'b64' holds {len(raw)} bytes, shape {shape} needs {dtype.itemsize * size}")
+        return np.frombuffer(raw, dtype=dtype.newbyteorder("<") if dtype.kind in "fiu" else dtype).reshape(shape)
     data = spec.get("data")
     if not isinstance(data, list):
         raise ApiError(400, f"{where}: give 'data' (a flat list of numbers) or 'b64'")
     if len(data) != size or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in data):
         raise ApiError(400, f"{where}: 'data' must be {size} numbers for shape {shape}")
-    return np.asarray(data, dtype=np.float32).reshape(shape)
+    values = np.asarray(data, dtype=np.float64)
+    converted = values.astype(dtype)
+    if dtype.name.startswith(("int", "uint")) and not np.array_equal(converted.astype(np.float64), values):
+        raise ApiError(400, f"{where}: 'data' holds values that are not {dtype.name} integers")
+    return converted.reshape(shape)
+
+
+def _dtype(where: str, name) -> np.dtype:
+    """An input dtype the module boundary takes (bundle.DTYPES); ml_dtypes' names need ml_dtypes."""
+    from ..bundle import DTYPES
+
+    if name not in DTYPES:
+        raise ApiError(400, f"{where}: dtype {name!r} is not an input dtype ({', '.join(DTYPES)})")
+    if hasattr(np, name):
+        return np.dtype(name)
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ApiError(400, f"{where}: dtype {name!r} needs the ml_dtypes package on the server") from None
+    return np.dtype(getattr(ml_dtypes, name))

@@ -1,0 +1,193 @@
+"""QLinearConv: statically quantized convolution, uint8 in, uint8 out, over channels-last tensors,
+with onnxruntime's bits (checked against its QLinearConv on random inputs, scales and geometries):
+    acc[m] = sum (xq - x_zp) * (w - w_zp[m]) + bias[m]              (int32; padding taps read x_zp)
+    yq     = sat(rint(f32(acc) * M[m]) + y_zp)   with  M[m] = f32(f32(x_scale * w_scale[m]) / y_scale)
+w int8 per tensor or per output channel (quantize_static's per_channel), any strides, pads,
+dilations and group (depthwise included).
+
+Lowered as u8 im2col (u8_im2col.wat, padding = x_zp) + the requantizing GEMM of QLinearGemm
+(qu8_gemm.wat) per image and group; a pointwise convolution is that GEMM straight over the
+pixels; a depthwise one (one output channel per input channel) is qu8_dwconv.wat. Imported from ONNX QLinearConv (quantize_static's QOperator format) and from the QDQ
+chain DequantizeLinear -> Conv(., DequantizeLinear(w) [, DequantizeLinear(b)]) -> QuantizeLinear,
+which frontend/quantized.py rewrites into a QLinearConv node (onnxruntime's QDQ transformer does
+the same, and adds the int32 bias as is, whatever scale its DequantizeLinear declares).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend.convolution import group_matrices, indirection_buffer
+from ..backend.program import Ptr
+from ..backend.qpacking import pack_qu8_qc8w_gemm
+from ..errors import ModelFormatError, UnsupportedModelError
+from ..frontend.quantized import emit_typed
+from ..frontend.spatial import sliding_window
+from .layout_transpose import perm, to_channels_first, to_channels_last
+from .qlinear_gemm import multiplier
+from .quantize_linear import per_tensor
+
+IR_OP = "QLinearConv"
+
+
+def _per_channel(im, node, index: int, m: int, what: str, default=None) -> np.ndarray:
+    if index >= len(node.input) or not node.input[index]:
+        if default is None:
+            raise UnsupportedModelError(f"QLinearConv node {node.name!r}: {what} is required")
+        return default
+    value = im.const(node.input[index], node, what)
+    if value.size == 1:
+        return np.broadcast_to(value.reshape(-1), (m,)).copy()
+    if value.shape != (m,):
+        raise UnsupportedModelError(f"QLinearConv node {node.name!r}: {what} must be per tensor or per output "
+                                    f"channel ({m},), got {value.shape}")
+    return value
+
+
+def import_qlinear_conv(im, node, at) -> None:
+    """QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp [, B]) with constant w and B."""
+    where = f"QLinearConv node {node.name!r}"
+    x = node.input[0]
+    if x in im.constants or im.tensors[x].dtype != "uint8":
+        raise UnsupportedModelError(f"{where}: the input must be uint8 activations "
+                                    f"(int8 activations are not supported)")
+    xs = im.shape(x)
+    w = im.const(node.input[3], node, "the weights")
+    if len(xs) < 3 or w.ndim != len(xs) or w.dtype not in (np.int8, np.uint8):
+        raise UnsupportedModelError(f"{where}: input {xs} with {w.dtype} weights of shape {w.shape}")
+    group = int(at.get("group", 1))
+    channels, out_channels = xs[1], w.shape[0]
+    if group < 1 or channels % group or out_channels % group or w.shape[1] * group != channels:
+        raise ModelFormatError(f"{where}: group {group} does not fit {channels} channels and weights {w.shape}")
+    w_zp = _per_channel(im, node, 5, out_channels, "the weights' zero point", np.zeros(out_channels, w.dtype))
+    w_scale = _per_channel(im, node, 4, out_channels, "the weights' scale")
+    if w_scale.dtype != np.float32 or w_zp.dtype != w.dtype:
+        raise UnsupportedModelError(f"{where}: the weights' scale must be float32 and its zero point {w.dtype}")
+    centered = w.astype(np.int32) - w_zp.astype(np.int32).reshape(-1, *[1] * (w.ndim - 1))
+    if centered.min(initial=0) < -128 or centered.max(initial=0) > 127:
+        raise UnsupportedModelError(f"{where}: weights minus their zero point leave the int8 range; "
+                                    "quantize weights as int8")
+    bias = np.zeros(out_channels, np.int32)
+    if len(node.input) > 8 and node.input[8]:
+        bias = im.const(node.input[8], node, "the bias").reshape(-1)
+        if bias.dtype != np.int32 or bias.shape != (out_channels,):
+            raise UnsupportedModelError(f"{where}: the bias must be int32 of shape ({out_channels},), "
+                                        f"got {bias.dtype} {bias.shape}")
+    window = sliding_window(node, at, xs[2:], tuple(w.shape[2:]))
+    constants = []
+    for base, value in ((f"{node.input[3]}_qc8w", centered.astype(np.int8)),
+                        (f"{node.input[3]}_wscale", w_scale.astype(np.float32)), (f"{node.input[3]}_bias_q", bias)):
+        name = im.fresh(base)
+        im.constants[name] = np.ascontiguousarray(value)
+        constants.append(name)
+    x_last = to_channels_last(im, x, node.name)
+    y_last = im.fresh(f"{node.output[0]}__nhwc")
+    emit_typed(im, IR_OP, [x_last, *constants], [(y_last, (xs[0], *window.out_spatial, out_channels), "uint8")],
+               node.name, window=window, group=group,
+               x_scale=float(per_tensor(im, node, 1, "the input scale", np.float32)),
+               x_zp=int(per_tensor(im, node, 2, "the input zero point", np.uint8, default=0)),
+               y_scale=float(per_tensor(im, node, 6, "the output scale", np.float32)),
+               y_zp=int(per_tensor(im, node, 7, "the output zero point", np.uint8, default=0)))
+    to_channels_first(im, y_last, node.output[0], node.name)
+
+
+IMPORTS = {"QLinearConv": (import_qlinear_conv, 8, 9)}
+
+
+def pack_qu8_dwconv(w: np.ndarray, bias: np.ndarray, mult: np.ndarray) -> np.ndarray:
+    """Blocks of 8 channels for qu8_qc8w_dwconv_c8: 8 int32 bias, 8 f32 multipliers, then taps x 8
+    int8 weights (tap-major), zeros past the last channel. w int8 [C, 1, *kernel]."""
+    channels, taps = w.shape[0], math.prod(w.shape[2:])
+    blocks = -(-channels // 8)
+    heads = np.zeros((blocks, 16), np.uint32)
+    for half, values in ((slice(0, 8), bias.astype("<i4").view("<u4")), (slice(8, 16), mult.astype("<f4").view("<u4"))):
+        column = np.zeros(blocks * 8, np.uint32)
+        column[:channels] = values
+        heads[:, half] = column.reshape(blocks, 8)
+    body = np.zeros((blocks, taps, 8), np.int8)
+    padded = np.zeros((blocks * 8, taps), np.int8)
+    padded[:channels] = w.reshape(channels, taps)
+    body[:] = padded.reshape(blocks, 8, taps).transpose(0, 2, 1)
+    return np.concatenate([heads.astype("<u4").view(np.uint8).reshape(blocks, 64),
+                           body.view(np.uint8).reshape(blocks, 8 * taps)], axis=1).reshape(-1)
+
+
+def _lower_depthwise(graph, node, program, mult: np.ndarray) -> None:
+    xq, w_name, _, bias_name = node.inputs
+    y = node.outputs[0]
+    a, window = node.attrs, node.attrs["window"]
+    channels = graph.info(xq).shape[-1]
+    packed = program.weight(f"{y}__qu8_dw", pack_qu8_dwconv(graph.constants[w_name], graph.constants[bias_name], mult))
+    pad = program.weight(f"__u8_row_{int(a['x_zp'])}_{channels}", np.full(channels, int(a["x_zp"]), np.uint8))
+    ind = indirection_buffer(program, window, channels)
+    in_image, out_image = math.prod(graph.info(xq).shape[1:]), math.prod(graph.info(y).shape[1:])
+    for image in range(graph.info(xq).shape[0]):
+        program.call("qu8_qc8w_dwconv_c8", [window.out_pixels, channels, window.taps, ind, Ptr(xq, image * in_image),
+                                            pad, packed, Ptr(y, image * out_image), int(a["x_zp"]), int(a["y_zp"]),
+                                            0, 255], node.name)
+
+
+def lower(graph, node, program) -> None:
+    xq, w_name, w_scale, bias_name = node.inputs
+    y = node.outputs[0]
+    w, bias = graph.constants[w_name], graph.constants[bias_name]
+    a = node.attrs
+    window, group = a["window"], a["group"]
+    channels, out_channels = graph.info(xq).shape[-1], graph.info(y).shape[-1]
+    cg, mg = channels // group, out_channels // group
+    mult = multiplier(a["x_scale"], graph.constants[w_scale], a["y_scale"])
+    if cg == 1 and mg == 1 and not window.is_pointwise:
+        _lower_depthwise(graph, node, program, mult)
+        return
+    panels = [pack_qu8_qc8w_gemm(m.astype(np.int8), bias[g * mg:(g + 1) * mg], mult[g * mg:(g + 1) * mg])
+              for g, m in enumerate(group_matrices(w.astype(np.float32), group, False))]
+    packed = program.weight(f"{y}__qu8_qc8w", np.concatenate(panels))
+    offsets = np.cumsum([0] + [p.size for p in panels[:-1]])
+    x_zp, y_zp = int(a["x_zp"]), int(a["y_zp"])
+    batch = graph.info(xq).shape[0]
+    if window.is_pointwise:  # one GEMM over the pixels of the whole batch
+        pixels = batch * window.out_pixels
+        kernel = "qu8_qc8w_gemm_1x4c2" if pixels < 4 else "qu8_qc8w_gemm_4x4c2"
+        for g in range(group):
+            program.call(kernel, [pixels, mg, cg, Ptr(xq, g * cg), channels, x_zp, Ptr(packed.tensor, int(offsets[g])),
+                                  Ptr(y, g * mg), out_channels, y_zp, 0, 255], node.name)
+        return
+    k = window.taps * cg
+    rows = program.temp(f"{y}__im2col", window.out_pixels * k)
+    zp = program.weight(f"__u8_{x_zp}", np.array([x_zp], np.uint8))
+    ind = indirection_buffer(program, window, channels)
+    kernel = "qu8_qc8w_gemm_1x4c2" if window.out_pixels < 4 else "qu8_qc8w_gemm_4x4c2"
+    in_image, out_image = math.prod(graph.info(xq).shape[1:]), math.prod(graph.info(y).shape[1:])
+    for image in range(batch):
+        for g in range(group):
+            program.call("u8_im2col", [window.out_pixels, window.taps, cg, ind, Ptr(xq, image * in_image + g * cg),
+                                       zp, rows], node.name)
+            program.call(kernel, [window.out_pixels, mg, k, rows, k, x_zp, Ptr(packed.tensor, int(offsets[g])),
+                                  Ptr(y, image * out_image + g * mg), out_channels, y_zp, 0, 255], node.name)
+
+
+def export(ex, node) -> None:
+    """ONNX QLinearConv between the transposes that take the channels-last tensors to ONNX's layout and back."""
+    xq, w_name, w_scale, bias_name = node.inputs
+    y = node.outputs[0]
+    a = node.attrs
+    window = a["window"]
+    rank = len(ex.graph.info(xq).shape)
+    m = ex.graph.constants[w_name].shape[0]
+    x_first, y_first = ex.temp(y), ex.temp(y)
+    ex.add("Transpose", [xq], x_first, perm=perm("NCHW", rank))
+    inputs = [x_first, ex.const(f"{y}__x_scale", np.float32(a["x_scale"])), ex.const(f"{y}__x_zp", np.uint8(a["x_zp"])),
+              ex.graph_const(w_name), ex.graph_const(w_scale), ex.const(f"{w_name}__zp", np.zeros(m, np.int8)),
+              ex.const(f"{y}__y_scale", np.float32(a["y_scale"])), ex.const(f"{y}__y_zp", np.uint8(a["y_zp"])),
+              ex.graph_const(bias_name)]
+    ex.add("QLinearConv", inputs, y_first, group=a["group"], kernel_shape=list(window.kernel),
+           strides=list(window.strides), dilations=list(window.dilations),
+           pads=list(window.pads_begin + window.pads_end))
+    ex.add("Transpose", [y_first], y, perm=perm("NHWC", rank))
+
+
+def flops(graph, node) -> int:
+    w = graph.constants[node.inputs[1]]
+    return 2 * graph.info(node.outputs[0]).size * math.prod(w.shape[1:])
