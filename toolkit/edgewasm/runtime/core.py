@@ -63,7 +63,7 @@ def encode_input(spec: TensorSpec, value: Any) -> bytes:
     code, itemsize = DTYPES[spec.dtype]
     where = f"input {spec.name!r}"
     if hasattr(value, "__array_interface__") and hasattr(value, "dtype"):  # numpy, without importing it
-        if value.dtype.name != spec.dtype:
+        if (value.dtype.char != "f" or spec.dtype != "float32") and value.dtype.name != spec.dtype:
             raise InputError(f"{where}: dtype {value.dtype}, expected {spec.dtype} "
                              f"(convert with .astype('{spec.dtype}'))")
         if tuple(value.shape) != spec.shape:
