@@ -164,6 +164,18 @@ def test_bring_your_own_wasm_runs_and_wat_is_refused(browser, tmp_path):
         browser.run(module.with_suffix(".wat"), {"x": x})
 
 
+def test_a_module_that_grows_its_memory_keeps_working(browser, tmp_path):
+    """Growing detaches the buffer the host's view was made on: the host must notice it."""
+    growing = DOUBLER_WAT.replace("(i32.const 0)))", "(drop (memory.grow (i32.const 1))) (i32.const 0)))")
+    assert growing != DOUBLER_WAT
+    module = _own_module(tmp_path / "growing", growing)
+    inputs = [{"x": np.full((1, 4), v, np.float32)} for v in (1.0, -2.5, 7.0)]
+    here = edgewasm.load(module)
+    for x in inputs:  # every run grows the memory by a page, in both hosts
+        assert_same_bits(browser.run(module, x)["y"], here.run(x)["y"])
+        assert here.run(x)["y"][0, 0] == 2 * x["x"][0, 0]
+
+
 def test_module_with_an_import_is_refused(browser, tmp_path):
     sneaky = DOUBLER_WAT.replace('(memory (export "memory") 1)',
                                  '(import "env" "f" (func)) (memory (export "memory") 1)')

@@ -27,9 +27,12 @@ SIMD_PROBE = bytes.fromhex("0061736d01000000" "0105016000017b" "03020100" "0a160
 
 
 class BrowserInstance:
-    """One instantiated module; its memory is reached through fresh typed-array views.
+    """One instantiated module; its memory is reached through one Uint8Array over the whole buffer.
 
-    Views are made per access because growing memory detaches the old `buffer`.
+    Only the module can grow its memory (it imports nothing, and hosts never grow it), and only
+    while one of its exports runs; growing detaches the old buffer, whose views then have length
+    0. So after every call one look at the view's length says whether to re-make it, and each copy
+    in or out is two crossings into JS (subarray, then assign or to_bytes) instead of five.
     """
 
     def __init__(self, js_instance):
@@ -41,8 +44,15 @@ class BrowserInstance:
         self.functions = {name: getattr(exports, name) for name in names
                           if name in ("run", "init") or is_layer_entry(name)}
 
+        self._refresh_view()
         # V8 runs the load-splat kernel loops faster; same bits (runtime/sandbox.py)
         js.Int32Array.new(self.memory.buffer, LOOP_VARIANT_OFFSET, 1).fill(1)
+
+    def _refresh_view(self) -> None:
+        import js
+
+        self._bytes = js.Uint8Array.new(self.memory.buffer)
+        self._size = int(self._bytes.length)
 
     @classmethod
     async def create(cls, wasm: bytes) -> "BrowserInstance":
@@ -57,14 +67,12 @@ class BrowserInstance:
 
     @property
     def memory_bytes(self) -> int:
-        return int(self.memory.buffer.byteLength)
+        return self._size
 
     def _view(self, offset: int, nbytes: int):
-        import js
-
-        if offset < 0 or nbytes < 0 or offset + nbytes > self.memory_bytes:
+        if offset < 0 or nbytes < 0 or offset + nbytes > self._size:
             raise BundleError(f"[{offset}, {offset + nbytes}) lies outside the module's memory")
-        return js.Uint8Array.new(self.memory.buffer, offset, nbytes)
+        return self._bytes.subarray(offset, offset + nbytes)
 
     def write(self, offset: int, data: bytes | memoryview) -> None:
         self._view(offset, len(data)).assign(data)
@@ -79,6 +87,9 @@ class BrowserInstance:
             return int(self.functions[export]())
         except JsException as exc:
             raise ExecutionError(f"the module trapped in {export}(): {exc}") from None
+        finally:
+            if self._bytes.length != self._size:  # the module grew its memory
+                self._refresh_view()
 
 
 async def load_async(url: str, variant: str | None = None, config: RuntimeConfig | None = None, *,
