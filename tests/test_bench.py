@@ -21,7 +21,7 @@ from onnx import TensorProto, helper
 import edgewasm
 from edgewasm.bench import BenchOptions, run_bench
 from edgewasm.bench.html_report import render_html
-from edgewasm.bench.kernels import gemm_case, igemm_conv3x3_case
+from edgewasm.bench.kernels import gemm_case, igemm_conv3x3_case, winograd_conv3x3_case
 from edgewasm.bench.report import render_text
 from edgewasm.bench.stats import percentile
 from edgewasm.cli import main
@@ -201,6 +201,33 @@ def test_igemm_case_computes_the_convolution():
     expected = patches.reshape(size * size, 9 * channels) @ w + bias
     y = read(case.operands["y"], size * size * channels).reshape(size * size, channels)
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_winograd_case_computes_the_transformed_convolution():
+    """The Winograd case: input transform, 16 GEMMs with the filled U, output transform, over
+    several blocks of tiles (the last one partial) and an odd image size, agree with numpy."""
+    size, channels = 7, 12
+    case, wasm = winograd_conv3x3_case(size, channels, block=4)
+    read = _run_once(wasm)
+    x = read(case.operands["x"], size * size * channels).reshape(size, size, channels).astype(np.float64)
+    panels = read(case.operands["u"], 16 * 2 * (channels + 1) * 8).reshape(16, 2, channels + 1, 8)
+    u = np.concatenate([panels[:, 0, 1:], panels[:, 1, 1:]], axis=2)[:, :, :channels]  # [16, c, k]
+    u_bias = np.concatenate([panels[:, 0, 0], panels[:, 1, 0]], axis=1)[:, :channels]  # filled too: [16, k]
+    bias = read(case.operands["bias"], channels)
+    bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
+    at = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
+    tiles = -(-size // 2)
+    padded = np.zeros((2 * tiles + 2, 2 * tiles + 2, channels))
+    padded[1:size + 1, 1:size + 1] = x
+    expected = np.zeros((2 * tiles, 2 * tiles, channels))
+    for ty in range(tiles):
+        for tx in range(tiles):
+            d = padded[2 * ty:2 * ty + 4, 2 * tx:2 * tx + 4]  # [4, 4, c]
+            v = np.einsum("ia,abc,jb->ijc", bt, d, bt).reshape(16, channels)
+            m = (np.einsum("xc,xck->xk", v, u) + u_bias).reshape(4, 4, channels)
+            expected[2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2] = np.einsum("ia,abk,jb->ijk", at, m, at) + bias
+    y = read(case.operands["y"], size * size * channels).reshape(size, size, channels)
+    np.testing.assert_allclose(y, expected[:size, :size], rtol=1e-4, atol=1e-4)
 
 
 def _run_once(wasm: bytes):

@@ -100,6 +100,17 @@ def store_sparse(program: Program, half: bool = False) -> dict:
             "bytes_before": before, "bytes_after": after}
 
 
+def stage_init_inputs(program: Program) -> None:
+    """Ship the weights that only `init()` reads (e.g. Winograd's 3x3 taps, which init() turns
+    into the GEMM operand) as staged bytes: after init() the arena reuses them. Run after the codecs:
+    a weight a codec encoded is derived and stays."""
+    read_by_run = {arg.tensor for call in program.calls for arg in call.args if isinstance(arg, Ptr)}
+    read_by_init = {arg.tensor for call in program.init_calls for arg in call.args if isinstance(arg, Ptr)}
+    for name in list(program.weights):
+        if name in read_by_init and name not in read_by_run and name not in program.derived:
+            program.staged[name] = program.weights.pop(name)
+
+
 def _derived_first(program: Program) -> None:
     """Derived weights go first, so the shipped bytes (the rest, then the staged) are contiguous."""
     program.weights = dict(sorted(program.weights.items(), key=lambda item: item[0] not in program.derived))

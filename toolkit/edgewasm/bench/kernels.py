@@ -62,14 +62,16 @@ class Layout:
         return -(-self.top // PAGE)
 
 
-def _module(kernel: str, layout: Layout, fills: list[tuple[int, int]], call: str, data: str = "") -> bytes:
+def _module(kernel: str | tuple[str, ...], layout: Layout, fills: list[tuple[int, int]], call: str,
+            data: str = "") -> bytes:
     import wasmtime
 
+    kernels = [kernel] if isinstance(kernel, str) else list(kernel)
     setup = "\n".join(f"    (call $bench_fill (i32.const {p}) (i32.const {n}))" for p, n in fills)
     wat = f"""(module
   (memory (export "memory") {layout.pages})
 {data}
-{wat_functions([kernel])}
+{wat_functions(kernels)}
 {FILL}
   (func (export "setup")
 {setup})
@@ -122,11 +124,49 @@ def igemm_conv3x3_case(size: int, channels: int) -> tuple[KernelCase, bytes]:
     return case, _module(kernel, layout, [(x, pixels * channels), (w, packed)], call, data)
 
 
+def winograd_conv3x3_case(size: int, channels: int, block: int = 64) -> tuple[KernelCase, bytes]:
+    """The Winograd F(2x2, 3x3) path of the same convolution, as the lowering emits it: per block
+    of tiles the input transform, 16 f32_gemm_4x8 calls and the output transform (pad 1, no clamp).
+    U is filled like any operand (init() would transform the taps). FLOPs are the direct
+    convolution's, so the rate is comparable with f32_igemm_4x8's (it can exceed the peak)."""
+    from ..backend.convolution import _skewed_plane
+
+    tiles_w = -(-size // 2)
+    tiles = tiles_w * tiles_w
+    block = min(block, -(-tiles // 4) * 4)
+    layout = Layout()
+    u_bytes = 4 * -(-channels // 8) * 8 * (channels + 1)
+    v_plane = m_plane = _skewed_plane(block * 4 * channels)
+    x, zero = layout.take(4 * size * size * channels), layout.take(4 * channels)
+    u, bias = layout.take(16 * u_bytes), layout.take(4 * channels)
+    v, m, y = layout.take(16 * v_plane), layout.take(16 * m_plane), layout.take(4 * size * size * channels)
+    case = KernelCase("f32_winograd_2x2_3x3", f"conv3x3 {channels}->{channels} {size}x{size} (direct FLOPs)",
+                      size * size, channels, 9 * channels, {"x": x, "u": u, "bias": bias, "y": y})
+    calls = []
+    for first in range(0, tiles, block):
+        count = min(block, tiles - first)
+        calls.append(f"(call $f32_winograd_input_2x2_3x3 (i32.const {first}) (i32.const {count}) (i32.const {tiles_w})"
+                     f" (i32.const {channels}) (i32.const {x}) (i32.const {size}) (i32.const {size}) (i32.const 1)"
+                     f" (i32.const 1) (i32.const {zero}) (i32.const {v}) (i32.const {4 * channels}) (i32.const {v_plane}))")
+        calls += [f"(call $f32_gemm_4x8 (i32.const {count}) (i32.const {channels}) (i32.const {channels})"
+                  f" (i32.const {v + xi * v_plane}) (i32.const {4 * channels}) (i32.const {u + xi * u_bytes})"
+                  f" (i32.const {m + xi * m_plane}) (i32.const {4 * channels}) (f32.const -inf) (f32.const inf))"
+                  for xi in range(16)]
+        calls.append(f"(call $f32_winograd_output_2x2_3x3 (i32.const {first}) (i32.const {count}) (i32.const {tiles_w})"
+                     f" (i32.const {channels}) (i32.const {m}) (i32.const {4 * channels}) (i32.const {m_plane})"
+                     f" (i32.const {bias}) (i32.const {y}) (i32.const {size}) (i32.const {size}) (f32.const -inf)"
+                     f" (f32.const inf))")
+    kernels = ("f32_winograd_input_2x2_3x3", "f32_gemm_4x8", "f32_winograd_output_2x2_3x3")
+    return case, _module(kernels, layout, [(x, size * size * channels), (u, 16 * u_bytes // 4), (bias, channels)],
+                         "\n      ".join(calls))
+
+
 CASES = (  # (kernel, shape, builder)
     ("f32_gemm_4x8", "m=256 k=256 n=256", lambda: gemm_case("f32_gemm_4x8", 256, 256, 256)),
     ("f32_gemm_4x8", "m=512 k=512 n=512", lambda: gemm_case("f32_gemm_4x8", 512, 512, 512)),
     ("f32_gemm_1x8", "m=1 k=784 n=256", lambda: gemm_case("f32_gemm_1x8", 1, 784, 256)),
     ("f32_igemm_4x8", "conv3x3 64->64 56x56", lambda: igemm_conv3x3_case(56, 64)),
+    ("f32_winograd_2x2_3x3", "conv3x3 64->64 56x56", lambda: winograd_conv3x3_case(56, 64)),
 )
 
 
