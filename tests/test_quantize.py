@@ -148,24 +148,3 @@ def test_fp16_ships_half_the_weight_bytes_and_expands_in_init(tmp_path):
         value = numpy_helper.to_array(init)
         if value.dtype == np.float32:
             np.testing.assert_array_equal(value, value.astype(np.float16).astype(np.float32))
-
-
-def test_int16_weights_ship_half_and_compute_their_dequantized_values(tmp_path):
-    proto = make_mlp([100, 37, 13], softmax=False)
-    bundle = compile_to(tmp_path, proto, 3, "fp32,int16")
-    fp32, int16 = edgewasm.load(bundle, "fp32"), edgewasm.load(bundle, "int16")
-    assert int16.variant.has_init and "qs16_f32_gemm_expand" in int16.variant.kernels
-    assert int16.variant.report["compression"]["weight_bytes_vs_fp32"] < 0.56
-    reference = onnx.load(bundle / "int16" / "reference.onnx")
-    assert sum(i.data_type == onnx.TensorProto.INT16 for i in reference.graph.initializer) == 2
-    for x in input_batches((3, 100), 4, seed=8):
-        got = int16.run({"x": x})["logits"]
-        assert within_contract(got, run_onnxruntime(bundle, {"x": x}, "int16")["logits"])
-        assert np.abs(got - fp32.run({"x": x})["logits"]).max() < 1e-3 * np.abs(x).max()
-
-
-def test_int16_with_sparse_pruning_is_refused(tmp_path):
-    from edgewasm.errors import CompressionError
-
-    with pytest.raises(CompressionError, match="int16 weights are not shipped sparse"):
-        compile_to(tmp_path, make_mlp([8, 4]), 1, "int16+prune")

@@ -18,8 +18,8 @@ from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic, ort_qu
 
 pytestmark = pytest.mark.browser
 
-VARIANTS = ("fp32", "fp16", "int8", "int16", "fp32+prune", "fp16+prune", "int8+prune", "fp32+structured+distill",
-            "int8+lowrank", "fp32+structured+prune+lowrank+distill")
+VARIANTS = ("fp32", "fp16", "int8", "int16", "int16+prune", "fp32+prune", "fp16+prune", "int8+prune",
+            "fp32+structured+distill", "int8+lowrank", "fp32+structured+prune+lowrank+distill")
 SPECIALS = np.array([np.inf, -np.inf, -0.0, 1e30, -1e30, 1e-40, 3.4e38], np.float32)
 
 
@@ -44,7 +44,7 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     cnn = small_cnn([{"m": 6, "kernel": [3, 3], "pads": [1, 1, 1, 1]}, {"m": 6, "kernel": [3, 3], "group": 6},
                      {"m": 4, "kernel": [1, 1]}], [2, 3, 7, 7])
     (root / "cnn.onnx").write_bytes(cnn.SerializeToString())
-    edgewasm.compile(root / "cnn.onnx", root / "cnn", batch=2, variants="fp32,int8,fp16")
+    edgewasm.compile(root / "cnn.onnx", root / "cnn", batch=2, variants="fp32,int8,fp16,int16")
     (root / "ort_cnn.onnx").write_bytes(ort_quantize_dynamic(cnn).SerializeToString())
     edgewasm.compile(root / "ort_cnn.onnx", root / "ort_cnn", batch=2)
     static_cnn_model = static_cnn([{"m": 8, "kernel": [3, 3], "pads": [1, 1, 1, 1], "pool": True},
@@ -58,7 +58,9 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     (root / "static_cnn.onnx").write_bytes(static_cnn_model.SerializeToString())
     edgewasm.compile(root / "static_cnn.onnx", root / "static_cnn", batch=2, variants="int8",
                      options=Options(calibrate={"x": calibration}))
-    return {"mlp": root / "mlp", "static": root / "static", "ort": root / "ort", "ort_static": root / "ort_static",
+    edgewasm.compile(root / "mlp.onnx", root / "int16_b6", batch=6, variants="int16")  # the 4-row int16 GEMM
+    return {"mlp": root / "mlp", "int16_b6": root / "int16_b6", "static": root / "static", "ort": root / "ort",
+            "ort_static": root / "ort_static",
             "cnn": root / "cnn", "ort_cnn": root / "ort_cnn", "ort_static_cnn": root / "ort_static_cnn",
             "ort_qdq_cnn": root / "ort_qdq_cnn", "static_cnn": root / "static_cnn"}
 
@@ -82,7 +84,7 @@ def test_compressed_variant_matches_wasmtime_bit_for_bit(browser, bundles, varia
             assert_same_bits(actual[name], expected[name])
 
 
-@pytest.mark.parametrize("variant", ["int8", "fp16"])
+@pytest.mark.parametrize("variant", ["int8", "fp16", "int16"])
 def test_compressed_cnn_matches_wasmtime_bit_for_bit(browser, bundles, variant):
     server = edgewasm.load(bundles["cnn"], variant)
     for inputs in inputs_for(server):
@@ -101,7 +103,8 @@ def test_static_int8_variant_matches_wasmtime_bit_for_bit(browser, bundles, vari
             assert_same_bits(value, expected[name])
 
 
-@pytest.mark.parametrize("bundle, kernel", [("ort", "qu8_dynquant"), ("ort_static", "qu8_qc8w_gemm_4x4c2"),
+@pytest.mark.parametrize("bundle, kernel", [("int16_b6", "qds16_f32_qc16w_gemm_4x4c2"), ("ort", "qu8_dynquant"),
+                                            ("ort_static", "qu8_qc8w_gemm_4x4c2"),
                                             ("ort_cnn", "u8_im2col"), ("ort_static_cnn", "u8_maxpool_c16"),
                                             ("ort_qdq_cnn", "u8_transpose"), ("static_cnn", "u8_im2col")])
 def test_onnxruntime_quantized_model_matches_wasmtime_bit_for_bit(browser, bundles, bundle, kernel):

@@ -28,11 +28,13 @@ EXPECTED_KERNELS = {
     "f32_dwconv_p4c", "f32_dwconv_3x3p4c", "f32_dwconv_load_tail", "f32_dwconv_store_tail",
     "f32_maxpool_c4", "f32_avgpool_c4", "f32_gavgpool_c4",
     "f32_scaleshift_c4", "f32_pad_rows",
-    # compression: f16_vcvt.wat, bitmask_expand.wat, qu8_dynquant.wat, qu8_vcvt.wat, qdu8_gemm.wat, qu8_gemm.wat
+    # compression: f16_vcvt.wat, bitmask_expand.wat, qu8_dynquant.wat, qu8_vcvt.wat, qdu8_gemm.wat, qu8_gemm.wat,
+    # qs16_gemm.wat
     "f16_f32_vcvt", "f16_f32_x4", "x8_bitmask_expand", "x16_bitmask_expand", "x32_bitmask_expand",
     "qu8_dynquant", "f32_qu8_vcvt", "qu8_f32_vcvt", "qu8_dequantize_x4",
     "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", "qu8_requantize", "qu8_store4", "qu8_store_tail",
-    "qs16_f32_gemm_expand", "u8_im2col", "u8_transpose", "u8_maxpool_c16", "qu8_qc8w_dwconv_c8",
+    "u8_im2col", "u8_transpose", "u8_maxpool_c16", "qu8_qc8w_dwconv_c8",
+    "qs16_dynquant", "qds16_f32_qc16w_gemm_1x4c2", "qds16_f32_qc16w_gemm_4x4c2", "qds16_pair", "qds16_epilogue",
     "qdu8_f32_qc8w_gemm_4x4c2", "qdu8_f32_qc8w_gemm_1x4c2", "qdu8_pair", "qdu8_epilogue",
     "qdu8_store_tail",
     # in_f32_vcvt.wat: graph inputs of other dtypes

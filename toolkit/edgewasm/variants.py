@@ -52,7 +52,7 @@ class Recipe:
         if self.precision == "int8":
             words.append("int8 static" if options.calibrate is not None else "int8 dynamic")
         elif self.precision != "fp32":
-            words.append(self.precision)
+            words.append("int16 dynamic" if self.precision == "int16" else self.precision)
         return words or ["fp32"]
 
 
@@ -89,10 +89,6 @@ def recipe_from_flags(quantize: str | None, structured: bool, prune: bool, lowra
 def check_options(recipes: list[Recipe], options: Options) -> None:
     """Refuse impossible combinations before any work is done."""
     methods = {m for r in recipes for m in r.methods}
-    for recipe in recipes:
-        if recipe.precision == "int16" and "prune" in recipe.methods:
-            raise CompressionError(f"variant {recipe.name}: int16 weights are not shipped sparse; "
-                                   "combine prune with fp32, fp16 or int8")
     if "distill" in methods and options.distill is None:
         raise CompressionError("the distill method needs teacher inputs: --distill DATA.npz")
     for label, value in (("--prune", options.prune), ("--prune-structured", options.prune_structured)):
@@ -142,7 +138,7 @@ def compress(graph: Graph, recipe: Recipe, options: Options) -> tuple[Graph, lis
         elif recipe.precision == "int8":
             graph, report = quantize.quantize_dynamic_int8(graph)
         else:
-            graph, report = quantize.quantize_weights_int16(graph)
+            graph, report = quantize.quantize_dynamic_int16(graph)
         steps.append(report)
     graph, fusion = quantize.fuse_integer_epilogues(graph)  # also for imported quantized models
     if fusion["fusions"]:
@@ -152,7 +148,7 @@ def compress(graph: Graph, recipe: Recipe, options: Options) -> tuple[Graph, lis
 
 def store_weights(program, recipe: Recipe) -> list[dict]:
     """Pick the shipped encodings of the lowered weights: sparse for pruned variants, float16 for fp16."""
-    from .backend.codecs import store_half, store_sparse
+    from .backend.codecs import stage_init_inputs, store_half, store_sparse
 
     reports = []
     half = recipe.precision == "fp16"
@@ -160,6 +156,7 @@ def store_weights(program, recipe: Recipe) -> list[dict]:
         reports.append(store_sparse(program, half=half))
     if half:
         reports.append(store_half(program))
+    stage_init_inputs(program)  # weights only init() reads: the arena reuses their bytes afterwards
     return reports
 
 

@@ -1,11 +1,11 @@
 """Compile-time weight packing for the integer GEMM kernels (wasm-kernels/qdu8_gemm.wat: float
-output; qu8_gemm.wat: requantized uint8 output).
+output; qu8_gemm.wat: requantized uint8 output; qs16_gemm.wat: int16 weights, float output).
 
 The kernels stream int8 weights as panels of 4 columns with k in pairs ("c2"), so one 8-byte load
 widened to i16x8 holds the pair (W[2t, c], W[2t+1, c]) of each of the 4 columns: exactly the operand
 i32x4.dot_i16x8_s wants next to a broadcast pair of activations. Each panel starts with the float
 epilogue's per-column constants (bias, weight scale), so a panel is all the kernel reads for its
-4 outputs.
+4 outputs. int16 weights use the same layout with 16-byte groups (v128.load, no widening).
 """
 
 from __future__ import annotations
@@ -30,6 +30,14 @@ def pack_qc8w_gemm(w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) ->
     return _pack(w, [("bias", bias, np.float32), ("scale", scale, np.float32)])
 
 
+def pack_qc16w_gemm(w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """Panels for qds16_f32_qc16w_gemm (int16 weights, float output): heads as pack_qc8w_gemm's,
+    then ceil(k/2) groups of 8 int16 (little-endian) per panel."""
+    n = np.asarray(w).shape[1]
+    bias = np.full(n, NEUTRAL_BIAS, np.float32) if bias is None else bias
+    return _pack(w, [("bias", bias, np.float32), ("scale", scale, np.float32)])
+
+
 def pack_qu8_qc8w_gemm(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
     """Panels for qu8_qc8w_gemm (requantized uint8 output): heads are the int32 bias (already in
     the accumulator's scale) and the f32 requantization multiplier per column."""
@@ -37,17 +45,17 @@ def pack_qu8_qc8w_gemm(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray) 
 
 
 def _pack(w: np.ndarray, heads: list[tuple[str, np.ndarray, type]]) -> np.ndarray:
-    """Pack int8 w [K, N] and two 4-byte per-column head rows into uint8 panels.
+    """Pack int8 (or int16) w [K, N] and two 4-byte per-column head rows into uint8 panels.
 
-    Panel p (columns 4p..4p+3): 4 values of each head row, then for t < ceil(K/2) the 8 bytes
+    Panel p (columns 4p..4p+3): 4 values of each head row, then for t < ceil(K/2) the 8 values
     w[2t, c], w[2t+1, c] for c = 4p..4p+3; zero past K and past N.
     """
     w = np.asarray(w)
-    if w.ndim != 2 or w.dtype != np.int8:
-        raise TypeError(f"qc8w weights must be int8 [K, N], got {w.dtype} of shape {w.shape}")
+    if w.ndim != 2 or w.dtype not in (np.int8, np.dtype("<i2")):
+        raise TypeError(f"qc8w/qc16w weights must be int8 or int16 [K, N], got {w.dtype} of shape {w.shape}")
     k, n = w.shape
     panels, pairs = -(-n // NR), -(-k // KR)
-    padded = np.zeros((pairs * KR, panels * NR), np.int8)
+    padded = np.zeros((pairs * KR, panels * NR), w.dtype)
     padded[:k, :n] = w
     # [pairs, 2, panels, 4] -> [panels, pairs, 4, 2]: per panel, per pair, column-major pairs
     body = padded.reshape(pairs, KR, panels, NR).transpose(2, 0, 3, 1).reshape(panels, -1)
@@ -60,5 +68,5 @@ def _pack(w: np.ndarray, heads: list[tuple[str, np.ndarray, type]]) -> np.ndarra
         row[:n] = values
         head_bytes.append(row.reshape(panels, NR).view(np.uint8))
     packed = np.concatenate(head_bytes + [body.view(np.uint8)], axis=1).reshape(-1)
-    assert packed.size == packed_qc8w_gemm_size(k, n)
+    assert packed.size == panels * (8 * NR + w.itemsize * NR * KR * pairs)
     return np.ascontiguousarray(packed)

@@ -1,4 +1,4 @@
-"""Quantization passes: float16 weights, and int8 exactly as onnxruntime's quantizer does it.
+"""Quantization passes: float16 weights, int8 exactly as onnxruntime's quantizer does it, and int16.
 
 fp16   every float32 constant a node reads is rounded to the nearest float16 (kept as float32 in the
        graph, so every op still computes in f32); the backend then ships those weights as float16
@@ -10,7 +10,10 @@ int8   dynamic: each Gemm becomes DynamicQuantize (uint8 activations, scale and 
        same weights, scales and arithmetic, so its reference.onnx gives our bits.
        static (with calibration data): QLinearGemm / QLinearConv chains, as quantize_static (QDQ)
        makes them (uint8 max pooling, QLinearGlobalAveragePool, reshapes in between).
-int16  weight-only: int16 weights per output column, expanded to f32 in init(); float compute.
+int16  dynamic: each Gemm becomes DynamicQuantize16 (int16 activations, symmetric per tensor, scale
+       computed at run time) + Int16Gemm (int16 weights symmetric per output column, exact int64
+       accumulation, float epilogue), each Conv DynamicQuantize16 + Int16Conv (per output channel);
+       their reference.onnx computes the same in standard ONNX ops (onnxruntime has no int16 path).
 
 The weight formulas are onnxruntime's `compute_scale_zp` + `quantize_nparray` (onnxruntime/
 quantization/quant_utils.py): range widened to include 0, symmetrized, scale computed in float64
@@ -101,22 +104,49 @@ def quantize_dynamic_int8(graph: Graph) -> tuple[Graph, dict]:
                    "layers": layers}
 
 
-def quantize_weights_int16(graph: Graph) -> tuple[Graph, dict]:
-    """Every Gemm keeps float activations and gets int16 weights, symmetric per output column
-    (q in [-32767, 32767]): half the fp32 bytes at ~2^-15 of each column's range (fp16 keeps 11 bits
-    of each value; int16 keeps 15 of the column's largest)."""
+def quantize_dynamic_int16(graph: Graph) -> tuple[Graph, dict]:
+    """Every Gemm becomes DynamicQuantize16 (int16 activations, symmetric per tensor, scale
+    max|x| / 32767 computed at run time) + Int16Gemm (int16 weights symmetric per output column,
+    q in [-32767, 32767], exact int64 accumulation, float epilogue): ~2^-15 of each range where int8
+    keeps ~2^-7, at half the fp32 weight bytes. A pointwise convolution (1x1, stride 1, unpadded,
+    one group) is that same dense layer over the pixels of its channels-last tensors; every other
+    convolution becomes Int16Conv (weights per output channel, the same arithmetic)."""
+    quantized: dict[str, list[str]] = {}  # activation -> [q, scale]
+    nodes: list[Node] = []
     layers = []
     for node in graph.nodes:
-        if node.op != "Gemm":
+        pointwise = node.op == "Conv" and node.attrs["group"] == 1 and node.attrs["window"].is_pointwise
+        if node.op not in ("Gemm", "Conv"):
+            nodes.append(node)
             continue
-        w = graph.constants[node.inputs[1]]
+        x, w_name = node.inputs[0], node.inputs[1]
+        if x not in quantized:
+            quantized[x] = [_tensor(graph, f"{x}__q16", graph.info(x).shape, "int16"),
+                            _tensor(graph, f"{x}__scale", (), "float32")]
+            nodes.append(Node("DynamicQuantize16", [x], quantized[x], {}, f"{node.name} quantize input"))
+        w = graph.constants[w_name]
+        if node.op == "Conv" and not pointwise:
+            q, scale = quantize_symmetric(w, axis=0, qrange=(-32767, 32767), dtype=np.int16)
+            nodes.append(Node("Int16Conv", [*quantized[x], _constant(graph, f"{w_name}__qc16w", q),
+                                            _constant(graph, f"{w_name}__wscale", scale), *node.inputs[2:]],
+                              node.outputs, dict(node.attrs), node.name))
+            error = np.abs(q * scale.reshape(-1, *[1] * (w.ndim - 1)) - w).max(initial=0.0)
+            layers.append({"layer": node.name or node.outputs[0], "weights": list(w.shape), "per": "output channel",
+                           "max_abs_weight_error": float(error)})
+            continue
+        if pointwise:  # [M, C, 1, 1] -> [C, M]
+            w = np.ascontiguousarray(w.reshape(w.shape[0], -1).T)
         q, scale = quantize_symmetric(w, axis=1, qrange=(-32767, 32767), dtype=np.int16)
-        node.op = "Int16WeightGemm"
-        node.inputs[1:2] = [_constant(graph, f"{node.inputs[1]}__qs16", q), _constant(graph, f"{node.inputs[1]}__scale", scale)]
-        layers.append({"layer": node.name or node.outputs[0], "max_abs_weight_error":
-                       float(np.abs(q.astype(np.float32) * scale[None, :] - w).max(initial=0.0))})
-    return graph, {"pass": "int16 weights", "weights": "int16 symmetric per output column, expanded to f32 in init()",
-                   "activations": "float32", "layers": layers}
+        nodes.append(Node("Int16Gemm", [*quantized[x], _constant(graph, f"{w_name}__qc16w", q),
+                                        _constant(graph, f"{w_name}__wscale", scale), *node.inputs[2:]],
+                          node.outputs, {"min": node.attrs["min"], "max": node.attrs["max"]}, node.name))
+        error = np.abs(q.astype(np.float32) * scale[None, :] - w).max(initial=0.0)
+        layers.append({"layer": node.name or node.outputs[0], "k": int(w.shape[0]), "n": int(w.shape[1]),
+                       "max_abs_weight_error": float(error)})
+    graph.nodes = nodes
+    return graph, {"pass": "int16 dynamic", "activations": "int16 symmetric per tensor, computed at run time",
+                   "weights": "int16 symmetric per output column (dense) or output channel (convolution)",
+                   "layers": layers}
 
 
 def activation_params(rmin: float, rmax: float) -> tuple[float, int]:
@@ -269,12 +299,13 @@ def _constant(graph: Graph, base: str, value: np.ndarray) -> str:
 
 
 def fuse_integer_epilogues(graph: Graph) -> tuple[Graph, dict]:
-    """Fold a Clamp (Relu, Clip) that alone reads an IntegerGemm or IntegerConv into its epilogue:
+    """Fold a Clamp (Relu, Clip) that alone reads an integer layer (int8 or int16) into its epilogue:
     the same f32x4.max/min on the same values, one pass over memory less (an imported
     quantize_dynamic graph keeps its Relu nodes)."""
     fused = []
     for node in list(graph.nodes):
-        if node.op not in ("IntegerGemm", "IntegerConv") or graph.is_graph_output(node.outputs[0]):
+        integer = node.op in ("IntegerGemm", "IntegerConv", "Int16Gemm", "Int16Conv")
+        if not integer or graph.is_graph_output(node.outputs[0]):
             continue
         users = graph.consumers(node.outputs[0])
         if len(users) != 1 or users[0].op != "Clamp":
