@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 import pytest
+import wasmtime
 from onnx import helper
 
 import edgewasm
 from edgewasm.engines import run_onnxruntime, within_contract
-from edgewasm.runtime.sandbox import module_interface
+from edgewasm.backend.assemble import CUSTOM_SECTION, assemble
+from edgewasm.runtime.sandbox import sections, module_interface
 
 from models import make_mlp as mlp, make_model
 
@@ -135,6 +137,19 @@ def test_emitted_module_is_sandboxed(tmp_path):
     imports, exports = module_interface((tmp_path / "b" / "fp32" / "model.wasm").read_bytes())
     assert imports == 0
     assert set(exports) == {"memory", "run"}
+
+
+def test_modules_ship_without_custom_sections(tmp_path):
+    """The `name` section wat2wasm writes is debug info: dropped, and the module still runs."""
+    wat = '(module (memory (export "memory") 1) (func $named (export "run") (result i32) (i32.const 0)))'
+    assert bytes(wasmtime.wat2wasm(wat)) != assemble(wat)
+    path = tmp_path / "m.onnx"
+    path.write_bytes(mlp([10, 7, 3]).SerializeToString())
+    edgewasm.compile(path, tmp_path / "b")
+    wasm = (tmp_path / "b" / "fp32" / "model.wasm").read_bytes()
+    assert CUSTOM_SECTION not in [section for section, _, _ in sections(wasm)]
+    x = np.ones((1, 10), np.float32)
+    assert edgewasm.load(tmp_path / "b").run({"x": x})["y"].shape == (1, 3)
 
 
 def test_empty_results_are_zero_bytes_at_the_boundary(tmp_path):

@@ -32,7 +32,7 @@ def _name(data: bytes, pos: int) -> tuple[str, int]:
     return data[pos:pos + n].decode("utf-8"), pos + n
 
 
-def _sections(wasm: bytes):
+def sections(wasm: bytes):
     """Yield (section id, body start, body end) of a wasm binary."""
     if wasm[:8] != b"\0asm\x01\0\0\0":
         raise BundleError("not a WebAssembly 1.0 binary")
@@ -50,7 +50,7 @@ def module_interface(wasm: bytes) -> tuple[int, dict[str, int]]:
     """(number of imports, {export name: export kind}) read from the binary's sections."""
     imports, exports = 0, {}
     try:
-        for section, body, _ in _sections(wasm):
+        for section, body, _ in sections(wasm):
             if section == 2:
                 imports, _ = _uleb(wasm, body)
             elif section == 7:
@@ -68,7 +68,7 @@ def module_interface(wasm: bytes) -> tuple[int, dict[str, int]]:
 def memory_pages(wasm: bytes) -> int:
     """Initial pages of the module's own memory (0 if it defines none), read before instantiating."""
     try:
-        for section, body, _ in _sections(wasm):
+        for section, body, _ in sections(wasm):
             if section == 5:
                 count, p = _uleb(wasm, body)
                 if count == 0:
