@@ -100,20 +100,32 @@ def _narrow(graph: Graph, node: Node, keep: np.ndarray) -> None:
     graph.tensors[out] = TensorInfo(out, (*info.shape[:-1], len(keep)), info.dtype)
 
 
+def _keep_count(units: int, fraction: float) -> int:
+    return max(1, units - int(round(fraction * units)))
+
+
+def _unit_norms(weights: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """The L2 norm of each unit's weights (and bias); units along the first axis."""
+    squares = (weights.reshape(len(weights), -1).astype(np.float64) ** 2).sum(1)
+    return np.sqrt(squares if bias is None else squares + bias.astype(np.float64) ** 2)
+
+
+def _strongest(strength: np.ndarray, count: int) -> np.ndarray:
+    return np.sort(np.argsort(-strength, kind="stable")[:count])
+
+
 def _prune_dense(graph: Graph, node: Node, fraction: float) -> dict | None:
     successor = _sole_reader(graph, node.outputs[0], "Gemm")
     if successor is None:
         return None
     w_in = graph.constants[node.inputs[1]]
     neurons = w_in.shape[1]
-    keep_count = max(1, neurons - int(round(fraction * neurons)))
+    keep_count = _keep_count(neurons, fraction)
     if keep_count == neurons:
         return None
     bias = _bias(graph, node, neurons)
     w_out = graph.constants[successor.inputs[1]]
-    strength = np.sqrt((w_in.astype(np.float64) ** 2).sum(0) + bias.astype(np.float64) ** 2) \
-        * np.sqrt((w_out.astype(np.float64) ** 2).sum(1))
-    keep = np.sort(np.argsort(-strength, kind="stable")[:keep_count])
+    keep = _strongest(_unit_norms(w_in.T, bias) * _unit_norms(w_out), keep_count)
     _replace_constant(graph, node, 1, w_in[:, keep], "kept")
     if len(node.inputs) > 2:
         _replace_constant(graph, node, 2, bias[keep], "kept")
@@ -130,18 +142,14 @@ def _prune_convolution(graph: Graph, node: Node, fraction: float) -> dict | None
     depthwise, reader = found
     w_in = graph.constants[node.inputs[1]]
     channels = w_in.shape[0]
-    keep_count = max(1, channels - int(round(fraction * channels)))
+    keep_count = _keep_count(channels, fraction)
     if keep_count == channels:
         return None
-    bias = _bias(graph, node, channels)
     w_out = graph.constants[reader.inputs[1]]
-    strength = np.sqrt((w_in.reshape(channels, -1).astype(np.float64) ** 2).sum(1) + bias.astype(np.float64) ** 2) \
-        * np.sqrt((np.moveaxis(w_out, 1, 0).reshape(channels, -1).astype(np.float64) ** 2).sum(1))
+    strength = _unit_norms(w_in, _bias(graph, node, channels)) * _unit_norms(np.moveaxis(w_out, 1, 0))
     if depthwise is not None:
-        w_dw = graph.constants[depthwise.inputs[1]]
-        strength *= np.sqrt((w_dw.reshape(channels, -1).astype(np.float64) ** 2).sum(1)
-                            + _bias(graph, depthwise, channels).astype(np.float64) ** 2)
-    keep = np.sort(np.argsort(-strength, kind="stable")[:keep_count])
+        strength *= _unit_norms(graph.constants[depthwise.inputs[1]], _bias(graph, depthwise, channels))
+    keep = _strongest(strength, keep_count)
     for layer in (node, depthwise):
         if layer is None:
             continue
