@@ -29,12 +29,9 @@ IR_OP = "IntegerConv"
 INF = math.inf
 
 
-def import_dynamic_quantize_conv(im, node, at) -> None:
-    """(x float, w, w_scale, w_zero_point, bias) + Conv attributes, as frontend/quantized.py fuses them."""
-    names = list(node.input) + [""] * (5 - len(node.input))
-    x, w_name, w_scale, w_zp, bias_name = names
-    where = f"ConvInteger node {node.name!r}"
-    xs = im.shape(x)
+def quantized_conv_weights(im, node, at, where: str, xs: tuple[int, ...], w_name: str) -> tuple[np.ndarray, int]:
+    """The constant int8/uint8 weights [M, C/group, *kernel] of a quantized convolution of an
+    input of shape xs (channels first), and its group, checked against each other."""
     w = im.const(w_name, node, "the weights")
     if len(xs) < 3 or w.ndim != len(xs) or w.dtype not in (np.int8, np.uint8):
         raise UnsupportedModelError(f"{where}: input {xs} with {w.dtype} weights of shape {w.shape}")
@@ -42,6 +39,17 @@ def import_dynamic_quantize_conv(im, node, at) -> None:
     channels, out_channels = xs[1], w.shape[0]
     if group < 1 or channels % group or out_channels % group or w.shape[1] * group != channels:
         raise ModelFormatError(f"{where}: group {group} does not fit {channels} channels and weights {w.shape}")
+    return w, group
+
+
+def import_dynamic_quantize_conv(im, node, at) -> None:
+    """(x float, w, w_scale, w_zero_point, bias) + Conv attributes, as frontend/quantized.py fuses them."""
+    names = list(node.input) + [""] * (5 - len(node.input))
+    x, w_name, w_scale, w_zp, bias_name = names
+    where = f"ConvInteger node {node.name!r}"
+    xs = im.shape(x)
+    w, group = quantized_conv_weights(im, node, at, where, xs, w_name)
+    out_channels = w.shape[0]
     zp = im.const(w_zp, node, "the weights' zero point") if w_zp else np.zeros((), w.dtype)
     scale = im.const(w_scale, node, "the weights' scale")
     if zp.size != 1 or scale.size != 1 or scale.dtype != np.float32:

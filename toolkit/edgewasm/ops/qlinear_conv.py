@@ -22,9 +22,10 @@ import numpy as np
 from ..backend.convolution import group_matrices, indirection_buffer
 from ..backend.program import Ptr
 from ..backend.qpacking import pack_qu8_qc8w_gemm
-from ..errors import ModelFormatError, UnsupportedModelError
+from ..errors import UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from ..frontend.spatial import sliding_window
+from .integer_conv import quantized_conv_weights
 from .layout_transpose import perm, to_channels_first, to_channels_last
 from .qlinear_gemm import multiplier
 from .quantize_linear import per_tensor
@@ -54,13 +55,8 @@ def import_qlinear_conv(im, node, at) -> None:
         raise UnsupportedModelError(f"{where}: the input must be uint8 activations "
                                     f"(int8 activations are not supported)")
     xs = im.shape(x)
-    w = im.const(node.input[3], node, "the weights")
-    if len(xs) < 3 or w.ndim != len(xs) or w.dtype not in (np.int8, np.uint8):
-        raise UnsupportedModelError(f"{where}: input {xs} with {w.dtype} weights of shape {w.shape}")
-    group = int(at.get("group", 1))
-    channels, out_channels = xs[1], w.shape[0]
-    if group < 1 or channels % group or out_channels % group or w.shape[1] * group != channels:
-        raise ModelFormatError(f"{where}: group {group} does not fit {channels} channels and weights {w.shape}")
+    w, group = quantized_conv_weights(im, node, at, where, xs, node.input[3])
+    out_channels = w.shape[0]
     w_zp = _per_channel(im, node, 5, out_channels, "the weights' zero point", np.zeros(out_channels, w.dtype))
     w_scale = _per_channel(im, node, 4, out_channels, "the weights' scale")
     if w_scale.dtype != np.float32 or w_zp.dtype != w.dtype:
