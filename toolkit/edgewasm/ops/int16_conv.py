@@ -24,11 +24,11 @@ from onnx import TensorProto
 from ..backend.convolution import group_matrices, indirection_buffer
 from ..backend.program import Ptr
 from ..backend.qpacking import pack_qc16w_gemm
+from .integer_gemm import export_dequantizing_epilogue
 from .layout_transpose import perm
 
 IR_OP = "Int16Conv"
 IMPORTS: dict = {}
-INF = math.inf
 
 
 def lower(graph, node, program) -> None:
@@ -99,20 +99,10 @@ def export(ex, node) -> None:
             total = ex.temp(y)
             ex.add("Add", [acc, scaled], total)
             acc = total
-    acc_last, accf, scales, scaled_y = ex.temp(y), ex.temp(y), ex.temp(y), ex.temp(y)
+    acc_last, accf = ex.temp(y), ex.temp(y)
     ex.add("Transpose", [acc], acc_last, perm=perm("NHWC", rank))
     ex.add("Cast", [acc_last], accf, to=TensorProto.FLOAT)
-    ex.add("Mul", [q_scale, w_scale], scales)
-    lo, hi = node.attrs["min"], node.attrs["max"]
-    clamped = lo != -INF or hi != INF
-    out = ex.temp(y) if clamped else y
-    if len(node.inputs) > 4:
-        ex.add("Mul", [accf, scales], scaled_y)
-        ex.add("Add", [scaled_y, ex.graph_const(node.inputs[4])], out)
-    else:
-        ex.add("Mul", [accf, scales], out)
-    if clamped:
-        ex.clamp(out, y, lo, hi)
+    export_dequantizing_epilogue(ex, node, accf, q_scale, w_scale, node.inputs[4] if len(node.inputs) > 4 else None)
 
 
 def flops(graph, node) -> int:

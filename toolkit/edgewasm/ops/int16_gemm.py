@@ -18,10 +18,10 @@ from onnx import TensorProto
 
 from ..backend.program import Ptr
 from ..backend.qpacking import pack_qc16w_gemm
+from .integer_gemm import export_dequantizing_epilogue
 
 IR_OP = "Int16Gemm"
 IMPORTS: dict = {}
-INF = math.inf
 
 
 def lower(graph, node, program) -> None:
@@ -40,22 +40,12 @@ def export(ex, node) -> None:
     q, q_scale = node.inputs[:2]
     w_name, w_scale = (ex.graph_const(i) for i in node.inputs[2:4])
     y = node.outputs[0]
-    q64, w64, acc, accf, scales, scaled = (ex.temp(y) for _ in range(6))
+    q64, w64, acc, accf = (ex.temp(y) for _ in range(4))
     ex.add("Cast", [q], q64, to=TensorProto.INT64)
     ex.add("Cast", [w_name], w64, to=TensorProto.INT64)
     ex.add("MatMul", [q64, w64], acc)
     ex.add("Cast", [acc], accf, to=TensorProto.FLOAT)
-    ex.add("Mul", [q_scale, w_scale], scales)
-    lo, hi = node.attrs["min"], node.attrs["max"]
-    clamped = lo != -INF or hi != INF
-    out = ex.temp(y) if clamped else y
-    if len(node.inputs) > 4:
-        ex.add("Mul", [accf, scales], scaled)
-        ex.add("Add", [scaled, ex.graph_const(node.inputs[4])], out)
-    else:
-        ex.add("Mul", [accf, scales], out)
-    if clamped:
-        ex.clamp(out, y, lo, hi)
+    export_dequantizing_epilogue(ex, node, accf, q_scale, w_scale, node.inputs[4] if len(node.inputs) > 4 else None)
 
 
 def flops(graph, node) -> int:

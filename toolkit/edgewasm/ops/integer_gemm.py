@@ -126,16 +126,25 @@ def export(ex, node) -> None:
     q, q_scale, q_zp, w_name, w_scale = (ex.graph_const(i) if ex.graph.is_constant(i) else i for i in node.inputs[:5])
     y = node.outputs[0]
     n = ex.graph.constants[node.inputs[3]].shape[1]
-    acc, accf, scales, scaled = ex.temp(y), ex.temp(y), ex.temp(y), ex.temp(y)
+    acc, accf = ex.temp(y), ex.temp(y)
     ex.add("MatMulInteger", [q, w_name, q_zp, ex.const(f"{w_name}__zp", np.zeros(n, np.int8))], acc)
     ex.add("Cast", [acc], accf, to=TensorProto.FLOAT)
-    ex.add("Mul", [q_scale, w_scale], scales)
+    export_dequantizing_epilogue(ex, node, accf, q_scale, w_scale, node.inputs[5] if len(node.inputs) > 5 else None)
+
+
+def export_dequantizing_epilogue(ex, node, accf: str, x_scale: str, w_scale: str, bias: str | None) -> None:
+    """onnxruntime's float epilogue of an integer product, shared by the integer layers' exports:
+    y = clamp(accf * (x_scale * w_scale) [+ bias]), a multiply then an add, never fused."""
+    y = node.outputs[0]
+    scales = ex.temp(y)
+    ex.add("Mul", [x_scale, w_scale], scales)
     lo, hi = node.attrs["min"], node.attrs["max"]
     clamped = lo != -INF or hi != INF
     out = ex.temp(y) if clamped else y
-    if len(node.inputs) > 5:
+    if bias is not None:
+        scaled = ex.temp(y)
         ex.add("Mul", [accf, scales], scaled)
-        ex.add("Add", [scaled, ex.graph_const(node.inputs[5])], out)
+        ex.add("Add", [scaled, ex.graph_const(bias)], out)
     else:
         ex.add("Mul", [accf, scales], out)
     if clamped:
