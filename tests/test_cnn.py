@@ -380,8 +380,9 @@ def test_weights_do_not_grow_with_the_batch(tmp_path):
 
 
 def test_both_loop_variants_give_the_same_bits(tmp_path):
-    """The i32 at LOOP_VARIANT_OFFSET picks the shuffle-splat (0) or load-splat (1) loops of
-    f32_gemm_4x8 / f32_igemm_4x8 (backend/codegen.py); the browser host writes 1. Same bits."""
+    """The i32 at LOOP_VARIANT_OFFSET picks the Cranelift loops with epoch checks (0), the
+    load-splat loops (1) or the Cranelift loops without epoch checks (2) of f32_gemm_4x8 /
+    f32_igemm_4x8 (backend/codegen.py); the browser host writes 1. Same bits."""
     from edgewasm.runtime.sandbox import LOOP_VARIANT_OFFSET
 
     proto = make_mobilenet_v2(width=0.35, resolution=32, classes=10)
@@ -396,10 +397,13 @@ def test_both_loop_variants_give_the_same_bits(tmp_path):
     shuffle = model.run({name: x})
     model.instance.write(LOOP_VARIANT_OFFSET, (1).to_bytes(4, "little"))
     load_splat = model.run({name: x})
+    model.instance.write(LOOP_VARIANT_OFFSET, (2).to_bytes(4, "little"))
+    no_epoch = model.run({name: x})
     model.instance.write(LOOP_VARIANT_OFFSET, (0).to_bytes(4, "little"))
     assert model.run({name: x}).keys() == shuffle.keys()
     for output in shuffle:
         assert np.asarray(shuffle[output]).tobytes() == np.asarray(load_splat[output]).tobytes()
+        assert np.asarray(shuffle[output]).tobytes() == np.asarray(no_epoch[output]).tobytes()
 
 
 def test_codegen_branches_to_the_load_splat_loop():
@@ -411,6 +415,10 @@ def test_codegen_branches_to_the_load_splat_loop():
     program = Program(calls=[Call("f32_gemm_4x8", [4, 8, 2, 64, 8, 96, 256, 32, 0.0, 6.0], "gemm"),
                              Call("f32_vclamp", [8, 64, 64, 0.0, 1.0], "clamp")])
     text = emit_module(program, MemoryPlan({}, 64, 64, 1024))
-    assert f"(if (i32.load (i32.const {LOOP_VARIANT_OFFSET})) (then (call $f32_gemm_4x8_ldsplat " in text
-    assert "(func $f32_gemm_4x8_ldsplat" in text and "(func $f32_gemm_4x8\n" in text
+    word = f"(i32.load (i32.const {LOOP_VARIANT_OFFSET}))"
+    assert f"(if (i32.eq {word} (i32.const 1)) (then (call $f32_gemm_4x8_ldsplat " in text
+    assert f"(if (i32.eq {word} (i32.const 2)) (then (call $f32_gemm_2x16 " in text
+    assert "(else (call $f32_gemm_2x16_u4 " in text
+    assert "(func $f32_gemm_4x8_ldsplat" in text and "(func $f32_gemm_4x8\n" in text  # 4x8: the 2x16 column tail
+    assert "(func $f32_gemm_2x16\n" in text and "(func $f32_gemm_2x16_u4\n" in text
     assert "(call $f32_vclamp " in text and "f32_vclamp_" not in text  # kernels without twins: a plain call

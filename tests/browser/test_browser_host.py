@@ -12,6 +12,7 @@ import pytest
 import wasmtime
 
 import edgewasm
+from edgewasm.runtime.config import RuntimeConfig
 from edgewasm.browser import INPUT_KINDS
 from edgewasm.errors import BundleError, InputError, IntegrityError, ResourceLimitError
 
@@ -174,6 +175,18 @@ def test_a_module_that_grows_its_memory_keeps_working(browser, tmp_path):
     for x in inputs:  # every run grows the memory by a page, in both hosts
         assert_same_bits(browser.run(module, x)["y"], here.run(x)["y"])
         assert here.run(x)["y"][0, 0] == 2 * x["x"][0, 0]
+
+
+def test_hosts_never_write_into_a_bring_your_own_modules_memory(browser, tmp_path):
+    """The loop-variant word at byte 16 is for compiled bundles; here byte 16 is the module's data."""
+    keeper = DOUBLER_WAT.replace(
+        '(memory (export "memory") 1)', '(memory (export "memory") 1) (data (i32.const 16) "\\00\\00\\c0\\3f")'
+    ).replace("(f32x4.add (v128.load (i32.const 0)) (v128.load (i32.const 0)))", "(v128.load (i32.const 16))")
+    module = _own_module(tmp_path / "keeper", keeper)
+    x = {"x": np.zeros((1, 4), np.float32)}
+    want = np.array([[1.5, 0, 0, 0]], np.float32)
+    assert_same_bits(browser.run(module, x)["y"], want)
+    assert_same_bits(edgewasm.load(module, config=RuntimeConfig(deadline=None)).run(x)["y"], want)
 
 
 def test_module_with_an_import_is_refused(browser, tmp_path):

@@ -1,4 +1,4 @@
-"""f32_gemm_4x8 (both loops), f32_gemm_1x8 and f32_gemm_1x32: bit-exact against the reference, odd sizes, strides, guards."""
+"""f32_gemm_4x8 (both loops), f32_gemm_2x16 and f32_gemm_2x16_u4 (its Cranelift loops), f32_gemm_1x8 and f32_gemm_1x32: bit-exact against the reference, odd sizes, strides, guards."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from edgewasm.backend.packing import pack_f32_gemm
 from . import reference as ref
 from .harness import KernelRunner, assert_same_bits, interesting_f32
 
-GEMMS = ("f32_gemm_4x8", "f32_gemm_4x8_ldsplat", "f32_gemm_1x8", "f32_gemm_1x32")
+GEMMS = ("f32_gemm_4x8", "f32_gemm_4x8_ldsplat", "f32_gemm_2x16", "f32_gemm_2x16_u4", "f32_gemm_1x8", "f32_gemm_1x32")
 INF = float("inf")
 GUARD = 64  # bytes checked untouched before and after C
 
@@ -44,7 +44,7 @@ def run_gemm(runner, kernel, a, w, bias, lo, hi, a_pad=0, c_pad=0, a_at_end=Fals
 
 @pytest.mark.parametrize("kernel", GEMMS)
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 7, 9])
-@pytest.mark.parametrize("n", [1, 3, 7, 8, 9, 15, 17, 33, 64, 71, 100])
+@pytest.mark.parametrize("n", [1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 48, 64, 71, 100])
 def test_bit_exact_odd_sizes_strided(kernel, m, n):
     rng = np.random.default_rng([m, n])
     for k in [1, 2, 3, 5, 8, 17, 64]:

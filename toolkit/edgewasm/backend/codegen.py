@@ -3,18 +3,19 @@
 `run` is straight-line code, one `call` per kernel invocation with every offset and size as a
 constant, so the engine sees exactly what a hand-written driver would give it.
 
-Engines disagree on the fastest inner loop of a few kernels (Cranelift wants A splat by shuffles,
-V8 wants v128.load32_splat), so those kernels come in two loops with the same bits and each call
-branches on the i32 the host may write at LOOP_VARIANT_OFFSET (0 = shuffle loops, the default;
-1 = load-splat loops, written by the browser host). A host that never writes it gets the same
-bits, only the other engine's speed.
+Engines disagree on the fastest inner loop of a few kernels, so those kernels come in several loops
+with the same bits and each call branches on the i32 the host may write at LOOP_VARIANT_OFFSET:
+0 (memory starts zeroed) = Cranelift with epoch interruption (shuffle splats; for the plain GEMM a
+2x16 block unrolled by 4), 1 = V8 (load-splat loops, written by the browser host), 2 = Cranelift
+without epoch checks (written by the wasmtime host when it has no deadline; the 2x16 block
+unrolled by 1). A host that never writes it gets the same bits, only another engine's speed.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..runtime.sandbox import LOOP_VARIANT_OFFSET
+from ..runtime.sandbox import LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET
 from .kernels import wat_functions
 from .program import Program, Ptr
 from .plan import MemoryPlan
@@ -33,6 +34,32 @@ LOAD_SPLAT_LOOPS = {  # kernel -> the same kernel with load-splat loops (same si
     "f32_gemm_4x8": "f32_gemm_4x8_ldsplat",
     "f32_igemm_4x8": "f32_igemm_4x8_ldsplat",
 }
+CRANELIFT_LOOPS = {  # kernel -> what runs when the word is 0, where that is another function
+    "f32_gemm_4x8": "f32_gemm_2x16_u4",
+}
+NO_EPOCH_LOOPS = {  # kernel -> what runs when the word is 2 (else the word-0 loop)
+    "f32_gemm_4x8": "f32_gemm_2x16",
+}
+LOOP_VARIANT_V8 = 1  # the word's values (0: the default; runtime/sandbox.py)
+
+
+def loop_variant_kernels(kernels) -> list[str]:
+    """The functions a module needs besides `kernels` for the per-engine loops."""
+    return [table[k] for table in (LOAD_SPLAT_LOOPS, CRANELIFT_LOOPS, NO_EPOCH_LOOPS) for k in kernels if k in table]
+
+
+def dispatch_call(kernel: str, args: str) -> str:
+    """The wat of one call of `kernel` (args: its wat operands): a plain call, or the branches on
+    the loop-variant word between the engines' loops (all with the same signature and bits)."""
+    word = f"(i32.load (i32.const {LOOP_VARIANT_OFFSET}))"
+    call = f"(call ${CRANELIFT_LOOPS.get(kernel, kernel)} {args})"
+    if kernel in NO_EPOCH_LOOPS:
+        call = (f"(if (i32.eq {word} (i32.const {LOOP_VARIANT_NO_EPOCH})) (then (call ${NO_EPOCH_LOOPS[kernel]} {args}))"
+                f" (else {call}))")
+    if kernel in LOAD_SPLAT_LOOPS:
+        call = (f"(if (i32.eq {word} (i32.const {LOOP_VARIANT_V8})) (then (call ${LOAD_SPLAT_LOOPS[kernel]} {args}))"
+                f" (else {call}))")
+    return call
 
 
 def profile_layers(program: Program) -> list[tuple[str, str, list]]:
@@ -51,8 +78,7 @@ def profile_layers(program: Program) -> list[tuple[str, str, list]]:
 
 def emit_module(program: Program, plan: MemoryPlan, profile: bool = False) -> str:
     lines = ["(module", f'  (memory (export "memory") {plan.pages} {plan.pages})']
-    alternates = [LOAD_SPLAT_LOOPS[k] for k in program.kernels if k in LOAD_SPLAT_LOOPS]
-    lines.append(wat_functions(program.kernels + alternates))
+    lines.append(wat_functions(program.kernels + loop_variant_kernels(program.kernels)))
     if program.init_calls:  # expands compactly shipped weights once, after the host wrote them
         lines += _function("init", program.init_calls, plan)
     lines += _function("run", program.calls, plan)
@@ -68,12 +94,7 @@ def _function(export: str, calls, plan: MemoryPlan) -> list[str]:
     for call in calls:
         args = " ".join(_arg(a, plan) for a in call.args)
         lines.append(f"    ;; {call.node}")
-        alternate = LOAD_SPLAT_LOOPS.get(call.kernel)
-        if alternate is None:
-            lines.append(f"    (call ${call.kernel} {args})")
-        else:
-            lines.append(f"    (if (i32.load (i32.const {LOOP_VARIANT_OFFSET})) (then (call ${alternate} {args}))"
-                         f" (else (call ${call.kernel} {args})))")
+        lines.append(f"    {dispatch_call(call.kernel, args)}")
     lines.append("    (i32.const 0))")
     return lines
 

@@ -1,7 +1,9 @@
 """The GEMM-heavy kernels run standalone, to compare each with the engine's SIMD128 peak.
 
 Each case is a module holding exactly the library kernel codegen splices into models
-(`backend.kernels.wat_functions`), its operands in linear memory (filled in wasm by a small LCG, so
+(`backend.kernels.wat_functions`) and calling it as a model does (`backend.codegen.dispatch_call`:
+where engines get different loops, the branch on the loop-variant word, which the bench's Chromium
+page and its wasmtime-without-epochs loops set as the runtime's hosts do), its operands in linear memory (filled in wasm by a small LCG, so
 both hosts see the same data without shipping it), and `loop(n)` calling the kernel n times. The
 shapes are the issue's: square GEMMs where register blocking should approach the peak, the batch-1
 GEMV of an MLP's first layer, and a ResNet 3x3 convolution through the indirect GEMM.
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..backend.codegen import dispatch_call, loop_variant_kernels
 from ..backend.kernels import wat_functions
 from .microbench import Microbench
 
@@ -67,6 +70,7 @@ def _module(kernel: str | tuple[str, ...], layout: Layout, fills: list[tuple[int
     import wasmtime
 
     kernels = [kernel] if isinstance(kernel, str) else list(kernel)
+    kernels += loop_variant_kernels(kernels)  # each engine's loop, as in a model module
     setup = "\n".join(f"    (call $bench_fill (i32.const {p}) (i32.const {n}))" for p, n in fills)
     wat = f"""(module
   (memory (export "memory") {layout.pages})
@@ -89,8 +93,8 @@ def gemm_case(kernel: str, m: int, k: int, n: int) -> tuple[KernelCase, bytes]:
     packed = -(-n // 8) * 8 * (k + 1)
     a, w, c = layout.take(4 * m * k), layout.take(4 * packed), layout.take(4 * m * n)
     case = KernelCase(kernel, f"m={m} k={k} n={n}", m, n, k, {"a": a, "w": w, "c": c})
-    call = (f"(call ${kernel} (i32.const {m}) (i32.const {n}) (i32.const {k}) (i32.const {a}) (i32.const {4 * k})"
-            f" (i32.const {w}) (i32.const {c}) (i32.const {4 * n}) (f32.const -inf) (f32.const inf))")
+    call = dispatch_call(kernel, f"(i32.const {m}) (i32.const {n}) (i32.const {k}) (i32.const {a}) (i32.const {4 * k})"
+                                 f" (i32.const {w}) (i32.const {c}) (i32.const {4 * n}) (f32.const -inf) (f32.const inf)")
     return case, _module(kernel, layout, [(a, m * k), (w, packed)], call)
 
 
@@ -118,9 +122,9 @@ def igemm_conv3x3_case(size: int, channels: int) -> tuple[KernelCase, bytes]:
     case = KernelCase(kernel, f"conv3x3 {channels}->{channels} {size}x{size}", pixels, channels, taps * channels,
                       {"x": x, "w": w, "y": y})
     data = f'  (data (i32.const {ind}) "' + "".join(f"\\{b:02x}" for b in table) + '")'
-    call = (f"(call ${kernel} (i32.const {pixels}) (i32.const {channels}) (i32.const {taps}) (i32.const {channels})"
-            f" (i32.const {ind}) (i32.const {x}) (i32.const {zero}) (i32.const {w}) (i32.const {y})"
-            f" (i32.const {4 * channels}) (f32.const -inf) (f32.const inf))")
+    call = dispatch_call(kernel, f"(i32.const {pixels}) (i32.const {channels}) (i32.const {taps}) (i32.const {channels})"
+                                 f" (i32.const {ind}) (i32.const {x}) (i32.const {zero}) (i32.const {w}) (i32.const {y})"
+                                 f" (i32.const {4 * channels}) (f32.const -inf) (f32.const inf)")
     return case, _module(kernel, layout, [(x, pixels * channels), (w, packed)], call, data)
 
 
@@ -148,9 +152,9 @@ def winograd_conv3x3_case(size: int, channels: int, block: int = 64) -> tuple[Ke
         calls.append(f"(call $f32_winograd_input_2x2_3x3 (i32.const {first}) (i32.const {count}) (i32.const {tiles_w})"
                      f" (i32.const {channels}) (i32.const {x}) (i32.const {size}) (i32.const {size}) (i32.const 1)"
                      f" (i32.const 1) (i32.const {zero}) (i32.const {v}) (i32.const {4 * channels}) (i32.const {v_plane}))")
-        calls += [f"(call $f32_gemm_4x8 (i32.const {count}) (i32.const {channels}) (i32.const {channels})"
-                  f" (i32.const {v + xi * v_plane}) (i32.const {4 * channels}) (i32.const {u + xi * u_bytes})"
-                  f" (i32.const {m + xi * m_plane}) (i32.const {4 * channels}) (f32.const -inf) (f32.const inf))"
+        calls += [dispatch_call("f32_gemm_4x8", f"(i32.const {count}) (i32.const {channels}) (i32.const {channels})"
+                                f" (i32.const {v + xi * v_plane}) (i32.const {4 * channels}) (i32.const {u + xi * u_bytes})"
+                                f" (i32.const {m + xi * m_plane}) (i32.const {4 * channels}) (f32.const -inf) (f32.const inf)")
                   for xi in range(16)]
         calls.append(f"(call $f32_winograd_output_2x2_3x3 (i32.const {first}) (i32.const {count}) (i32.const {tiles_w})"
                      f" (i32.const {channels}) (i32.const {m}) (i32.const {4 * channels}) (i32.const {m_plane})"

@@ -21,7 +21,7 @@ from .config import RuntimeConfig
 from .core import Model, decode_tensor, sidecar_variant
 from .monitor import LatencyMonitor
 from .navigator import read_context
-from .sandbox import LOOP_VARIANT_OFFSET, audit_module, is_layer_entry, memory_pages
+from .sandbox import LOOP_VARIANT_OFFSET, LOOP_VARIANT_V8, audit_module, is_layer_entry, memory_pages
 # (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD128 exists.
 SIMD_PROBE = bytes.fromhex("0061736d01000000" "0105016000017b" "03020100" "0a160114" "00fd0c" + "00" * 16 + "0b")
 
@@ -45,8 +45,6 @@ class BrowserInstance:
                           if name in ("run", "init") or is_layer_entry(name)}
 
         self._refresh_view()
-        # V8 runs the load-splat kernel loops faster; same bits (runtime/sandbox.py)
-        js.Int32Array.new(self.memory.buffer, LOOP_VARIANT_OFFSET, 1).fill(1)
 
     def _refresh_view(self) -> None:
         import js
@@ -146,6 +144,9 @@ async def _load_variant(bundle: BundleSpec, loader: ChunkLoader, config: Runtime
         audit_module(wasm)
         instance = await BrowserInstance.create(wasm)
         _check_memory(variant, instance)
+        # V8 runs the load-splat kernel loops faster; same bits (runtime/sandbox.py). Compiled
+        # bundles only: a bring-your-own module owns every byte of its memory.
+        instance.write(LOOP_VARIANT_OFFSET, LOOP_VARIANT_V8.to_bytes(4, "little"))
         return instance
 
     instance, report = await loader.load_variant(variant, instantiate,

@@ -11,9 +11,13 @@ from ..errors import BundleError
 ABI_EXPORTS = {"memory", "run", "init"}
 # The i32 at this byte offset (inside the 64 bytes the memory plan never uses) picks the inner
 # loops of kernels whose fastest loop differs between engines: 0 (memory starts zeroed) = the
-# shuffle-splat loops Cranelift prefers, 1 = the load-splat loops V8 prefers. Both give the same
-# bits, so a host that never writes it is only slower (backend/codegen.py).
+# loops Cranelift prefers with epoch interruption, 1 = the load-splat loops V8 prefers (written by
+# the browser host), 2 = Cranelift without epoch checks (written by the wasmtime host when it has
+# no deadline). All give the same bits, so a host that never writes it is only slower
+# (backend/codegen.py). Hosts write it for compiled bundles only, never into a bring-your-own module.
 LOOP_VARIANT_OFFSET = 16
+LOOP_VARIANT_V8 = 1
+LOOP_VARIANT_NO_EPOCH = 2
 
 
 def _uleb(data: bytes, pos: int) -> tuple[int, int]:

@@ -25,7 +25,7 @@ from ..errors import BundleError, DeadlineExceeded, ExecutionError
 from .config import RuntimeConfig
 from .core import Model, load_weights, sidecar_variant
 from .native_call import bind as bind_native_call
-from .sandbox import audit_module, is_layer_entry, memory_pages
+from .sandbox import LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET, audit_module, is_layer_entry, memory_pages
 
 EPOCH_TICK = 0.005  # seconds between epoch increments
 NO_DEADLINE = 1 << 62
@@ -172,6 +172,8 @@ def load(source: str | Path, variant: str | None = None, config: RuntimeConfig |
 
     def setup(instance: WasmtimeInstance) -> None:
         _check_memory(chosen, instance)
+        if config.deadline is None:  # an engine without epoch checks: its own Cranelift loops, same bits
+            instance.write(LOOP_VARIANT_OFFSET, LOOP_VARIANT_NO_EPOCH.to_bytes(4, "little"))
         load_weights(chosen, instance, lambda rel: _read(root, rel), verify_bytes)
 
     return Model(chosen, WasmtimeInstance(wasm, config, setup), to_numpy, host="wasmtime")
