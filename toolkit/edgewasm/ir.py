@@ -62,3 +62,11 @@ class Graph:
 
     def is_graph_output(self, name: str) -> bool:
         return any(o.name == name for o in self.outputs)
+
+    def fresh_name(self, base: str) -> str:
+        """`base`, or `base` + the first number that names no tensor or constant yet."""
+        name, count = base, 0
+        while name in self.tensors or name in self.constants:
+            count += 1
+            name = f"{base}{count}"
+        return name

@@ -109,10 +109,7 @@ def _fold_pad(graph: Graph, node: Node) -> str | None:
 
 
 def _constant(graph: Graph, base: str, value: np.ndarray) -> str:
-    name, count = base, 0
-    while name in graph.constants or name in graph.tensors:
-        count += 1
-        name = f"{base}{count}"
+    name = graph.fresh_name(base)
     graph.constants[name] = np.ascontiguousarray(value, dtype=np.float32)
     return name
 

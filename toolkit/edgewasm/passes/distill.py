@@ -128,11 +128,7 @@ def _ridge(h: np.ndarray, target: np.ndarray, mask: np.ndarray | None) -> tuple[
 
 def _store(graph: Graph, node, w: np.ndarray, b: np.ndarray) -> None:
     for index, value, suffix in ((1, w, "distilled"), (2, b, "distilled_bias")):
-        base = f"{node.outputs[0]}__{suffix}"
-        name, i = base, 0
-        while name in graph.constants or name in graph.tensors:
-            i += 1
-            name = f"{base}{i}"
+        name = graph.fresh_name(f"{node.outputs[0]}__{suffix}")
         graph.constants[name] = value
         if index < len(node.inputs):
             node.inputs[index] = name

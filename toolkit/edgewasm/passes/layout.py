@@ -78,17 +78,10 @@ def _followed_constant(graph: Graph, name: str, to: str, rank: int) -> str:
     if value.size == 1:
         return name
     full = value.reshape((1,) * (rank - value.ndim) + value.shape)
-    moved = _fresh(graph, name)
+    moved = graph.fresh_name(f"{name}__nhwc")
     graph.constants[moved] = np.ascontiguousarray(np.transpose(full, perm(to, rank)))
     return moved
 
-
-def _fresh(graph: Graph, base: str) -> str:
-    name, count = f"{base}__nhwc", 0
-    while name in graph.tensors or name in graph.constants:
-        count += 1
-        name = f"{base}__nhwc{count}"
-    return name
 
 
 def _permuted_shape(shape: tuple[int, ...], to: str) -> tuple[int, ...]:
@@ -105,7 +98,7 @@ def _sink_to_channels_first(graph: Graph, node: Node) -> bool:
         return False
     out = node.outputs[0]
     rank = len(graph.info(out).shape)
-    inner = _fresh(graph, out)
+    inner = graph.fresh_name(f"{out}__nhwc")
     graph.tensors[inner] = TensorInfo(inner, _permuted_shape(graph.info(out).shape, CHANNELS_LAST), graph.info(out).dtype)
     rename = {s.outputs[0]: s.inputs[0] for s in sources}
     node.inputs = [_followed_constant(graph, i, CHANNELS_LAST, rank) if graph.is_constant(i) else rename[i]
@@ -131,7 +124,7 @@ def _hoist_to_channels_last(graph: Graph, node: Node) -> bool:
     transpose = readers[0]
     rank = len(graph.info(out).shape)
     x = _activations(graph, node)[0]
-    moved = _fresh(graph, x)
+    moved = graph.fresh_name(f"{x}__nhwc")
     graph.tensors[moved] = TensorInfo(moved, _permuted_shape(graph.info(x).shape, CHANNELS_LAST), graph.info(x).dtype)
     graph.nodes.insert(graph.nodes.index(node), Node(TRANSPOSE, [x], [moved], {"to": CHANNELS_LAST}, transpose.name))
     node.inputs = [moved if i == x else _followed_constant(graph, i, CHANNELS_LAST, rank) for i in node.inputs]

@@ -89,13 +89,13 @@ def factorize(graph: Graph, rank: str | float) -> tuple[Graph, dict]:
             layers.append({"layer": node.name or node.outputs[0], "k": k, "n": n, "rank": r, "factorized": False})
             continue
         root = np.sqrt(s[:r])
-        a_name = _fresh(graph, f"{node.inputs[1]}__lowrank_a")
+        a_name = graph.fresh_name(f"{node.inputs[1]}__lowrank_a")
         graph.constants[a_name] = _as_layer(node, u[:, :r] * root)
-        b_name = _fresh(graph, f"{node.inputs[1]}__lowrank_b")
+        b_name = graph.fresh_name(f"{node.inputs[1]}__lowrank_b")
         graph.constants[b_name] = _as_layer(node, root[:, None] * vt[:r])
         x = node.inputs[0]
         first, second, middle_shape = _split(node, graph.info(x).shape)
-        middle = _fresh(graph, f"{node.outputs[0]}__rank{r}")
+        middle = graph.fresh_name(f"{node.outputs[0]}__rank{r}")
         graph.tensors[middle] = TensorInfo(middle, (*middle_shape, r))
         nodes.append(Node(node.op, [x, a_name], [middle], first, f"{node.name} (rank {r} a)"))
         nodes.append(Node(node.op, [middle, b_name, *node.inputs[2:]], node.outputs, second,
@@ -111,10 +111,3 @@ def factorize(graph: Graph, rank: str | float) -> tuple[Graph, dict]:
                                f"(ranks {[layer['rank'] for layer in layers]}); use a smaller ratio or energy")
     return graph, {"pass": "low-rank", "rank": str(rank), "layers": layers}
 
-
-def _fresh(graph: Graph, base: str) -> str:
-    name, i = base, 0
-    while name in graph.constants or name in graph.tensors:
-        i += 1
-        name = f"{base}{i}"
-    return name

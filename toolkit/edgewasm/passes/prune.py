@@ -27,10 +27,7 @@ WEIGHT_INPUT = {"Gemm": 1, "Conv": 1}  # op -> index of its (constant) weight in
 
 def _replace_constant(graph: Graph, node: Node, index: int, value: np.ndarray, suffix: str) -> None:
     """Give the node a new constant (the old one may be shared with another node)."""
-    base, name, i = f"{node.inputs[index]}__{suffix}", f"{node.inputs[index]}__{suffix}", 0
-    while name in graph.constants or name in graph.tensors:
-        i += 1
-        name = f"{base}{i}"
+    name = graph.fresh_name(f"{node.inputs[index]}__{suffix}")
     graph.constants[name] = np.ascontiguousarray(value)
     node.inputs[index] = name
 

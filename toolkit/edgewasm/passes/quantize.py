@@ -278,22 +278,15 @@ def _dynamic_quantize(graph: Graph, x: str, nodes: list[Node], name: str) -> lis
     return outputs
 
 
-def _fresh(graph: Graph, base: str) -> str:
-    name, i = base, 0
-    while name in graph.tensors or name in graph.constants:
-        i += 1
-        name = f"{base}{i}"
-    return name
-
 
 def _tensor(graph: Graph, base: str, shape: tuple[int, ...], dtype: str) -> str:
-    name = _fresh(graph, base)
+    name = graph.fresh_name(base)
     graph.tensors[name] = TensorInfo(name, tuple(shape), dtype)
     return name
 
 
 def _constant(graph: Graph, base: str, value: np.ndarray) -> str:
-    name = _fresh(graph, base)
+    name = graph.fresh_name(base)
     graph.constants[name] = value
     return name
 
