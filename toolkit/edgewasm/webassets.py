@@ -61,26 +61,31 @@ def _replace_file(path: Path, data: bytes) -> None:
 # -- Pyodide ---------------------------------------------------------------------------------
 
 
+def npm_pack(spec: str, directory: Path) -> Path:
+    """`npm pack spec` into directory: the package's tarball, or a StagingError that says why."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise StagingError(f"npm is needed to fetch {spec}; install Node.js and npm")
+    result = subprocess.run([npm, "pack", spec, "--pack-destination", str(directory)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StagingError(f"npm pack {spec} failed:\n{result.stderr.strip()[-2000:]}")
+    tarballs = list(Path(directory).glob("*.tgz"))
+    if len(tarballs) != 1:
+        raise StagingError(f"npm pack {spec} left {len(tarballs)} tarballs, expected one")
+    return tarballs[0]
+
+
 def fetch_pyodide(log: Log = print, version: str = PYODIDE_VERSION) -> Path:
     """The extracted npm package `pyodide@version`, downloaded once into the cache."""
     extracted = cache_dir() / "npm" / f"pyodide-{version}"
     if (extracted / "pyodide-lock.json").is_file():
         return extracted
-    npm = shutil.which("npm")
-    if npm is None:
-        raise StagingError("npm is needed to fetch Pyodide (the npm package `pyodide`); install Node.js and npm")
     log(f"fetching pyodide@{version} from npm (once; cached in {extracted.parent})")
     extracted.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=extracted.parent) as tmp:
-        result = subprocess.run([npm, "pack", f"pyodide@{version}", "--json", "--pack-destination", tmp],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise StagingError(f"npm pack pyodide@{version} failed:\n{result.stderr.strip()[-2000:]}")
-        tarballs = list(Path(tmp).glob("*.tgz"))
-        if len(tarballs) != 1:
-            raise StagingError(f"npm pack pyodide@{version} left {len(tarballs)} tarballs, expected one")
+        tarball = npm_pack(f"pyodide@{version}", Path(tmp))
         unpacked = Path(tmp) / "unpacked"
-        with tarfile.open(tarballs[0]) as archive:
+        with tarfile.open(tarball) as archive:
             archive.extractall(unpacked, filter="data")
         if not (unpacked / "package" / "pyodide-lock.json").is_file():
             raise StagingError(f"pyodide@{version} from npm has no pyodide-lock.json")

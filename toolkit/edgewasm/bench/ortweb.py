@@ -9,13 +9,12 @@ kept from the package, cached per version.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
 from typing import Callable
 
-from ..webassets import StagingError, cache_dir
+from ..webassets import StagingError, cache_dir, npm_pack
 
 ORT_WEB_VERSION = "1.30.0"
 ENTRY = "ort.wasm.min.mjs"
@@ -28,20 +27,13 @@ def fetch_ort_web(version: str = ORT_WEB_VERSION, log: Callable[[str], None] = p
     target = cache_dir() / "npm" / f"onnxruntime-web-{version}"
     if all((target / name).is_file() for name in RUNTIME_FILES):
         return target
-    npm = shutil.which("npm")
-    if npm is None:
-        raise StagingError("npm is needed to fetch onnxruntime-web; install Node.js and npm")
     log(f"fetching onnxruntime-web@{version} from npm (once; cached in {target.parent})")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        result = subprocess.run([npm, "pack", f"onnxruntime-web@{version}", "--pack-destination", tmp],
-                                capture_output=True, text=True)
-        tarballs = list(Path(tmp).glob("*.tgz"))
-        if result.returncode != 0 or len(tarballs) != 1:
-            raise StagingError(f"npm pack onnxruntime-web@{version} failed:\n{result.stderr.strip()[-2000:]}")
+        tarball = npm_pack(f"onnxruntime-web@{version}", Path(tmp))
         staged = Path(tmp) / "staged"
         staged.mkdir()
-        with tarfile.open(tarballs[0]) as archive:
+        with tarfile.open(tarball) as archive:
             members = {m.name: m for m in archive.getmembers()}
             missing = [name for name in KEPT[:len(RUNTIME_FILES)] if name not in members]
             if missing:
