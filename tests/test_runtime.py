@@ -41,6 +41,7 @@ def test_input_kinds_give_identical_outputs(bundle):
 
 @pytest.mark.parametrize("inputs,message", [
     ({"z": np.zeros((2, 6), np.float32)}, "missing"),
+    ({"x": np.zeros((2, 6), np.float32), "z": np.zeros((2, 6), np.float32)}, "unknown"),
     ({"x": np.zeros((3, 6), np.float32)}, "shape"),
     ({"x": np.zeros((2, 6), np.float64)}, "dtype"),
     ({"x": [[0.0] * 6] * 3}, "expected 2"),
@@ -52,6 +53,22 @@ def test_input_kinds_give_identical_outputs(bundle):
 def test_bad_inputs_are_typed_errors(bundle, inputs, message):
     with pytest.raises(InputError, match=message):
         edgewasm.load(bundle).run(inputs)
+
+
+def test_outputs_are_fresh_arrays_and_inputs_are_left_alone(bundle):
+    """numpy inputs are copied straight into the module's memory and outputs straight out of it:
+    a returned array must never alias that memory, and strided inputs must be read as numpy sees them."""
+    m = edgewasm.load(bundle)
+    x = np.random.default_rng(1).standard_normal((2, 12)).astype(np.float32)
+    strided, contiguous = x[:, ::2], np.ascontiguousarray(x[:, ::2])
+    first = m.run({"x": strided})["y"]
+    kept = first.copy()
+    assert np.array_equal(first, m.run({"x": contiguous})["y"])
+    first[:] = 7  # writing into one result changes neither the model nor the next result
+    second = m.run({"x": contiguous})["y"]
+    assert np.array_equal(second, kept) and second.base is None  # owns its data: no view of the memory
+    m.run({"x": -contiguous})
+    assert np.array_equal(second, kept) and np.array_equal(x, x.copy())
 
 
 def test_each_load_has_its_own_memory(bundle):

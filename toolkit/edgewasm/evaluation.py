@@ -56,8 +56,7 @@ def load_dataset(path: str | Path, need_labels: bool = False) -> Dataset:
 def load_build(build: VariantBuild):
     """A wasmtime Model straight from a VariantBuild (weights written, init() run)."""
     from .runtime.config import RuntimeConfig
-    from .runtime.core import Model
-    from .runtime.wasmtime_host import WasmtimeInstance, to_numpy
+    from .runtime.wasmtime_host import WasmtimeInstance, WasmtimeModel
 
     spec = VariantSpec(build.name, FileSpec(f"{build.name}/model.wasm", sha256(build.wasm), len(build.wasm)),
                        build.pages, build.inputs, build.outputs, has_init=build.has_init)
@@ -67,7 +66,7 @@ def load_build(build: VariantBuild):
         if build.has_init and instance.call("init") != 0:
             raise ExecutionError("model init returned a non-zero status")
 
-    return Model(spec, WasmtimeInstance(build.wasm, RuntimeConfig(deadline=None), setup), to_numpy, host="wasmtime")
+    return WasmtimeModel(spec, WasmtimeInstance(build.wasm, RuntimeConfig(deadline=None), setup))
 
 
 def run_dataset(model, data: Dataset) -> np.ndarray:

@@ -88,7 +88,7 @@ def _module(kernel: str | tuple[str, ...], layout: Layout, fills: list[tuple[int
 
 
 def gemm_case(kernel: str, m: int, k: int, n: int) -> tuple[KernelCase, bytes]:
-    """f32_gemm_{4x8,1x8}: C[m, n] = A[m, k] @ W (packed panels of 8, bias first), no clamp."""
+    """f32_gemm_{4x8,1x32}: C[m, n] = A[m, k] @ W (packed panels of 8, bias first), no clamp."""
     layout = Layout()
     packed = -(-n // 8) * 8 * (k + 1)
     a, w, c = layout.take(4 * m * k), layout.take(4 * packed), layout.take(4 * m * n)
@@ -168,7 +168,7 @@ def winograd_conv3x3_case(size: int, channels: int, block: int = 64) -> tuple[Ke
 CASES = (  # (kernel, shape, builder)
     ("f32_gemm_4x8", "m=256 k=256 n=256", lambda: gemm_case("f32_gemm_4x8", 256, 256, 256)),
     ("f32_gemm_4x8", "m=512 k=512 n=512", lambda: gemm_case("f32_gemm_4x8", 512, 512, 512)),
-    ("f32_gemm_1x8", "m=1 k=784 n=256", lambda: gemm_case("f32_gemm_1x8", 1, 784, 256)),
+    ("f32_gemm_1x32", "m=1 k=784 n=512", lambda: gemm_case("f32_gemm_1x32", 1, 784, 512)),
     ("f32_igemm_4x8", "conv3x3 64->64 56x56", lambda: igemm_conv3x3_case(56, 64)),
     ("f32_winograd_2x2_3x3", "conv3x3 64->64 56x56", lambda: winograd_conv3x3_case(56, 64)),
 )

@@ -17,7 +17,7 @@ from pathlib import Path
 from .stats import median
 
 EMPTY_MODEL_WAT = '''(module
-  (memory (export "memory") 1)
+  (memory (export "memory") 1 1)
   (func (export "run") (result i32) (i32.const 0)))'''
 EMPTY_MODEL_SIDECAR = {"inputs": [{"name": "x", "dtype": "float32", "shape": [1, 64], "offset": 1024, "nbytes": 256}],
                        "outputs": [{"name": "y", "dtype": "float32", "shape": [1, 10], "offset": 2048, "nbytes": 40}]}
