@@ -171,3 +171,18 @@ def test_model_beyond_wasm32_memory_is_refused(tmp_path):
     proto = make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", [70000, 70000])], [("y", [70000, 70000])])
     with pytest.raises(UnsupportedModelError, match="wasm32 allows"):
         edgewasm.compile(proto.SerializeToString(), tmp_path / "x")
+
+
+@pytest.mark.parametrize("memory,limits", [
+    ('(memory (export "memory") 1)', (1, None)),
+    ('(memory (export "memory") 1 1)', (1, 1)),  # fixed: the hosts keep their views of it
+    ('(memory (export "memory") 2 300)', (2, 300)),
+    ("", (0, None)),
+])
+def test_memory_limits_are_read_from_the_binary(memory, limits):
+    import wasmtime
+
+    from edgewasm.runtime.sandbox import memory_limits, memory_pages
+
+    wasm = bytes(wasmtime.wat2wasm(f"(module {memory} (func (export \"run\") (result i32) (i32.const 0)))"))
+    assert memory_limits(wasm) == limits and memory_pages(wasm) == limits[0]

@@ -21,7 +21,15 @@ from .config import RuntimeConfig
 from .core import Model, decode_tensor, sidecar_variant
 from .monitor import LatencyMonitor
 from .navigator import read_context
-from .sandbox import LOOP_VARIANT_OFFSET, LOOP_VARIANT_V8, audit_module, is_layer_entry, memory_pages
+from .sandbox import LOOP_VARIANT_OFFSET, LOOP_VARIANT_V8, audit_module, is_layer_entry, memory_limits, memory_pages
+
+try:
+    from pyodide.ffi import JsException
+except ImportError:  # imported outside Pyodide (the server's tests and tools): nothing to catch
+    JsException = ()
+
+VIEW_CACHE_SIZE = 16  # subarray views kept per instance: a model's inputs and outputs, not its weight chunks
+
 # (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD128 exists.
 SIMD_PROBE = bytes.fromhex("0061736d01000000" "0105016000017b" "03020100" "0a160114" "00fd0c" + "00" * 16 + "0b")
 
@@ -31,15 +39,18 @@ class BrowserInstance:
 
     Only the module can grow its memory (it imports nothing, and hosts never grow it), and only
     while one of its exports runs; growing detaches the old buffer, whose views then have length
-    0. So after every call one look at the view's length says whether to re-make it, and each copy
-    in or out is two crossings into JS (subarray, then assign or to_bytes) instead of five.
+    0. A memory whose maximum is its initial size (every compiled model's) can never grow, so its
+    views are made once: the subarray of each input and output is kept, and a copy in or out is
+    one crossing into JS (`assign` or `to_bytes`). A memory that can grow is looked at after
+    every call and its views re-made when it did.
     """
 
-    def __init__(self, js_instance):
+    def __init__(self, js_instance, fixed_memory: bool = False):
         import js
 
         exports = js_instance.exports
         self.memory = exports.memory
+        self.fixed_memory = fixed_memory
         names = [str(name) for name in js.Object.keys(exports)]
         self.functions = {name: getattr(exports, name) for name in names
                           if name in ("run", "init") or is_layer_entry(name)}
@@ -51,26 +62,33 @@ class BrowserInstance:
 
         self._bytes = js.Uint8Array.new(self.memory.buffer)
         self._size = int(self._bytes.length)
+        self._views: dict[tuple[int, int], object] = {}
 
     @classmethod
     async def create(cls, wasm: bytes) -> "BrowserInstance":
         import js
-        from pyodide.ffi import JsException
 
         try:
             result = await js.WebAssembly.instantiate(_uint8array(wasm), js.Object.new())
         except JsException as exc:
             raise BundleError(f"the module does not compile or instantiate in this browser: {exc}") from None
-        return cls(result.instance)
+        initial, maximum = memory_limits(wasm)
+        return cls(result.instance, fixed_memory=maximum == initial)
 
     @property
     def memory_bytes(self) -> int:
         return self._size
 
     def _view(self, offset: int, nbytes: int):
-        if offset < 0 or nbytes < 0 or offset + nbytes > self._size:
-            raise BundleError(f"[{offset}, {offset + nbytes}) lies outside the module's memory")
-        return self._bytes.subarray(offset, offset + nbytes)
+        view = self._views.get((offset, nbytes))
+        if view is None:
+            if offset < 0 or nbytes < 0 or offset + nbytes > self._size:
+                raise BundleError(f"[{offset}, {offset + nbytes}) lies outside the module's memory")
+            view = self._bytes.subarray(offset, offset + nbytes)
+            if len(self._views) >= VIEW_CACHE_SIZE:
+                self._views.clear()
+            self._views[(offset, nbytes)] = view
+        return view
 
     def write(self, offset: int, data: bytes | memoryview) -> None:
         self._view(offset, len(data)).assign(data)
@@ -79,14 +97,12 @@ class BrowserInstance:
         return self._view(offset, nbytes).to_bytes()
 
     def call(self, export: str) -> int:
-        from pyodide.ffi import JsException
-
         try:
             return int(self.functions[export]())
         except JsException as exc:
             raise ExecutionError(f"the module trapped in {export}(): {exc}") from None
         finally:
-            if self._bytes.length != self._size:  # the module grew its memory
+            if not self.fixed_memory and self._bytes.length != self._size:  # the module grew its memory
                 self._refresh_view()
 
 
@@ -166,7 +182,10 @@ class BrowserModel(Model):
 
     def __init__(self, bundle: BundleSpec, loader: ChunkLoader, config: RuntimeConfig, policy: Policy,
                  variant: VariantSpec, instance: BrowserInstance, choice: Choice, report: LoadReport):
+        import js
+
         super().__init__(variant, instance, output_maker(), host="browser")
+        self._now = js.performance.now  # one lookup: `js.performance.now` costs two FFI crossings
         self.bundle, self.loader, self.config, self.policy = bundle, loader, config, policy
         self.choice, self.load_report = choice, report
         self.monitor = LatencyMonitor()
@@ -183,11 +202,9 @@ class BrowserModel(Model):
         return list(self.bundle.variants)
 
     def run(self, inputs: dict) -> dict:
-        import js
-
-        started = js.performance.now()
+        started = self._now()
         outputs = super().run(inputs)
-        self.monitor.record(js.performance.now() - started)
+        self.monitor.record(self._now() - started)
         return outputs
 
     def profile(self, inputs: dict) -> dict:

@@ -69,18 +69,26 @@ def module_interface(wasm: bytes) -> tuple[int, dict[str, int]]:
     return imports, exports
 
 
-def memory_pages(wasm: bytes) -> int:
-    """Initial pages of the module's own memory (0 if it defines none), read before instantiating."""
+def memory_limits(wasm: bytes) -> tuple[int, int | None]:
+    """(initial pages, maximum pages or None) of the module's own memory ((0, None) if it defines
+    none), read before instantiating. A memory whose maximum is its initial size can never grow."""
     try:
         for section, body, _ in sections(wasm):
             if section == 5:
                 count, p = _uleb(wasm, body)
                 if count == 0:
-                    return 0
-                return _uleb(wasm, p + 1)[0]  # skip the limits flag byte
+                    return 0, None
+                flags = wasm[p]
+                initial, p = _uleb(wasm, p + 1)
+                return initial, _uleb(wasm, p)[0] if flags & 1 else None
     except IndexError:
         raise BundleError("malformed or truncated WebAssembly binary") from None
-    return 0
+    return 0, None
+
+
+def memory_pages(wasm: bytes) -> int:
+    """Initial pages of the module's own memory (0 if it defines none), read before instantiating."""
+    return memory_limits(wasm)[0]
 
 
 def audit_module(wasm: bytes) -> None:
