@@ -70,3 +70,15 @@ def test_no_deadline_runs_on_an_engine_without_epoch_checks():
     with pytest.raises(ExecutionError, match="unreachable|trapped"):
         model.run(mode(1))
     assert model.run(mode(0))["y"][0] == 1.0
+
+
+@pytest.mark.parametrize("batch,kernel", [(1, "f32_gemm_1x32"), (8, "f32_gemm_4x8")])
+def test_engines_with_and_without_epoch_checks_give_the_same_bits(tmp_path, batch, kernel):
+    """Each engine runs its own GEMM loop (picked by the loop-variant word); the bits must agree."""
+    (tmp_path / "m.onnx").write_bytes(mlp([301, 71, 13]).SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b", batch=batch)
+    with_epochs, without = edgewasm.load(tmp_path / "b"), edgewasm.load(tmp_path / "b", config=RuntimeConfig(deadline=None))
+    assert kernel in with_epochs.variant.kernels
+    x = {"x": np.random.default_rng(batch).standard_normal((batch, 301)).astype(np.float32)}
+    a, b = with_epochs.run(x)["y"], without.run(x)["y"]
+    assert np.array_equal(a.view(np.uint32), b.view(np.uint32))

@@ -1,4 +1,4 @@
-"""f32_gemm_4x8 (both loops), f32_gemm_2x16 and f32_gemm_2x16_u4 (its Cranelift loops), f32_gemm_1x8 and f32_gemm_1x32: bit-exact against the reference, odd sizes, strides, guards."""
+"""f32_gemm_4x8 (both loops), f32_gemm_2x16 and f32_gemm_2x16_u4 (its Cranelift loops), f32_gemm_1x8, f32_gemm_1x32 and f32_gemm_1x32_u4 (its unrolled loop): bit-exact against the reference, odd sizes, strides, guards."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from edgewasm.backend.packing import pack_f32_gemm
 from . import reference as ref
 from .harness import KernelRunner, assert_same_bits, interesting_f32
 
-GEMMS = ("f32_gemm_4x8", "f32_gemm_4x8_ldsplat", "f32_gemm_2x16", "f32_gemm_2x16_u4", "f32_gemm_1x8", "f32_gemm_1x32")
+GEMMS = ("f32_gemm_4x8", "f32_gemm_4x8_ldsplat", "f32_gemm_2x16", "f32_gemm_2x16_u4", "f32_gemm_1x8", "f32_gemm_1x32", "f32_gemm_1x32_u4")
 INF = float("inf")
 GUARD = 64  # bytes checked untouched before and after C
 

@@ -9,7 +9,7 @@ from edgewasm.backend import kernels
 from edgewasm.backend.kernels import _split_functions
 
 EXPECTED_KERNELS = {
-    "f32_gemm_4x8", "f32_gemm_4x8_ldsplat", "f32_gemm_2x16", "f32_gemm_2x16_u4", "f32_gemm_1x8", "f32_gemm_1x32", "f32_gemm_store_tail",
+    "f32_gemm_4x8", "f32_gemm_4x8_ldsplat", "f32_gemm_2x16", "f32_gemm_2x16_u4", "f32_gemm_1x8", "f32_gemm_1x32", "f32_gemm_1x32_u4", "f32_gemm_store_tail",
     "f32_vexp", "f32_vexp_array", "f32_softmax",
     "f32_vadd", "f32_vadd_rows", "f32_vclamp",
     "f32_transpose", "f32_transpose_scalar",

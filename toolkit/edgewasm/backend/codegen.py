@@ -6,9 +6,9 @@ constant, so the engine sees exactly what a hand-written driver would give it.
 Engines disagree on the fastest inner loop of a few kernels, so those kernels come in several loops
 with the same bits and each call branches on the i32 the host may write at LOOP_VARIANT_OFFSET:
 0 (memory starts zeroed) = Cranelift with epoch interruption (shuffle splats; for the plain GEMM a
-2x16 block unrolled by 4), 1 = V8 (load-splat loops, written by the browser host), 2 = Cranelift
-without epoch checks (written by the wasmtime host when it has no deadline; the 2x16 block
-unrolled by 1). A host that never writes it gets the same bits, only another engine's speed.
+2x16 block unrolled by 4, for the batch-1 GEMV 1x32 unrolled by 4), 1 = V8 (load-splat loops,
+written by the browser host; the GEMV's unrolled loop), 2 = Cranelift without epoch checks (written
+by the wasmtime host when it has no deadline; the 2x16 block and the 1x32 GEMV unrolled by 1). A host that never writes it gets the same bits, only another engine's speed.
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ LOAD_SPLAT_LOOPS = {  # kernel -> the same kernel with load-splat loops (same si
     "f32_gemm_4x8": "f32_gemm_4x8_ldsplat",
     "f32_igemm_4x8": "f32_igemm_4x8_ldsplat",
 }
-CRANELIFT_LOOPS = {  # kernel -> what runs when the word is 0, where that is another function
+CRANELIFT_LOOPS = {  # kernel -> what runs when the word is 0 (and 1 without a load-splat loop), where that is another function
     "f32_gemm_4x8": "f32_gemm_2x16_u4",
+    "f32_gemm_1x32": "f32_gemm_1x32_u4",
 }
 NO_EPOCH_LOOPS = {  # kernel -> what runs when the word is 2 (else the word-0 loop)
     "f32_gemm_4x8": "f32_gemm_2x16",
+    "f32_gemm_1x32": "f32_gemm_1x32",
 }
 LOOP_VARIANT_V8 = 1  # the word's values (0: the default; runtime/sandbox.py)
 

@@ -117,7 +117,7 @@ def lower_convolution(graph, node, program: Program, transposed: bool = False) -
     weights = [Ptr(packed.tensor, int(offset)) for offset in panel_offsets]
     if not transposed and window.is_pointwise:  # a GEMM over the pixels of the whole batch
         pixels = graph.info(x).shape[0] * window.out_pixels
-        kernel = f32_gemm_kernel(pixels, mg)
+        kernel = f32_gemm_kernel(pixels, mg, cg)
         for g in range(group):
             program.call(kernel, [pixels, mg, cg, Ptr(x, 4 * g * cg), 4 * channels, weights[g],
                                   Ptr(y, 4 * g * mg), 4 * out_channels, lo, hi], node.name)
@@ -194,7 +194,7 @@ def _lower_winograd(graph, program, node, w, bias, window, lo, hi) -> None:
             count = min(block, tiles - first)
             program.call("f32_winograd_input_2x2_3x3", [first, count, tiles_w, channels, xi, height, width,
                                                         pad_top, pad_left, zero, v, 4 * cp, v_plane], node.name)
-            kernel = f32_gemm_kernel(count, out_channels)
+            kernel = f32_gemm_kernel(count, out_channels, channels)
             for t in range(16):
                 program.call(kernel, [count, out_channels, channels, Ptr(v.tensor, t * v_plane), 4 * cp,
                                       Ptr(packed.tensor, t * panel_bytes), Ptr(m.tensor, t * m_plane), 4 * kp,

@@ -11,17 +11,19 @@ import numpy as np
 
 NR = 8  # columns per panel: the "8" of f32_gemm_4x8 / f32_gemm_1x8
 GEMV_COLUMNS = 32  # f32_gemm_1x32 reads four panels per pass
+GEMV_MIN_WEIGHTS = 8192  # k x n under which a one-row GEMM takes < ~1 us: not worth 1x32's loops' bytes
 
 
-def f32_gemm_kernel(rows: int, n: int) -> str:
-    """The f32 GEMM kernel for an [rows, n] output; all of them give the same bits.
+def f32_gemm_kernel(rows: int, n: int, k: int) -> str:
+    """The f32 GEMM kernel for an [rows, k] x [k, n] product; all of them give the same bits.
 
     Under 4 rows a 4-row block would compute repeated rows, so the one-row kernels serve: the
-    4-panel one when there is at least one full group of 32 columns, else the 1-panel one.
+    4-panel one when there is at least one full group of 32 columns and enough work for its
+    per-engine loops (about 1.4 KB of module) to pay, else the 1-panel one.
     """
     if rows >= 4:
         return "f32_gemm_4x8"
-    return "f32_gemm_1x32" if n >= GEMV_COLUMNS else "f32_gemm_1x8"
+    return "f32_gemm_1x32" if n >= GEMV_COLUMNS and k * n >= GEMV_MIN_WEIGHTS else "f32_gemm_1x8"
 
 
 def packed_f32_gemm_size(k: int, n: int, nr: int = NR) -> int:

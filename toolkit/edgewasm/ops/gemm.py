@@ -74,7 +74,7 @@ def lower(graph, node, program) -> None:
     xshape = graph.info(x).shape
     rows, k, n = math.prod(xshape[:-1]), xshape[-1], w.shape[1]
     packed = program.weight(f"{node.outputs[0]}__packed", pack_f32_gemm(w.astype(np.float32), bias))
-    kernel = f32_gemm_kernel(rows, n)
+    kernel = f32_gemm_kernel(rows, n, k)
     program.call(kernel, [rows, n, k, Ptr(x), 4 * k, packed, Ptr(node.outputs[0]), 4 * n,
                           float(node.attrs["min"]), float(node.attrs["max"])], node.name)
 

@@ -115,7 +115,7 @@ def _packed_b(graph, program, node, offset_b: int, k: int, n: int) -> Ptr:
 
 
 def _gemm(program, node, rows: int, n: int, k: int, a: Ptr, packed: Ptr, c: Ptr) -> None:
-    kernel = f32_gemm_kernel(rows, n)
+    kernel = f32_gemm_kernel(rows, n, k)
     program.call(kernel, [rows, n, k, a, 4 * k, packed, c, 4 * n, -INF, INF], node.name)
 
 
