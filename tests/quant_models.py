@@ -98,6 +98,24 @@ def ort_quantize_static(model: onnx.ModelProto, calibration: np.ndarray, batch: 
         return onnx.load(dst)
 
 
+def _conv(nodes: list, constants: dict, rng, i: int, x: str, channels: int, spatial: list, m: int, kernel,
+          attrs: dict, bias: bool, scales: tuple[float, float]) -> tuple[str, list]:
+    """Append Conv layer i (weights and bias drawn from `rng` times `scales`); returns its output
+    name and spatial size."""
+    constants[f"w{i}"] = (rng.standard_normal((m, channels // attrs.get("group", 1), *kernel)) * scales[0]).astype(np.float32)
+    inputs = [x, f"w{i}"]
+    if bias:
+        constants[f"b{i}"] = (scales[1] * rng.standard_normal(m)).astype(np.float32)
+        inputs.append(f"b{i}")
+    nodes.append(helper.make_node("Conv", inputs, [f"c{i}"], kernel_shape=list(kernel), name=f"conv{i}", **attrs))
+    pads = attrs.get("pads", [0] * (2 * len(spatial)))
+    strides = attrs.get("strides", [1] * len(spatial))
+    dilations = attrs.get("dilations", [1] * len(spatial))
+    spatial = [(s + pads[d] + pads[d + len(spatial)] - dilations[d] * (k - 1) - 1) // strides[d] + 1
+               for d, (s, k) in enumerate(zip(spatial, kernel))]
+    return f"c{i}", spatial
+
+
 def small_cnn(layers: list[dict], in_shape: list, seed: int = 0, relu: bool = True) -> onnx.ModelProto:
     """A chain of Conv (+ Relu) layers; each layer dict gives out channels `m`, `kernel` and any
     Conv attributes (pads, strides, dilations, group); `bias` False leaves it out."""
@@ -107,22 +125,10 @@ def small_cnn(layers: list[dict], in_shape: list, seed: int = 0, relu: bool = Tr
     for i, layer in enumerate(layers):
         layer = dict(layer)
         m, kernel, bias = layer.pop("m"), layer.pop("kernel"), layer.pop("bias", True)
-        group = layer.get("group", 1)
-        constants[f"w{i}"] = (rng.standard_normal((m, channels // group, *kernel)) * 0.3).astype(np.float32)
-        inputs = [x, f"w{i}"]
-        if bias:
-            constants[f"b{i}"] = (0.1 * rng.standard_normal(m)).astype(np.float32)
-            inputs.append(f"b{i}")
-        nodes.append(helper.make_node("Conv", inputs, [f"c{i}"], kernel_shape=list(kernel), name=f"conv{i}", **layer))
-        x = f"c{i}"
+        x, spatial = _conv(nodes, constants, rng, i, x, channels, spatial, m, kernel, layer, bias, (0.3, 0.1))
         if relu and i < len(layers) - 1:
             nodes.append(helper.make_node("Relu", [x], [f"r{i}"], name=f"relu{i}"))
             x = f"r{i}"
-        pads = layer.get("pads", [0] * (2 * len(spatial)))
-        strides = layer.get("strides", [1] * len(spatial))
-        dilations = layer.get("dilations", [1] * len(spatial))
-        spatial = [(s + pads[d] + pads[d + len(spatial)] - dilations[d] * (k - 1) - 1) // strides[d] + 1
-                   for d, (s, k) in enumerate(zip(spatial, kernel))]
         channels = m
     nodes.append(helper.make_node("Identity", [x], ["y"], name="out"))
     return make_model(nodes, [("x", in_shape)], [("y", [in_shape[0], channels, *spatial])], constants, "small_cnn")
@@ -138,22 +144,10 @@ def static_cnn(layers: list[dict], in_shape: list, seed: int = 0, head: int | No
         layer = dict(layer)
         m, kernel = layer.pop("m"), layer.pop("kernel")
         relu, bias, pool = layer.pop("relu", True), layer.pop("bias", True), layer.pop("pool", False)
-        group = layer.get("group", 1)
-        constants[f"w{i}"] = (rng.standard_normal((m, channels // group, *kernel)) * 0.4).astype(np.float32)
-        inputs = [x, f"w{i}"]
-        if bias:
-            constants[f"b{i}"] = (0.2 * rng.standard_normal(m)).astype(np.float32)
-            inputs.append(f"b{i}")
-        nodes.append(helper.make_node("Conv", inputs, [f"c{i}"], kernel_shape=list(kernel), name=f"conv{i}", **layer))
-        x = f"c{i}"
+        x, spatial = _conv(nodes, constants, rng, i, x, channels, spatial, m, kernel, layer, bias, (0.4, 0.2))
         if relu:
             nodes.append(helper.make_node("Relu", [x], [f"r{i}"], name=f"relu{i}"))
             x = f"r{i}"
-        pads = layer.get("pads", [0] * (2 * len(spatial)))
-        strides = layer.get("strides", [1] * len(spatial))
-        dilations = layer.get("dilations", [1] * len(spatial))
-        spatial = [(s + pads[d] + pads[d + len(spatial)] - dilations[d] * (k - 1) - 1) // strides[d] + 1
-                   for d, (s, k) in enumerate(zip(spatial, kernel))]
         channels = m
         if pool:
             nodes.append(helper.make_node("MaxPool", [x], [f"p{i}"], kernel_shape=[2] * len(spatial),
