@@ -20,6 +20,10 @@ with every floating-point initializer and Constant tensor of more than 64 elemen
 described in models/<name>.json as (shape, dtype, mean, std, min, max); zoo.load restores them
 as seeded normal fills. Nothing else in the graph is touched. Every model is exported in a
 subprocess of its own (torch, TensorFlow and JAX do not share one well), with fixed seeds.
+
+Regenerating reproduces the committed files byte for byte, except the Keras models: tf2onnx's
+node order and folded-constant names vary from run to run (same ops, same weights; fixing the
+hash seed, TensorFlow's thread counts and op determinism did not change that).
 """
 
 from __future__ import annotations
