@@ -508,7 +508,9 @@ HF_VISION = [
 for _name, _cfg, _kw, _dynamo, _size, _auto, _task in HF_VISION:
     def _build(work, cfg=_cfg, kw=_kw, dynamo=_dynamo, size=_size, auto=_auto):
         m = _hf(cfg, {}, auto=auto, **kw)
-        return image_model(work, Outputs(m, ["pixel_values"], ["logits"]), dynamo, size=size)
+        res = image_model(work, Outputs(m, ["pixel_values"], ["logits"]), dynamo, size=size)
+        res["exporter"] = hf_exporter(dynamo)
+        return res
     model(_name, _task, f"transformers.{_auto}.from_config({_cfg}(small)), random init",
           "Apache-2.0 (transformers)")(_build)
 
