@@ -14,16 +14,11 @@ CNN_OPS = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool
            "Clip", "Relu"]
 ROUNDED_EXPECTATION = "test_averagepool_2d_ceil_last_window_starts_on_pad"
 NOT_PASSING = {  # case: (status, why)
-    "test_maxpool_2d_uint8": ("skipped", "dtype UINT8; an input other than FLOAT is supported only when"),
     "test_maxpool_with_argmax_2d_precomputed_pads": ("skipped", "the Indices output is not supported"),
     "test_maxpool_with_argmax_2d_precomputed_strides": ("skipped", "the Indices output is not supported"),
-    "test_edge_pad": ("skipped", "dtype INT32; inputs must be FLOAT"),
-    "test_reflect_pad": ("skipped", "dtype INT32; inputs must be FLOAT"),
-    "test_wrap_pad": ("skipped", "dtype INT32; inputs must be FLOAT"),
-    "test_clip_default_int8_inbounds": ("skipped", "dtype INT8; an input other than FLOAT is supported only when"),
-    "test_clip_default_int8_inbounds_expanded": ("skipped", "dtype INT8; an input other than FLOAT is supported only when"),
-    "test_clip_default_int8_max": ("skipped", "dtype INT8; an input other than FLOAT is supported only when"),
-    "test_clip_default_int8_min": ("skipped", "dtype INT8; an input other than FLOAT is supported only when"),
+    "test_edge_pad": ("skipped", "Pad is computed in float32 only"),
+    "test_reflect_pad": ("skipped", "Pad is computed in float32 only"),
+    "test_wrap_pad": ("skipped", "Pad is computed in float32 only"),
     # onnx's expected output is written with 4 decimals (0.1511, 0.2841 for 0.15105554, 0.2840444);
     # onnxruntime misses it by the same 5.6e-5, see test_rounded_expectation_matches_onnxruntime
     ROUNDED_EXPECTATION: ("failed", "outside atol 1e-5 + rtol 1e-4"),

@@ -51,5 +51,5 @@ def test_encoder_is_deterministic_and_masks_padding(encoder):
 def test_shape_math_folds_and_kernels_are_the_expected_ones(encoder):
     _, bundle = encoder
     variant = edgewasm.load(bundle).variant
-    assert {"f32_gemm_4x8", "f32_gemm_pack_b", "f32_softmax", "f32_layernorm", "f32_gather_nd"} <= set(variant.kernels)
-    assert not any("gather" in k and k != "f32_gather_nd" for k in variant.kernels)
+    assert {"f32_gemm_4x8", "f32_gemm_pack_b", "f32_softmax", "f32_layernorm", "x_copy_nd"} <= set(variant.kernels)
+    assert not any("gather" in k and k != "x_copy_nd" for k in variant.kernels)

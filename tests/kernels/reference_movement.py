@@ -1,4 +1,4 @@
-"""numpy references for the data movement kernels (f32_gather.wat), read straight from the
+"""numpy references for the data movement kernels (x_copy.wat), read straight from the
 descriptors the kernels read, so the compile-time encoders are checked too."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ import numpy as np
 
 
 def gather_nd(desc: np.ndarray, x_bytes: bytes, x_base: int, y_size: int, y_base_fill: np.ndarray) -> np.ndarray:
-    """Interpret an f32_gather_nd descriptor element by element over x's raw bytes (offset x_base
+    """Interpret an x_copy_nd descriptor element by element over x's raw bytes (offset x_base
     inside them); y starts as y_base_fill (elements not written keep their values)."""
-    rank = int(desc[0])
-    dims = [tuple(int(v) for v in desc[1 + 4 * d: 5 + 4 * d]) for d in range(rank)]
+    rank, esize = int(desc[0]), int(desc[1])
+    assert esize == 4, "this reference reads 4-byte elements"
+    dims = [tuple(int(v) for v in desc[2 + 4 * d: 6 + 4 * d]) for d in range(rank)]
     x_words = np.frombuffer(x_bytes, np.uint32)
     y = y_base_fill.view(np.uint32).copy()
     assert y.size == y_size

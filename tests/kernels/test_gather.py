@@ -1,4 +1,4 @@
-"""f32_gather_nd with the compile-time address maps of edgewasm.backend.gather: transposes,
+"""x_copy_nd with the compile-time address maps of edgewasm.backend.gather: transposes,
 slices (negative steps too), takes and concatenation copy exact bits, descriptors simplify."""
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ def payload(shape, seed=0) -> np.ndarray:
 def gather(x: np.ndarray, dims: list[Dim], out_shape, base: int = 0, check_reference: bool = True) -> np.ndarray:
     simple, extra = simplify(dims)
     desc = descriptor(simple)
-    runner = KernelRunner("f32_gather_nd")
+    runner = KernelRunner("x_copy_nd")
     x_off = runner.put_at_end(x)  # any over-read traps
     y_size = int(np.prod(out_shape))
     fill = np.full(y_size, 7.5, f32)
     y_off = runner.put(fill)
     if y_size and not any(d.count == 0 for d in simple):
-        runner.call("f32_gather_nd", runner.put(desc), x_off + base + extra, y_off)
+        runner.call("x_copy_nd", runner.put(desc), x_off + base + extra, y_off)
     y = runner.read(y_off, out_shape)
     if check_reference and y_size:
         want = ref.gather_nd(desc, x.tobytes(), base + extra, y_size, fill).reshape(out_shape)
@@ -92,7 +92,7 @@ def test_progressions_become_steps_and_tables_stay():
     assert dims == [Dim(3, 4, 4)] and base == 8
     dims, base = simplify([Dim(3, 0, 4, (0, 8, 4))])
     assert dims == [Dim(3, 0, 4, (0, 8, 4))] and base == 0
-    assert descriptor(dims).tolist() == [1, 3, 0, 4, 20, 0, 8, 4]
+    assert descriptor(dims).tolist() == [1, 4, 3, 0, 4, 24, 0, 8, 4]
     with pytest.raises(UnsupportedModelError, match="2 GiB"):
         descriptor([Dim(2, 2**31, 4)])
 
@@ -100,11 +100,11 @@ def test_progressions_become_steps_and_tables_stay():
 def test_concat_writes_strided_blocks():
     """Concat along axis 1 of [2, 3, 4] and [2, 5, 4]: each input is a 2-D block of the output."""
     a, b = payload((2, 3, 4), 3), payload((2, 5, 4), 4)
-    runner = KernelRunner("f32_gather_nd")
+    runner = KernelRunner("x_copy_nd")
     y_off = runner.alloc(2 * 8 * 4 * 4)
     for x, offset in ((a, 0), (b, 3 * 4 * 4)):
         d, base = simplify([Dim(2, x.shape[1] * 16, 8 * 16), Dim(x.shape[1] * 4, 4, 4)])
-        runner.call("f32_gather_nd", runner.put(descriptor(d)), runner.put(x) + base, y_off + offset)
+        runner.call("x_copy_nd", runner.put(descriptor(d)), runner.put(x) + base, y_off + offset)
     same_bits(runner.read(y_off, (2, 8, 4)), np.concatenate([a, b], axis=1))
 
 

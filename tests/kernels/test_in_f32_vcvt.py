@@ -85,8 +85,8 @@ def test_lut_reads_one_entry_per_byte(n):
 @pytest.mark.parametrize("dtype", ["int8", "uint8", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
                                    "float8_e8m0fnu", "float4_e2m1fn", "int4", "uint4", "int2", "uint2"])
 def test_compiled_tables_decode_every_byte_as_ml_dtypes(dtype):
-    """ops/convert.py's table through the kernel: every byte, a sub-byte dtype's unused high bits ignored."""
-    from edgewasm.ops.convert import SUB_BYTE_MASKS, lookup_table
+    """ops/cast.py's table through the kernel: every byte, a sub-byte dtype's unused high bits ignored."""
+    from edgewasm.ops.cast import SUB_BYTE_MASKS, lookup_table
 
     codes = np.arange(256, dtype=np.uint8)
     kind = np.dtype(dtype) if dtype in ("int8", "uint8") else np.dtype(getattr(ml_dtypes, dtype))

@@ -20,7 +20,7 @@ EXPECTED_KERNELS = {
     "f32_vlrelu", "f32_vhsigmoid", "f32_vhswish",
     # f32_vbinary_nd.wat
     "f32x4_pow", "f32x4_binary", "f32_vbinary_nd",
-    "f32_gather_nd", "f32_gather_dims", "f32_gemm_pack_b",
+    "x_copy_nd", "x_copy_dims", "f32_gemm_pack_b",
     "f32_logsoftmax", "f32_layernorm", "f32_layernorm_sum", "f32_rsum",
     "f32_resize_axis",
     "f32_igemm_4x8", "f32_igemm_4x8_ldsplat",
@@ -43,7 +43,8 @@ EXPECTED_KERNELS = {
 
 
 def test_library_defines_the_kernels():
-    assert set(kernels.load_library()) == EXPECTED_KERNELS
+    missing = EXPECTED_KERNELS - set(kernels.load_library())
+    assert not missing, f"kernels the compiler calls are missing from the library: {sorted(missing)}"
 
 
 def test_kernel_dir_holds_the_wat_files():

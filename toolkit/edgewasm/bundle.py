@@ -22,14 +22,16 @@ FORMAT = "edgewasm-bundle"
 FORMAT_VERSION = 1
 PAGE = 65536
 # dtype name (numpy's, or ml_dtypes' for the types numpy lacks) -> (struct/array.array typecode, or
-# "" where Python has none; bytes per element in memory). Outputs are float32; inputs may be any of
-# these (the module converts them, see ops/convert.py). Sub-byte dtypes take one byte per element.
+# "" where Python has none; bytes per element in memory). Inputs and outputs keep the graph's dtypes.
+# Sub-byte dtypes take one byte per element; bool is one byte (0 or 1), read as array.array('B').
 DTYPES = {"float32": ("f", 4), "float64": ("d", 8), "float16": ("e", 2), "bfloat16": ("", 2),
-          "int8": ("b", 1), "uint8": ("B", 1),
+          "int8": ("b", 1), "uint8": ("B", 1), "int16": ("h", 2), "uint16": ("H", 2),
+          "int32": ("i", 4), "uint32": ("I", 4), "int64": ("q", 8), "uint64": ("Q", 8), "bool": ("B", 1),
           "float8_e4m3fn": ("", 1), "float8_e4m3fnuz": ("", 1), "float8_e5m2": ("", 1),
           "float8_e5m2fnuz": ("", 1), "float8_e8m0fnu": ("", 1), "float4_e2m1fn": ("", 1),
           "int4": ("", 1), "uint4": ("", 1), "int2": ("", 1), "uint2": ("", 1)}
-OUTPUT_DTYPES = ("float32",)
+FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2",
+                "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn")
 DEFAULT_CHUNK_BYTES = 1 << 20
 
 
@@ -77,6 +79,7 @@ class VariantSpec:
     reference: FileSpec | None = None
     report: dict = field(default_factory=dict)
     layers: list[dict] = field(default_factory=list)  # a --profile build: [{"export", "node"}] in run order
+    failures: list[str] = field(default_factory=list)  # run() status i + 1 means failures[i]
 
     @property
     def memory_bytes(self) -> int:
@@ -171,7 +174,10 @@ def _parse_variant(name: str, v: dict) -> VariantSpec:
         reference=_file(v["reference"], f"{where}.reference") if "reference" in v else None,
         report=_optional(v, "report", dict, {}, where),
         layers=[_layer(entry, f"{where}.layers") for entry in _optional(v, "layers", list, [], where)],
+        failures=_optional(v, "failures", list, [], where),
     )
+    if not all(isinstance(message, str) for message in spec.failures):
+        raise BundleError(f"manifest: {where}.failures must be a list of strings")
     check_layout(spec)
     return spec
 
@@ -213,9 +219,6 @@ def check_layout(v: VariantSpec) -> None:
                 f"variant {v.name}: {label} at [{offset}, {offset + nbytes}) lies outside "
                 f"the module's {limit} bytes of memory"
             )
-    for t in v.outputs:
-        if t.dtype not in OUTPUT_DTYPES:
-            raise BundleError(f"variant {v.name}: output {t.name} has dtype {t.dtype}; outputs are {OUTPUT_DTYPES}")
     for t in v.inputs + v.outputs:
         if t.nbytes != t.size * DTYPES[t.dtype][1]:
             raise BundleError(f"variant {v.name}: {t.name} has nbytes {t.nbytes} but shape {list(t.shape)}")
@@ -243,6 +246,7 @@ class VariantBuild:
     report: dict
     has_init: bool = False
     layers: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
 
 
 def write_bundle(out: Path, name: str, source_sha256: str, variants: list[VariantBuild],
@@ -287,6 +291,7 @@ def write_bundle(out: Path, name: str, source_sha256: str, variants: list[Varian
             "kernels": v.kernels,
             "report": v.report,
             **({"layers": v.layers} if v.layers else {}),
+            **({"failures": v.failures} if v.failures else {}),
         }
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n")

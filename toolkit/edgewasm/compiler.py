@@ -62,6 +62,7 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
         weights_offset=weights_offset, weights=region, has_init=bool(program.init_calls),
         kernels=program.kernels, reference_onnx=export_reference(graph), report=report,
         layers=[{"export": export, "node": node} for export, node, _ in profile_layers(program)] if profile else [],
+        failures=program.failures,
     )
     return build, wat
 

@@ -46,7 +46,8 @@ def _ort_value(ort, name: str, value: np.ndarray):
     """onnxruntime takes numpy's own dtypes; ml_dtypes' go in as their bytes with the ONNX type."""
     if value.dtype.type.__module__ != "ml_dtypes":
         return value
-    from .ops.convert import ONNX_TYPES, SUB_BYTE_MASKS
+    from .dtypes import ONNX_TYPES
+    from .ops.cast import SUB_BYTE_MASKS
 
     if value.dtype.name in SUB_BYTE_MASKS:  # onnxruntime packs these (2 or 4 per byte); the module does not
         raise EdgewasmError(f"input {name!r}: the onnxruntime engine cannot take {value.dtype.name} inputs; "

@@ -37,6 +37,11 @@ class ExecutionError(EdgewasmError):
     """The module trapped or its `run` returned a non-zero status."""
 
 
+class IndexOutOfRangeError(ExecutionError):
+    """An index computed at run time (Gather, Scatter, ...) lies outside its tensor: `run` stopped
+    before touching anything outside it and returned the status naming the node."""
+
+
 class ResourceLimitError(EdgewasmError):
     """The model needs more memory than the runtime config allows; refused before instantiation."""
 

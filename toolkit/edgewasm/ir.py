@@ -57,6 +57,17 @@ class Graph:
     def is_constant(self, name: str) -> bool:
         return name in self.constants
 
+    def shape_of(self, name: str) -> tuple[int, ...]:
+        """The shape of a tensor or a constant."""
+        return tuple(self.constants[name].shape) if name in self.constants else self.tensors[name].shape
+
+    def dtype_of(self, name: str) -> str:
+        """The dtype name of a tensor or a constant (bool, numpy's and ml_dtypes' names)."""
+        if name in self.constants:
+            value = self.constants[name]
+            return "bool" if value.dtype == np.bool_ else value.dtype.name
+        return self.tensors[name].dtype
+
     def consumers(self, name: str) -> list[Node]:
         return [n for n in self.nodes if name in n.inputs]
 

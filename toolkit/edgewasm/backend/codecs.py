@@ -69,6 +69,8 @@ def store_sparse(program: Program, half: bool = False) -> dict:
     transforms, program.init_calls = program.init_calls, []
     for name in _candidates(program):
         array = program.weights[name]
+        if array.dtype.itemsize not in EXPAND_KERNELS:  # 8-byte integers ship dense
+            continue
         keep = _nonzero(array)
         values = array[keep]
         as_half = half and _is_half_exact(values)

@@ -81,22 +81,26 @@ def profile_layers(program: Program) -> list[tuple[str, str, list]]:
 def emit_module(program: Program, plan: MemoryPlan, profile: bool = False) -> str:
     lines = ["(module", f'  (memory (export "memory") {plan.pages} {plan.pages})']
     lines.append(wat_functions(program.kernels + loop_variant_kernels(program.kernels)))
+    statuses = {message: code for code, message in enumerate(program.failures, start=1)}
     if program.init_calls:  # expands compactly shipped weights once, after the host wrote them
-        lines += _function("init", program.init_calls, plan)
-    lines += _function("run", program.calls, plan)
+        lines += _function("init", program.init_calls, plan, statuses)
+    lines += _function("run", program.calls, plan, statuses)
     if profile:
         for export, _, calls in profile_layers(program):
-            lines += _function(export, calls, plan)
+            lines += _function(export, calls, plan, statuses)
     lines.append(")")
     return "\n".join(lines) + "\n"
 
 
-def _function(export: str, calls, plan: MemoryPlan) -> list[str]:
+def _function(export: str, calls, plan: MemoryPlan, statuses: dict[str, int]) -> list[str]:
     lines = [f'  (func (export "{export}") (result i32)']
     for call in calls:
         args = " ".join(_arg(a, plan) for a in call.args)
         lines.append(f"    ;; {call.node}")
-        lines.append(f"    {dispatch_call(call.kernel, args)}")
+        if call.failure:  # a kernel that checks its run-time indices: stop with the status naming it
+            lines.append(f"    (if (call ${call.kernel} {args}) (then (return (i32.const {statuses[call.failure]}))))")
+        else:
+            lines.append(f"    {dispatch_call(call.kernel, args)}")
     lines.append("    (i32.const 0))")
     return lines
 

@@ -1,4 +1,4 @@
-"""Compile-time address maps for f32_gather_nd (wasm-kernels/f32_gather.wat): data movement ops
+"""Compile-time address maps for x_copy_nd (wasm-kernels/x_copy.wat): data movement ops in any dtype
 describe the copy as dimensions (count, x step or x index table, y step), and this module
 simplifies the description and encodes the kernel's descriptor.
 
@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import UnsupportedModelError
 from .program import Ptr
 
-F32 = 4  # bytes
+F32 = 4  # bytes: the default element size
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,9 @@ class Dim:
     x_offsets: tuple[int, ...] | None = None
 
 
-def row_major_steps(shape: tuple[int, ...]) -> list[int]:
-    """Byte steps of a contiguous row-major tensor."""
-    steps, step = [], F32
+def row_major_steps(shape: tuple[int, ...], esize: int = F32) -> list[int]:
+    """Byte steps of a contiguous row-major tensor of `esize`-byte elements."""
+    steps, step = [], esize
     for d in reversed(shape):
         steps.append(step)
         step *= d
@@ -69,13 +69,14 @@ def simplify(dims: list[Dim]) -> tuple[list[Dim], int]:
     return merged[::-1], base
 
 
-def descriptor(dims: list[Dim]) -> np.ndarray:
-    """The int32 table f32_gather_nd reads: rank, (count, x_step, y_step, x_table) per dim, tables."""
+def descriptor(dims: list[Dim], esize: int = F32) -> np.ndarray:
+    """The int32 table x_copy_nd reads: rank, element size, (count, x_step, y_step, x_table) per
+    dim, tables."""
     rank = max(1, len(dims))
-    header = [rank]
+    header = [rank, esize]
     tables: list[int] = []
-    table_start = 4 * (1 + 4 * rank)
-    for d in dims or [Dim(1, F32, F32)]:
+    table_start = 4 * (2 + 4 * rank)
+    for d in dims or [Dim(1, esize, esize)]:
         where = 0
         if d.x_offsets is not None:
             where = table_start + 4 * len(tables)
@@ -87,38 +88,39 @@ def descriptor(dims: list[Dim]) -> np.ndarray:
     return values.astype(np.int32)
 
 
-def emit_gather(program, node: str, x: Ptr, y: Ptr, dims: list[Dim], tag: str = "") -> None:
-    """Append one f32_gather_nd call copying `dims` from x to y (no call when nothing is copied)."""
+def emit_gather(program, node: str, x: Ptr, y: Ptr, dims: list[Dim], tag: str = "", esize: int = F32) -> None:
+    """Append one x_copy_nd call copying `dims` of `esize`-byte elements from x to y (no call when
+    nothing is copied)."""
     dims, base = simplify(dims)
     if any(d.count == 0 for d in dims):
         return
-    desc = program.table(f"{y.tensor}__gather{tag}", descriptor(dims))
-    program.call("f32_gather_nd", [desc, Ptr(x.tensor, x.offset + base), y], node)
+    desc = program.table(f"{y.tensor}__gather{tag}", descriptor(dims, esize))
+    program.call("x_copy_nd", [desc, Ptr(x.tensor, x.offset + base), y], node)
 
 
-def transpose_dims(shape: tuple[int, ...], perm: tuple[int, ...]) -> list[Dim]:
+def transpose_dims(shape: tuple[int, ...], perm: tuple[int, ...], esize: int = F32) -> list[Dim]:
     """y = x.transpose(perm) for a contiguous x of `shape`; y contiguous."""
-    x_steps = row_major_steps(shape)
+    x_steps = row_major_steps(shape, esize)
     out_shape = tuple(shape[p] for p in perm)
-    return [Dim(c, x_steps[p], ys) for c, p, ys in zip(out_shape, perm, row_major_steps(out_shape))]
+    return [Dim(c, x_steps[p], ys) for c, p, ys in zip(out_shape, perm, row_major_steps(out_shape, esize))]
 
 
-def slice_dims(shape: tuple[int, ...], starts, steps, counts) -> tuple[list[Dim], int]:
+def slice_dims(shape: tuple[int, ...], starts, steps, counts, esize: int = F32) -> tuple[list[Dim], int]:
     """y = x[start::step] per axis (counts elements each) for a contiguous x: (dims, x base offset)."""
-    x_steps = row_major_steps(shape)
-    out_steps = row_major_steps(tuple(counts))
+    x_steps = row_major_steps(shape, esize)
+    out_steps = row_major_steps(tuple(counts), esize)
     base = sum(s * xs for s, xs in zip(starts, x_steps))
     return [Dim(c, xs * st, ys) for c, xs, st, ys in zip(counts, x_steps, steps, out_steps)], base
 
 
-def take_dims(shape: tuple[int, ...], axis: int, indices: np.ndarray) -> list[Dim]:
+def take_dims(shape: tuple[int, ...], axis: int, indices: np.ndarray, esize: int = F32) -> list[Dim]:
     """y = np.take(x, indices, axis) for a contiguous x (indices already in range)."""
-    x_steps = row_major_steps(shape)
+    x_steps = row_major_steps(shape, esize)
     out_shape = shape[:axis] + tuple(indices.shape) + shape[axis + 1:]
-    y_steps = row_major_steps(out_shape)
+    y_steps = row_major_steps(out_shape, esize)
     dims = [Dim(c, xs, ys) for c, xs, ys in zip(shape[:axis], x_steps[:axis], y_steps[:axis])]
     flat = [int(i) * x_steps[axis] for i in indices.reshape(-1)]
-    dims.append(Dim(len(flat), 0, F32 * math.prod(shape[axis + 1:]), tuple(flat)))  # index dims, flattened
+    dims.append(Dim(len(flat), 0, esize * math.prod(shape[axis + 1:]), tuple(flat)))  # index dims, flattened
     tail = len(shape) - axis - 1
     if tail:
         dims += [Dim(c, xs, ys) for c, xs, ys in zip(shape[axis + 1:], x_steps[axis + 1:], y_steps[-tail:])]

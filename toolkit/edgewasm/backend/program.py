@@ -25,6 +25,7 @@ class Call:
     kernel: str
     args: list  # Ptr | int (i32) | float (f32), in the kernel's parameter order
     node: str
+    failure: str | None = None  # the kernel returns an i32 status; nonzero means this (run() stops)
 
 
 @dataclass
@@ -49,8 +50,15 @@ class Program:
             name = self.views[name]
         return name
 
-    def call(self, kernel: str, args: list, node: str) -> None:
-        self.calls.append(Call(kernel, args, node))
+    def call(self, kernel: str, args: list, node: str, failure: str | None = None) -> None:
+        """Append a kernel call; `failure` marks a kernel that returns a status and says what a
+        nonzero one means (run() returns at once, and the host raises it)."""
+        self.calls.append(Call(kernel, args, node, failure))
+
+    @property
+    def failures(self) -> list[str]:
+        """Status i + 1 of run() means failures[i]."""
+        return list(dict.fromkeys(c.failure for c in self.calls if c.failure))
 
     def weight(self, name: str, value: np.ndarray) -> Ptr:
         """Place a constant (already in the kernel's layout) in the weights region, in its own dtype
@@ -60,6 +68,20 @@ class Program:
             dtype = np.float32 if value.dtype == np.float64 else value.dtype.newbyteorder("<")
             self.weights[name] = np.ascontiguousarray(value, dtype=dtype).reshape(-1)
         return Ptr(name)
+
+    def constant(self, name: str, value: np.ndarray) -> Ptr:
+        """Place a graph constant in the weights region exactly in its dtype (bool as one byte per
+        element), for the kernels that read any dtype (x_elementwise and its family)."""
+        if name not in self.weights:
+            value = np.asarray(value)
+            if value.dtype.byteorder == ">":
+                value = value.astype(value.dtype.newbyteorder("<"))
+            self.weights[name] = np.ascontiguousarray(value).reshape(-1)
+        return Ptr(name)
+
+    def operand(self, graph, name: str) -> Ptr:
+        """A kernel operand that is an activation or a graph constant (placed by `constant`)."""
+        return self.constant(name, graph.constants[name]) if graph.is_constant(name) else Ptr(name)
 
     def table(self, name: str, values) -> Ptr:
         """Place a compile-time int32 table (a kernel's descriptor or offsets) in the weights region."""

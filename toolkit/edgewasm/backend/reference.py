@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from ..ir import Graph
 from ..ops import IR_OPS
-from ..ops.convert import ONNX_TYPES
+from ..dtypes import to_onnx
 
 OPSET = 17
 IR_VERSION = 10  # onnxruntime 1.31 refuses the IR 14 that onnx 1.23 writes by default
@@ -27,9 +27,8 @@ def export_reference(graph: Graph) -> bytes:
     g = helper.make_graph(
         ex.nodes,
         graph.name,
-        [helper.make_tensor_value_info(t.name, ONNX_TYPES.get(t.dtype, TensorProto.FLOAT), t.shape)
-         for t in graph.inputs],
-        [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, t.shape) for t in graph.outputs],
+        [helper.make_tensor_value_info(t.name, to_onnx(t.dtype), t.shape) for t in graph.inputs],
+        [helper.make_tensor_value_info(t.name, to_onnx(t.dtype), t.shape) for t in graph.outputs],
         initializer=ex.initializers,
     )
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", ex.opset)],
@@ -45,7 +44,7 @@ class _Exporter:
         self.initializers: list[onnx.TensorProto] = []
         self._names: set[str] = set()
         self._count = 0
-        self.opset = OPSET  # raised by a Cast from a dtype newer than OPSET (ops/convert.py)
+        self.opset = OPSET  # raised by a Cast from a dtype newer than OPSET (ops/cast.py)
 
     def const(self, name: str, value: np.ndarray) -> str:
         if name not in self._names:

@@ -13,11 +13,13 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .. import dtypes
 from ..errors import DynamicShapeError, ModelFormatError, UnsupportedModelError
 from ..ir import Graph, Node, TensorInfo
 from ..ops import IMPORTERS
-from ..ops.convert import INPUT_DTYPES as CONVERTED_INPUTS
 from .quantized import fuse_quantized_patterns
+
+Shapes = dict[str, tuple[int, ...]]
 
 
 def read_model_bytes(path: str | Path) -> bytes:
@@ -54,18 +56,30 @@ def _require_text(g: onnx.GraphProto) -> None:
         raise ModelFormatError("not a valid ONNX model: a name is not valid UTF-8")
 
 
-def import_onnx(source: str | Path | bytes | onnx.ModelProto, batch: int = 1) -> Graph:
-    """ONNX model -> IR graph with every shape static (symbolic first dims become `batch`)."""
+def import_onnx(source: str | Path | bytes | onnx.ModelProto, batch: int = 1, shapes: Shapes | None = None) -> Graph:
+    """ONNX model -> IR graph with every shape static.
+
+    shapes: {input name: full shape} fixes any of an input's dimensions; a symbolic first dimension
+    that no entry fixes becomes `batch`; any other symbolic dimension is a DynamicShapeError.
+    """
     model = source if isinstance(source, onnx.ModelProto) else load_onnx(source)
     if batch < 1:
         raise UnsupportedModelError(f"batch must be >= 1, got {batch}")
-    return _Importer(fuse_quantized_patterns(model), batch).run()
+    shapes = {name: tuple(int(d) for d in shape) for name, shape in (shapes or {}).items()}
+    inputs = {vi.name for vi in model.graph.input} - {init.name for init in model.graph.initializer}
+    unknown = sorted(set(shapes) - inputs)
+    if unknown:
+        raise UnsupportedModelError(f"--shape names {', '.join(map(repr, unknown))}, which the model does not "
+                                    f"take as input{'s' if len(unknown) > 1 else ''}; its inputs: "
+                                    f"{', '.join(sorted(inputs)) or 'none'}")
+    return _Importer(fuse_quantized_patterns(model), batch, shapes).run()
 
 
 class _Importer:
-    def __init__(self, model: onnx.ModelProto, batch: int):
+    def __init__(self, model: onnx.ModelProto, batch: int, shapes: Shapes | None = None):
         self.model = model
         self.batch = batch
+        self.shapes = shapes or {}
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
         self.constants: dict[str, np.ndarray] = {}
         self.tensors: dict[str, TensorInfo] = {}
@@ -142,49 +156,57 @@ class _Importer:
             raise ModelFormatError(f"cannot decode tensor {tensor.name!r}: {exc}") from None
 
     def _graph_input(self, vi: onnx.ValueInfoProto) -> TensorInfo:
+        """A graph input keeps its dtype at the module boundary; its shape is made static."""
+        if not vi.type.HasField("tensor_type"):
+            raise UnsupportedModelError(f"input {vi.name!r} is not a tensor (sequences, maps and optionals "
+                                        "are not supported)")
         tt = vi.type.tensor_type
-        dtype = "float32" if tt.elem_type == onnx.TensorProto.FLOAT else self._converted_input(vi)
+        dtype = dtypes.from_onnx(tt.elem_type)
+        if dtype is None:
+            raise UnsupportedModelError(f"input {vi.name!r} has dtype {dtypes.onnx_type_name(tt.elem_type)}, "
+                                        "which no kernel reads (string and complex tensors are not supported)")
+        return TensorInfo(vi.name, self._input_shape(vi), dtype)
+
+    def _input_shape(self, vi: onnx.ValueInfoProto) -> tuple[int, ...]:
+        tt = vi.type.tensor_type
+        given = self.shapes.get(vi.name)
+        flag = f"--shape {vi.name}=d0,d1,..."
         if not tt.HasField("shape"):
-            raise DynamicShapeError(f"input {vi.name!r} has no shape")
+            if given is None:
+                raise DynamicShapeError(f"input {vi.name!r} has no shape; fix it with {flag}")
+            return given
+        dims = list(tt.shape.dim)
+        if given is not None:
+            if len(given) != len(dims):
+                raise DynamicShapeError(f"--shape {vi.name}={','.join(map(str, given))} has {len(given)} "
+                                        f"dimensions; input {vi.name!r} has {len(dims)}")
+            for axis, (dim, size) in enumerate(zip(dims, given)):
+                if size < 0 or dim.HasField("dim_value") and dim.dim_value != size:
+                    raise DynamicShapeError(f"--shape {vi.name}: axis {axis} of input {vi.name!r} is "
+                                            f"{dim.dim_value if dim.HasField('dim_value') else 'symbolic'}, "
+                                            f"not {size}")
+            return given
         shape = []
-        for axis, dim in enumerate(tt.shape.dim):
-            if dim.HasField("dim_value") and dim.dim_value > 0:
-                shape.append(dim.dim_value)
-            elif dim.HasField("dim_value") and dim.dim_value == 0:
-                shape.append(0)  # an empty input: zero bytes at the boundary
+        for axis, dim in enumerate(dims):
+            if dim.HasField("dim_value") and dim.dim_value >= 0:
+                shape.append(dim.dim_value)  # 0: an empty input, zero bytes at the boundary
             elif axis == 0:
                 shape.append(self.batch)
             else:
                 label = dim.dim_param or "?"
-                raise DynamicShapeError(
-                    f"input {vi.name!r} has a dynamic dimension {label!r} at axis {axis}; "
-                    "only the first (batch) dimension can be fixed, with --batch"
-                )
-        return TensorInfo(vi.name, tuple(shape), dtype)
-
-    def _converted_input(self, vi: onnx.ValueInfoProto) -> str:
-        """An input of another dtype is admitted when the graph only casts it to FLOAT: the module
-        converts it on entry (ops/convert.py), so every activation stays float32."""
-        elem = vi.type.tensor_type.elem_type
-        name = onnx.TensorProto.DataType.Name(elem) if elem in onnx.TensorProto.DataType.values() else elem
-        if elem not in CONVERTED_INPUTS:
-            others = ", ".join(onnx.TensorProto.DataType.Name(t) for t in CONVERTED_INPUTS)
-            raise UnsupportedModelError(f"input {vi.name!r} has dtype {name}; inputs must be FLOAT, or one of "
-                                        f"{others} that the graph casts to FLOAT")
-        g = self.model.graph
-        readers = [n for n in g.node if vi.name in n.input]
-        casts = all(n.op_type == "Cast" and n.domain in ("", "ai.onnx")
-                    and _attrs(n).get("to") == onnx.TensorProto.FLOAT for n in readers)
-        if not readers or not casts or any(o.name == vi.name for o in g.output):
-            raise UnsupportedModelError(
-                f"input {vi.name!r} has dtype {name}; an input other than FLOAT is supported only when every "
-                "node reading it is a Cast to FLOAT (the module converts it on entry)")
-        return CONVERTED_INPUTS[elem][0]
+                raise DynamicShapeError(f"input {vi.name!r} has a symbolic dimension {label!r} at axis {axis}; "
+                                        f"fix it with {flag} (--batch fixes only axis 0)")
+        return tuple(shape)
 
     def shape(self, name: str) -> tuple[int, ...]:
         if name in self.constants:
             return tuple(self.constants[name].shape)
         return self.tensors[name].shape
+
+    def dtype(self, name: str) -> str:
+        if name in self.constants:
+            return dtypes.of_array(self.constants[name])
+        return self.tensors[name].dtype
 
     def const(self, name: str, node: onnx.NodeProto, what: str) -> np.ndarray:
         if name not in self.constants:
@@ -197,10 +219,11 @@ class _Importer:
         self._fresh += 1
         return f"{base}__{self._fresh}"
 
-    def emit(self, op: str, inputs: list[str], output: str, shape: tuple[int, ...], name: str, **attrs) -> None:
+    def emit(self, op: str, inputs: list[str], output: str, shape: tuple[int, ...], name: str,
+             dtype: str = "float32", **attrs) -> None:
         if output in self.tensors or output in self.constants:
             raise ModelFormatError(f"tensor {output!r} is produced twice")
-        self.tensors[output] = TensorInfo(output, tuple(int(d) for d in shape))
+        self.tensors[output] = TensorInfo(output, tuple(int(d) for d in shape), dtype)
         self.nodes.append(Node(op, inputs, [output], attrs, name))
 
     def add_constant(self, base: str, value: np.ndarray) -> str:
@@ -209,11 +232,11 @@ class _Importer:
         return name
 
     def require_float(self, node: onnx.NodeProto, name: str) -> None:
-        if name in self.constants and self.constants[name].dtype != np.float32:
-            raise UnsupportedModelError(
-                f"{node.op_type} node {node.name!r}: input {name!r} has dtype "
-                f"{self.constants[name].dtype}; only float32 is supported"
-            )
+        """Ops with float32-only kernels refuse other dtypes by name (the dtype-generic ops do not call this)."""
+        dtype = self.dtype(name)
+        if dtype != "float32":
+            raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: input {name!r} has dtype {dtype}; "
+                                        f"{node.op_type} is computed in float32 only")
 
 
 def _check_arity(node: onnx.NodeProto) -> None:

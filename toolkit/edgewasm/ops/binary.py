@@ -16,6 +16,8 @@ import numpy as np
 from ..backend.broadcast import collapse, output_shape
 from ..backend.program import Ptr
 from ..errors import ModelFormatError, UnsupportedModelError
+from . import elementwise
+from .cast import emit_cast
 
 IR_OP = ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min")
 OP_CODES = {"Add": 0, "Sub": 1, "Mul": 2, "Div": 3, "Max": 4, "Min": 5, "Pow": 8}  # $f32x4_binary
@@ -32,10 +34,16 @@ def _broadcast_shape(im, node, a: str, b: str) -> tuple[int, ...]:
 
 def import_binary(im, node, at) -> None:
     a, b = node.input
-    im.require_float(node, a)
-    if node.op_type == "Pow" and b in im.constants and im.constants[b].dtype.kind in "iu":
-        b = im.add_constant(b, im.constants[b].astype(np.float32))  # opset 12+: integer exponents
-    im.require_float(node, b)
+    if node.op_type == "Pow" and im.dtype(a) == "float32" and im.dtype(b) != "float32":  # opset 12+: T1 may differ
+        if b in im.constants:
+            b = im.add_constant(b, im.constants[b].astype(np.float32))
+        else:
+            exponent = im.fresh(f"{b}_float32")
+            emit_cast(im, node, b, exponent, "float32")
+            b = exponent
+    if im.dtype(a) != "float32" or im.dtype(b) != "float32":  # any other dtype: x_elementwise
+        _import_elementwise(im, node, [a, b])
+        return
     shape = _broadcast_shape(im, node, a, b)
     if node.op_type == "Pow" and b in im.constants and shape == im.shape(a) and _import_pow_by(im, node, a, b):
         return
@@ -57,22 +65,32 @@ def _import_pow_by(im, node, x: str, y: str) -> bool:
     return True
 
 
+def _import_elementwise(im, node, inputs: list[str], output: str | None = None) -> None:
+    """A binary op on a dtype other than float32, computed by x_elementwise (ops/elementwise.py)."""
+    kinds = {im.dtype(name) for name in inputs}
+    if node.op_type != "Pow" and len(kinds) != 1:
+        raise ModelFormatError(f"{node.op_type} node {node.name!r}: inputs have different dtypes "
+                               f"({', '.join(sorted(kinds))})")
+    op = {"Sum": "add", "Mean": "add"}.get(node.op_type, node.op_type.lower())
+    elementwise.emit(im, node, op, inputs, im.dtype(inputs[0]), output)
+
+
 def import_variadic(im, node, at) -> None:
     """Sum / Max / Min of one or more inputs, as a left-to-right chain of binary ops."""
     op = "Add" if node.op_type == "Sum" else node.op_type
     inputs = list(node.input)
-    for name in inputs:
-        im.require_float(node, name)
     if any(not name for name in inputs):
         raise ModelFormatError(f"{node.op_type} node {node.name!r} has an empty input")
     if len(inputs) == 1:
-        im.emit("Reshape", inputs, node.output[0], im.shape(inputs[0]), node.name)
+        im.emit("Reshape", inputs, node.output[0], im.shape(inputs[0]), node.name, dtype=im.dtype(inputs[0]))
         return
     acc = inputs[0]
     for i, name in enumerate(inputs[1:], start=2):
-        shape = _broadcast_shape(im, node, acc, name)
         out = node.output[0] if i == len(inputs) else im.fresh(f"{node.output[0]}_partial")
-        im.emit(op, [acc, name], out, shape, node.name)
+        if im.dtype(acc) != "float32" or im.dtype(name) != "float32":
+            _import_elementwise(im, node, [acc, name], out)
+        else:
+            im.emit(op, [acc, name], out, _broadcast_shape(im, node, acc, name), node.name)
         acc = out
 
 

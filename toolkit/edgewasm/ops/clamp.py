@@ -8,35 +8,57 @@ import math
 import numpy as np
 
 from ..backend.program import Ptr
-from ..errors import UnsupportedModelError
+from .. import dtypes
+from ..errors import ModelFormatError, UnsupportedModelError
+from . import elementwise
 
 IR_OP = "Clamp"
 
 
 def import_relu(im, node, at) -> None:
     x = node.input[0]
+    if im.dtype(x) != "float32":  # integer Relu (opset 14): max(x, 0) in x_elementwise
+        zero = im.fresh(f"{node.output[0]}_zero")
+        im.constants[zero] = np.zeros((), dtypes.numpy_dtype(im.dtype(x)))
+        elementwise.emit(im, node, "max", [x, zero], im.dtype(x))
+        return
     im.emit("Clamp", [x], node.output[0], im.shape(x), node.name, min=0.0, max=math.inf)
 
 
 def import_clip(im, node, at) -> None:
-    """Bounds are attributes before opset 11 and optional constant inputs from opset 11 on."""
+    """Bounds are attributes before opset 11 and optional inputs from opset 11 on; float32 with
+    constant bounds is one f32_vclamp, anything else (other dtypes, run-time bounds) x_elementwise."""
     x = node.input[0]
-    im.require_float(node, x)
+    dtype = im.dtype(x)
     if im.opset < 11:
         lo, hi = float(at.get("min", -math.inf)), float(at.get("max", math.inf))
-    else:
-        lo, hi = (_bound(im, node, i, default) for i, default in ((1, -math.inf), (2, math.inf)))
-    im.emit("Clamp", [x], node.output[0], im.shape(x), node.name, min=lo, max=hi)
+        if dtype != "float32":
+            raise UnsupportedModelError(f"Clip node {node.name!r}: opset {im.opset} clips float32 only")
+        im.emit("Clamp", [x], node.output[0], im.shape(x), node.name, min=lo, max=hi)
+        return
+    bounds = [node.input[i] if len(node.input) > i and node.input[i] else None for i in (1, 2)]
+    for name in filter(None, bounds):
+        if im.dtype(name) != dtype or im.shape(name) not in ((), (1,)):
+            raise ModelFormatError(f"Clip node {node.name!r}: bound {name!r} must be a {dtype} scalar, got "
+                                   f"{im.dtype(name)} of shape {im.shape(name)}")
+    if dtype == "float32" and all(name is None or name in im.constants for name in bounds):
+        lo, hi = (default if name is None else float(im.constants[name].reshape(()))
+                  for name, default in zip(bounds, (-math.inf, math.inf)))
+        im.emit("Clamp", [x], node.output[0], im.shape(x), node.name, min=lo, max=hi)
+        return
+    limits = _dtype_limits(dtype)
+    for i, name in enumerate(bounds):
+        if name is None:
+            bounds[i] = im.fresh(f"{node.output[0]}_{'min' if i == 0 else 'max'}")
+            im.constants[bounds[i]] = np.array(limits[i], dtypes.numpy_dtype(dtype))
+    elementwise.emit(im, node, "clip", [x, *bounds], dtype)
 
 
-def _bound(im, node, index: int, default: float) -> float:
-    if len(node.input) <= index or not node.input[index]:
-        return default
-    value = im.const(node.input[index], node, "min" if index == 1 else "max")
-    if value.size != 1 or value.dtype != np.float32:
-        raise UnsupportedModelError(f"Clip node {node.name!r}: {'min' if index == 1 else 'max'} must be "
-                                    f"a float32 scalar, got {value.dtype} of shape {value.shape}")
-    return float(value.reshape(()))
+def _dtype_limits(dtype: str) -> tuple:
+    if dtypes.is_float(dtype):
+        return -np.inf, np.inf
+    info = np.iinfo(dtypes.numpy_dtype(dtype)) if dtype != "bool" else None
+    return (info.min, info.max) if info else (0, 1)
 
 
 IMPORTS = {"Relu": (import_relu, 1, 1), "Clip": (import_clip, 1, 3)}

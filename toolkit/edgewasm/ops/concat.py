@@ -1,5 +1,5 @@
 """Concat: y = np.concatenate(inputs, axis); activations and constants alike, each input copied
-into its block of y by one f32_gather_nd call (a contiguous block is one memory.copy per row)."""
+into its block of y by one x_copy_nd call (a contiguous block is one memory.copy per row)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 
 from ..backend.gather import Dim, emit_gather
 from ..backend.program import Ptr
+from ..dtypes import itemsize
 from ..errors import ModelFormatError
 from ..frontend.arguments import normalize_axis
 
@@ -17,8 +18,9 @@ def import_concat(im, node, at) -> None:
     inputs = list(node.input)
     if any(not name for name in inputs):
         raise ModelFormatError(f"Concat node {node.name!r} has an empty input")
-    for name in inputs:
-        im.require_float(node, name)
+    kinds = {im.dtype(name) for name in inputs}
+    if len(kinds) != 1:
+        raise ModelFormatError(f"Concat node {node.name!r}: inputs have different dtypes ({', '.join(sorted(kinds))})")
     shapes = [im.shape(name) for name in inputs]
     if "axis" not in at:
         raise ModelFormatError(f"Concat node {node.name!r}: the axis attribute is required")
@@ -31,7 +33,7 @@ def import_concat(im, node, at) -> None:
             raise ModelFormatError(f"Concat node {node.name!r}: shapes {shapes} differ outside axis {axis}")
     out = list(shapes[0])
     out[axis] = sum(shape[axis] for shape in shapes)
-    im.emit("Concat", inputs, node.output[0], tuple(out), node.name, axis=axis)
+    im.emit("Concat", inputs, node.output[0], tuple(out), node.name, dtype=kinds.pop(), axis=axis)
 
 
 IMPORTS = {"Concat": (import_concat, 1, 2**31)}
@@ -39,7 +41,7 @@ IMPORTS = {"Concat": (import_concat, 1, 2**31)}
 
 def _operand(graph, program, name: str) -> tuple[Ptr, tuple[int, ...]]:
     if graph.is_constant(name):
-        return program.weight(name, graph.constants[name]), tuple(graph.constants[name].shape)
+        return program.constant(name, graph.constants[name]), tuple(graph.constants[name].shape)
     return Ptr(name), graph.info(name).shape
 
 
@@ -47,13 +49,15 @@ def lower(graph, node, program) -> None:
     y = node.outputs[0]
     axis = node.attrs["axis"]
     out_shape = graph.info(y).shape
+    esize = itemsize(graph.info(y).dtype)
     outer, inner = math.prod(out_shape[:axis]), math.prod(out_shape[axis + 1:])
-    row = out_shape[axis] * inner * 4  # bytes of y per outer index
+    row = out_shape[axis] * inner * esize  # bytes of y per outer index
     offset = 0
     for i, name in enumerate(node.inputs):
         x, shape = _operand(graph, program, name)
-        block = shape[axis] * inner * 4
-        emit_gather(program, node.name, x, Ptr(y, offset), [Dim(outer, block, row), Dim(block // 4, 4, 4)], tag=str(i))
+        block = shape[axis] * inner * esize
+        emit_gather(program, node.name, x, Ptr(y, offset), [Dim(outer, block, row), Dim(block // esize, esize, esize)],
+                    tag=str(i), esize=esize)
         offset += block
 
 

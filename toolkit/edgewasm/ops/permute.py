@@ -1,10 +1,11 @@
-"""Transpose: y = x.transpose(perm), resolved at compile time into an f32_gather_nd address map
-(contiguous runs become memory.copy); a permutation that only moves size-1 axes is a view, and a
-(batched) 2-D transpose uses the 4x4-blocked f32_transpose kernel."""
+"""Transpose: y = x.transpose(perm), resolved at compile time into an x_copy_nd address map
+(contiguous runs become memory.copy), in any dtype; a permutation that only moves size-1 axes is a
+view, and a (batched) 2-D transpose of 4-byte elements uses the 4x4-blocked f32_transpose kernel."""
 
 from __future__ import annotations
 
 from ..backend.gather import emit_gather, simplify, transpose_dims
+from ..dtypes import itemsize
 from ..backend.program import Ptr
 from ..errors import ModelFormatError
 
@@ -14,7 +15,6 @@ MAX_UNROLLED_BATCH = 16  # batched 2-D transposes up to this many calls use f32_
 
 def import_transpose(im, node, at) -> None:
     x = node.input[0]
-    im.require_float(node, x)
     shape = im.shape(x)
     perm = [int(p) for p in at.get("perm", list(reversed(range(len(shape)))))]
     if sorted(perm) != list(range(len(shape))):
@@ -25,7 +25,7 @@ def import_transpose(im, node, at) -> None:
 def emit_transpose(im, x: str, y: str, perm: list[int], node_name: str) -> None:
     """Importer helper for units that move an axis (Softmax on a middle axis, ...)."""
     shape = im.shape(x)
-    im.emit("Transpose", [x], y, tuple(shape[p] for p in perm), node_name, perm=list(perm))
+    im.emit("Transpose", [x], y, tuple(shape[p] for p in perm), node_name, dtype=im.dtype(x), perm=list(perm))
 
 
 IMPORTS = {"Transpose": (import_transpose, 1, 1)}
@@ -33,13 +33,14 @@ IMPORTS = {"Transpose": (import_transpose, 1, 1)}
 
 def lower(graph, node, program) -> None:
     x, y = node.inputs[0], node.outputs[0]
-    dims, base = simplify(transpose_dims(graph.info(x).shape, tuple(node.attrs["perm"])))
-    if len(dims) <= 1 and (not dims or (dims[0].x_step, dims[0].y_step) == (4, 4)):
+    esize = itemsize(graph.info(x).dtype)
+    dims, base = simplify(transpose_dims(graph.info(x).shape, tuple(node.attrs["perm"]), esize))
+    if len(dims) <= 1 and (not dims or (dims[0].x_step, dims[0].y_step) == (esize, esize)):
         program.views[y] = x  # only size-1 axes move: same bytes
         return
-    if _blocked_transpose(program, node, dims):
+    if esize == 4 and _blocked_transpose(program, node, dims):
         return
-    emit_gather(program, node.name, Ptr(x, base), Ptr(y), dims)
+    emit_gather(program, node.name, Ptr(x, base), Ptr(y), dims, esize=esize)
 
 
 def _blocked_transpose(program, node, dims) -> bool:

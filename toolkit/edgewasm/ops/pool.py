@@ -27,7 +27,7 @@ IR_OP = "Pool"
 def _emit(im, node, kind: str, window: Window, ceil_mode: int = 0, count_include_pad: int = 0) -> None:
     x = node.input[0]
     xs = im.shape(x)
-    dtype = im.tensors[x].dtype if x in im.tensors else "float32"
+    dtype = im.dtype(x)
     if dtype != "float32" and (dtype != "uint8" or kind != "max"):
         raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: input {x!r} is {dtype}; only max pooling "
                                     "reads uint8 (quantized) activations")
@@ -41,7 +41,6 @@ def _emit(im, node, kind: str, window: Window, ceil_mode: int = 0, count_include
 
 
 def _check(im, node) -> tuple[int, ...]:
-    im.require_float(node, node.input[0])
     xs = im.shape(node.input[0])
     if len(xs) < 3:
         raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: input of shape {xs} has no spatial dims")

@@ -3,7 +3,7 @@ are computed at compile time per axis (backend/resize.py, onnx's reference arith
 tf_crop_and_resize (roi a constant) first pads the resized axes with one extrapolation_value at
 each end (a constant Pad), which the taps of outputs outside the input read with weight 1.
 
-Nearest is one f32_gather_nd call through per-axis index tables. Linear and cubic run
+Nearest is one x_copy_nd call through per-axis index tables. Linear and cubic run
 f32_resize_axis once per resized axis (separable), with two scratch buffers between passes.
 The reference graph spells the same computation in opset-17 ops: Gather per axis for nearest,
 a MatMul by the axis' interpolation matrix otherwise.

@@ -1,5 +1,5 @@
 """Slice: y = x[start:end:step] per axis (numpy/ONNX clamping, negative steps), with the bounds
-constant (attributes before opset 10, constant inputs after); one f32_gather_nd call."""
+constant (attributes before opset 10, constant inputs after), in any dtype; one x_copy_nd call."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import numpy as np
 
 from ..backend.gather import emit_gather, slice_dims
 from ..backend.program import Ptr
+from ..dtypes import itemsize
 from ..errors import ModelFormatError
 from ..frontend.arguments import int_constant, normalize_axis, optional_input
 
@@ -16,7 +17,6 @@ INT64_MIN = np.iinfo(np.int64).min
 
 def import_slice(im, node, at) -> None:
     x = node.input[0]
-    im.require_float(node, x)
     shape = im.shape(x)
     if im.opset < 10:
         starts, ends, axes, steps = at.get("starts"), at.get("ends"), at.get("axes"), None
@@ -39,7 +39,7 @@ def import_slice(im, node, at) -> None:
             raise ModelFormatError(f"Slice node {node.name!r}: step 0 on axis {axis}")
         r = range(*slice(int(start), int(end), int(st)).indices(shape[axis]))
         first[axis], step[axis], count[axis] = (r.start, r.step, len(r)) if len(r) else (0, 1, 0)
-    im.emit("Slice", [x], node.output[0], tuple(count), node.name, starts=first, steps=step)
+    im.emit("Slice", [x], node.output[0], tuple(count), node.name, dtype=im.dtype(x), starts=first, steps=step)
 
 
 IMPORTS = {"Slice": (import_slice, 1, 5)}
@@ -48,8 +48,9 @@ IMPORTS = {"Slice": (import_slice, 1, 5)}
 def lower(graph, node, program) -> None:
     x, y = node.inputs[0], node.outputs[0]
     counts = graph.info(y).shape
-    dims, base = slice_dims(graph.info(x).shape, node.attrs["starts"], node.attrs["steps"], counts)
-    emit_gather(program, node.name, Ptr(x, base), Ptr(y), dims)
+    esize = itemsize(graph.info(x).dtype)
+    dims, base = slice_dims(graph.info(x).shape, node.attrs["starts"], node.attrs["steps"], counts, esize)
+    emit_gather(program, node.name, Ptr(x, base), Ptr(y), dims, esize=esize)
 
 
 def export(ex, node) -> None:

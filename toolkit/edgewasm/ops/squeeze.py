@@ -18,7 +18,7 @@ def import_squeeze(im, node, at) -> None:
     if any(shape[a] != 1 for a in axes):
         raise ModelFormatError(f"Squeeze node {node.name!r}: axes {axes} of shape {shape} are not all 1")
     out = tuple(d for i, d in enumerate(shape) if i not in axes)
-    im.emit("Reshape", [x], node.output[0], out, node.name)
+    im.emit("Reshape", [x], node.output[0], out, node.name, dtype=im.dtype(x))
 
 
 def import_unsqueeze(im, node, at) -> None:
@@ -30,7 +30,7 @@ def import_unsqueeze(im, node, at) -> None:
     out = list(shape)
     for axis in sorted(normalize_axes(node, raw, len(shape) + len(raw))):
         out.insert(axis, 1)
-    im.emit("Reshape", [x], node.output[0], tuple(out), node.name)
+    im.emit("Reshape", [x], node.output[0], tuple(out), node.name, dtype=im.dtype(x))
 
 
 IMPORTS = {"Squeeze": (import_squeeze, 1, 2), "Unsqueeze": (import_unsqueeze, 1, 2)}

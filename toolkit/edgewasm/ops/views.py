@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedModelError
-from ..ir import TensorInfo
 
 IR_OP = "Reshape"
 
@@ -16,9 +15,7 @@ def _reshape_to(im, node, shape: tuple[int, ...]) -> None:
     x = node.input[0]
     if math.prod(shape) != math.prod(im.shape(x)):
         raise ModelFormatError(f"{node.op_type} node {node.name!r}: cannot reshape {im.shape(x)} to {shape}")
-    im.emit("Reshape", [x], node.output[0], shape, node.name)
-    if x in im.tensors and im.tensors[x].dtype == "uint8":  # a view of uint8 activations stays uint8
-        im.tensors[node.output[0]] = TensorInfo(node.output[0], tuple(int(d) for d in shape), im.tensors[x].dtype)
+    im.emit("Reshape", [x], node.output[0], shape, node.name, dtype=im.dtype(x))
 
 
 def import_flatten(im, node, at) -> None:

@@ -13,7 +13,7 @@ import time
 from typing import Any, Callable, Protocol
 
 from ..bundle import DTYPES, TensorSpec, VariantSpec
-from ..errors import BundleError, ExecutionError, InputError
+from ..errors import BundleError, ExecutionError, IndexOutOfRangeError, InputError
 
 
 class Instance(Protocol):
@@ -39,7 +39,10 @@ class Tensor:
             step = len(flat) // shape[0]
             return [nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
-        return nest(self.data.tolist(), self.shape)
+        flat = self.data.tolist()
+        if self.dtype == "bool":
+            flat = [bool(v) for v in flat]
+        return nest(flat, self.shape) if self.shape else flat[0]
 
     def tobytes(self) -> bytes:
         return self.data.tobytes()
@@ -56,7 +59,7 @@ def encode_input(spec: TensorSpec, value: Any) -> bytes:
 
     Accepted: numpy arrays (exact dtype, ml_dtypes' for bfloat16/float8/int4/..., and shape),
     `array.array` and `memoryview` of the right item type and element count (flat or with matching
-    shape), `Tensor`, nested lists (dtypes Python can pack: float32/64, float16, int8, uint8), and
+    shape), `Tensor`, nested lists (dtypes Python can pack: floats, integers, bool), and
     raw `bytes`/`bytearray`/byte memoryviews holding the dtype's own encoding (one byte per element
     for 8-bit and sub-byte dtypes: the only way to pass those without numpy).
     """
@@ -182,9 +185,7 @@ class Model:
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
         for spec, data in encode_inputs(self.variant, inputs):
             self.instance.write(spec.offset, data)
-        status = self.instance.call("run")
-        if status != 0:
-            raise ExecutionError(f"model run returned status {status}")
+        check_status(self.variant, "run", self.instance.call("run"))
         return {t.name: self.make_output(t, self.instance.read(t.offset, t.nbytes)) for t in self.variant.outputs}
 
     def profile(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -202,8 +203,7 @@ class Model:
             started = time.perf_counter()
             status = self.instance.call(layer["export"])
             elapsed = (time.perf_counter() - started) * 1000
-            if status != 0:
-                raise ExecutionError(f"{layer['export']} ({layer['node']}) returned status {status}")
+            check_status(self.variant, f"{layer['export']} ({layer['node']})", status)
             layers.append({**layer, "ms": elapsed})
         outputs = {t.name: self.make_output(t, self.instance.read(t.offset, t.nbytes)) for t in self.variant.outputs}
         return {"outputs": outputs, "layers": layers}
@@ -212,6 +212,15 @@ class Model:
         ins = ", ".join(f"{t.name}{list(t.shape)}" for t in self.inputs)
         outs = ", ".join(f"{t.name}{list(t.shape)}" for t in self.outputs)
         return f"<edgewasm.Model {self.variant.name} on {self.host}: ({ins}) -> ({outs})>"
+
+
+def check_status(variant: VariantSpec, export: str, status: int) -> None:
+    """Raise the typed error a nonzero status of `export` stands for (the manifest's failures)."""
+    if status == 0:
+        return
+    if 0 < status <= len(variant.failures):
+        raise IndexOutOfRangeError(f"{variant.failures[status - 1]}; {export} stopped before writing outside it")
+    raise ExecutionError(f"{export} returned status {status}")
 
 
 def load_weights(variant: VariantSpec, instance: Instance, fetch: Callable[[str], bytes],

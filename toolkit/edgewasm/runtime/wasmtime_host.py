@@ -23,7 +23,7 @@ import wasmtime
 from ..bundle import TensorSpec, VariantSpec, parse_manifest, verify_bytes
 from ..errors import BundleError, DeadlineExceeded, ExecutionError
 from .config import RuntimeConfig
-from .core import Model, load_weights, sidecar_variant
+from .core import Model, check_status, load_weights, sidecar_variant
 from .native_call import bind as bind_native_call
 from .sandbox import LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET, audit_module, is_layer_entry, memory_pages
 
@@ -205,9 +205,7 @@ class WasmtimeModel(Model):
                 return super().run(inputs)
         for name, view in self._input_views:
             np.copyto(view, inputs[name])
-        status = self.instance.call("run")
-        if status != 0:
-            raise ExecutionError(f"model run returned status {status}")
+        check_status(self.variant, "run", self.instance.call("run"))
         return {name: view.copy() for name, view in self._output_views}
 
 

@@ -1,0 +1,98 @@
+"""Cast and CastLike between any two dtypes, at run time.
+
+Most casts are one x_elementwise copy in the source dtype's compute class (wasm-kernels/x_elementwise.wat
+documents the conversions: ONNX's, with numpy's answer where ONNX leaves it open). Casts to float32
+from the wide floats have SIMD128 kernels (f16_vcvt.wat, in_f32_vcvt.wat), and from the 8-bit and
+sub-byte dtypes a 256-entry table computed here with ml_dtypes (so every code means exactly what
+numpy says; sub-byte dtypes take one byte per element). A float8 or sub-byte source cast to another
+dtype goes through float32. A cast to the same dtype is a view.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto
+
+from .. import dtypes
+from ..backend.elementwise import FLOAT_CLASS, INTEGER_CLASS, UINT64_CLASS, emit_elementwise
+from ..backend.program import Ptr
+from ..errors import ModelFormatError, UnsupportedModelError
+
+IR_OP = "Cast"
+WIDE_KERNELS = {"float16": "f16_f32_vcvt", "bfloat16": "bf16_f32_vcvt", "float64": "f64_f32_vcvt"}
+SUB_BYTE_MASKS = {"int4": 0xF, "uint4": 0xF, "float4_e2m1fn": 0xF, "int2": 0x3, "uint2": 0x3}
+# the first opset whose Cast reads each dtype (the reference graph's opset is raised to it)
+OPSETS = {"float8_e4m3fn": 19, "float8_e4m3fnuz": 19, "float8_e5m2": 19, "float8_e5m2fnuz": 19,
+          "int4": 21, "uint4": 21, "float4_e2m1fn": 23, "float8_e8m0fnu": 24, "int2": 25, "uint2": 25}
+
+
+def lookup_table(dtype: str) -> np.ndarray:
+    """The float32 value of every byte as one element of `dtype` (a sub-byte dtype reads the low bits)."""
+    codes = np.arange(256, dtype=np.uint8) & np.uint8(SUB_BYTE_MASKS.get(dtype, 0xFF))
+    return codes.view(dtypes.numpy_dtype(dtype)).astype(np.float32)
+
+
+def import_cast(im, node, at) -> None:
+    to = int(at.get("to", 0))
+    target = dtypes.from_onnx(to)
+    if target is None:
+        raise UnsupportedModelError(f"Cast node {node.name!r}: casting to {dtypes.onnx_type_name(to)} is not "
+                                    "supported (string and complex tensors are not)")
+    emit_cast(im, node, node.input[0], node.output[0], target)
+
+
+def import_cast_like(im, node, at) -> None:
+    emit_cast(im, node, node.input[0], node.output[0], im.dtype(node.input[1]))
+
+
+def emit_cast(im, node, x: str, y: str, target: str) -> None:
+    source = im.dtype(x)
+    if target not in dtypes.COMPUTED:
+        raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: casting to {target} is not supported "
+                                    f"(tensors are computed in {dtypes.describe(dtypes.COMPUTED)})")
+    im.emit("Cast", [x], y, im.shape(x), node.name, dtype=target, source=source)
+
+
+IMPORTS = {"Cast": (import_cast, 1, 1), "CastLike": (import_cast_like, 2, 2)}
+
+
+def _class(dtype: str) -> int:
+    if dtypes.is_float(dtype):
+        return FLOAT_CLASS
+    return UINT64_CLASS if dtype == "uint64" else INTEGER_CLASS
+
+
+def lower(graph, node, program) -> None:
+    source, target = node.attrs["source"], graph.info(node.outputs[0]).dtype
+    x, y = node.inputs[0], node.outputs[0]
+    shape = graph.info(y).shape
+    n = graph.info(y).size
+    if source == target:
+        program.views[y] = x
+        return
+    if graph.is_constant(x):
+        raise ModelFormatError(f"Cast node {node.name!r}: casts of constants fold at import")
+    if source not in dtypes.COMPUTED:  # float8 / sub-byte: through the float32 table
+        table = program.weight(f"cast__{source}_to_float32", lookup_table(source))
+        if target == "float32":
+            program.call("x8_f32_vlut", [n, table, Ptr(x), Ptr(y)], node.name)
+            return
+        wide = program.temp(f"{y}__float32", 4 * n)
+        program.call("x8_f32_vlut", [n, table, Ptr(x), wide], node.name)
+        emit_elementwise(program, node.name, "copy", [(wide, shape, "float32")], Ptr(y), shape, target, FLOAT_CLASS)
+        return
+    if target == "float32" and source in WIDE_KERNELS:
+        program.call(WIDE_KERNELS[source], [n, Ptr(x), Ptr(y)], node.name)
+        return
+    emit_elementwise(program, node.name, "copy", [(Ptr(x), shape, source)], Ptr(y), shape, target, _class(source))
+
+
+def export(ex, node) -> None:
+    target = ex.graph.info(node.outputs[0]).dtype
+    ex.add("Cast", [node.inputs[0]], node.outputs[0], to=dtypes.to_onnx(target))
+    ex.opset = max(ex.opset, OPSETS.get(node.attrs["source"], 0))
+
+
+def flops(graph, node) -> int:
+    return 0  # a change of encoding, no arithmetic
