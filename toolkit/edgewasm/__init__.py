@@ -29,11 +29,13 @@ def load(source, variant: str | None = None, **options):
     return load_wasmtime(source, variant, **options)
 
 
-def compile(model, out, batch: int = 1, name: str | None = None, **options):
-    """Compile an ONNX model into a bundle directory (see `edgewasm.compiler.compile_model`)."""
+def compile(model, out, batch: int = 1, name: str | None = None, shapes=None, **options):
+    """Compile an ONNX model into a bundle directory (see `edgewasm.compiler.compile_model`).
+
+    shapes: {input name: shape} fixes symbolic dimensions, e.g. {"x": (1, 3, 48, 320)}."""
     from .compiler import compile_model
 
-    return compile_model(model, out, batch=batch, name=name, **options)
+    return compile_model(model, out, batch=batch, name=name, shapes=shapes, **options)
 
 
 __all__ = ["load", "compile", "__version__"]

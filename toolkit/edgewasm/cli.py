@@ -61,10 +61,28 @@ def cmd_compile(args) -> int:
     if args.chunk_bytes < 16 or args.chunk_bytes % 16:
         raise UsageError(f"--chunk-bytes must be a positive multiple of 16, got {args.chunk_bytes}")
     manifest = compile_model(args.model, args.output, batch=args.batch, name=args.name, log=_log,
+                             shapes=_shapes(args.shape or []),
                              variants=variants, options=options, eval_data=eval_data,
                              chunk_bytes=args.chunk_bytes, profile=args.profile)
     print(summary_table(json.loads(manifest.read_text())))
     return EXIT_OK
+
+
+def _shapes(flags: list[str]) -> dict[str, tuple[int, ...]]:
+    """--shape NAME=d0,d1,... (repeatable) -> {name: shape}."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for flag in flags:
+        name, sep, dims = flag.rpartition("=")
+        try:
+            shape = tuple(int(d) for d in dims.split(",")) if dims.strip() else ()
+        except ValueError:
+            shape = None
+        if not sep or not name or shape is None or any(d < 0 for d in shape):
+            raise UsageError(f"--shape {flag!r}: expected NAME=d0,d1,... with non-negative integers")
+        if name in shapes:
+            raise UsageError(f"--shape names input {name!r} twice")
+        shapes[name] = shape
+    return shapes
 
 
 def _random_inputs(bundle: Path, variant: str | None, seed: int) -> dict:
@@ -74,7 +92,13 @@ def _random_inputs(bundle: Path, variant: str | None, seed: int) -> dict:
 
     spec = parse_manifest((bundle / "manifest.json").read_bytes()).variant(variant)
     rng = np.random.default_rng(seed)
-    return {t.name: rng.standard_normal(t.shape).astype(_numpy_dtype(t.dtype)) for t in spec.inputs}
+    def draw(shape, dtype):
+        """Floats: normal; integers and bools: 0 or 1 (valid as token ids, indices and masks alike)."""
+        if dtype.kind in "iub":
+            return rng.integers(0, 2, shape).astype(dtype)
+        return rng.standard_normal(shape).astype(dtype)
+
+    return {t.name: draw(t.shape, _numpy_dtype(t.dtype)) for t in spec.inputs}
 
 
 def _numpy_dtype(name: str):
@@ -252,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("-o", "--output", required=True, help="bundle directory to write")
     p.add_argument("--batch", type=int, default=1, help="value for a symbolic batch dimension (default 1)")
+    p.add_argument("--shape", action="append", metavar="NAME=d0,d1,...",
+                   help="fix every dimension of input NAME (repeatable, one per input), e.g. --shape x=1,3,48,320")
     p.add_argument("--name", help="bundle name (default: the model file's stem)")
     p.add_argument("--chunk-bytes", type=int, default=DEFAULT_CHUNK_BYTES, metavar="N",
                    help="size of each weight chunk, which pages fetch in parallel and cache (default 1 MiB)")

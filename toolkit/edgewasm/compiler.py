@@ -68,11 +68,15 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
 
 
 def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str | None = None,
+                  shapes: dict[str, tuple[int, ...]] | None = None,
                   chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                   log: Callable[[str], None] = lambda message: None,
                   variants: str | list[Recipe] | None = None, options: Options | None = None,
                   eval_data=None, profile: bool = False) -> Path:
     """Compile an ONNX file into a bundle directory; returns the manifest path.
+
+    shapes: {input name: full shape} fixes symbolic dimensions (`--shape`); `batch` fixes a
+    symbolic first dimension of the inputs it does not name.
 
     variants: e.g. "fp32,fp16,int8" (see edgewasm.variants); options: the compression amounts and
     data; eval_data: an evaluation.Dataset whose accuracy every variant's report records.
@@ -85,7 +89,7 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
     data = model if isinstance(model, bytes) else read_model_bytes(model)
     proto = load_onnx(data)
     log(f"imported {len(proto.graph.node)} ONNX nodes (opset {proto.opset_import[0].version if proto.opset_import else '?'})")
-    graph = import_onnx(proto, batch=batch)
+    graph = import_onnx(proto, batch=batch, shapes=shapes)
     builds = []
     for recipe in recipes:
         build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile)

@@ -181,7 +181,7 @@ class _Importer:
                 raise DynamicShapeError(f"--shape {vi.name}={','.join(map(str, given))} has {len(given)} "
                                         f"dimensions; input {vi.name!r} has {len(dims)}")
             for axis, (dim, size) in enumerate(zip(dims, given)):
-                if size < 0 or dim.HasField("dim_value") and dim.dim_value != size:
+                if size < 0 or dim.HasField("dim_value") and dim.dim_value >= 0 and dim.dim_value != size:
                     raise DynamicShapeError(f"--shape {vi.name}: axis {axis} of input {vi.name!r} is "
                                             f"{dim.dim_value if dim.HasField('dim_value') else 'symbolic'}, "
                                             f"not {size}")
