@@ -8,6 +8,7 @@ are free for reuse once their last reader has run.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from ..errors import UnsupportedModelError
@@ -61,14 +62,19 @@ def plan_memory(graph: Graph, program: Program) -> MemoryPlan:
         last.setdefault(name, first[name])
 
     placed: list[tuple[int, int, int, int]] = []  # (offset, end, first, last)
+    live: list[tuple[int, int, int, int]] = []  # the placed buffers still alive, sorted
     for name in sorted(first, key=lambda t: (first[t], t)):
         size = _align(program.temps[name] if name in program.temps else graph.info(name).nbytes)
         offset = weights_end
-        for o, e, f, l in sorted(placed):
+        # names come in order of first use: a buffer dead before this one starts never overlaps a later one
+        live = [p for p in live if not p[3] < first[name]]
+        for o, e, f, l in live:
             overlaps_in_time = not (l < first[name] or last[name] < f)
             if overlaps_in_time and o < offset + size and offset < e:
                 offset = e
-        placed.append((offset, offset + size, first[name], last[name]))
+        entry = (offset, offset + size, first[name], last[name])
+        placed.append(entry)
+        bisect.insort(live, entry)
         offsets[name] = offset
     for view in program.views:
         offsets[view] = offsets[program.root(view)]

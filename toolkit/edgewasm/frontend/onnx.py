@@ -239,10 +239,14 @@ class _Importer:
                                         f"{node.op_type} is computed in float32 only")
 
 
+OPTIONAL_FIRST_OUTPUT = {"LSTM", "GRU", "RNN"}  # Y may be left out when only the final states are read
+
+
 def _check_arity(node: onnx.NodeProto) -> None:
     _, low, high = IMPORTERS[node.op_type]
     given = len(node.input)
-    if not low <= given <= high or not node.output or not node.output[0]:
+    first = node.output[0] if node.output else ""
+    if not low <= given <= high or not any(node.output) or not (first or node.op_type in OPTIONAL_FIRST_OUTPUT):
         raise ModelFormatError(f"{node.op_type} node {node.name!r} has {given} inputs and {len(node.output)} "
                                f"outputs; it takes {low} to {high} inputs and at least one output")
     if any(not name for name in node.input[:low]):

@@ -73,7 +73,11 @@ def lower(graph, node, program) -> None:
     bias = graph.constants[node.inputs[2]] if len(node.inputs) > 2 else None
     xshape = graph.info(x).shape
     rows, k, n = math.prod(xshape[:-1]), xshape[-1], w.shape[1]
-    packed = program.weight(f"{node.outputs[0]}__packed", pack_f32_gemm(w.astype(np.float32), bias))
+    # keyed by the constants, not the node: Gemms that share weights (an unrolled recurrence's
+    # steps, ops/recurrent.py) share one packed copy
+    packed_name = f"{wname}__packed" + (f"__{node.inputs[2]}" if len(node.inputs) > 2 else "")
+    packed = (Ptr(packed_name) if packed_name in program.weights
+              else program.weight(packed_name, pack_f32_gemm(w.astype(np.float32), bias)))
     kernel = f32_gemm_kernel(rows, n, k)
     program.call(kernel, [rows, n, k, Ptr(x), 4 * k, packed, Ptr(node.outputs[0]), 4 * n,
                           float(node.attrs["min"]), float(node.attrs["max"])], node.name)
