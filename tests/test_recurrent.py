@@ -459,3 +459,24 @@ def test_weights_shared_by_every_step(tmp_path):
         sizes.append(sum(f.stat().st_size for f in (tmp_path / f"b{seq}" / "fp32").glob("weights-*.bin")))
     layer = 4 * 2 * 4 * 32 * (8 + 32)  # bytes of W and R
     assert sizes[0] >= layer and sizes[1] < sizes[0] + layer // 2, sizes
+
+
+@pytest.mark.parametrize("variant", ["fp16", "int8", "int16"])
+def test_compressed_variants_share_the_recurrence_weights(tmp_path, variant):
+    """A compressed variant quantizes (and packs) the recurrence weights once for every step: its
+    weights grow with the sequence no more than fp32's (per-step copy descriptors only), and the
+    module agrees with its reference.onnx."""
+    growth = {}
+    for seq in (4, 40):
+        model, feeds = rnn_model("GRU", seq=seq, batch=2, inputs=8, hidden=32, direction="bidirectional",
+                                 attrs={"linear_before_reset": 1}, init_h="input")
+        (tmp_path / f"m{seq}.onnx").write_bytes(model.SerializeToString())
+        edgewasm.compile(tmp_path / f"m{seq}.onnx", tmp_path / f"b{seq}", variants=f"fp32,{variant}")
+        for name in ("fp32", variant):
+            size = sum(f.stat().st_size for f in (tmp_path / f"b{seq}" / name).glob("weights-*.bin"))
+            growth[name] = size - growth.get(name, 0)
+        got = edgewasm.load(tmp_path / f"b{seq}", variant).run(feeds)
+        reference = run_onnxruntime(tmp_path / f"b{seq}", feeds, variant)
+        for name in got:
+            np.testing.assert_allclose(got[name], reference[name], atol=1e-3, rtol=1e-3, err_msg=name)
+    assert growth[variant] <= growth["fp32"] + 1024, growth

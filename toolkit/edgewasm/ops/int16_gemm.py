@@ -30,7 +30,9 @@ def lower(graph, node, program) -> None:
     bias = graph.constants[node.inputs[4]] if len(node.inputs) > 4 else None
     shape = graph.info(q).shape
     rows, k, n = math.prod(shape[:-1]), shape[-1], w.shape[1]
-    packed = program.weight(f"{node.outputs[0]}__qc16w", pack_qc16w_gemm(w, graph.constants[w_scale], bias))
+    packed_name = "__".join([w_name, "packed", *node.inputs[4:]])  # Gemms sharing weights share one packing
+    packed = (Ptr(packed_name) if packed_name in program.weights
+              else program.weight(packed_name, pack_qc16w_gemm(w, graph.constants[w_scale], bias)))
     kernel = "qds16_f32_qc16w_gemm_1x4c2" if rows < 4 else "qds16_f32_qc16w_gemm_4x4c2"
     program.call(kernel, [rows, n, k, Ptr(q), 2 * k, Ptr(q_scale), packed, Ptr(node.outputs[0]), 4 * n,
                           float(node.attrs["min"]), float(node.attrs["max"])], node.name)

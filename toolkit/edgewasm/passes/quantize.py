@@ -74,6 +74,7 @@ def round_to_half(graph: Graph) -> tuple[Graph, dict]:
 def quantize_dynamic_int8(graph: Graph) -> tuple[Graph, dict]:
     """Rewrite every Gemm into DynamicQuantize + IntegerGemm (one DynamicQuantize per activation)."""
     quantized: dict[str, list[str]] = {}  # activation -> [q, scale, zp]
+    dense: dict[str, tuple[str, str]] = {}  # Gemm weights -> [q, scale]
     nodes: list[Node] = []
     layers = []
     for node in graph.nodes:
@@ -93,7 +94,9 @@ def quantize_dynamic_int8(graph: Graph) -> tuple[Graph, dict]:
                            "max_abs_weight_error": float(np.abs(q * scale - w).max(initial=0.0))})
             continue
         q, scale = quantize_symmetric(w, axis=1)
-        q_name, scale_name = _constant(graph, f"{w_name}__qc8w", q), _constant(graph, f"{w_name}__wscale", scale)
+        if w_name not in dense:  # Gemms sharing weights (an unrolled recurrence's steps) share their quantization
+            dense[w_name] = _constant(graph, f"{w_name}__qc8w", q), _constant(graph, f"{w_name}__wscale", scale)
+        q_name, scale_name = dense[w_name]
         nodes.append(Node("IntegerGemm", [*quantized[x], q_name, scale_name, *node.inputs[2:]], node.outputs,
                           dict(node.attrs), node.name))
         layers.append({"layer": node.name or node.outputs[0], "k": int(w.shape[0]), "n": int(w.shape[1]),
@@ -112,6 +115,7 @@ def quantize_dynamic_int16(graph: Graph) -> tuple[Graph, dict]:
     one group) is that same dense layer over the pixels of its channels-last tensors; every other
     convolution becomes Int16Conv (weights per output channel, the same arithmetic)."""
     quantized: dict[str, list[str]] = {}  # activation -> [q, scale]
+    dense: dict[tuple[str, bool], tuple[str, str]] = {}  # (Gemm weights, pointwise) -> [q, scale]
     nodes: list[Node] = []
     layers = []
     for node in graph.nodes:
@@ -137,8 +141,10 @@ def quantize_dynamic_int16(graph: Graph) -> tuple[Graph, dict]:
         if pointwise:  # [M, C, 1, 1] -> [C, M]
             w = np.ascontiguousarray(w.reshape(w.shape[0], -1).T)
         q, scale = quantize_symmetric(w, axis=1, qrange=(-32767, 32767), dtype=np.int16)
-        nodes.append(Node("Int16Gemm", [*quantized[x], _constant(graph, f"{w_name}__qc16w", q),
-                                        _constant(graph, f"{w_name}__wscale", scale), *node.inputs[2:]],
+        if (w_name, pointwise) not in dense:  # Gemms sharing weights share their quantization
+            dense[w_name, pointwise] = (_constant(graph, f"{w_name}__qc16w", q),
+                                        _constant(graph, f"{w_name}__wscale", scale))
+        nodes.append(Node("Int16Gemm", [*quantized[x], *dense[w_name, pointwise], *node.inputs[2:]],
                           node.outputs, {"min": node.attrs["min"], "max": node.attrs["max"]}, node.name))
         error = np.abs(q.astype(np.float32) * scale[None, :] - w).max(initial=0.0)
         layers.append({"layer": node.name or node.outputs[0], "k": int(w.shape[0]), "n": int(w.shape[1]),
