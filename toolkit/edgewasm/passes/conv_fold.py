@@ -16,6 +16,7 @@ import dataclasses
 import numpy as np
 
 from ..ir import Graph, Node
+from .fuse import readers_by_tensor
 
 CONVOLUTIONS = ("Conv", "ConvTranspose")
 
@@ -26,8 +27,9 @@ def fold_into_convolutions(graph: Graph) -> tuple[Graph, dict]:
     changed = True
     while changed:
         changed = False
+        readers = readers_by_tensor(graph)  # valid for this sweep: it ends at the first fold
         for node in list(graph.nodes):
-            applied = _fold_follower(graph, node) or _fold_pad(graph, node)
+            applied = _fold_follower(graph, node, readers) or _fold_pad(graph, node, readers)
             if applied:
                 folded.append(applied)
                 changed = True
@@ -35,8 +37,8 @@ def fold_into_convolutions(graph: Graph) -> tuple[Graph, dict]:
     return graph, {"fusions": folded}
 
 
-def _sole_reader(graph: Graph, name: str) -> Node | None:
-    readers = graph.consumers(name)
+def _sole_reader(graph: Graph, name: str, index: dict[str, list[Node]] | None = None) -> Node | None:
+    readers = graph.consumers(name) if index is None else index.get(name, [])
     if len(readers) != 1 or graph.is_graph_output(name):
         return None
     return readers[0]
@@ -46,10 +48,10 @@ def _unclamped(node: Node) -> bool:
     return node.attrs["min"] == -np.inf and node.attrs["max"] == np.inf
 
 
-def _fold_follower(graph: Graph, node: Node) -> str | None:
+def _fold_follower(graph: Graph, node: Node, readers: dict[str, list[Node]] | None = None) -> str | None:
     if node.op not in CONVOLUTIONS + ("Gemm",):
         return None
-    follower = _sole_reader(graph, node.outputs[0])
+    follower = _sole_reader(graph, node.outputs[0], readers)
     if follower is None:
         return None
     label = node.name or node.op
@@ -87,11 +89,11 @@ def _fold_scale_shift(graph: Graph, node: Node, scale_shift: Node) -> bool:
     return True
 
 
-def _fold_pad(graph: Graph, node: Node) -> str | None:
+def _fold_pad(graph: Graph, node: Node, readers: dict[str, list[Node]] | None = None) -> str | None:
     """Pad(zeros, spatial dims only, no cropping) -> Conv: widen the Conv's window pads."""
     if node.op != "Pad" or node.attrs["mode"] != "constant" or node.attrs["value"] != 0.0:
         return None
-    conv = _sole_reader(graph, node.outputs[0])
+    conv = _sole_reader(graph, node.outputs[0], readers)
     begin, end = node.attrs["begin"], node.attrs["end"]
     if conv is None or conv.op != "Conv" or conv.inputs[0] != node.outputs[0]:
         return None

@@ -17,10 +17,11 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
     changed = True
     while changed:
         changed = False
+        readers = readers_by_tensor(graph)  # valid for this sweep: it ends at the first rewrite
         for node in graph.nodes:
             if node.op != "Gemm":
                 continue
-            follower = _sole_consumer(graph, node.outputs[0])
+            follower = _sole_consumer(graph, node.outputs[0], readers)
             if follower is None:
                 continue
             if follower.op == "Add" and _fuse_bias(graph, node, follower):
@@ -35,8 +36,18 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
     return graph, {"fusions": fused}
 
 
-def _sole_consumer(graph: Graph, name: str) -> Node | None:
-    users = graph.consumers(name)
+def readers_by_tensor(graph: Graph) -> dict[str, list[Node]]:
+    """graph.consumers of every tensor at once, in node order (one pass instead of one per tensor:
+    a graph of thousands of Gemms, an unrolled recurrence, stays linear per sweep)."""
+    readers: dict[str, list[Node]] = {}
+    for node in graph.nodes:
+        for name in dict.fromkeys(node.inputs):
+            readers.setdefault(name, []).append(node)
+    return readers
+
+
+def _sole_consumer(graph: Graph, name: str, readers: dict[str, list[Node]] | None = None) -> Node | None:
+    users = graph.consumers(name) if readers is None else readers.get(name, [])
     if len(users) != 1 or graph.is_graph_output(name):
         return None
     return users[0]
