@@ -1,5 +1,5 @@
 ;; Indexing with indices computed at run time, in any dtype: Gather, GatherElements, GatherND,
-;; ScatterElements and ScatterND. Indices are int32 or int64 (dtype codes 8 and 10 of
+;; ScatterElements and ScatterND (and OneHot, whose out-of-range indices are not an error). Indices are int32 or int64 (dtype codes 8 and 10 of
 ;; x_elementwise.wat); a negative index counts from the end of its axis, as ONNX says. Every index
 ;; is checked before it is used: one outside [-dim, dim) makes the kernel return 1 at once, without
 ;; reading or writing outside its tensors (the sandbox promise), and codegen makes run() return
@@ -202,3 +202,46 @@
     (local.set $b (i32.add (local.get $b) (i32.const 1)))
     (br_if $batches (i32.lt_s (local.get $b) (local.get $batch))))
   (i32.const 0))
+
+;; $x_onehot: OneHot: y[o, d, i] = values[1] where indices[o, i] == d, else values[0] (the indices
+;;   viewed as [outer, inner], split at the output's depth axis; y as [outer, depth, inner]). An
+;;   index of any dtype is read as an integer (floats truncated toward zero, as ONNX casts them to
+;;   int64); a negative one counts from the end (index + depth); one outside [-depth, depth) (u64
+;;   ones above 2^63 included) matches no d and gives a row of values[0], as onnxruntime does.
+;;   Nothing is read or written outside the tensors, whatever the indices; there is no status.
+;;   $desc  i32 table [outer, depth, inner, index dtype code, element bytes]
+;;   $indices $values $y  byte offsets (values: [off, on], two elements); y must not overlap them.
+(func $x_onehot (param $desc i32) (param $indices i32) (param $values i32) (param $y i32)
+  (local $outer i32) (local $depth i32) (local $inner i32) (local $t i32) (local $size i32) (local $tsize i32)
+  (local $off i64) (local $on i64) (local $o i32) (local $d i32) (local $i i32) (local $row i32) (local $k i64)
+  (local.set $outer (i32.load (local.get $desc)))
+  (local.set $depth (i32.load offset=4 (local.get $desc)))
+  (local.set $inner (i32.load offset=8 (local.get $desc)))
+  (local.set $t (i32.load offset=12 (local.get $desc)))
+  (local.set $size (i32.load offset=16 (local.get $desc)))
+  (local.set $tsize (call $x_dtype_size (local.get $t)))
+  (if (i32.or (i32.or (i32.le_s (local.get $outer) (i32.const 0)) (i32.le_s (local.get $depth) (i32.const 0)))
+              (i32.le_s (local.get $inner) (i32.const 0)))
+    (then (return)))
+  (local.set $off (call $x_load_raw (local.get $values) (local.get $size)))
+  (local.set $on (call $x_load_raw (i32.add (local.get $values) (local.get $size)) (local.get $size)))
+  (local.set $row (local.get $indices))
+  (loop $outer_loop
+    (local.set $d (i32.const 0))
+    (loop $depths
+      (local.set $i (i32.const 0))
+      (loop $inners
+        (local.set $k (call $x_load_i64 (i32.add (local.get $row) (i32.mul (local.get $i) (local.get $tsize))) (local.get $t)))
+        (if (i64.lt_s (local.get $k) (i64.const 0))
+          (then (local.set $k (select (i64.const -1) (i64.add (local.get $k) (i64.extend_i32_u (local.get $depth)))
+                                      (i32.eq (local.get $t) (i32.const 11))))))
+        (call $x_store_raw (local.get $y) (local.get $size)
+              (select (local.get $on) (local.get $off) (i64.eq (local.get $k) (i64.extend_i32_u (local.get $d)))))
+        (local.set $y (i32.add (local.get $y) (local.get $size)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $inners (i32.lt_s (local.get $i) (local.get $inner))))
+      (local.set $d (i32.add (local.get $d) (i32.const 1)))
+      (br_if $depths (i32.lt_s (local.get $d) (local.get $depth))))
+    (local.set $row (i32.add (local.get $row) (i32.mul (local.get $inner) (local.get $tsize))))
+    (local.set $o (i32.add (local.get $o) (i32.const 1)))
+    (br_if $outer_loop (i32.lt_s (local.get $o) (local.get $outer)))))
