@@ -321,12 +321,12 @@ def test_gru_linear_before_reset(tmp_path, lbr, direction, bias):
 
 # -- initial states ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
-@pytest.mark.parametrize("init_h", [None, "const", "input"])
-@pytest.mark.parametrize("init_c", [None, "const", "input"])
+STATE_MODES = [None, "const", "input"]
+
+
+@pytest.mark.parametrize("op, init_h, init_c", [("LSTM", h, c) for h in STATE_MODES for c in STATE_MODES]
+                         + [(op, h, None) for op in ("GRU", "RNN") for h in STATE_MODES])
 def test_initial_states(tmp_path, op, init_h, init_c):
-    if op != "LSTM" and init_c:
-        pytest.skip("only LSTM has a cell state")
     model, feeds = rnn_model(op, direction="bidirectional", init_h=init_h, init_c=init_c, seed=3)
     check(tmp_path, model, feeds)
 
@@ -438,6 +438,12 @@ def test_bad_attributes_are_model_errors(tmp_path):
         compile_error(tmp_path, model)
     model, _ = rnn_model("LSTM", attrs={"clip": -1.0})
     with pytest.raises(ModelFormatError, match="clip must be positive"):
+        compile_error(tmp_path, model)
+
+
+def test_empty_sequence_is_refused(tmp_path):
+    model, _ = rnn_model("RNN", seq=0)
+    with pytest.raises(UnsupportedModelError, match="no time step"):
         compile_error(tmp_path, model)
 
 

@@ -68,6 +68,8 @@ class _Node:
         if len(shape) != 3:
             raise ModelFormatError(f"{where}: X must have rank 3, got shape {shape}")
         seq, batch, inputs = shape if self.layout == 0 else (shape[1], shape[0], shape[2])
+        if seq == 0 or batch == 0:
+            raise UnsupportedModelError(f"{where}: X of shape {shape} has no time step or no batch item")
         G = GATES[op]
         W = self._weights(im, node, 1, "W")
         R = self._weights(im, node, 2, "R")
