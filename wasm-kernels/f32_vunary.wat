@@ -409,3 +409,316 @@
       (local.set $x (i32.add (local.get $x) (i32.const 4)))
       (local.set $y (i32.add (local.get $y) (i32.const 4)))
       (br_if $tail (i32.ne (local.get $x) (local.get $end))))))
+
+;; ---- op-coded kernels: trigonometric and hyperbolic functions, their inverses, exp activations ----
+;; One array kernel, $f32_vunary_op, runs any of these by op code (a br_table per vector picks the
+;; helper; the ops are rare enough that one loop beats 19 copies of it). Every helper is a polynomial
+;; or a composition of $f32_vexp and $f32x4_log, so every engine computes the same bits. The
+;; polynomials are Cephes' single-precision ones (sinf, cosf, asinf, atanf, sinhf, asinhf, acoshf,
+;; atanhf), coefficients rounded to f32.
+;;
+;; Accuracy: measured against float64 over dense sweeps plus random bit patterns in each range
+;; (tests/kernels/test_vunary_op.py repeats the sweeps and checks these bounds); "ulp" is the f32
+;; spacing at the exact result, "abs" the absolute error.
+;;   sin, cos    |x| <= 1e5: abs 7.6e-8; |x| <= 1.05e6: abs 1.6e-7 (1.5 ulp for |x| <= 10).
+;;               Beyond 1.05e6 (quadrant n > 671088) the products n*P1 of the reduction are no
+;;               longer exact: sin, cos and tan return NaN there rather than a wrong number.
+;;   tan         2.9 ulp (relative 2e-7) for |x| <= 100; relative error at most 1e-4 up to
+;;               |x| = 1.5e4 even at the floats nearest a pole; beyond, those floats nearest a pole
+;;               lose accuracy (relative 2.4e-3 at |x| <= 1e5): the 42-bit pi/2 sets the limit.
+;;   asin 2.3 ulp, acos 1.3 ulp, atan 2.8 ulp (any x), atanh 1.3 ulp
+;;   sinh 3.9 ulp, cosh 3.2 ulp (relative 2.7e-7; overflow to inf only where the result does)
+;;   asinh 3.3 ulp, acosh 2.3 ulp (any x)
+;;   softplus    abs 4.8e-7 (relative 2.1e-7 for normal results); exp flushes below x = -87: 0
+;;   softsign 1.5 ulp; elu, selu, celu (Kahan's expm1) 2.4 ulp; mish 3.9 ulp
+;;   thresholded_relu, shrink: one IEEE rounding per instruction
+;; Special values: NaN in -> NaN out (thresholded_relu and shrink give 0, as onnxruntime);
+;; sin, tan, asin, atan, sinh, asinh, atanh keep the sign of zero; sin, cos, tan of +-inf = NaN;
+;; asin, acos outside [-1, 1], acosh below 1 and atanh outside [-1, 1] = NaN; atanh(+-1) = +-inf.
+
+;; $f32x4_pio2_rem: helper, r = a - n * pi/2 (Cody-Waite, no FMA) for a >= 0 and n = nearest(a * 2/pi):
+;;   r = (((a - n*P1) - n*P2) - n*P3) - n*P4 with pi/2 = P1 + P2 + P3 + P4 (42 bits),
+;;   P1 = 0x1.9p+0 and P2 = 0x1.1p-7 (5 significant bits each), P3 = -0x1.28p-18, P4 = -0x1.777a5cp-25.
+;;   n*P1 and n*P2 are exact for n <= 671088 (a <= 1.05e6); |r| <= pi/4 plus rounding.
+(func $f32x4_pio2_rem (param $a v128) (param $n v128) (result v128)
+  (f32x4.sub
+    (f32x4.sub
+      (f32x4.sub (f32x4.sub (local.get $a) (f32x4.mul (local.get $n) (v128.const f32x4 0x1.9p+0 0x1.9p+0 0x1.9p+0 0x1.9p+0)))
+                 (f32x4.mul (local.get $n) (v128.const f32x4 0x1.1p-7 0x1.1p-7 0x1.1p-7 0x1.1p-7)))
+      (f32x4.mul (local.get $n) (v128.const f32x4 -0x1.28p-18 -0x1.28p-18 -0x1.28p-18 -0x1.28p-18)))
+    (f32x4.mul (local.get $n) (v128.const f32x4 -0x1.777a5cp-25 -0x1.777a5cp-25 -0x1.777a5cp-25 -0x1.777a5cp-25))))
+
+;; $f32x4_sin_poly: helper, sin(r) for |r| <= pi/4 given z = r*r: ((p(z) * z) * r) + r, p in Horner form.
+(func $f32x4_sin_poly (param $r v128) (param $z v128) (result v128)
+  (local $p v128)
+  (local.set $p (f32x4.add (f32x4.mul (v128.const f32x4 -0x1.9943f2p-13 -0x1.9943f2p-13 -0x1.9943f2p-13 -0x1.9943f2p-13) (local.get $z)) (v128.const f32x4 0x1.11073cp-7 0x1.11073cp-7 0x1.11073cp-7 0x1.11073cp-7)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 -0x1.555546p-3 -0x1.555546p-3 -0x1.555546p-3 -0x1.555546p-3)))
+  (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $z)) (local.get $r)) (local.get $r)))
+
+;; $f32x4_cos_poly: helper, cos(r) for |r| <= pi/4 given z = r*r: (((p(z) * z) * z) - z * 0.5) + 1.
+(func $f32x4_cos_poly (param $z v128) (result v128)
+  (local $p v128)
+  (local.set $p (f32x4.add (f32x4.mul (v128.const f32x4 0x1.99eb9cp-16 0x1.99eb9cp-16 0x1.99eb9cp-16 0x1.99eb9cp-16) (local.get $z)) (v128.const f32x4 -0x1.6c0c34p-10 -0x1.6c0c34p-10 -0x1.6c0c34p-10 -0x1.6c0c34p-10)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.55554ap-5 0x1.55554ap-5 0x1.55554ap-5 0x1.55554ap-5)))
+  (f32x4.add (f32x4.sub (f32x4.mul (f32x4.mul (local.get $p) (local.get $z)) (local.get $z))
+                        (f32x4.mul (local.get $z) (v128.const f32x4 0.5 0.5 0.5 0.5)))
+             (v128.const f32x4 1.0 1.0 1.0 1.0)))
+
+;; $f32x4_sincos: helper, sin(x) ($cos = 0) or cos(x) ($cos = 1) on a = |x|:
+;;   n = nearest(a * 2/pi), r = $f32x4_pio2_rem(a, n), q = trunc_sat(n) + $cos;
+;;   v = q odd ? cos_poly(r) : sin_poly(r), negated when bit 1 of q is set (and, for sin, when x
+;;   is negative: sin is odd, cos even); NaN where n > 671088 (|x| > 1.05e6: the reduction is no
+;;   longer exact and the result would be meaningless).
+(func $f32x4_sincos (param $x v128) (param $cos i32) (result v128)
+  (local $a v128) (local $n v128) (local $r v128) (local $z v128) (local $q v128) (local $sign v128) (local $v v128)
+  (local.set $a (f32x4.abs (local.get $x)))
+  (local.set $n (f32x4.nearest (f32x4.mul (local.get $a) (v128.const f32x4 0x1.45f306p-1 0x1.45f306p-1 0x1.45f306p-1 0x1.45f306p-1))))
+  (local.set $r (call $f32x4_pio2_rem (local.get $a) (local.get $n)))
+  (local.set $z (f32x4.mul (local.get $r) (local.get $r)))
+  (local.set $q (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (i32x4.splat (local.get $cos))))
+  (local.set $sign (v128.and (i32x4.shl (local.get $q) (i32.const 30)) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)))
+  (if (i32.eqz (local.get $cos))
+    (then (local.set $sign (v128.xor (local.get $sign) (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))))
+  (local.set $v (v128.bitselect (call $f32x4_cos_poly (local.get $z)) (call $f32x4_sin_poly (local.get $r) (local.get $z))
+                                (i32x4.shr_s (i32x4.shl (local.get $q) (i32.const 31)) (i32.const 31))))
+  (v128.bitselect (v128.const f32x4 nan nan nan nan) (v128.xor (local.get $v) (local.get $sign))
+                  (f32x4.gt (local.get $n) (v128.const f32x4 671088.0 671088.0 671088.0 671088.0))))
+
+;; $f32x4_tan: helper, tan on a = |x| with the sign of x copied back: n, r as in $f32x4_sincos,
+;;   s = sin_poly(r), c = cos_poly(r); n even: s / c, n odd: -(c / s); NaN where n > 671088.
+(func $f32x4_tan (param $x v128) (result v128)
+  (local $a v128) (local $n v128) (local $r v128) (local $z v128) (local $s v128) (local $c v128)
+  (local.set $a (f32x4.abs (local.get $x)))
+  (local.set $n (f32x4.nearest (f32x4.mul (local.get $a) (v128.const f32x4 0x1.45f306p-1 0x1.45f306p-1 0x1.45f306p-1 0x1.45f306p-1))))
+  (local.set $r (call $f32x4_pio2_rem (local.get $a) (local.get $n)))
+  (local.set $z (f32x4.mul (local.get $r) (local.get $r)))
+  (local.set $s (call $f32x4_sin_poly (local.get $r) (local.get $z)))
+  (local.set $c (call $f32x4_cos_poly (local.get $z)))
+  (v128.bitselect (v128.const f32x4 nan nan nan nan)
+                  (v128.xor (v128.bitselect (f32x4.neg (f32x4.div (local.get $c) (local.get $s))) (f32x4.div (local.get $s) (local.get $c))
+                                            (i32x4.shr_s (i32x4.shl (i32x4.trunc_sat_f32x4_s (local.get $n)) (i32.const 31)) (i32.const 31)))
+                            (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)))
+                  (f32x4.gt (local.get $n) (v128.const f32x4 671088.0 671088.0 671088.0 671088.0))))
+
+;; $f32x4_asin_core: helper, for a = |x|: t = asin(a) when a <= 0.5, else t = asin(sqrt((1 - a) * 0.5))
+;;   (so asin(a) = pi/2 - 2t; NaN for a > 1):  z = a > 0.5 ? (1 - a) * 0.5 : a * a,
+;;   w = a > 0.5 ? sqrt(z) : a,  t = ((p(z) * z) * w) + w.
+(func $f32x4_asin_core (param $a v128) (result v128)
+  (local $big v128) (local $z v128) (local $w v128) (local $p v128)
+  (local.set $big (f32x4.gt (local.get $a) (v128.const f32x4 0.5 0.5 0.5 0.5)))
+  (local.set $z (v128.bitselect (f32x4.mul (f32x4.sub (v128.const f32x4 1.0 1.0 1.0 1.0) (local.get $a)) (v128.const f32x4 0.5 0.5 0.5 0.5))
+                                (f32x4.mul (local.get $a) (local.get $a)) (local.get $big)))
+  (local.set $w (v128.bitselect (f32x4.sqrt (local.get $z)) (local.get $a) (local.get $big)))
+  (local.set $p (f32x4.add (f32x4.mul (v128.const f32x4 0x1.5966a4p-5 0x1.5966a4p-5 0x1.5966a4p-5 0x1.5966a4p-5) (local.get $z)) (v128.const f32x4 0x1.8c2fc6p-6 0x1.8c2fc6p-6 0x1.8c2fc6p-6 0x1.8c2fc6p-6)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.747d8ep-5 0x1.747d8ep-5 0x1.747d8ep-5 0x1.747d8ep-5)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.3301ecp-4 0x1.3301ecp-4 0x1.3301ecp-4 0x1.3301ecp-4)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.5555c8p-3 0x1.5555c8p-3 0x1.5555c8p-3 0x1.5555c8p-3)))
+  (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $z)) (local.get $w)) (local.get $w)))
+
+;; $f32x4_asin: helper, t = $f32x4_asin_core(|x|); |x| > 0.5: pi/2 - (t + t), else t; sign of x copied back.
+(func $f32x4_asin (param $x v128) (result v128)
+  (local $a v128) (local $t v128)
+  (local.set $a (f32x4.abs (local.get $x)))
+  (local.set $t (call $f32x4_asin_core (local.get $a)))
+  (v128.or (v128.bitselect (f32x4.sub (v128.const f32x4 0x1.921fb6p+0 0x1.921fb6p+0 0x1.921fb6p+0 0x1.921fb6p+0) (f32x4.add (local.get $t) (local.get $t))) (local.get $t)
+                           (f32x4.gt (local.get $a) (v128.const f32x4 0.5 0.5 0.5 0.5)))
+           (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+
+;; $f32x4_acos: helper, t = $f32x4_asin_core(|x|): x > 0.5: t + t; x < -0.5: pi - (t + t);
+;;   else pi/2 - t (t with the sign of x).
+(func $f32x4_acos (param $x v128) (result v128)
+  (local $t v128) (local $two_t v128) (local $r v128)
+  (local.set $t (call $f32x4_asin_core (f32x4.abs (local.get $x))))
+  (local.set $two_t (f32x4.add (local.get $t) (local.get $t)))
+  (local.set $r (f32x4.sub (v128.const f32x4 0x1.921fb6p+0 0x1.921fb6p+0 0x1.921fb6p+0 0x1.921fb6p+0) (v128.or (local.get $t) (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)))))
+  (local.set $r (v128.bitselect (local.get $two_t) (local.get $r) (f32x4.gt (local.get $x) (v128.const f32x4 0.5 0.5 0.5 0.5))))
+  (v128.bitselect (f32x4.sub (v128.const f32x4 0x1.921fb6p+1 0x1.921fb6p+1 0x1.921fb6p+1 0x1.921fb6p+1) (local.get $two_t)) (local.get $r) (f32x4.lt (local.get $x) (v128.const f32x4 -0.5 -0.5 -0.5 -0.5))))
+
+;; $f32x4_atan: helper, atan on a = |x|, sign of x copied back (Cephes atanf's reduction):
+;;   a > tan(3pi/8): u = -1 / a, y0 = pi/2;  a > tan(pi/8): u = (a - 1) / (a + 1), y0 = pi/4;
+;;   else u = a, y0 = 0;  z = u*u, r = y0 + (((p(z) * z) * u) + u).  atan(+-inf) = +-pi/2.
+(func $f32x4_atan (param $x v128) (result v128)
+  (local $a v128) (local $far v128) (local $mid v128) (local $u v128) (local $y0 v128) (local $z v128) (local $p v128)
+  (local.set $a (f32x4.abs (local.get $x)))
+  (local.set $far (f32x4.gt (local.get $a) (v128.const f32x4 0x1.3504f4p+1 0x1.3504f4p+1 0x1.3504f4p+1 0x1.3504f4p+1)))
+  (local.set $mid (f32x4.gt (local.get $a) (v128.const f32x4 0x1.a8279ap-2 0x1.a8279ap-2 0x1.a8279ap-2 0x1.a8279ap-2)))
+  (local.set $u (v128.bitselect (f32x4.div (v128.const f32x4 -1.0 -1.0 -1.0 -1.0) (local.get $a))
+                                (v128.bitselect (f32x4.div (f32x4.sub (local.get $a) (v128.const f32x4 1.0 1.0 1.0 1.0)) (f32x4.add (local.get $a) (v128.const f32x4 1.0 1.0 1.0 1.0)))
+                                                (local.get $a) (local.get $mid))
+                                (local.get $far)))
+  (local.set $y0 (v128.bitselect (v128.const f32x4 0x1.921fb6p+0 0x1.921fb6p+0 0x1.921fb6p+0 0x1.921fb6p+0) (v128.and (v128.const f32x4 0x1.921fb6p-1 0x1.921fb6p-1 0x1.921fb6p-1 0x1.921fb6p-1) (local.get $mid)) (local.get $far)))
+  (local.set $z (f32x4.mul (local.get $u) (local.get $u)))
+  (local.set $p (f32x4.add (f32x4.mul (v128.const f32x4 0x1.49e1a2p-4 0x1.49e1a2p-4 0x1.49e1a2p-4 0x1.49e1a2p-4) (local.get $z)) (v128.const f32x4 -0x1.1c370ap-3 -0x1.1c370ap-3 -0x1.1c370ap-3 -0x1.1c370ap-3)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.9924bep-3 0x1.9924bep-3 0x1.9924bep-3 0x1.9924bep-3)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 -0x1.555454p-2 -0x1.555454p-2 -0x1.555454p-2 -0x1.555454p-2)))
+  (v128.or (f32x4.add (local.get $y0) (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $z)) (local.get $u)) (local.get $u)))
+           (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+
+;; $f32x4_sinh: helper, sinh on a = |x|, sign of x copied back:
+;;   a < 1: z = a*a, ((p(z) * z) * a) + a;
+;;   else with t = $f32_vexp(a * 0.5): ((t * 0.5) * t) - ((0.5 / t) / t)  (e^a / 2 without
+;;   overflowing before the result does; inf for a > 89.4).
+(func $f32x4_sinh (param $x v128) (result v128)
+  (local $a v128) (local $z v128) (local $p v128) (local $t v128) (local $small v128) (local $big v128)
+  (local.set $a (f32x4.abs (local.get $x)))
+  (local.set $z (f32x4.mul (local.get $a) (local.get $a)))
+  (local.set $p (f32x4.add (f32x4.mul (v128.const f32x4 0x1.ab3c5ep-13 0x1.ab3c5ep-13 0x1.ab3c5ep-13 0x1.ab3c5ep-13) (local.get $z)) (v128.const f32x4 0x1.10f77cp-7 0x1.10f77cp-7 0x1.10f77cp-7 0x1.10f77cp-7)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.555598p-3 0x1.555598p-3 0x1.555598p-3 0x1.555598p-3)))
+  (local.set $small (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $z)) (local.get $a)) (local.get $a)))
+  (local.set $t (call $f32_vexp (f32x4.mul (local.get $a) (v128.const f32x4 0.5 0.5 0.5 0.5))))
+  (local.set $big (f32x4.sub (f32x4.mul (f32x4.mul (local.get $t) (v128.const f32x4 0.5 0.5 0.5 0.5)) (local.get $t))
+                             (f32x4.div (f32x4.div (v128.const f32x4 0.5 0.5 0.5 0.5) (local.get $t)) (local.get $t))))
+  (v128.or (v128.bitselect (local.get $small) (local.get $big) (f32x4.lt (local.get $a) (v128.const f32x4 1.0 1.0 1.0 1.0)))
+           (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+
+;; $f32x4_cosh: helper, with t = $f32_vexp(|x| * 0.5): ((t * 0.5) * t) + ((0.5 / t) / t).
+(func $f32x4_cosh (param $x v128) (result v128)
+  (local $t v128)
+  (local.set $t (call $f32_vexp (f32x4.mul (f32x4.abs (local.get $x)) (v128.const f32x4 0.5 0.5 0.5 0.5))))
+  (f32x4.add (f32x4.mul (f32x4.mul (local.get $t) (v128.const f32x4 0.5 0.5 0.5 0.5)) (local.get $t))
+             (f32x4.div (f32x4.div (v128.const f32x4 0.5 0.5 0.5 0.5) (local.get $t)) (local.get $t))))
+
+;; $f32x4_asinh: helper, asinh on a = |x|, sign of x copied back:
+;;   a < 0.5: z = a*a, ((p(z) * z) * a) + a;  a > 4096: log(a) + ln2;  else log(a + sqrt(a*a + 1)).
+(func $f32x4_asinh (param $x v128) (result v128)
+  (local $a v128) (local $z v128) (local $p v128) (local $huge v128) (local $mid v128)
+  (local.set $a (f32x4.abs (local.get $x)))
+  (local.set $z (f32x4.mul (local.get $a) (local.get $a)))
+  (local.set $p (f32x4.add (f32x4.mul (v128.const f32x4 0x1.49adccp-6 0x1.49adccp-6 0x1.49adccp-6 0x1.49adccp-6) (local.get $z)) (v128.const f32x4 -0x1.5dcb02p-5 -0x1.5dcb02p-5 -0x1.5dcb02p-5 -0x1.5dcb02p-5)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.329362p-4 0x1.329362p-4 0x1.329362p-4 0x1.329362p-4)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 -0x1.55535ap-3 -0x1.55535ap-3 -0x1.55535ap-3 -0x1.55535ap-3)))
+  (local.set $huge (f32x4.gt (local.get $a) (v128.const f32x4 4096.0 4096.0 4096.0 4096.0)))
+  (local.set $mid (call $f32x4_log (v128.bitselect (local.get $a)
+                                                   (f32x4.add (local.get $a) (f32x4.sqrt (f32x4.add (local.get $z) (v128.const f32x4 1.0 1.0 1.0 1.0))))
+                                                   (local.get $huge))))
+  (local.set $mid (v128.bitselect (f32x4.add (local.get $mid) (v128.const f32x4 0x1.62e43p-1 0x1.62e43p-1 0x1.62e43p-1 0x1.62e43p-1)) (local.get $mid) (local.get $huge)))
+  (v128.or (v128.bitselect (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $z)) (local.get $a)) (local.get $a))
+                           (local.get $mid) (f32x4.lt (local.get $a) (v128.const f32x4 0.5 0.5 0.5 0.5)))
+           (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+
+;; $f32x4_acosh: helper, with d = x - 1:  d < 0.5: p(d) * sqrt(d) (NaN for x < 1);
+;;   x > 4096: log(x) + ln2;  else log(x + sqrt(d * (x + 1))).
+(func $f32x4_acosh (param $x v128) (result v128)
+  (local $d v128) (local $p v128) (local $huge v128) (local $mid v128)
+  (local.set $d (f32x4.sub (local.get $x) (v128.const f32x4 1.0 1.0 1.0 1.0)))
+  (local.set $p (f32x4.add (f32x4.mul (v128.const f32x4 0x1.cd4aacp-10 0x1.cd4aacp-10 0x1.cd4aacp-10 0x1.cd4aacp-10) (local.get $d)) (v128.const f32x4 -0x1.ed4ef2p-8 -0x1.ed4ef2p-8 -0x1.ed4ef2p-8 -0x1.ed4ef2p-8)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $d)) (v128.const f32x4 0x1.b16feap-6 0x1.b16feap-6 0x1.b16feap-6 0x1.b16feap-6)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $d)) (v128.const f32x4 -0x1.e2b3fap-4 -0x1.e2b3fap-4 -0x1.e2b3fap-4 -0x1.e2b3fap-4)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $d)) (v128.const f32x4 0x1.6a09e6p+0 0x1.6a09e6p+0 0x1.6a09e6p+0 0x1.6a09e6p+0)))
+  (local.set $huge (f32x4.gt (local.get $x) (v128.const f32x4 4096.0 4096.0 4096.0 4096.0)))
+  (local.set $mid (call $f32x4_log (v128.bitselect (local.get $x)
+                                                   (f32x4.add (local.get $x)
+                                                              (f32x4.sqrt (f32x4.mul (local.get $d) (f32x4.add (local.get $x) (v128.const f32x4 1.0 1.0 1.0 1.0)))))
+                                                   (local.get $huge))))
+  (local.set $mid (v128.bitselect (f32x4.add (local.get $mid) (v128.const f32x4 0x1.62e43p-1 0x1.62e43p-1 0x1.62e43p-1 0x1.62e43p-1)) (local.get $mid) (local.get $huge)))
+  (v128.bitselect (f32x4.mul (local.get $p) (f32x4.sqrt (local.get $d))) (local.get $mid)
+                  (f32x4.lt (local.get $d) (v128.const f32x4 0.5 0.5 0.5 0.5))))
+
+;; $f32x4_atanh: helper, atanh on a = |x|, sign of x copied back:
+;;   a < 0.5: z = a*a, ((p(z) * z) * a) + a;  else log((1 + a) / (1 - a)) * 0.5.
+(func $f32x4_atanh (param $x v128) (result v128)
+  (local $a v128) (local $z v128) (local $p v128)
+  (local.set $a (f32x4.abs (local.get $x)))
+  (local.set $z (f32x4.mul (local.get $a) (local.get $a)))
+  (local.set $p (f32x4.add (f32x4.mul (v128.const f32x4 0x1.743424p-3 0x1.743424p-3 0x1.743424p-3 0x1.743424p-3) (local.get $z)) (v128.const f32x4 0x1.51a97ep-4 0x1.51a97ep-4 0x1.51a97ep-4 0x1.51a97ep-4)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.2c6c8ep-3 0x1.2c6c8ep-3 0x1.2c6c8ep-3 0x1.2c6c8ep-3)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.992764p-3 0x1.992764p-3 0x1.992764p-3 0x1.992764p-3)))
+  (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 0x1.55566p-2 0x1.55566p-2 0x1.55566p-2 0x1.55566p-2)))
+  (v128.or (v128.bitselect (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $z)) (local.get $a)) (local.get $a))
+                           (f32x4.mul (call $f32x4_log (f32x4.div (f32x4.add (v128.const f32x4 1.0 1.0 1.0 1.0) (local.get $a)) (f32x4.sub (v128.const f32x4 1.0 1.0 1.0 1.0) (local.get $a))))
+                                      (v128.const f32x4 0.5 0.5 0.5 0.5))
+                           (f32x4.lt (local.get $a) (v128.const f32x4 0.5 0.5 0.5 0.5)))
+           (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+
+;; $f32x4_softplus: helper, log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), log1p by Goldberg's
+;;   formula: u = $f32_vexp(-|x|), v = 1 + u, log1p(u) = v == 1 ? u : log(v) * (u / (v - 1)).
+(func $f32x4_softplus (param $x v128) (result v128)
+  (local $u v128) (local $v v128)
+  (local.set $u (call $f32_vexp (f32x4.neg (f32x4.abs (local.get $x)))))
+  (local.set $v (f32x4.add (v128.const f32x4 1.0 1.0 1.0 1.0) (local.get $u)))
+  (f32x4.add (f32x4.max (local.get $x) (v128.const f32x4 0 0 0 0))
+             (v128.bitselect (local.get $u)
+                             (f32x4.mul (call $f32x4_log (local.get $v))
+                                        (f32x4.div (local.get $u) (f32x4.sub (local.get $v) (v128.const f32x4 1.0 1.0 1.0 1.0))))
+                             (f32x4.eq (local.get $v) (v128.const f32x4 1.0 1.0 1.0 1.0)))))
+
+;; $f32x4_expm1: helper, exp(x) - 1 by Kahan's formula: u = $f32_vexp(x);
+;;   u == 0: -1;  u == 1: x;  else ((u - 1) * x) / log(u).
+(func $f32x4_expm1 (param $x v128) (result v128)
+  (local $u v128)
+  (local.set $u (call $f32_vexp (local.get $x)))
+  (v128.bitselect (v128.const f32x4 -1.0 -1.0 -1.0 -1.0)
+                  (v128.bitselect (local.get $x)
+                                  (f32x4.div (f32x4.mul (f32x4.sub (local.get $u) (v128.const f32x4 1.0 1.0 1.0 1.0)) (local.get $x))
+                                             (call $f32x4_log (local.get $u)))
+                                  (f32x4.eq (local.get $u) (v128.const f32x4 1.0 1.0 1.0 1.0)))
+                  (f32x4.eq (local.get $u) (v128.const f32x4 0 0 0 0))))
+
+;; $f32x4_unary_op: helper, lane-wise op $op of x with the splatted parameters $p0, $p1:
+;;    0 sin   1 cos   2 tan   3 asin   4 acos   5 atan   6 sinh   7 cosh   8 asinh   9 acosh
+;;   10 atanh   11 softplus   12 softsign x / (1 + |x|)
+;;   13 elu       x < 0 ? expm1(x) * p0 : x                       (p0 = alpha)
+;;   14 selu      (x > 0 ? x : expm1(x) * p0) * p1                (p0 = alpha, p1 = gamma)
+;;   15 celu      x < 0 ? expm1(x / p0) * p0 : x                  (p0 = alpha)
+;;   16 mish      x * $f32x4_tanh(softplus(x))
+;;   17 thresholded relu   x > p0 ? x : 0                         (p0 = alpha)
+;;   18 shrink    x < -p0 ? x + p1 : (x > p0 ? x - p1 : 0)        (p0 = lambd, p1 = bias)
+;;   Any other op code computes sin.
+(func $f32x4_unary_op (param $op i32) (param $x v128) (param $p0 v128) (param $p1 v128) (result v128)
+  (block $shrink (block $threshold (block $mish (block $celu (block $selu (block $elu (block $softsign
+  (block $softplus (block $atanh (block $acosh (block $asinh (block $cosh (block $sinh (block $atan
+  (block $acos (block $asin (block $tan (block $cos (block $sin
+    (br_table $sin $cos $tan $asin $acos $atan $sinh $cosh $asinh $acosh $atanh $softplus $softsign
+              $elu $selu $celu $mish $threshold $shrink $sin (local.get $op)))
+    (return (call $f32x4_sincos (local.get $x) (i32.const 0))))
+    (return (call $f32x4_sincos (local.get $x) (i32.const 1))))
+    (return (call $f32x4_tan (local.get $x))))
+    (return (call $f32x4_asin (local.get $x))))
+    (return (call $f32x4_acos (local.get $x))))
+    (return (call $f32x4_atan (local.get $x))))
+    (return (call $f32x4_sinh (local.get $x))))
+    (return (call $f32x4_cosh (local.get $x))))
+    (return (call $f32x4_asinh (local.get $x))))
+    (return (call $f32x4_acosh (local.get $x))))
+    (return (call $f32x4_atanh (local.get $x))))
+    (return (call $f32x4_softplus (local.get $x))))
+    (return (f32x4.div (local.get $x) (f32x4.add (v128.const f32x4 1.0 1.0 1.0 1.0) (f32x4.abs (local.get $x))))))
+    (return (v128.bitselect (f32x4.mul (call $f32x4_expm1 (local.get $x)) (local.get $p0)) (local.get $x)
+                            (f32x4.lt (local.get $x) (v128.const f32x4 0 0 0 0)))))
+    (return (f32x4.mul (v128.bitselect (local.get $x) (f32x4.mul (call $f32x4_expm1 (local.get $x)) (local.get $p0))
+                                       (f32x4.gt (local.get $x) (v128.const f32x4 0 0 0 0)))
+                       (local.get $p1))))
+    (return (v128.bitselect (f32x4.mul (call $f32x4_expm1 (f32x4.div (local.get $x) (local.get $p0))) (local.get $p0))
+                            (local.get $x) (f32x4.lt (local.get $x) (v128.const f32x4 0 0 0 0)))))
+    (return (f32x4.mul (local.get $x) (call $f32x4_tanh (call $f32x4_softplus (local.get $x))))))
+    (return (v128.and (local.get $x) (f32x4.gt (local.get $x) (local.get $p0)))))
+  (v128.bitselect (f32x4.add (local.get $x) (local.get $p1))
+                  (v128.and (f32x4.sub (local.get $x) (local.get $p1)) (f32x4.gt (local.get $x) (local.get $p0)))
+                  (f32x4.lt (local.get $x) (f32x4.neg (local.get $p0)))))
+
+;; $f32_vunary_op: y[i] = op(x[i]) for op code $op of $f32x4_unary_op, parameters $p0, $p1 (pass 0
+;;   for the ops that take fewer).
+;;   (op, n, x, y, p0, p1): n >= 0 f32 at byte offsets x, y (4-byte alignment is enough; y may
+;;   alias x exactly). Tail elements go through the same vector code (splat, op, lane 0).
+(func $f32_vunary_op (param $op i32) (param $n i32) (param $x i32) (param $y i32) (param $p0 f32) (param $p1 f32)
+  (local $vec_end i32) (local $end i32) (local $v0 v128) (local $v1 v128)
+  (local.set $v0 (f32x4.splat (local.get $p0)))
+  (local.set $v1 (f32x4.splat (local.get $p1)))
+  (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+  (local.set $vec_end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+  (block $vec_done
+    (br_if $vec_done (i32.eq (local.get $x) (local.get $vec_end)))
+    (loop $vec
+      (v128.store (local.get $y) (call $f32x4_unary_op (local.get $op) (v128.load (local.get $x)) (local.get $v0) (local.get $v1)))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (br_if $vec (i32.ne (local.get $x) (local.get $vec_end)))))
+  (block $tail_done
+    (br_if $tail_done (i32.eq (local.get $x) (local.get $end)))
+    (loop $tail
+      (f32.store (local.get $y)
+                 (f32x4.extract_lane 0 (call $f32x4_unary_op (local.get $op) (v128.load32_splat (local.get $x))
+                                                             (local.get $v0) (local.get $v1))))
+      (local.set $x (i32.add (local.get $x) (i32.const 4)))
+      (local.set $y (i32.add (local.get $y) (i32.const 4)))
+      (br_if $tail (i32.ne (local.get $x) (local.get $end))))))
