@@ -12,7 +12,8 @@ the way a deployed model would have them: non-float inputs (shapes, axes, indice
 initializers; every float input stays a runtime input, and if the importer requires an operand to
 be constant (a Conv's W, a Resize's scales) the case is compiled again with only its first input
 at runtime. Each outcome records which float inputs were compiled in. A case with no float32 input
-keeps every input at runtime, where the importer admits those the graph casts to FLOAT.
+keeps every input at runtime, where the importer admits those the graph casts to FLOAT, or else its
+first input alone (the others, such as a float64 reduction's axes, compiled in).
 """
 
 from __future__ import annotations
@@ -193,6 +194,8 @@ def compile_case(case: Case, workdir: Path) -> Compiled:
     bindings = [floats or [vi.name for vi, _ in case.inputs]]
     if case.inputs and case.inputs[0][0].name in floats and len(floats) > 1:
         bindings.append(floats[:1])  # operands the importer needs constant, compiled in as weights
+    elif not floats and len(case.inputs) > 1:
+        bindings.append([case.inputs[0][0].name])  # the data at runtime; axes, k, ... compiled in
     refusal = None
     for attempt, runtime in enumerate(bindings):
         model = _bind(case, runtime)
@@ -418,7 +421,8 @@ def markdown(report: Report) -> str:
         "in as constants; float inputs stay runtime inputs unless the importer needs them constant (weights "
         f"such as a Conv's W), then only the first input stays at runtime (the {baked} passed cases listed "
         "last). A case without a float32 input keeps all its inputs at runtime: the module takes an input of "
-        "another dtype (float16, float64, bfloat16, 8-bit and sub-byte types) when the graph casts it to FLOAT.",
+        "another dtype (float16, float64, bfloat16, 8-bit and sub-byte types) when the graph casts it to FLOAT; "
+        "if the importer needs its other inputs constant, only its first input stays at runtime.",
         "",
         table(report),
         "",
