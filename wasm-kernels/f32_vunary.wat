@@ -722,3 +722,31 @@
       (local.set $x (i32.add (local.get $x) (i32.const 4)))
       (local.set $y (i32.add (local.get $y) (i32.const 4)))
       (br_if $tail (i32.ne (local.get $x) (local.get $end))))))
+
+;; $f32_vprelu_select: y[i] = x[i] < 0 ? t[i] : x[i]  (PRelu's second step: t = x * slope, broadcast,
+;;   computed by f32_vbinary_nd; so y = x < 0 ? x * slope : x, the bits of $f32x4_lrelu).
+;;   (n, x, t, y): n >= 0 f32 at byte offsets x, t, y (4-byte alignment is enough; y may alias x
+;;   or t exactly). NaN x stays NaN; -0 gives -0.
+(func $f32_vprelu_select (param $n i32) (param $x i32) (param $t i32) (param $y i32)
+  (local $vec_end i32) (local $end i32) (local $v v128) (local $s f32)
+  (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+  (local.set $vec_end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+  (block $vec_done
+    (br_if $vec_done (i32.eq (local.get $x) (local.get $vec_end)))
+    (loop $vec
+      (local.set $v (v128.load (local.get $x)))
+      (v128.store (local.get $y) (v128.bitselect (v128.load (local.get $t)) (local.get $v)
+                                                 (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $t (i32.add (local.get $t) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (br_if $vec (i32.ne (local.get $x) (local.get $vec_end)))))
+  (block $tail_done
+    (br_if $tail_done (i32.eq (local.get $x) (local.get $end)))
+    (loop $tail
+      (local.set $s (f32.load (local.get $x)))
+      (f32.store (local.get $y) (select (f32.load (local.get $t)) (local.get $s) (f32.lt (local.get $s) (f32.const 0))))
+      (local.set $x (i32.add (local.get $x) (i32.const 4)))
+      (local.set $t (i32.add (local.get $t) (i32.const 4)))
+      (local.set $y (i32.add (local.get $y) (i32.const 4)))
+      (br_if $tail (i32.ne (local.get $x) (local.get $end))))))
