@@ -419,3 +419,30 @@ def test_malformed_nodes_are_refused_with_one_line(tmp_path, nodes, inputs, init
     (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
     with pytest.raises(error, match=message):
         edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+
+
+def test_constant_nodes_fold_as_onnxruntime_computes(tmp_path):
+    """GatherElements and OneHot of constants fold at compile time by their units (onnx's reference
+    evaluator refuses GatherElements indices smaller than the data, mixes up rows past 32 entries
+    on the axis, and does not truncate float OneHot indices)."""
+    rng = np.random.default_rng(14)
+    table = data_of((2, 40), "float32", rng)
+    fixed = np.array([[39, -1, 0]], np.int64)
+    proto = model([helper.make_node("GatherElements", ["table", "fixed"], ["ge"], axis=1),
+                   helper.make_node("Add", ["ge", "x"], ["a"]),
+                   helper.make_node("OneHot", ["fidx", "depth", "fvals"], ["oh"], axis=1),
+                   helper.make_node("Add", ["oh", "z"], ["b"])],
+                  [("x", "float32", [1, 3]), ("z", "float32", [2, 4, 3])], [("a", "float32"), ("b", "float32")],
+                  [const("table", table), const("fixed", fixed), const("depth", np.array(4.0, np.float32)),
+                   const("fidx", np.array([[-1.5, 2.7, 7.0], [0.2, -4.9, -3.5]], np.float32)),
+                   const("fvals", np.array([0.0, 2.0], np.float32))], opset=13)
+    check(tmp_path, proto, {"x": data_of((1, 3), "float32", rng), "z": data_of((2, 4, 3), "float32", rng)})
+    flags = np.array([3, 0, 200], np.uint8)
+    proto = model([helper.make_node("OneHot", ["flags", "depth", "bools"], ["oh"]),
+                   helper.make_node("And", ["oh", "m"], ["y"])], [("m", "bool", [3, 4])], [("y", "bool")],
+                  [const("flags", flags), const("depth", np.array(4, np.int64)), const("bools", np.array([False, True]))],
+                  opset=11)
+    m = rng.integers(0, 2, (3, 4)).astype(bool)
+    (tmp_path / "bools").mkdir()
+    got = compile_model(tmp_path / "bools", proto).run({"m": m})
+    assert_same(got, {"y": onehot_numpy(flags, 4, -1, np.array([False, True])) & m})

@@ -16,7 +16,7 @@ from onnx import numpy_helper
 from .. import dtypes
 from ..errors import DynamicShapeError, ModelFormatError, UnsupportedModelError
 from ..ir import Graph, Node, TensorInfo
-from ..ops import IMPORTERS
+from ..ops import FOLDERS, IMPORTERS
 from .quantized import fuse_quantized_patterns
 
 Shapes = dict[str, tuple[int, ...]]
@@ -122,9 +122,14 @@ class _Importer:
     # -- helpers -------------------------------------------------------------------------
 
     def _fold(self, node: onnx.NodeProto) -> None:
-        """A node of constants only is evaluated now, with onnx's reference evaluator."""
+        """A node of constants only is evaluated now, with onnx's reference evaluator (or by its
+        unit's own fold where the evaluator gets the op wrong: ops.FOLDERS)."""
         from onnx.reference import ReferenceEvaluator
 
+        if node.op_type in FOLDERS:
+            for name, value in zip([o for o in node.output if o], FOLDERS[node.op_type](self, node, _attrs(node))):
+                self.constants[name] = np.asarray(value)
+            return
         inputs = [i for i in node.input if i]
         graph = onnx.helper.make_graph(
             [node], "fold",

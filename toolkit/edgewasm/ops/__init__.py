@@ -8,6 +8,10 @@ A unit defines:
   lower       (graph, node, program) -> appends kernel calls, weights, views
   export      (exporter, node) -> standard ONNX nodes for the variant's reference.onnx
   flops       (graph, node) -> floating-point operations per inference
+and optionally
+  FOLDS       {ONNX op type: fold}: fold(importer, node, attrs) -> output arrays of a node whose
+              inputs are all constants, for ops onnx's reference evaluator folds wrongly
+              (frontend/onnx.py uses the evaluator for every other op)
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ for _unit in UNITS:
         if _op in IMPORTERS:
             raise ImportError(f"ONNX op {_op} is imported by two units ({_unit.__name__} and another)")
         IMPORTERS[_op] = _spec
+FOLDERS = {op: fold for _unit in UNITS for op, fold in getattr(_unit, "FOLDS", {}).items()}
 IR_OPS = {op: unit for unit in UNITS if unit.IR_OP
           for op in (unit.IR_OP if isinstance(unit.IR_OP, tuple) else (unit.IR_OP,))}
 

@@ -8,6 +8,8 @@ at run time makes run() stop with a status naming the node (IndexOutOfRangeError
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend.indexing import check_constant_indices, check_index_dtype, check_value_dtype, elements_descriptor
 from ..backend.program import Ptr
 from ..errors import ModelFormatError
@@ -29,7 +31,8 @@ def check_element_shapes(node, shape: tuple[int, ...], index_shape: tuple[int, .
                                    f"the data's {d}")
 
 
-def import_gather_elements(im, node, at) -> None:
+def _checked(im, node, at) -> tuple[int, str]:
+    """(axis, dtype) of a well-formed node; constant indices in range."""
     data, indices = node.input
     shape, index_shape = im.shape(data), im.shape(indices)
     if not shape:
@@ -39,10 +42,28 @@ def import_gather_elements(im, node, at) -> None:
     dtype = check_value_dtype(im, node, data)
     check_index_dtype(im, node, indices)
     check_constant_indices(im, node, indices, shape[axis])
-    im.emit("GatherElements", [data, indices], node.output[0], index_shape, node.name, dtype=dtype, axis=axis)
+    return axis, dtype
+
+
+def import_gather_elements(im, node, at) -> None:
+    data, indices = node.input
+    axis, dtype = _checked(im, node, at)
+    im.emit("GatherElements", [data, indices], node.output[0], im.shape(indices), node.name, dtype=dtype, axis=axis)
+
+
+def fold_gather_elements(im, node, at) -> list[np.ndarray]:
+    """Constant data and indices (onnx's evaluator refuses indices smaller than the data off the
+    axis, and mixes up rows when the axis has more than 32 entries)."""
+    axis, _ = _checked(im, node, at)
+    data, indices = (im.constants[name] for name in node.input)
+    indices = indices.astype(np.int64)
+    indices = np.where(indices < 0, indices + data.shape[axis], indices)
+    data = data[tuple(slice(None) if a == axis else slice(0, n) for a, n in enumerate(indices.shape))]
+    return [np.take_along_axis(data, indices, axis)]
 
 
 IMPORTS = {"GatherElements": (import_gather_elements, 2, 2)}
+FOLDS = {"GatherElements": fold_gather_elements}
 
 
 def lower(graph, node, program) -> None:

@@ -23,7 +23,8 @@ from ..frontend.arguments import normalize_axis
 IR_OP = "OneHot"
 
 
-def import_onehot(im, node, at) -> None:
+def _checked(im, node, at) -> tuple[int, int, str, np.ndarray]:
+    """(depth, axis, dtype of y, the depth constant) of a well-formed node."""
     indices, depth_name, values = node.input
     index_dtype = im.dtype(indices)
     if index_dtype not in dtypes.COMPUTED or index_dtype == "bool":
@@ -38,18 +39,39 @@ def import_onehot(im, node, at) -> None:
     value = raw.reshape(-1)[0]
     if not np.isfinite(value) or value < 1:
         raise ModelFormatError(f"OneHot node {node.name!r}: depth {value} must be at least 1")
-    depth = int(value)
-    if im.shape(values) not in ((2,),):
+    if im.shape(values) != (2,):
         raise ModelFormatError(f"OneHot node {node.name!r}: values must be [off, on] (shape (2,)), got shape "
                                f"{im.shape(values)}")
     dtype = check_value_dtype(im, node, values)
+    axis = normalize_axis(node, int(at.get("axis", -1)), len(im.shape(indices)) + 1)
+    return int(value), axis, dtype, raw
+
+
+def import_onehot(im, node, at) -> None:
+    indices, _, values = node.input
+    depth, axis, dtype, raw = _checked(im, node, at)
     shape = im.shape(indices)
-    axis = normalize_axis(node, int(at.get("axis", -1)), len(shape) + 1)
     im.emit("OneHot", [indices, values], node.output[0], shape[:axis] + (depth,) + shape[axis:], node.name,
             dtype=dtype, axis=axis, depth=depth, depth_dtype=dtypes.of_array(raw))
 
 
+def fold_onehot(im, node, at) -> list[np.ndarray]:
+    """Constant indices and values, as x_onehot computes them (onnx's evaluator compares float
+    indices without truncating them and cannot subtract bool values)."""
+    depth, axis, _, _ = _checked(im, node, at)
+    indices, values = im.constants[node.input[0]], im.constants[node.input[2]]
+    if indices.dtype.kind == "f":  # truncated toward zero; NaN reads as 0, as the kernel's trunc_sat
+        indices = np.clip(np.nan_to_num(np.trunc(indices.astype(np.float64)), nan=0.0), -depth - 1, depth)
+    elif indices.dtype.kind == "u":
+        indices = np.minimum(indices, depth)
+    k = indices.astype(np.int64)
+    k = np.where(k < 0, k + depth, k)
+    hit = np.expand_dims(k, axis) == np.arange(depth).reshape((depth,) + (1,) * (k.ndim - axis))
+    return [np.where(hit, values[1], values[0]).astype(values.dtype)]
+
+
 IMPORTS = {"OneHot": (import_onehot, 3, 3)}
+FOLDS = {"OneHot": fold_onehot}
 
 
 def lower(graph, node, program) -> None:
