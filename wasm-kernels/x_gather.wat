@@ -64,7 +64,8 @@
 ;;          27 min), dtype code of the elements, then per dimension, outer to inner:
 ;;          count, byte step in the indexed tensor (0 on the axis), byte step in the indices,
 ;;          byte step in the sequential tensor (y for a gather, updates for a scatter)]
-;;   Returns 0, or 1 for an index out of range.
+;;   Returns 0, or 1 for an index out of range (y may then hold part of the result; nothing outside
+;;   y is written). Descriptors: edgewasm.backend.indexing.elements_descriptor.
 (func $x_gather_elements (param $desc i32) (param $x i32) (param $indices i32) (param $y i32) (result i32)
   (call $x_elements (local.get $desc) (i32.add (local.get $desc) (i32.const 28)) (i32.load (local.get $desc))
         (local.get $x) (local.get $indices) (local.get $y) (i32.const 0)))
@@ -138,7 +139,7 @@
 ;;   ($x_scatter_nd, below, is its converse; both read the same descriptor.)
 ;;   $desc  i32 table [batch, n, k, slice bytes, index dtype code, batch byte step in x/y, reduction
 ;;          (x_elementwise op code, 0 replace), element dtype code, element bytes, then k pairs
-;;          (axis dim, axis byte step)]
+;;          (axis dim, axis byte step)] (edgewasm.backend.indexing.nd_descriptor)
 ;;   Returns 0, or 1 for an index out of range (checked for every tuple before anything is written).
 (func $x_gather_nd (param $desc i32) (param $x i32) (param $indices i32) (param $y i32) (result i32)
   (if (call $x_nd (local.get $desc) (local.get $x) (local.get $indices) (local.get $y) (i32.const 1)) (then (return (i32.const 1))))
