@@ -1,6 +1,7 @@
 ;; Indexing with indices computed at run time, in any dtype: Gather, GatherElements, GatherND,
-;; ScatterElements and ScatterND (and OneHot, whose out-of-range indices are not an error). Indices are int32 or int64 (dtype codes 8 and 10 of
-;; x_elementwise.wat); a negative index counts from the end of its axis, as ONNX says. Every index
+;; ScatterElements and ScatterND (and OneHot, whose indices of any dtype may lie out of range: see
+;; $x_onehot). Indices are int32 or int64 (dtype codes 8 and 10 of x_elementwise.wat); a negative
+;; index counts from the end of its axis, as ONNX says. Every index
 ;; is checked before it is used: one outside [-dim, dim) makes the kernel return 1 at once, without
 ;; reading or writing outside its tensors (the sandbox promise), and codegen makes run() return
 ;; the status that names the node. 0 means every index was in range.
