@@ -1,6 +1,11 @@
 """Unary elementwise ops: Sigmoid, Tanh, Erf, Gelu, LeakyRelu, HardSigmoid, HardSwish, Sqrt, Exp,
 Log. Each runs one kernel of wasm-kernels/f32_vunary.wat (Exp: f32_softmax.wat's f32_vexp_array);
-the transcendentals are polynomials in wat with their measured errors documented there."""
+the transcendentals are polynomials in wat with their measured errors documented there.
+
+The rarer ones (Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Softplus,
+Softsign, Elu, Selu, Celu, Mish, ThresholdedRelu, Shrink) share one op-coded kernel,
+f32_vunary_op, whose helpers document their accuracy (Sin/Cos: absolute error <= 1.6e-7 for
+|x| <= 1.05e6, NaN beyond)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,17 @@ import numpy as np
 from ..backend.program import Ptr
 from ..errors import UnsupportedModelError
 
-IR_OP = ("Sigmoid", "Tanh", "Erf", "Gelu", "LeakyRelu", "HardSigmoid", "HardSwish", "Sqrt", "Exp", "Log")
+# ONNX op -> ($f32x4_unary_op code, (attribute, default) for its parameters p0, p1)
+OP_CODED = {
+    "Sin": (0, ()), "Cos": (1, ()), "Tan": (2, ()), "Asin": (3, ()), "Acos": (4, ()), "Atan": (5, ()),
+    "Sinh": (6, ()), "Cosh": (7, ()), "Asinh": (8, ()), "Acosh": (9, ()), "Atanh": (10, ()),
+    "Softplus": (11, ()), "Softsign": (12, ()), "Elu": (13, (("alpha", 1.0),)),
+    "Selu": (14, (("alpha", 1.67326319217681884765625), ("gamma", 1.05070102214813232421875))),
+    "Celu": (15, (("alpha", 1.0),)), "Mish": (16, ()), "ThresholdedRelu": (17, (("alpha", 1.0),)),
+    "Shrink": (18, (("lambd", 0.5), ("bias", 0.0))),
+}
+IR_OP = ("Sigmoid", "Tanh", "Erf", "Gelu", "LeakyRelu", "HardSigmoid", "HardSwish", "Sqrt", "Exp", "Log",
+         *OP_CODED)
 KERNELS = {"Sigmoid": "f32_vsigmoid", "Tanh": "f32_vtanh", "Erf": "f32_verf", "LeakyRelu": "f32_vlrelu",
            "HardSigmoid": "f32_vhsigmoid", "HardSwish": "f32_vhswish", "Sqrt": "f32_vsqrt",
            "Exp": "f32_vexp_array", "Log": "f32_vlog"}
@@ -32,6 +47,8 @@ def import_unary(im, node, at) -> None:
             raise UnsupportedModelError(f"Gelu node {node.name!r}: approximate={approximate!r} is not "
                                         "'none' or 'tanh'")
         attrs["approximate"] = approximate
+    elif node.op_type in OP_CODED:
+        attrs = {name: float(at.get(name, default)) for name, default in OP_CODED[node.op_type][1]}
     im.emit(node.op_type, [x], node.output[0], im.shape(x), node.name, **attrs)
 
 
@@ -40,6 +57,12 @@ IMPORTS = {op: (import_unary, 1, 1) for op in IR_OP}
 
 def lower(graph, node, program) -> None:
     n = graph.info(node.outputs[0]).size
+    if node.op in OP_CODED:
+        code, params = OP_CODED[node.op]
+        values = [float(node.attrs[name]) for name, _ in params]
+        program.call("f32_vunary_op", [code, n, Ptr(node.inputs[0]), Ptr(node.outputs[0]),
+                                       *values, *[0.0] * (2 - len(values))], node.name)
+        return
     if node.op == "Gelu":
         kernel = "f32_vgelu_tanh" if node.attrs["approximate"] == "tanh" else "f32_vgelu"
     else:
@@ -50,6 +73,15 @@ def lower(graph, node, program) -> None:
 
 def export(ex, node) -> None:
     x, y = node.inputs[0], node.outputs[0]
+    if node.op == "Mish":  # opset 18: spelled out for the opset-17 reference graph
+        soft, t = ex.temp(y), ex.temp(y)
+        ex.add("Softplus", [x], soft)
+        ex.add("Tanh", [soft], t)
+        ex.add("Mul", [x, t], y)
+        return
+    if node.op in OP_CODED:
+        ex.add(node.op, [x], y, **{name: node.attrs[name] for name, _ in OP_CODED[node.op][1]})
+        return
     if node.op != "Gelu":
         ex.add(node.op, [x], y, **{k: node.attrs[k] for k in ("alpha", "beta") if k in node.attrs})
         return
