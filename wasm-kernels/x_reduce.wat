@@ -11,8 +11,7 @@
 ;; Compute classes: floats (f32, f64, f16, bf16) in f64, every element exact in it, the result
 ;; rounded once into the dtype (so f16 and bf16 sums do not lose bits to their own short
 ;; mantissa; f64 is computed in f64); integers and bool in i64 (u64 compared and divided
-;; unsigned), stored wrapped to the dtype's width: an i64 sum or product stored as int32 equals
-;; int32 arithmetic that wraps, as onnxruntime's.
+;; unsigned); how a result that does not fit is stored is said per kernel.
 ;; exp and log in f64 are the polynomials $f64_exp and $f64_log below (no host math).
 
 ;; $x_reduce: y[o, i] = op over j < $r of x[o, j, i], y of the dtype $t of x.
@@ -21,8 +20,12 @@
 ;;   Floats: the terms are added (multiplied) in ascending j into an f64 accumulator; max/min are
 ;;   f64.max/f64.min (NaN propagates, max(-0, +0) = +0); mean = sum / r; log-sum-exp =
 ;;   m + log(sum_j exp(x_j - m)) with m the maximum, or m itself when m is +-inf or NaN.
-;;   Integers and bool: max/min compare (signed, or unsigned for u64; bool: false < true), sum,
-;;   prod, L1 and the sum of squares wrap in i64; mean = sum / r truncated toward zero; L2 and
+;;   Integers and bool: max/min compare (signed, or unsigned for u64; bool: false < true); sum,
+;;   prod, L1 and the sum of squares are exact in i64 (u64) and saturate to the range of a narrower
+;;   dtype (an int32 sum past INT32_MAX gives INT32_MAX, as onnxruntime's reductions do); a column
+;;   where a term or partial result leaves the 64-bit range is computed in f64 instead, as
+;;   onnxruntime computes integer reductions, and its result saturates to the dtype's range (see
+;;   $x_reduce_store); mean = sum / r truncated toward zero; L2 and
 ;;   log of the sum go through f64 (sqrt, log) and log-sum-exp is computed as for floats (as ONNX's
 ;;   function body: in double, then CastLike); such a float result is stored truncated toward
 ;;   zero and saturated to the dtype's range, NaN and -inf giving its smallest value
@@ -140,7 +143,7 @@
 ;; u64): reduces the $r elements at $p, $step bytes apart, and stores the result at $y.
 (func $x_reduce_int (param $op i32) (param $t i32) (param $cls i32) (param $r i32) (param $p i32) (param $step i32)
                     (param $y i32)
-  (local $acc i64) (local $v i64) (local $j i32) (local $u i32)
+  (local $acc i64) (local $v i64) (local $sum i64) (local $j i32) (local $u i32) (local $p0 i32) (local $over i32)
   (if (i32.eq (local.get $op) (i32.const 9))
     (then (call $x_reduce_float (local.get $op) (local.get $t) (local.get $r) (local.get $p) (local.get $step) (local.get $y))
           (return)))
@@ -166,6 +169,9 @@
           (br_if $terms (i32.lt_s (local.get $j) (local.get $r)))))
       (call $x_store_i64 (local.get $y) (local.get $t) (local.get $cls) (local.get $acc))
       (return)))
+  ;; sum, mean, prod, L1, L2, sum of squares, log of the sum: exact in i64 unless a term or a
+  ;; partial result leaves the 64-bit range; then the column is computed again in f64
+  (local.set $p0 (local.get $p))
   (local.set $acc (select (i64.const 1) (i64.const 0) (i32.eq (local.get $op) (i32.const 4))))
   (block $done
     (br_if $done (i32.le_s (local.get $r) (i32.const 0)))
@@ -174,17 +180,32 @@
       (block $next
         (block $square (block $abs (block $mul (block $add
           (br_table $add $add $add $add $mul $abs $square $square $add (local.get $op)))
-          (local.set $acc (i64.add (local.get $acc) (local.get $v))) (br $next))
-          (local.set $acc (i64.mul (local.get $acc) (local.get $v))) (br $next))
-          ;; |v| (unsigned values are their own magnitude)
-          (local.set $acc (i64.add (local.get $acc)
-                                   (select (i64.sub (i64.const 0) (local.get $v)) (local.get $v)
-                                           (i32.and (i32.eqz (local.get $u)) (i64.lt_s (local.get $v) (i64.const 0))))))
           (br $next))
-        (local.set $acc (i64.add (local.get $acc) (i64.mul (local.get $v) (local.get $v)))))
+          (local.set $over (i32.or (local.get $over) (call $x_mul_overflows (local.get $acc) (local.get $v) (local.get $u))))
+          (local.set $acc (i64.mul (local.get $acc) (local.get $v)))
+          (br $next))
+          ;; |v| (unsigned values are their own magnitude; |INT64_MIN| does not fit)
+          (if (i32.and (i32.eqz (local.get $u)) (i64.lt_s (local.get $v) (i64.const 0)))
+            (then (local.set $over (i32.or (local.get $over) (i64.eq (local.get $v) (i64.const 0x8000000000000000))))
+                  (local.set $v (i64.sub (i64.const 0) (local.get $v)))))
+          (br $next))
+        (local.set $over (i32.or (local.get $over) (call $x_mul_overflows (local.get $v) (local.get $v) (local.get $u))))
+        (local.set $v (i64.mul (local.get $v) (local.get $v))))
+      (if (i32.ne (local.get $op) (i32.const 4))
+        (then
+          (local.set $sum (i64.add (local.get $acc) (local.get $v)))
+          (local.set $over (i32.or (local.get $over)
+            (if (result i32) (local.get $u)
+              (then (i64.lt_u (local.get $sum) (local.get $acc)))
+              (else (i64.lt_s (i64.and (i64.xor (local.get $acc) (local.get $sum)) (i64.xor (local.get $v) (local.get $sum)))
+                              (i64.const 0))))))
+          (local.set $acc (local.get $sum))))
       (local.set $p (i32.add (local.get $p) (local.get $step)))
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br_if $terms (i32.lt_s (local.get $j) (local.get $r)))))
+  (if (local.get $over)
+    (then (call $x_reduce_float (local.get $op) (local.get $t) (local.get $r) (local.get $p0) (local.get $step) (local.get $y))
+          (return)))
   (if (i32.eq (local.get $op) (i32.const 3))
     (then
       (local.set $acc
@@ -198,7 +219,27 @@
   (if (i32.eq (local.get $op) (i32.const 8))
     (then (call $x_reduce_store (local.get $y) (local.get $t) (call $f64_log (call $x_i64_to_f64 (local.get $acc) (local.get $cls))))
           (return)))
-  (call $x_store_i64 (local.get $y) (local.get $t) (local.get $cls) (local.get $acc)))
+  (call $x_store_i64 (local.get $y) (local.get $t) (local.get $cls) (call $x_saturate (local.get $acc) (local.get $t))))
+
+;; $x_mul_overflows: helper, whether a * b leaves the i64 range (or, $u, the u64 range).
+(func $x_mul_overflows (param $a i64) (param $b i64) (param $u i32) (result i32)
+  (local $r i64)
+  (if (i64.eqz (local.get $a)) (then (return (i32.const 0))))
+  (local.set $r (i64.mul (local.get $a) (local.get $b)))
+  (if (local.get $u) (then (return (i64.ne (i64.div_u (local.get $r) (local.get $a)) (local.get $b)))))
+  (if (i64.eq (local.get $a) (i64.const -1)) (then (return (i64.eq (local.get $b) (i64.const 0x8000000000000000)))))
+  (i64.ne (i64.div_s (local.get $r) (local.get $a)) (local.get $b)))
+
+;; $x_saturate: helper, the i64 $v clamped to the range of integer dtype $t when it is narrower than
+;; 64 bits (int8 .. uint32); int64, uint64 and bool values pass unchanged.
+(func $x_saturate (param $v i64) (param $t i32) (result i64)
+  (local $lo i64) (local $hi i64)
+  (if (i32.or (i32.lt_u (local.get $t) (i32.const 4)) (i32.gt_u (local.get $t) (i32.const 9)))
+    (then (return (local.get $v))))
+  (local.set $lo (call $x_int_limit (local.get $t) (i32.const 0)))
+  (local.set $hi (call $x_int_limit (local.get $t) (i32.const 1)))
+  (select (local.get $lo) (select (local.get $hi) (local.get $v) (i64.gt_s (local.get $v) (local.get $hi)))
+          (i64.lt_s (local.get $v) (local.get $lo))))
 
 ;; $x_int_limit: helper, the smallest ($op 0: the identity of max) or largest ($op 1: of min)
 ;; value of integer or bool dtype $t, as the i64 that $x_store_i64 stores as that value.

@@ -155,32 +155,37 @@ LIMITS = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "uin
 
 def _reduce_int(x: np.ndarray, op: str, r: int, dtype: str) -> np.ndarray:
     outer, _, inner = x.shape
-    results, floats = [], []
+    lo64, hi64 = LIMITS["uint64" if dtype == "uint64" else "int64"]
+    out = np.zeros((outer, inner), np_dtype(dtype))
     for o in range(outer):
         for i in range(inner):
             column = [int(v) for v in x[o, :, i]]
             if op in ("max", "min"):
                 lo, hi = LIMITS[dtype]
                 value = (max(column) if op == "max" else min(column)) if column else (lo if op == "max" else hi)
-            elif op == "prod":
-                value = math.prod(column)
-            elif op == "l1":
-                value = sum(abs(v) for v in column)
-            elif op in ("l2", "sumsquare"):
-                value = sum(v * v for v in column)
-            else:
-                value = sum(column)
-            value = _wrap64(value, dtype)
+                out[o, i] = _wrap([value], dtype)[0]
+                continue
+            value, over = (1 if op == "prod" else 0), False
+            for v in column:  # exact, unless a term or partial result leaves the 64-bit range
+                term = v * value if op == "prod" else abs(v) if op == "l1" else v * v if op in ("l2", "sumsquare") else v
+                value = term if op == "prod" else value + term
+                over = over or not (lo64 <= term <= hi64 and lo64 <= value <= hi64)
+            if over:  # the column again in f64
+                out[o, i] = _store_float(_fold_float(x[o:o + 1, :, i:i + 1].astype(np.float64), op, r), dtype)[0, 0]
+                continue
             if op == "mean":
                 value = 0 if r == 0 else (abs(value) // r) * (1 if value >= 0 else -1)
-            results.append(value)
             if op == "l2":
-                floats.append(math.sqrt(float(value)) if value >= 0 else math.nan)
+                out[o, i] = _store_float(np.array([[math.sqrt(value)]]), dtype)[0, 0]
             elif op == "logsum":
-                floats.append(math.log(float(value)) if value > 0 else (-math.inf if value == 0 else math.nan))
-    if op in ("l2", "logsum"):
-        return _store_float(np.array(floats, np.float64).reshape(outer, inner), dtype)
-    return _wrap(results, dtype).reshape(outer, inner)
+                log = math.log(value) if value > 0 else (-math.inf if value == 0 else math.nan)
+                out[o, i] = _store_float(np.array([[log]]), dtype)[0, 0]
+            else:
+                if dtype not in ("int64", "uint64", "bool"):
+                    lo, hi = LIMITS[dtype]
+                    value = min(max(value, lo), hi)  # saturated to a narrower dtype
+                out[o, i] = _wrap([value], dtype)[0]
+    return out
 
 
 def _wrap64(value: int, dtype: str) -> int:

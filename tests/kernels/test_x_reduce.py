@@ -124,16 +124,29 @@ def test_x_reduce_empty_set_is_the_identity(dtype):
             assert got.view(np.uint64).max() == 2**64 - 1
 
 
-def test_x_reduce_integers_wrap_like_their_dtype():
+def test_x_reduce_integers_saturate_like_onnxruntime():
+    """Sums and products are exact in 64 bits and saturate to the dtype (onnxruntime's answer); past
+    64 bits a column is computed in f64."""
     x = np.array([2**31 - 1, 1, 5, -2**31, -1, 7], np.int32).reshape(2, 3, 1)
-    assert run_reduce(x, "sum", 2, 3, 1).reshape(-1).tolist() == [-2**31 + 5, 2**31 + 6 - 2**32]
+    assert run_reduce(x, "sum", 2, 3, 1).reshape(-1).tolist() == [2**31 - 1, -2**31 + 6]
+    assert run_reduce(-x[:1], "sum", 1, 3, 1).reshape(-1).tolist() == [-2**31]
     assert run_reduce(x, "mean", 2, 3, 1).reshape(-1).tolist() == [(2**31 + 5) // 3, -((2**31 - 6) // 3)]
     u8 = np.array([200, 3, 2], np.uint8).reshape(1, 3, 1)
-    assert run_reduce(u8, "prod", 1, 3, 1)[0, 0] == (200 * 6) % 256
-    assert run_reduce(u8, "sumsquare", 1, 3, 1)[0, 0] == (40000 + 13) % 256
+    assert run_reduce(u8, "prod", 1, 3, 1)[0, 0] == 255 and run_reduce(u8, "sumsquare", 1, 3, 1)[0, 0] == 255
+    assert run_reduce(np.array([-128, -128], np.int8).reshape(1, 2, 1), "l1", 1, 2, 1)[0, 0] == 127
+    # past 64 bits the column is computed in f64 and saturates, as onnxruntime's
+    i64 = np.array([2**62, 2**62, 2**62, 2**62, -2**62, -2**62, 2**53 + 1, 1, 1], np.int64).reshape(3, 3, 1)
+    assert run_reduce(i64, "sum", 3, 3, 1).reshape(-1).tolist() == [2**63 - 1, -2**62, 2**53 + 3]
+    assert run_reduce(i64, "prod", 3, 3, 1).reshape(-1).tolist() == [2**63 - 1, 2**63 - 1, 2**53 + 1]
+    i32 = np.array([2**30, 2**30, 2**30, -2**30, -2**16, 2**16, 1, 1], np.int32).reshape(2, 4, 1)
+    assert run_reduce(i32, "prod", 2, 4, 1).reshape(-1).tolist() == [-2**31, -2**31]
+    assert run_reduce(np.array([-2**63, 1], np.int64).reshape(1, 2, 1), "l1", 1, 2, 1)[0, 0] == 2**63 - 1
+    u64 = np.array([2**63, 2**63, 3, 2**32, 2**32, 0], np.uint64).reshape(2, 3, 1)
+    assert run_reduce(u64, "sum", 2, 3, 1).reshape(-1).tolist() == [2**64 - 1, 2**33]
+    assert run_reduce(u64, "sumsquare", 2, 3, 1).reshape(-1).tolist() == [2**64 - 1, 2**64 - 1]
     u64 = np.array([2**64 - 1, 2**63], np.uint64).reshape(1, 2, 1)
     assert run_reduce(u64, "max", 1, 2, 1)[0, 0] == 2**64 - 1 and run_reduce(u64, "min", 1, 2, 1)[0, 0] == 2**63
-    assert run_reduce(u64, "mean", 1, 2, 1)[0, 0] == ((2**64 - 1 + 2**63) % 2**64) // 2
+    assert run_reduce(u64, "mean", 1, 2, 1)[0, 0] == 3 * 2**62  # the sum leaves u64: computed in f64
     # L2 and the log of integers truncate: sqrt(147) = 12.12, log(20) = 2.99
     i64 = np.array([7, 7, 7, 5, 5, 10], np.int64).reshape(2, 3, 1)
     assert run_reduce(i64, "l2", 2, 3, 1).reshape(-1).tolist() == [12, 12]

@@ -14,8 +14,9 @@ size-1 axes are dropped; reduced axes that are not adjacent are first gathered b
 (one x_copy_nd transpose into scratch), so every reduction is one pass over its set. float32 max,
 min, L1, L2, sum of squares and log-sum-exp run on the SIMD128 kernels of f32_reduce.wat (log of
 the sum is f32_rsum then f32_vlog); ReduceProd and every other dtype on the scalar x_reduce
-(wasm-kernels/x_reduce.wat documents its arithmetic: floats in f64 rounded once, integers wrapping
-like the dtype, L2/log results of integers truncated). A reduction over no axes
+(wasm-kernels/x_reduce.wat documents its arithmetic: floats in f64 rounded once; integers exact in
+64 bits and saturated to their dtype, as onnxruntime's, a column that leaves the 64-bit range
+computed in f64; L2 and log results of integers truncated). A reduction over no axes
 (noop_with_empty_axes) is the identity for max, min, sum, mean and prod and the elementwise
 |x|, x^2, log x ... for the others, which x_reduce computes as a reduction over one element.
 """
