@@ -1,4 +1,4 @@
-"""Pad: constant, reflect, edge or wrap padding (negative pads crop) of a tensor of any dtype, in
+"""Pad and CenterCropPad: constant, reflect, edge or wrap padding (negative pads crop) of a tensor of any dtype, in
 whatever layout it has; passes/layout.py moves a Pad next to channels-last convolutions into their
 layout (permuting its pads) and folds zero padding into a following Conv's own pads.
 
@@ -102,7 +102,29 @@ def import_pad(im, node, at) -> None:
             end=tuple(end), value=value)
 
 
-IMPORTS = {"Pad": (import_pad, 1, 4)}
+def import_center_crop_pad(im, node, at) -> None:
+    """CenterCropPad: each listed axis cropped or zero-padded to its target length about its centre
+    (the extra element of an odd difference goes after, as the spec's reference says): a Pad of
+    negative (crop) or positive pads."""
+    x = node.input[0]
+    shape, dtype = im.shape(x), im.dtype(x)
+    target = int_constant(im, node, node.input[1], "shape").reshape(-1).tolist()
+    axes = [int(a) for a in at.get("axes", range(len(shape)))]
+    if any(not -len(shape) <= a < len(shape) for a in axes) or len({a % len(shape) for a in axes}) != len(axes):
+        raise ModelFormatError(f"CenterCropPad node {node.name!r}: axes {axes} are invalid for rank {len(shape)}")
+    if len(target) != len(axes) or any(t < 0 for t in target):
+        raise ModelFormatError(f"CenterCropPad node {node.name!r}: shape {target} for axes {axes}")
+    begin, end = [0] * len(shape), [0] * len(shape)
+    for axis, size in zip((a % len(shape) for a in axes), target):
+        diff = size - shape[axis]
+        first = diff // 2 if diff > 0 else -((-diff) // 2)
+        begin[axis], end[axis] = first, diff - first
+    out = tuple(s + b + e for s, b, e in zip(shape, begin, end))
+    im.emit(IR_OP, [x], node.output[0], out, node.name, dtype=dtype, mode="constant", begin=tuple(begin),
+            end=tuple(end), value=scalar_of(dtype, 0))
+
+
+IMPORTS = {"Pad": (import_pad, 1, 4), "CenterCropPad": (import_center_crop_pad, 2, 2)}
 
 
 def source_indices(size: int, begin: int, end: int, mode: str) -> np.ndarray:
