@@ -89,14 +89,17 @@
 ;; $f32_rmax: y[o, i] = max_j x[o, j, i] ($min = 0) or min_j x[o, j, i] ($min = 1) for o < $outer,
 ;; j < $r, i < $inner (ReduceMax, ReduceMin); -inf (max) or +inf (min) when $r = 0.
 ;;   wasm's f32.max/f32.min: NaN propagates, max(-0, +0) = +0 and min(-0, +0) = -0, so the result
-;;   does not depend on the order of the elements (only a NaN's payload may).
+;;   does not depend on the order of the elements (only a NaN's payload may), and the kernel keeps
+;;   four independent maxima to hide the latency of f32x4.max.
 ;;   The minimum is computed as -max(-x) (one body; flipping the sign bit is exact).
-;;   $inner == 1: each row of r with 4 lane maxima over j < r - r%4, then the tail; $inner > 1:
-;;   vectorized over i, down the r rows. $outer, $r, $inner >= 0; $x, $y byte offsets (4-byte
-;;   aligned is enough); no overlap.
+;;   $inner == 1: each row of r in blocks of 16 then 4 (four v128 maxima), then the tail;
+;;   $inner > 1: vectorized over i, 16 columns at a time, then 4, then one at a time, down the r
+;;   rows. $outer, $r, $inner >= 0; $x, $y byte offsets (4-byte aligned is enough); no overlap.
 (func $f32_rmax (param $outer i32) (param $r i32) (param $inner i32) (param $x i32) (param $y i32) (param $min i32)
-  (local $flip v128) (local $sign i32) (local $acc v128) (local $m f32) (local $j i32) (local $i i32) (local $p i32)
-  (local $row_bytes i32) (local $vec_bytes i32) (local $inner_bytes i32) (local $inner_vec i32)
+  (local $flip v128) (local $sign i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+  (local $m f32) (local $j i32) (local $i i32) (local $p i32)
+  (local $row_bytes i32) (local $vec_bytes i32) (local $blk_bytes i32) (local $inner_bytes i32) (local $inner_vec i32)
+  (local $inner_blk i32)
   (if (i32.or (i32.le_s (local.get $outer) (i32.const 0)) (i32.le_s (local.get $inner) (i32.const 0)))
     (then (return)))
   (local.set $sign (select (i32.const 0x80000000) (i32.const 0) (local.get $min)))
@@ -105,18 +108,33 @@
     (then
       (local.set $row_bytes (i32.shl (local.get $r) (i32.const 2)))
       (local.set $vec_bytes (i32.and (local.get $row_bytes) (i32.const -16)))
+      (local.set $blk_bytes (i32.and (local.get $row_bytes) (i32.const -64)))
       (loop $rows
-        (local.set $acc (v128.const f32x4 -inf -inf -inf -inf))
+        (local.set $a0 (v128.const f32x4 -inf -inf -inf -inf))
+        (local.set $a1 (local.get $a0))
+        (local.set $a2 (local.get $a0))
+        (local.set $a3 (local.get $a0))
         (local.set $j (i32.const 0))
+        (block $blk_done
+          (br_if $blk_done (i32.eqz (local.get $blk_bytes)))
+          (loop $blk
+            (local.set $p (i32.add (local.get $x) (local.get $j)))
+            (local.set $a0 (f32x4.max (local.get $a0) (v128.xor (v128.load (local.get $p)) (local.get $flip))))
+            (local.set $a1 (f32x4.max (local.get $a1) (v128.xor (v128.load offset=16 (local.get $p)) (local.get $flip))))
+            (local.set $a2 (f32x4.max (local.get $a2) (v128.xor (v128.load offset=32 (local.get $p)) (local.get $flip))))
+            (local.set $a3 (f32x4.max (local.get $a3) (v128.xor (v128.load offset=48 (local.get $p)) (local.get $flip))))
+            (local.set $j (i32.add (local.get $j) (i32.const 64)))
+            (br_if $blk (i32.ne (local.get $j) (local.get $blk_bytes)))))
         (block $vec_done
-          (br_if $vec_done (i32.eqz (local.get $vec_bytes)))
+          (br_if $vec_done (i32.eq (local.get $j) (local.get $vec_bytes)))
           (loop $vec
-            (local.set $acc (f32x4.max (local.get $acc)
-                                       (v128.xor (v128.load (i32.add (local.get $x) (local.get $j))) (local.get $flip))))
+            (local.set $a0 (f32x4.max (local.get $a0)
+                                      (v128.xor (v128.load (i32.add (local.get $x) (local.get $j))) (local.get $flip))))
             (local.set $j (i32.add (local.get $j) (i32.const 16)))
             (br_if $vec (i32.ne (local.get $j) (local.get $vec_bytes)))))
-        (local.set $m (f32.max (f32.max (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
-                               (f32.max (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+        (local.set $a0 (f32x4.max (f32x4.max (local.get $a0) (local.get $a1)) (f32x4.max (local.get $a2) (local.get $a3))))
+        (local.set $m (f32.max (f32.max (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
+                               (f32.max (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
         (block $tail_done
           (br_if $tail_done (i32.eq (local.get $j) (local.get $row_bytes)))
           (loop $tail
@@ -133,23 +151,51 @@
       (return)))
   (local.set $inner_bytes (i32.shl (local.get $inner) (i32.const 2)))
   (local.set $inner_vec (i32.and (local.get $inner_bytes) (i32.const -16)))
+  (local.set $inner_blk (i32.and (local.get $inner_bytes) (i32.const -64)))
   (loop $outers
-    ;; vector columns: 4 outputs at a time, down the r rows
     (local.set $i (i32.const 0))
+    ;; 16 columns at a time: four independent maxima, down the r rows
+    (block $blk_cols_done
+      (br_if $blk_cols_done (i32.eqz (local.get $inner_blk)))
+      (loop $blk_cols
+        (local.set $a0 (v128.const f32x4 -inf -inf -inf -inf))
+        (local.set $a1 (local.get $a0))
+        (local.set $a2 (local.get $a0))
+        (local.set $a3 (local.get $a0))
+        (local.set $p (i32.add (local.get $x) (local.get $i)))
+        (local.set $j (local.get $r))
+        (block $blk_down_done
+          (br_if $blk_down_done (i32.le_s (local.get $j) (i32.const 0)))
+          (loop $blk_down
+            (local.set $a0 (f32x4.max (local.get $a0) (v128.xor (v128.load (local.get $p)) (local.get $flip))))
+            (local.set $a1 (f32x4.max (local.get $a1) (v128.xor (v128.load offset=16 (local.get $p)) (local.get $flip))))
+            (local.set $a2 (f32x4.max (local.get $a2) (v128.xor (v128.load offset=32 (local.get $p)) (local.get $flip))))
+            (local.set $a3 (f32x4.max (local.get $a3) (v128.xor (v128.load offset=48 (local.get $p)) (local.get $flip))))
+            (local.set $p (i32.add (local.get $p) (local.get $inner_bytes)))
+            (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+            (br_if $blk_down (local.get $j))))
+        (local.set $p (i32.add (local.get $y) (local.get $i)))
+        (v128.store (local.get $p) (v128.xor (local.get $a0) (local.get $flip)))
+        (v128.store offset=16 (local.get $p) (v128.xor (local.get $a1) (local.get $flip)))
+        (v128.store offset=32 (local.get $p) (v128.xor (local.get $a2) (local.get $flip)))
+        (v128.store offset=48 (local.get $p) (v128.xor (local.get $a3) (local.get $flip)))
+        (local.set $i (i32.add (local.get $i) (i32.const 64)))
+        (br_if $blk_cols (i32.ne (local.get $i) (local.get $inner_blk)))))
+    ;; 4 columns at a time
     (block $cols_done
-      (br_if $cols_done (i32.eqz (local.get $inner_vec)))
+      (br_if $cols_done (i32.eq (local.get $i) (local.get $inner_vec)))
       (loop $cols
-        (local.set $acc (v128.const f32x4 -inf -inf -inf -inf))
+        (local.set $a0 (v128.const f32x4 -inf -inf -inf -inf))
         (local.set $p (i32.add (local.get $x) (local.get $i)))
         (local.set $j (local.get $r))
         (block $down_done
           (br_if $down_done (i32.le_s (local.get $j) (i32.const 0)))
           (loop $down
-            (local.set $acc (f32x4.max (local.get $acc) (v128.xor (v128.load (local.get $p)) (local.get $flip))))
+            (local.set $a0 (f32x4.max (local.get $a0) (v128.xor (v128.load (local.get $p)) (local.get $flip))))
             (local.set $p (i32.add (local.get $p) (local.get $inner_bytes)))
             (local.set $j (i32.sub (local.get $j) (i32.const 1)))
             (br_if $down (local.get $j))))
-        (v128.store (i32.add (local.get $y) (local.get $i)) (v128.xor (local.get $acc) (local.get $flip)))
+        (v128.store (i32.add (local.get $y) (local.get $i)) (v128.xor (local.get $a0) (local.get $flip)))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br_if $cols (i32.ne (local.get $i) (local.get $inner_vec)))))
     ;; column tail: one output at a time
