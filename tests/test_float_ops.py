@@ -1,5 +1,5 @@
 """float32 math, activations and normalizations through the public API (compile, load, run in
-wasmtime): Sin .. Atanh, Softplus, Softsign, Elu, Selu, Celu, Mish, ThresholdedRelu, Shrink, PRelu,
+wasmtime): Sin .. Atanh, Softplus, Softsign, Elu, Selu, Celu, Mish, ThresholdedRelu, Shrink, Swish, PRelu,
 InstanceNormalization, GroupNormalization (opsets 18 and 21), RMSNormalization, LpNormalization and
 MeanVarianceNormalization, every attribute, against onnxruntime on the original graph within the
 fp32 contract (atol 1e-5 + rtol 1e-4), and the variant's reference.onnx too; errors are typed."""
@@ -79,7 +79,7 @@ UNARY = {
     "Acosh": ((1, 50), 17), "Atanh": ((-0.999, 0.999), 17),
     "Softplus": ((-30, 30), 17), "Softsign": ((-30, 30), 17), "Elu": ((-10, 10), 17),
     "Selu": ((-10, 10), 17), "Celu": ((-10, 10), 12), "Mish": ((-20, 20), 18),
-    "ThresholdedRelu": ((-3, 3), 17), "Shrink": ((-3, 3), 17),
+    "ThresholdedRelu": ((-3, 3), 17), "Shrink": ((-3, 3), 17), "Swish": ((-30, 30), 24),
 }
 
 
@@ -97,6 +97,7 @@ def test_unary_default_attributes(tmp_path, op, shape):
     ("Celu", {"alpha": 0.4}), ("Celu", {"alpha": 3.0}),
     ("ThresholdedRelu", {"alpha": 0.5}), ("ThresholdedRelu", {"alpha": -1.25}),
     ("Shrink", {"lambd": 1.5}), ("Shrink", {"bias": 0.25}), ("Shrink", {"lambd": 0.0, "bias": -1.0}),
+    ("Swish", {"alpha": 1.702}), ("Swish", {"alpha": -0.5}),
 ])
 def test_unary_attributes(tmp_path, op, attrs):
     (lo, hi), opset = UNARY[op]

@@ -412,7 +412,7 @@
 
 ;; ---- op-coded kernels: trigonometric and hyperbolic functions, their inverses, exp activations ----
 ;; One array kernel, $f32_vunary_op, runs any of these by op code (a br_table per vector picks the
-;; helper; the ops are rare enough that one loop beats 19 copies of it). Every helper is a polynomial
+;; helper; the ops are rare enough that one loop beats 20 copies of it). Every helper is a polynomial
 ;; or a composition of $f32_vexp and $f32x4_log, so every engine computes the same bits. The
 ;; polynomials are Cephes' single-precision ones (sinf, cosf, asinf, atanf, sinhf, asinhf, acoshf,
 ;; atanhf), coefficients rounded to f32.
@@ -430,7 +430,8 @@
 ;;   sinh 3.9 ulp, cosh 3.2 ulp (relative 2.7e-7; overflow to inf only where the result does)
 ;;   asinh 3.3 ulp, acosh 2.3 ulp (any x)
 ;;   softplus    abs 4.8e-7 (relative 2.1e-7 for normal results); exp flushes below x = -87: 0
-;;   softsign 1.5 ulp; elu, selu, celu (Kahan's expm1) 2.4 ulp; mish 3.9 ulp
+;;   softsign 1.5 ulp; elu, selu, celu (Kahan's expm1) 2.4 ulp; mish 3.9 ulp; swish 2.7 ulp
+;;               (alpha = 1, x >= -80: below, sigmoid's result is subnormal or flushed)
 ;;   thresholded_relu, shrink: one IEEE rounding per instruction
 ;; Special values: NaN in -> NaN out (thresholded_relu and shrink give 0, as onnxruntime);
 ;; sin, tan, asin, atan, sinh, asinh, atanh keep the sign of zero; sin, cos, tan of +-inf = NaN;
@@ -663,13 +664,14 @@
 ;;   16 mish      x * $f32x4_tanh(softplus(x))
 ;;   17 thresholded relu   x > p0 ? x : 0                         (p0 = alpha)
 ;;   18 shrink    x < -p0 ? x + p1 : (x > p0 ? x - p1 : 0)        (p0 = lambd, p1 = bias)
+;;   19 swish     x * $f32x4_sigmoid(p0 * x)                      (p0 = alpha)
 ;;   Any other op code computes sin.
 (func $f32x4_unary_op (param $op i32) (param $x v128) (param $p0 v128) (param $p1 v128) (result v128)
-  (block $shrink (block $threshold (block $mish (block $celu (block $selu (block $elu (block $softsign
+  (block $swish (block $shrink (block $threshold (block $mish (block $celu (block $selu (block $elu (block $softsign
   (block $softplus (block $atanh (block $acosh (block $asinh (block $cosh (block $sinh (block $atan
   (block $acos (block $asin (block $tan (block $cos (block $sin
     (br_table $sin $cos $tan $asin $acos $atan $sinh $cosh $asinh $acosh $atanh $softplus $softsign
-              $elu $selu $celu $mish $threshold $shrink $sin (local.get $op)))
+              $elu $selu $celu $mish $threshold $shrink $swish $sin (local.get $op)))
     (return (call $f32x4_sincos (local.get $x) (i32.const 0))))
     (return (call $f32x4_sincos (local.get $x) (i32.const 1))))
     (return (call $f32x4_tan (local.get $x))))
@@ -692,9 +694,10 @@
                             (local.get $x) (f32x4.lt (local.get $x) (v128.const f32x4 0 0 0 0)))))
     (return (f32x4.mul (local.get $x) (call $f32x4_tanh (call $f32x4_softplus (local.get $x))))))
     (return (v128.and (local.get $x) (f32x4.gt (local.get $x) (local.get $p0)))))
-  (v128.bitselect (f32x4.add (local.get $x) (local.get $p1))
-                  (v128.and (f32x4.sub (local.get $x) (local.get $p1)) (f32x4.gt (local.get $x) (local.get $p0)))
-                  (f32x4.lt (local.get $x) (f32x4.neg (local.get $p0)))))
+    (return (v128.bitselect (f32x4.add (local.get $x) (local.get $p1))
+                            (v128.and (f32x4.sub (local.get $x) (local.get $p1)) (f32x4.gt (local.get $x) (local.get $p0)))
+                            (f32x4.lt (local.get $x) (f32x4.neg (local.get $p0))))))
+  (f32x4.mul (local.get $x) (call $f32x4_sigmoid (f32x4.mul (local.get $p0) (local.get $x)))))
 
 ;; $f32_vunary_op: y[i] = op(x[i]) for op code $op of $f32x4_unary_op, parameters $p0, $p1 (pass 0
 ;;   for the ops that take fewer).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .reference import vexp, wasm_max, wasm_min
-from .reference_elementwise import _copysign_or, _hex, _horner, _select, log, tanh
+from .reference_elementwise import _copysign_or, _hex, _horner, _select, log, sigmoid, tanh
 
 f32, i32, u32 = np.float32, np.int32, np.uint32
 SIGN = u32(0x80000000)
@@ -256,10 +256,16 @@ def shrink(x, lambd, bias) -> np.ndarray:
         return _select(x < -f32(lambd), x + f32(bias), res)
 
 
+def swish(x, alpha) -> np.ndarray:
+    x = np.asarray(x, f32)
+    with np.errstate(all="ignore"):
+        return x * sigmoid(f32(alpha) * x)
+
+
 # op code of $f32_vunary_op -> (reference, number of f32 parameters)
 OPS = {
     0: (sin, 0), 1: (cos, 0), 2: (tan, 0), 3: (asin, 0), 4: (acos, 0), 5: (atan, 0),
     6: (sinh, 0), 7: (cosh, 0), 8: (asinh, 0), 9: (acosh, 0), 10: (atanh, 0),
     11: (softplus, 0), 12: (softsign, 0), 13: (elu, 1), 14: (selu, 2), 15: (celu, 1), 16: (mish, 0),
-    17: (thresholded_relu, 1), 18: (shrink, 2),
+    17: (thresholded_relu, 1), 18: (shrink, 2), 19: (swish, 1),
 }

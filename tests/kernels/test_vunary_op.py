@@ -19,9 +19,9 @@ f32 = np.float32
 KERNEL = "f32_vunary_op"
 NAMES = {0: "sin", 1: "cos", 2: "tan", 3: "asin", 4: "acos", 5: "atan", 6: "sinh", 7: "cosh", 8: "asinh",
          9: "acosh", 10: "atanh", 11: "softplus", 12: "softsign", 13: "elu", 14: "selu", 15: "celu", 16: "mish",
-         17: "thresholded_relu", 18: "shrink"}
+         17: "thresholded_relu", 18: "shrink", 19: "swish"}
 CODES = {name: op for op, name in NAMES.items()}
-PARAMS = {13: (0.7,), 14: (1.67326, 1.0507), 15: (0.5,), 17: (0.25,), 18: (0.5, 0.125)}  # non-default values
+PARAMS = {13: (0.7,), 14: (1.67326, 1.0507), 15: (0.5,), 17: (0.25,), 18: (0.5, 0.125), 19: (0.75,)}  # non-default values
 SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1e-38, -1e-38, 3e38, -3e38, 1.0, -1.0,
                      0.5, -0.5, 0.4142135, 2.4142137, 1.5707964, -1.5707964, 3.1415927, 4096.0, 4097.0, 88.0,
                      -88.0, 89.5, 100.0, -100.0, 1e5, -1e5, 1.06e6, 1e7, 1e30], f32)
@@ -154,6 +154,7 @@ ULP_BOUNDS = {  # name: (exact function, sweep range, max ulp)
     "elu": (_expm1_where_negative(1.0), (-100.0, 10.0), 2.4),
     "celu": (_expm1_where_negative(0.5), (-100.0, 10.0), 2.4),
     "mish": (lambda x: x * np.tanh(np.logaddexp(0, x)), (-20.0, 20.0), 3.9),
+    "swish": (lambda x: x / (1 + np.exp(-x)), (-80.0, 80.0), 2.7),
 }
 
 
@@ -161,7 +162,7 @@ ULP_BOUNDS = {  # name: (exact function, sweep range, max ulp)
 def test_documented_ulp_accuracy(name):
     exact_fn, (lo, hi), bound = ULP_BOUNDS[name]
     op = CODES[name]
-    params = {"elu": (1.0,), "celu": (0.5,)}.get(name, ())
+    params = {"elu": (1.0,), "celu": (0.5,), "swish": (1.0,)}.get(name, ())
     _, ulp, _ = _errors(op, _sweep(lo, hi), exact_fn, params)
     assert ulp.max() <= bound, f"{name}: {ulp.max():.3f} ulp"
 

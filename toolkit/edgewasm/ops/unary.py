@@ -3,7 +3,7 @@ Log. Each runs one kernel of wasm-kernels/f32_vunary.wat (Exp: f32_softmax.wat's
 the transcendentals are polynomials in wat with their measured errors documented there.
 
 The rarer ones (Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Softplus,
-Softsign, Elu, Selu, Celu, Mish, ThresholdedRelu, Shrink) share one op-coded kernel,
+Softsign, Elu, Selu, Celu, Mish, ThresholdedRelu, Shrink, Swish) share one op-coded kernel,
 f32_vunary_op, whose helpers document their accuracy (Sin/Cos: absolute error <= 1.6e-7 for
 |x| <= 1.05e6, NaN beyond)."""
 
@@ -21,7 +21,7 @@ OP_CODED = {
     "Softplus": (11, ()), "Softsign": (12, ()), "Elu": (13, (("alpha", 1.0),)),
     "Selu": (14, (("alpha", 1.67326319217681884765625), ("gamma", 1.05070102214813232421875))),
     "Celu": (15, (("alpha", 1.0),)), "Mish": (16, ()), "ThresholdedRelu": (17, (("alpha", 1.0),)),
-    "Shrink": (18, (("lambd", 0.5), ("bias", 0.0))),
+    "Shrink": (18, (("lambd", 0.5), ("bias", 0.0))), "Swish": (19, (("alpha", 1.0),)),
 }
 IR_OP = ("Sigmoid", "Tanh", "Erf", "Gelu", "LeakyRelu", "HardSigmoid", "HardSwish", "Sqrt", "Exp", "Log",
          *OP_CODED)
@@ -78,6 +78,12 @@ def export(ex, node) -> None:
         ex.add("Softplus", [x], soft)
         ex.add("Tanh", [soft], t)
         ex.add("Mul", [x, t], y)
+        return
+    if node.op == "Swish":  # opset 24: x * sigmoid(alpha * x)
+        scaled, s = ex.temp(y), ex.temp(y)
+        ex.add("Mul", [x, ex.const(f"{y}__alpha", np.float32(node.attrs["alpha"]))], scaled)
+        ex.add("Sigmoid", [scaled], s)
+        ex.add("Mul", [x, s], y)
         return
     if node.op in OP_CODED:
         ex.add(node.op, [x], y, **{name: node.attrs[name] for name, _ in OP_CODED[node.op][1]})
