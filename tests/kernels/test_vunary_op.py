@@ -145,7 +145,7 @@ def _expm1_where_negative(alpha):
 
 ULP_BOUNDS = {  # name: (exact function, sweep range, max ulp)
     "sin": (np.sin, (-10.0, 10.0), 1.5), "cos": (np.cos, (-10.0, 10.0), 1.5),
-    "tan": (np.tan, (-100.0, 100.0), 3.0),
+    "tan": (np.tan, (-100.0, 100.0), 3.1),
     "asin": (np.arcsin, (-1.0, 1.0), 2.35), "acos": (np.arccos, (-1.0, 1.0), 1.3),
     "atan": (np.arctan, (-3e38, 3e38), 2.85), "atanh": (np.arctanh, (-1.0, 1.0), 1.35),
     "sinh": (np.sinh, (-89.5, 89.5), 3.9), "cosh": (np.cosh, (-89.5, 89.5), 3.2),
@@ -167,7 +167,7 @@ def test_documented_ulp_accuracy(name):
     assert ulp.max() <= bound, f"{name}: {ulp.max():.3f} ulp"
 
 
-@pytest.mark.parametrize("name, bound_1e5, bound_1e6", [("sin", 7.6e-8, 1.6e-7), ("cos", 7.7e-8, 1.6e-7)])
+@pytest.mark.parametrize("name, bound_1e5, bound_1e6", [("sin", 7.7e-8, 1.6e-7), ("cos", 7.7e-8, 1.6e-7)])
 def test_sin_cos_absolute_error_over_large_arguments(name, bound_1e5, bound_1e6):
     """Rotary embeddings take sin/cos of position * frequency: positions up to 1e5 and more."""
     exact_fn = np.sin if name == "sin" else np.cos
@@ -205,7 +205,7 @@ def test_selu_accuracy():
     alpha, gamma = 1.6732632423543772, 1.0507009873554805
     _, ulp, _ = _errors(CODES["selu"], _sweep(-100.0, 10.0), lambda v: gamma * np.where(v > 0, v, alpha * np.expm1(v)),
                         (alpha, gamma))
-    assert ulp.max() <= 2.4 + 1.0  # two more roundings (alpha, gamma) than elu
+    assert ulp.max() <= 3.2
 
 
 @pytest.mark.parametrize("name, exact_fn, lo, hi", [
