@@ -5,6 +5,12 @@
 ;; 4 lane partial sums over the vector part, total (s0 + s1) + (s2 + s3), then the tail in
 ;; ascending order. Every lane and tail element goes through the same IEEE operations, so an
 ;; element's bits never depend on its position.
+;; Accuracy (measured against float64 on rows of N(5, 10^2) values; tests/kernels/test_rownorm.py):
+;; f32_rownorm's outputs (about unit variance) are within 6.5e-7 absolute for rows of 64 to 301
+;; values and 2e-6 for rows of 4096 (the f32 sums' rounding); f32_lpnorm's within 6e-7 of the
+;; row's largest output. The two-pass variance does not cancel as E[x^2] - E[x]^2 does
+;; (onnxruntime's InstanceNormalization leaves up to 2e-4 of noise on a one-element row, where the
+;; exact output is the bias).
 
 ;; $f32_abs_sum: helper, the sum of |x_i| over $n f32 at $x, in $f32_layernorm_sum's order.
 (func $f32_abs_sum (param $n i32) (param $x i32) (result f32)

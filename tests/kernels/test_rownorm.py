@@ -88,16 +88,21 @@ def test_rownorm_property(mode, x):
     assert_same_bits(rownorm(mode, x, None, 1e-5), ref.rownorm(mode, x, None, 1e-5))
 
 
-def test_rownorm_accuracy_against_float64():
+@pytest.mark.parametrize("n, bound", [(64, 5e-7), (301, 6.5e-7), (4096, 2e-6)])
+def test_rownorm_and_lpnorm_accuracy_against_float64(n, bound):
+    """The bounds documented in wasm-kernels/f32_norm.wat."""
     rng = np.random.default_rng(1)
-    x = (rng.standard_normal((64, 301)) * 10 + 5).astype(f32)
+    x = (rng.standard_normal((16, n)) * 10 + 5).astype(f32)
     xd = x.astype(np.float64)
     mean, var = xd.mean(1, keepdims=True), xd.var(1, keepdims=True)
     exact = {0: (xd - mean) / np.sqrt(var + 1e-5), 1: (xd - mean) / (np.sqrt(var) + 1e-9),
              2: xd / np.sqrt((xd * xd).mean(1, keepdims=True) + 1e-5)}
     for mode, want in exact.items():
         got = rownorm(mode, x, None, 1e-9 if mode == 1 else 1e-5)
-        assert np.abs(got - want).max() <= 2e-6, mode
+        assert np.abs(got - want).max() <= bound, mode
+    for p in (1, 2):
+        want = xd / np.linalg.norm(xd, ord=p, axis=1, keepdims=True)
+        assert (np.abs(lpnorm(p, x) - want) / np.abs(want).max(1, keepdims=True)).max() <= 6e-7, p
 
 
 @pytest.mark.parametrize("p", [1, 2])
