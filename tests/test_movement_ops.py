@@ -19,7 +19,8 @@ from edgewasm.errors import ModelFormatError, UnsupportedModelError
 
 DTYPES = {"float32": TensorProto.FLOAT, "int64": TensorProto.INT64, "bool": TensorProto.BOOL,
           "float16": TensorProto.FLOAT16, "uint8": TensorProto.UINT8, "int32": TensorProto.INT32,
-          "float64": TensorProto.DOUBLE, "int8": TensorProto.INT8, "bfloat16": TensorProto.BFLOAT16}
+          "float64": TensorProto.DOUBLE, "int8": TensorProto.INT8, "bfloat16": TensorProto.BFLOAT16,
+          "uint16": TensorProto.UINT16}
 MAIN_DTYPES = ["float32", "int64", "bool", "float16", "uint8"]
 NotImplementedError_ = ort.capi.onnxruntime_pybind11_state.NotImplemented
 
@@ -79,7 +80,7 @@ def oracle(proto, feeds):
     return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
 
 
-def check(tmp_path, proto, feeds, exact=True, shapes=None, reference=True):
+def check(tmp_path, proto, feeds, exact=True, shapes=None, reference=True, rtol=1e-4, atol=1e-5):
     """Compile, run, compare with onnxruntime on the original graph and on the variant's
     reference.onnx; returns the module's outputs."""
     path = tmp_path / "m.onnx"
@@ -97,7 +98,8 @@ def check(tmp_path, proto, feeds, exact=True, shapes=None, reference=True):
                 np.testing.assert_array_equal(a.view(np.uint8) if a.dtype.kind == "f" else a,
                                               b.view(np.uint8) if b.dtype.kind == "f" else b, err_msg=name)
             else:
-                np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=name)
+                np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol,
+                                           err_msg=name)
     return got
 
 
@@ -453,3 +455,88 @@ def test_reverse_sequence_rank_2_and_lengths_out_of_range(tmp_path):
                     {"y": ("float32", None)}, {"lens": i64([4, 1])}, opset=10)
     with pytest.raises(ModelFormatError, match=r"sequence_lens \[4, 1\] must lie in \[0, 3\]"):
         compile_error(tmp_path, constant)
+
+
+# -- Einsum ----------------------------------------------------------------------------------------
+
+EQUATIONS = [  # (equation, input shapes)
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("...ij,...jk->...ik", [(2, 1, 3, 4), (1, 5, 4, 6)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 8), (2, 3, 5, 8)]),
+    ("ii->i", [(4, 4)]),
+    ("ii", [(5, 5)]),
+    ("bii->bi", [(3, 4, 4)]),
+    ("iij,jk->ik", [(3, 3, 4), (4, 2)]),
+    ("ij->ji", [(3, 5)]),
+    ("ij->", [(3, 5)]),
+    ("i,i", [(7,), (7,)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("ij,ij->ij", [(3, 4), (3, 4)]),
+    ("abc,cd,de->abe", [(2, 3, 4), (4, 5), (5, 2)]),
+    ("ij,jk", [(2, 3), (3, 4)]),
+    ("Ab,bA", [(3, 4), (4, 3)]),
+    ("...j,j", [(2, 3, 4), (4,)]),
+    ("bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),
+    ("ijk,ikj->i", [(2, 3, 4), (2, 4, 3)]),
+    ("ij,kl->ijkl", [(2, 3), (1, 2)]),
+]
+
+
+@pytest.mark.parametrize("equation, shapes", EQUATIONS)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "float16"])
+def test_einsum_equations_and_dtypes(tmp_path, equation, shapes, dtype):
+    names = [f"x{i}" for i in range(len(shapes))]
+    out = np.einsum(equation, *[np.zeros(s) for s in shapes]).shape
+    proto = make(helper.make_node("Einsum", names, ["y"], equation=equation),
+                 {n: (dtype, s) for n, s in zip(names, shapes)}, {"y": (dtype, out)}, opset=12)
+    feeds = {n: (sample(s, dtype, seed=i) / (10 if dtype.startswith("float") else 100)).astype(dtype)
+             for i, (n, s) in enumerate(zip(names, shapes))}
+    tolerance = {"float16": (1e-2, 1e-2), "float32": (1e-4, 1e-5), "float64": (1e-9, 1e-12)}.get(dtype)
+    got = check(tmp_path, proto, feeds, exact=tolerance is None, **({} if tolerance is None else
+                                                                   {"rtol": tolerance[0], "atol": tolerance[1]}))
+    want = np.einsum(equation, *[feeds[n].astype(np.float64) for n in names])
+    np.testing.assert_allclose(got["y"].astype(np.float64), want, rtol=1e-2 if dtype == "float16" else 1e-5,
+                               atol=1e-2 if dtype == "float16" else 1e-5)
+
+
+@pytest.mark.parametrize("equation, shapes, constant", [
+    ("bij,jk->bik", [(2, 3, 4), (4, 5)], 1),
+    ("ij,bjk->bik", [(3, 4), (2, 4, 5)], 0),
+    ("bii,ij->bj", [(2, 3, 3), (3, 4)], 1),
+    ("iij,bj->bi", [(4, 4, 3), (2, 3)], 0),
+])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_einsum_with_a_constant_operand(tmp_path, equation, shapes, constant, dtype):
+    names = [f"x{i}" for i in range(len(shapes))]
+    value = (sample(shapes[constant], dtype, seed=5) / (10 if dtype == "float32" else 100)).astype(dtype)
+    inputs = {n: (dtype, s) for i, (n, s) in enumerate(zip(names, shapes)) if i != constant}
+    proto = make(helper.make_node("Einsum", names, ["y"], equation=equation), inputs, {"y": (dtype, None)},
+                 {names[constant]: value}, opset=12)
+    feeds = {n: (sample(s, dtype, seed=i) / (10 if dtype == "float32" else 100)).astype(dtype)
+             for i, (n, s) in enumerate(zip(names, shapes)) if i != constant}
+    check(tmp_path, proto, feeds, exact=dtype != "float32")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16"])
+def test_einsum_in_dtypes_onnxruntime_lacks(tmp_path, dtype):
+    proto = make(helper.make_node("Einsum", ["a", "b"], ["y"], equation="bij,bjk->bik"),
+                 {"a": (dtype, (2, 3, 4)), "b": (dtype, (2, 4, 2))}, {"y": (dtype, None)}, opset=12)
+    a, b = sample((2, 3, 4), dtype, seed=1) % 8, sample((2, 4, 2), dtype, seed=2) % 8
+    got = check(tmp_path, proto, {"a": a, "b": b}, reference=False)
+    np.testing.assert_array_equal(got["y"], np.einsum("bij,bjk->bik", a, b).astype(dtype))
+
+
+def test_einsum_errors(tmp_path):
+    def einsum(equation, shapes, dtype="float32"):
+        names = [f"x{i}" for i in range(len(shapes))]
+        return make(helper.make_node("Einsum", names, ["y"], equation=equation),
+                    {n: (dtype, s) for n, s in zip(names, shapes)}, {"y": (dtype, [1])}, opset=12)
+    with pytest.raises(ModelFormatError, match="does not fit an input of rank 3"):
+        compile_error(tmp_path, einsum("ij->i", [(2, 3, 4)]))
+    with pytest.raises(ModelFormatError, match="inputs have ellipses but the output 'i' has none"):
+        compile_error(tmp_path, einsum("...i->i", [(2, 3)]))
+    with pytest.raises(ModelFormatError, match="label 'j' has sizes 3 and 4"):
+        compile_error(tmp_path, einsum("ij,jk->ik", [(2, 3), (4, 5)]))
+    with pytest.raises(ModelFormatError, match="repeats a label or names one no input has"):
+        compile_error(tmp_path, einsum("ij->k", [(2, 3)]))
