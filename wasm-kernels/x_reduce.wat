@@ -25,11 +25,11 @@
 ;;   dtype (an int32 sum past INT32_MAX gives INT32_MAX, as onnxruntime's reductions do); a column
 ;;   where a term or partial result leaves the 64-bit range is computed in f64 instead, as
 ;;   onnxruntime computes integer reductions, and its result saturates to the dtype's range (see
-;;   $x_reduce_store); mean = sum / r truncated toward zero; L2 and
-;;   log of the sum go through f64 (sqrt, log) and log-sum-exp is computed as for floats (as ONNX's
-;;   function body: in double, then CastLike); such a float result is stored truncated toward
-;;   zero and saturated to the dtype's range, NaN and -inf giving its smallest value
-;;   ($x_reduce_store: so the log of a sum <= 0 is the smallest value, as onnxruntime on x86).
+;;   $x_reduce_store); mean = sum / r truncated toward zero; L2 and log of the sum go through f64
+;;   (sqrt, log) and log-sum-exp is computed as for floats (as ONNX's function body: in double,
+;;   then CastLike); such a float result is stored truncated toward zero and saturated to the
+;;   dtype's range, NaN and -inf giving its smallest value (so the log of a sum <= 0 is the
+;;   smallest value, as onnxruntime gives on x86).
 ;;   An empty set ($r = 0): max -inf or the dtype's smallest value (false), min +inf or its
 ;;   largest (true), sum/L1/L2/sum of squares 0, mean 0 (as onnxruntime), prod 1, log of the sum
 ;;   and log-sum-exp -inf (an integer dtype: its smallest value).
