@@ -540,3 +540,14 @@ def test_einsum_errors(tmp_path):
         compile_error(tmp_path, einsum("ij,jk->ik", [(2, 3), (4, 5)]))
     with pytest.raises(ModelFormatError, match="repeats a label or names one no input has"):
         compile_error(tmp_path, einsum("ij->k", [(2, 3)]))
+
+
+def test_constant_data_with_a_run_time_argument(tmp_path):
+    """The data is an initializer and only the fill (Pad) or the lengths (ReverseSequence) are inputs."""
+    table = sample((4, 3, 2), "int64", seed=3)
+    nodes = [helper.make_node("Pad", ["table", "pads", "v"], ["padded"]),
+             helper.make_node("ReverseSequence", ["table", "lens"], ["reversed"], time_axis=0, batch_axis=1)]
+    proto = make(nodes, {"v": ("int64", ()), "lens": ("int64", (3,))},
+                 {"padded": ("int64", None), "reversed": ("int64", None)},
+                 {"table": table, "pads": i64([1, 0, 0, 0, 2, 1])})
+    check(tmp_path, proto, {"v": np.array(-7, np.int64), "lens": i64([4, 2, 0])})
