@@ -45,7 +45,7 @@ def _tensor(name, value):
     value = np.asarray(value)
     if value.dtype == ml_dtypes.bfloat16:
         return helper.make_tensor(name, TensorProto.BFLOAT16, value.shape,
-                                  value.view(np.uint16).reshape(-1).tolist())
+                                  value.astype(np.float32).reshape(-1).tolist())  # exact both ways
     return numpy_helper.from_array(value, name)
 
 
@@ -551,3 +551,26 @@ def test_constant_data_with_a_run_time_argument(tmp_path):
                  {"padded": ("int64", None), "reversed": ("int64", None)},
                  {"table": table, "pads": i64([1, 0, 0, 0, 2, 1])})
     check(tmp_path, proto, {"v": np.array(-7, np.int64), "lens": i64([4, 2, 0])})
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int8", "int32", "uint16", "bfloat16"])
+@pytest.mark.parametrize("mode", ["constant", "reflect"])
+def test_pad_in_more_dtypes(tmp_path, dtype, mode):
+    x = sample((3, 4, 5), dtype)
+    inits = {"pads": i64([1, 0, 2, 0, 2, 1])}
+    inputs = ["x", "pads"]
+    if mode == "constant":
+        inits["value"] = np.asarray(sample((), dtype, seed=5)).astype(x.dtype)
+        inputs.append("value")
+    proto = make(helper.make_node("Pad", inputs, ["y"], mode=mode), {"x": (dtype, (3, 4, 5))}, {"y": (dtype, None)},
+                 inits)
+    got = check(tmp_path, proto, {"x": x}, reference=dtype not in ("bfloat16", "uint16"))  # onnxruntime lacks them
+    kwargs = {"constant_values": inits["value"]} if mode == "constant" else {}
+    np.testing.assert_array_equal(got["y"].view(np.uint8), np.pad(x, [(1, 0), (0, 2), (2, 1)], mode=mode, **kwargs).view(np.uint8))
+
+
+def test_einsum_of_bool_is_refused(tmp_path):
+    proto = make(helper.make_node("Einsum", ["a"], ["y"], equation="ij->ji"), {"a": ("bool", (2, 3))},
+                 {"y": ("bool", (3, 2))}, opset=12)
+    with pytest.raises((UnsupportedModelError, ModelFormatError), match="bool"):
+        compile_error(tmp_path, proto)
