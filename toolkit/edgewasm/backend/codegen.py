@@ -42,7 +42,12 @@ NO_EPOCH_LOOPS = {  # kernel -> what runs when the word is 2 (else the word-0 lo
     "f32_gemm_4x8": "f32_gemm_2x16",
     "f32_gemm_1x32": "f32_gemm_1x32",
 }
-LOOP_VARIANT_V8 = 1  # the word's values (0: the default; runtime/sandbox.py)
+LOOP_VARIANT_V8 = 1
+BRANCH_MARKERS = {  # an If with a run-time condition (ops/control_flow.py): the condition is one bool byte
+    "__if": "(if (i32.load8_u {0}) (then",
+    "__else": ") (else",
+    "__end": "))",
+}  # the word's values (0: the default; runtime/sandbox.py)
 
 
 def loop_variant_kernels(kernels) -> list[str]:
@@ -70,11 +75,13 @@ def profile_layers(program: Program) -> list[tuple[str, str, list]]:
     The module cannot read a clock (it imports nothing), so the host times each entry point.
     """
     groups: list[tuple[str, list]] = []
+    depth = 0  # inside an If's branches: the whole If is one layer
     for call in program.calls:
-        if groups and groups[-1][0] == call.node:
+        if depth or (groups and groups[-1][0] == call.node):
             groups[-1][1].append(call)
         else:
             groups.append((call.node, [call]))
+        depth += {"__if": 1, "__end": -1}.get(call.kernel, 0)
     return [(f"layer_{i}", node, calls) for i, (node, calls) in enumerate(groups)]
 
 
@@ -97,7 +104,11 @@ def _function(export: str, calls, plan: MemoryPlan, statuses: dict[str, int]) ->
     for call in calls:
         args = " ".join(_arg(a, plan) for a in call.args)
         lines.append(f"    ;; {call.node}")
-        if call.failure:  # a kernel that checks its run-time indices: stop with the status naming it
+        if call.kernel == "__fail":  # a branch that cannot run with the static shapes: stop with its reason
+            lines.append(f"    (return (i32.const {statuses[call.failure]}))")
+        elif call.kernel in BRANCH_MARKERS:
+            lines.append("    " + BRANCH_MARKERS[call.kernel].format(*(_arg(a, plan) for a in call.args)))
+        elif call.failure:  # a kernel that checks its run-time indices: stop with the status naming it
             lines.append(f"    (if (call ${call.kernel} {args}) (then (return (i32.const {statuses[call.failure]}))))")
         else:
             lines.append(f"    {dispatch_call(call.kernel, args)}")

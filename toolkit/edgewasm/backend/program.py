@@ -43,7 +43,7 @@ class Program:
 
     @property
     def kernels(self) -> list[str]:
-        return sorted({c.kernel for c in self.calls + self.init_calls})
+        return sorted({c.kernel for c in self.calls + self.init_calls if not c.kernel.startswith("__")})
 
     def root(self, name: str) -> str:
         while name in self.views:

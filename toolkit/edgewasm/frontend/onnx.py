@@ -18,6 +18,7 @@ from ..errors import DynamicShapeError, ModelFormatError, UnsupportedModelError
 from ..ir import Graph, Node, TensorInfo
 from ..ops import FOLDERS, IMPORTERS
 from .quantized import fuse_quantized_patterns
+from .subgraphs import all_nodes, defined_names, renamed, subgraphs
 
 Shapes = dict[str, tuple[int, ...]]
 
@@ -112,15 +113,7 @@ class _Importer:
         inputs = [self._graph_input(vi) for vi in g.input if vi.name not in self.constants]
         for info in inputs:
             self.tensors[info.name] = info
-        for node in g.node:
-            missing = [i for i in node.input if i and i not in self.tensors and i not in self.constants]
-            if missing:
-                raise ModelFormatError(f"node {node.name or node.op_type!r} reads undefined tensor(s) {missing}")
-            _check_arity(node)
-            if all(i in self.constants for i in node.input if i) and node.op_type != "Constant":
-                self._fold(node)
-                continue
-            IMPORTERS[node.op_type][0](self, node, _attrs(node))
+        self.import_nodes(g.node)
         outputs = []
         for vo in g.output:
             if vo.name in self.constants:
@@ -136,6 +129,32 @@ class _Importer:
             constants=self.constants,
             tensors=self.tensors,
         )
+
+    def import_nodes(self, nodes) -> None:
+        for node in nodes:
+            missing = [i for i in node.input if i and i not in self.tensors and i not in self.constants]
+            if missing:
+                raise ModelFormatError(f"node {node.name or node.op_type!r} reads undefined tensor(s) {missing}")
+            _check_arity(node)
+            foldable = node.op_type != "Constant" and not subgraphs(node)  # subgraphs read outer names too
+            if foldable and all(i in self.constants for i in node.input if i):
+                self._fold(node)
+                continue
+            IMPORTERS[node.op_type][0](self, node, _attrs(node))
+
+    def inline(self, graph: onnx.GraphProto, bindings: dict[str, str], prefix: str) -> list[str]:
+        """Import a subgraph (frontend/subgraphs.py) with its formal inputs bound to outer tensors or
+        constants; returns the names of its outputs."""
+        mapping = {name: f"{prefix}{name}" for name in defined_names(graph) if name not in bindings}
+        mapping.update(bindings)
+        graph = renamed(graph, mapping, prefix)
+        for init in graph.initializer:
+            self.constants[init.name] = self._to_array(init)
+        self.import_nodes(graph.node)
+        for name in (o.name for o in graph.output):
+            if name not in self.tensors and name not in self.constants:
+                raise ModelFormatError(f"subgraph output {name!r} is never produced")
+        return [o.name for o in graph.output]
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -164,7 +183,7 @@ class _Importer:
 
     def _check_supported(self, g: onnx.GraphProto) -> None:
         unsupported: dict[str, list[str]] = {}
-        for i, node in enumerate(g.node):
+        for i, node in enumerate(all_nodes(g.node)):
             if node.domain not in ("", "ai.onnx") or node.op_type not in IMPORTERS:
                 op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
                 unsupported.setdefault(op, []).append(node.name or f"#{i}")

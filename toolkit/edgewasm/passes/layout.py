@@ -161,8 +161,10 @@ def _remove_unread_transposes(graph: Graph) -> None:
     while removed:
         removed = False
         for node in list(graph.nodes):
+            if node.op != TRANSPOSE:
+                continue
             out = node.outputs[0]
-            if node.op == TRANSPOSE and not graph.consumers(out) and not graph.is_graph_output(out):
+            if not graph.consumers(out) and not graph.is_graph_output(out):
                 graph.nodes.remove(node)
                 del graph.tensors[out]
                 removed = True

@@ -219,7 +219,10 @@ def check_status(variant: VariantSpec, export: str, status: int) -> None:
     if status == 0:
         return
     if 0 < status <= len(variant.failures):
-        raise IndexOutOfRangeError(f"{variant.failures[status - 1]}; {export} stopped before writing outside it")
+        message = variant.failures[status - 1]
+        if message.endswith("out of range"):  # a run-time index or length (the index kernels' failures)
+            raise IndexOutOfRangeError(f"{message}; {export} stopped before writing outside it")
+        raise ExecutionError(f"{message}; {export} stopped")
     raise ExecutionError(f"{export} returned status {status}")
 
 
