@@ -34,3 +34,5 @@ def test_fuzz_command():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "100 cases, 0 crashes" in result.stdout
+    peak = int(result.stdout.split("peak memory ")[1].split(" MiB")[0])
+    assert peak < 1024, f"the campaign peaked at {peak} MiB: a shape bomb was allocated"

@@ -87,7 +87,7 @@ def _typecode(kind, itemsize):
 def _rebuild(item, kind):
     if item["kind"] == "raw" or (item["kind"], item["itemsize"]) == ("f", 2):
         return _rebuild_raw(item, kind)
-    typecode = _typecode(item["kind"], item["itemsize"])
+    typecode = "B" if item["kind"] == "bool" else _typecode(item["kind"], item["itemsize"])
     flat = array.array(typecode)
     flat.frombytes(base64.b64decode(item["data"]))
     shape = tuple(item["shape"])
@@ -97,7 +97,8 @@ def _rebuild(item, kind):
         view = memoryview(flat)
         return view.cast("B").cast(typecode, shape) if len(shape) > 1 else view
     if kind == "list":
-        return _nest(flat.tolist(), shape) if shape else flat[0]
+        values = [bool(v) for v in flat] if item["kind"] == "bool" else flat.tolist()
+        return _nest(values, shape) if shape else values[0]
     raise ValueError(f"unknown input kind {kind!r}")
 
 
@@ -344,6 +345,9 @@ def _encode(value: np.ndarray) -> dict:
     if value.dtype.type.__module__ == "ml_dtypes":  # bfloat16, float8, int4, ...: sent as their bytes
         return {"data": base64.b64encode(value.tobytes()).decode(), "shape": list(value.shape), "kind": "raw",
                 "itemsize": value.dtype.itemsize}
+    if value.dtype.kind == "b":  # bool: one byte per element, rebuilt as array.array('B') or a list of bools
+        return {"data": base64.b64encode(value.tobytes()).decode(), "shape": list(value.shape), "kind": "bool",
+                "itemsize": 1}
     if value.dtype.kind not in "fiu":
         raise errors.InputError(f"dtype {value.dtype} has no array.array counterpart to send to the browser")
     return {"data": base64.b64encode(value.astype(value.dtype.newbyteorder("<")).tobytes()).decode(),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .bundle import DEFAULT_CHUNK_BYTES
 from .errors import EdgewasmError
+from .frontend.limits import DEFAULT_MAX_BYTES
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -61,7 +62,7 @@ def cmd_compile(args) -> int:
     if args.chunk_bytes < 16 or args.chunk_bytes % 16:
         raise UsageError(f"--chunk-bytes must be a positive multiple of 16, got {args.chunk_bytes}")
     manifest = compile_model(args.model, args.output, batch=args.batch, name=args.name, log=_log,
-                             shapes=_shapes(args.shape or []),
+                             shapes=_shapes(args.shape or []), max_bytes=args.max_bytes,
                              variants=variants, options=options, eval_data=eval_data,
                              chunk_bytes=args.chunk_bytes, profile=args.profile)
     print(summary_table(json.loads(manifest.read_text())))
@@ -83,6 +84,18 @@ def _shapes(flags: list[str]) -> dict[str, tuple[int, ...]]:
             raise UsageError(f"--shape names input {name!r} twice")
         shapes[name] = shape
     return shapes
+
+
+def _byte_size(text: str) -> int:
+    """'2147483648', '512M', '3G' -> bytes (argparse type for --max-bytes)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    try:
+        value = int(float(text[:-1]) * units[text[-1].upper()]) if text[-1:].upper() in units else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (bytes, or a number with K, M or G)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
 
 
 def _random_inputs(bundle: Path, variant: str | None, seed: int) -> dict:
@@ -183,7 +196,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_fuzz(args) -> int:
-    from .fuzz import run_campaigns
+    from .fuzz import peak_memory_mib, run_campaigns
 
     if args.cases < 1:
         raise UsageError("--cases must be >= 1")
@@ -191,7 +204,7 @@ def cmd_fuzz(args) -> int:
     crashes = [c for campaign in campaigns for c in campaign.crashes]
     for crash in crashes:
         print(crash)
-    print(f"{sum(c.cases for c in campaigns)} cases, {len(crashes)} crashes")
+    print(f"{sum(c.cases for c in campaigns)} cases, {len(crashes)} crashes, peak memory {peak_memory_mib()} MiB")
     return EXIT_CHECK_FAILED if crashes else EXIT_OK
 
 
@@ -278,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=1, help="value for a symbolic batch dimension (default 1)")
     p.add_argument("--shape", action="append", metavar="NAME=d0,d1,...",
                    help="fix every dimension of input NAME (repeatable, one per input), e.g. --shape x=1,3,48,320")
+    p.add_argument("--max-bytes", type=_byte_size, default=DEFAULT_MAX_BYTES, metavar="N",
+                   help="refuse any constant, tensor or memory plan larger than this while compiling "
+                        "(default 2G; K, M and G suffixes)")
     p.add_argument("--name", help="bundle name (default: the model file's stem)")
     p.add_argument("--chunk-bytes", type=int, default=DEFAULT_CHUNK_BYTES, metavar="N",
                    help="size of each weight chunk, which pages fetch in parallel and cache (default 1 MiB)")

@@ -16,6 +16,7 @@ from .backend.lower import lower
 from .backend.plan import plan_memory
 from .backend.reference import export_reference
 from .bundle import DEFAULT_CHUNK_BYTES, TensorSpec, VariantBuild, write_bundle
+from .frontend.limits import DEFAULT_MAX_BYTES
 from .frontend.onnx import import_onnx, load_onnx, read_model_bytes
 from .ir import Graph
 from .ops import flops
@@ -26,10 +27,12 @@ from .variants import Options, Recipe, check_options, compress, parse_variants, 
 
 
 def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = None,
-                    options: Options | None = None, profile: bool = False) -> tuple[VariantBuild, str]:
+                    options: Options | None = None, profile: bool = False,
+                    max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[VariantBuild, str]:
     """Graph -> one variant's module, weights and reference; also returns the module's wat.
 
     profile: also export one entry point per layer (`layer_<n>`) for the host to time.
+    max_bytes: the largest linear memory the plan may take (frontend/limits.py).
     """
     recipe, options = recipe or Recipe(), options or Options()
     graph, _ = channels_last(graph)
@@ -39,7 +42,7 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
     graph, steps = compress(graph, recipe, options)
     program = lower(graph)
     steps += store_weights(program, recipe)
-    plan = plan_memory(graph, program)
+    plan = plan_memory(graph, program, max_bytes)
     wat = emit_module(program, plan, profile=profile)
     wasm = assemble(wat)
     weights_offset, region = shipped_region(program, plan)
@@ -72,14 +75,15 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
                   chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                   log: Callable[[str], None] = lambda message: None,
                   variants: str | list[Recipe] | None = None, options: Options | None = None,
-                  eval_data=None, profile: bool = False) -> Path:
+                  eval_data=None, profile: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
     """Compile an ONNX file into a bundle directory; returns the manifest path.
 
     shapes: {input name: full shape} fixes symbolic dimensions (`--shape`); `batch` fixes a
     symbolic first dimension of the inputs it does not name.
 
     variants: e.g. "fp32,fp16,int8" (see edgewasm.variants); options: the compression amounts and
-    data; eval_data: an evaluation.Dataset whose accuracy every variant's report records.
+    data; eval_data: an evaluation.Dataset whose accuracy every variant's report records;
+    max_bytes: the most any constant, tensor or memory plan may take while compiling (2 GiB).
     """
     from .evaluation import compare_variants
 
@@ -89,10 +93,10 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
     data = model if isinstance(model, bytes) else read_model_bytes(model)
     proto = load_onnx(data)
     log(f"imported {len(proto.graph.node)} ONNX nodes (opset {proto.opset_import[0].version if proto.opset_import else '?'})")
-    graph = import_onnx(proto, batch=batch, shapes=shapes)
+    graph = import_onnx(proto, batch=batch, shapes=shapes, max_bytes=max_bytes)
     builds = []
     for recipe in recipes:
-        build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile)
+        build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile, max_bytes)
         log(f"{build.name}: {len(build.wasm)} bytes of module, {len(build.weights)} bytes of weights, "
             f"kernels {', '.join(build.kernels)}")
         builds.append(build)

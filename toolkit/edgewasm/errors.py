@@ -21,6 +21,10 @@ class DynamicShapeError(UnsupportedModelError):
     """A dimension stays symbolic after the batch size is fixed."""
 
 
+class CompileLimitError(UnsupportedModelError):
+    """Compiling would allocate a tensor or a memory plan beyond the compile limit (`--max-bytes`)."""
+
+
 class BundleError(EdgewasmError):
     """The bundle or its manifest is missing, malformed or refers outside the module's memory."""
 

@@ -72,6 +72,7 @@ def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
 
 
 _ODD_DIMS = [0, -1, 1, 2, 3, 7, 4096, 2**31, 2**40]
+_BOMB_VALUES = [60000, 2**20, 2**31 - 1, 2**40, -(2**40), 0]
 _OPS = ["Gemm", "MatMul", "Add", "Relu", "Softmax", "Flatten", "Reshape", "Identity", "Dropout", "Constant"]
 
 
@@ -84,7 +85,18 @@ def mutate_model(data: bytes, rng: random.Random) -> bytes:
     names = [n for node in g.node for n in (*node.input, *node.output)] + [i.name for i in g.initializer] + [""]
     for _ in range(rng.randint(1, 3)):
         node = rng.choice(g.node)
-        kind = rng.randrange(7)
+        kind = rng.randrange(8)
+        integers = [init for init in g.initializer if init.data_type == onnx.TensorProto.INT64]
+        if kind == 7 and integers:  # a shape bomb: a shape, repeat count or limit becomes huge
+            init = rng.choice(integers)
+            try:
+                values = onnx.numpy_helper.to_array(init).copy()
+            except ValueError:  # an earlier edit broke this initializer's dims: leave it broken
+                continue
+            if values.size:
+                values.reshape(-1)[rng.randrange(values.size)] = rng.choice(_BOMB_VALUES)
+                init.CopyFrom(onnx.numpy_helper.from_array(values, init.name))
+            continue
         if kind == 0:
             value = rng.choice([*g.input, *g.output])
             dims = value.type.tensor_type.shape.dim
@@ -178,6 +190,7 @@ def fuzz_manifest(bundle: Path, inputs: dict, cases: int, seed: int = 0) -> Camp
 def default_corpus(workdir: Path) -> tuple[list[bytes], Path, dict]:
     """Seed models built here (an MLP with views and a broadcast Add) and one compiled bundle."""
     import numpy as np
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
@@ -187,6 +200,9 @@ def default_corpus(workdir: Path) -> tuple[list[bytes], Path, dict]:
             nodes, "fuzz", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
             initializer=[numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items()])
+        if y_shape is None:
+            graph.output[0].type.tensor_type.elem_type = TensorProto.FLOAT
+            graph.output[0].type.tensor_type.shape.dim.add().dim_param = "d0"
         m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
         return m.SerializeToString()
 
@@ -199,12 +215,38 @@ def default_corpus(workdir: Path) -> tuple[list[bytes], Path, dict]:
         [helper.make_node("MatMul", ["x", "w"], ["m"]), helper.make_node("Add", ["m", "b"], ["a"]),
          helper.make_node("Flatten", ["a"], ["f"]), helper.make_node("Identity", ["f"], ["y"])],
         {"w": rng.standard_normal((4, 6)), "b": rng.standard_normal(6)}, [2, 4], [2, 6])
+
+    def shapes(nodes, integers: dict) -> bytes:
+        """A shape computation from int64 constants (the mutator turns them into shape bombs)."""
+        m = onnx.load_from_string(model(nodes, {}, [2, 4], None))
+        m.graph.initializer.extend(numpy_helper.from_array(np.array(v, np.int64), k) for k, v in integers.items())
+        return m.SerializeToString()
+
+    bombs = [
+        shapes([helper.make_node("ConstantOfShape", ["s"], ["c"]), helper.make_node("Add", ["x", "c"], ["y"])],
+               {"s": [2, 4]}),
+        shapes([helper.make_node("Expand", ["x", "s"], ["y"])], {"s": [3, 2, 4]}),
+        shapes([helper.make_node("Tile", ["x", "r"], ["y"])], {"r": [2, 3]}),
+        shapes([helper.make_node("Range", ["a", "n", "d"], ["r"]), helper.make_node("Cast", ["r"], ["f"], to=1),
+                helper.make_node("Add", ["x", "f"], ["y"])], {"a": 0, "n": 4, "d": 1}),
+        shapes([helper.make_node("Pad", ["x", "p"], ["y"])], {"p": [0, 1, 0, 1]}),
+        shapes([helper.make_node("ConstantOfShape", ["s"], ["c"]), helper.make_node("Add", ["x", "c"], ["y"])],
+               {"s": [60000, 60000]}),
+    ]
     from .compiler import compile_model
 
     bundle = workdir / "fuzz-bundle"
     compile_model(mlp, bundle, batch=2, name="fuzz", chunk_bytes=64)
     inputs = {"x": rng.standard_normal((2, 5)).astype(np.float32)}
-    return [mlp, views], bundle, inputs
+    return [mlp, views, *bombs], bundle, inputs
+
+
+def peak_memory_mib() -> int:
+    """This process's peak resident memory (shape bombs must be refused before they allocate)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return peak // 1024
 
 
 def run_campaigns(cases: int, seed: int = 0, log: Callable[[str], None] = print) -> list[Campaign]:

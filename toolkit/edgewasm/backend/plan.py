@@ -12,6 +12,7 @@ import bisect
 from dataclasses import dataclass
 
 from ..errors import UnsupportedModelError
+from ..frontend.limits import DEFAULT_MAX_BYTES, check
 from ..ir import Graph
 from .program import Program, Ptr
 
@@ -37,7 +38,7 @@ class MemoryPlan:
         return max(1, -(-self.arena_end // PAGE))
 
 
-def plan_memory(graph: Graph, program: Program) -> MemoryPlan:
+def plan_memory(graph: Graph, program: Program, max_bytes: int = DEFAULT_MAX_BYTES) -> MemoryPlan:
     offsets: dict[str, int] = {}
     cursor = WEIGHTS_BASE
     for name, array in program.weights.items():
@@ -83,6 +84,7 @@ def plan_memory(graph: Graph, program: Program) -> MemoryPlan:
         offsets[name] = staged_end
         staged_end = _align(staged_end + array.nbytes)
     arena_end = max([staged_end] + [e for _, e, _, _ in placed])
+    check(arena_end, "the model's linear memory (weights and activations)", min(max_bytes, MAX_MEMORY))
     if arena_end > MAX_MEMORY:
         raise UnsupportedModelError(f"the model needs {arena_end} bytes of linear memory; wasm32 allows "
                                     f"{MAX_MEMORY} (is a dimension or the batch too large?)")

@@ -17,6 +17,7 @@ from .. import dtypes
 from ..errors import DynamicShapeError, ModelFormatError, UnsupportedModelError
 from ..ir import Graph, Node, TensorInfo
 from ..ops import FOLDERS, IMPORTERS
+from . import limits
 from .quantized import fuse_quantized_patterns
 from .subgraphs import all_nodes, defined_names, renamed, subgraphs
 
@@ -75,7 +76,8 @@ def _require_text(g: onnx.GraphProto) -> None:
         raise ModelFormatError("not a valid ONNX model: a name is not valid UTF-8")
 
 
-def import_onnx(source: str | Path | bytes | onnx.ModelProto, batch: int = 1, shapes: Shapes | None = None) -> Graph:
+def import_onnx(source: str | Path | bytes | onnx.ModelProto, batch: int = 1, shapes: Shapes | None = None,
+                max_bytes: int = limits.DEFAULT_MAX_BYTES) -> Graph:
     """ONNX model -> IR graph with every shape static.
 
     shapes: {input name: full shape} fixes any of an input's dimensions; a symbolic first dimension
@@ -91,14 +93,16 @@ def import_onnx(source: str | Path | bytes | onnx.ModelProto, batch: int = 1, sh
         raise UnsupportedModelError(f"--shape names {', '.join(map(repr, unknown))}, which the model does not "
                                     f"take as input{'s' if len(unknown) > 1 else ''}; its inputs: "
                                     f"{', '.join(sorted(inputs)) or 'none'}")
-    return _Importer(fuse_quantized_patterns(model), batch, shapes).run()
+    return _Importer(fuse_quantized_patterns(model), batch, shapes, max_bytes).run()
 
 
 class _Importer:
-    def __init__(self, model: onnx.ModelProto, batch: int, shapes: Shapes | None = None):
+    def __init__(self, model: onnx.ModelProto, batch: int, shapes: Shapes | None = None,
+                 max_bytes: int = limits.DEFAULT_MAX_BYTES):
         self.model = model
         self.batch = batch
         self.shapes = shapes or {}
+        self.max_bytes = max_bytes
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
         self.constants: dict[str, np.ndarray] = {}
         self.tensors: dict[str, TensorInfo] = {}
@@ -163,6 +167,10 @@ class _Importer:
         unit's own fold where the evaluator gets the op wrong: ops.FOLDERS)."""
         from onnx.reference import ReferenceEvaluator
 
+        estimate = limits.fold_elements(node, self.constants, _attrs(node))
+        if estimate is not None:
+            limits.check(estimate * _fold_itemsize(node, self.constants),
+                         f"folding {node.op_type} node {node.name!r}", self.max_bytes)
         if node.op_type in FOLDERS:
             for name, value in zip([o for o in node.output if o], FOLDERS[node.op_type](self, node, _attrs(node))):
                 self.constants[name] = np.asarray(value)
@@ -180,6 +188,8 @@ class _Importer:
             raise ModelFormatError(f"cannot fold constant {node.op_type} node {node.name!r}: {exc}") from None
         for name, value in zip([o for o in node.output if o], values):
             self.constants[name] = np.asarray(value)
+            limits.check(self.constants[name].nbytes, f"{node.op_type} node {node.name!r}'s folded output {name!r}",
+                         self.max_bytes)
 
     def _check_supported(self, g: onnx.GraphProto) -> None:
         unsupported: dict[str, list[str]] = {}
@@ -207,7 +217,9 @@ class _Importer:
         if dtype is None:
             raise UnsupportedModelError(f"input {vi.name!r} has dtype {dtypes.onnx_type_name(tt.elem_type)}, "
                                         "which no kernel reads (string and complex tensors are not supported)")
-        return TensorInfo(vi.name, self._input_shape(vi), dtype)
+        info = TensorInfo(vi.name, self._input_shape(vi), dtype)
+        limits.check(info.nbytes, f"input {vi.name!r} {list(info.shape)}", self.max_bytes)
+        return info
 
     def _input_shape(self, vi: onnx.ValueInfoProto) -> tuple[int, ...]:
         tt = vi.type.tensor_type
@@ -265,7 +277,9 @@ class _Importer:
              dtype: str = "float32", **attrs) -> None:
         if output in self.tensors or output in self.constants:
             raise ModelFormatError(f"tensor {output!r} is produced twice")
-        self.tensors[output] = TensorInfo(output, tuple(int(d) for d in shape), dtype)
+        info = TensorInfo(output, tuple(int(d) for d in shape), dtype)
+        limits.check(info.nbytes, f"{op} node {name!r}'s output {output!r} {list(info.shape)}", self.max_bytes)
+        self.tensors[output] = info
         self.nodes.append(Node(op, inputs, [output], attrs, name))
 
     def add_constant(self, base: str, value: np.ndarray) -> str:
@@ -293,6 +307,15 @@ def _check_arity(node: onnx.NodeProto) -> None:
                                f"outputs; it takes {low} to {high} inputs and at least one output")
     if any(not name for name in node.input[:low]):
         raise ModelFormatError(f"{node.op_type} node {node.name!r} leaves a required input empty")
+
+
+def _fold_itemsize(node: onnx.NodeProto, constants: dict) -> int:
+    """Bytes per element of what folding `node` makes: ConstantOfShape's value, else its first input's."""
+    if node.op_type == "ConstantOfShape":
+        value = _attrs(node).get("value")
+        return numpy_helper.to_array(value).itemsize if value is not None else 4
+    first = constants.get(node.input[0]) if node.input and node.input[0] else None
+    return first.itemsize if first is not None else 8
 
 
 def _attrs(node: onnx.NodeProto) -> dict:

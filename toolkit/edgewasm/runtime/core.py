@@ -27,9 +27,11 @@ class Instance(Protocol):
 
 
 class Tensor:
-    """A stdlib n-d array for hosts without numpy: flat `array.array` data plus a shape."""
+    """A stdlib n-d array for hosts without numpy: flat data plus a shape. The data is an
+    `array.array`, or the little-endian bytes of a dtype array.array lacks (float16, bfloat16,
+    float8, sub-byte types)."""
 
-    def __init__(self, data: array.array, shape: tuple[int, ...], dtype: str = "float32"):
+    def __init__(self, data: array.array | bytes, shape: tuple[int, ...], dtype: str = "float32"):
         self.data, self.shape, self.dtype = data, tuple(shape), dtype
 
     def tolist(self) -> Any:
@@ -39,13 +41,18 @@ class Tensor:
             step = len(flat) // shape[0]
             return [nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
-        flat = self.data.tolist()
+        if isinstance(self.data, array.array):
+            flat = self.data.tolist()
+        elif self.dtype == "float16":
+            flat = list(struct.unpack(f"<{len(self.data) // 2}e", self.data))
+        else:
+            raise InputError(f"a {self.dtype} tensor has no Python number type; read its bytes with .tobytes()")
         if self.dtype == "bool":
             flat = [bool(v) for v in flat]
         return nest(flat, self.shape) if self.shape else flat[0]
 
     def tobytes(self) -> bytes:
-        return self.data.tobytes()
+        return self.data.tobytes() if isinstance(self.data, array.array) else bytes(self.data)
 
     def __len__(self) -> int:
         return self.shape[0] if self.shape else 1
@@ -147,8 +154,9 @@ def _flatten(where: str, value: Any, shape: tuple[int, ...]) -> list:
 
 def decode_tensor(spec: TensorSpec, raw: bytes) -> Tensor:
     code, itemsize = DTYPES[spec.dtype]
-    data = array.array(code, _little_endian(raw, itemsize))
-    return Tensor(data, spec.shape, spec.dtype)
+    if code in ("", "e"):  # no array.array typecode: the tensor keeps its little-endian bytes
+        return Tensor(bytes(raw), spec.shape, spec.dtype)
+    return Tensor(array.array(code, _little_endian(raw, itemsize)), spec.shape, spec.dtype)
 
 
 def encode_inputs(variant: VariantSpec, inputs: dict[str, Any]) -> list[tuple[TensorSpec, bytes]]:

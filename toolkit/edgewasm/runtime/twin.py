@@ -55,11 +55,12 @@ def _is_nan(bits: int) -> bool:
     return bits & EXPONENT_BITS == EXPONENT_BITS and bits & MANTISSA_BITS != 0
 
 
-def same_float32_bits(ours: bytes, theirs: bytes) -> bool:
-    """Bit-identical little-endian float32 data, except that any NaN equals any NaN."""
+def same_float32_bits(ours: bytes, theirs: bytes, dtype: str = "float32") -> bool:
+    """Bit-identical little-endian data, except that any float32 NaN equals any float32 NaN (other
+    dtypes compare byte for byte)."""
     if ours == theirs:
         return True
-    if len(ours) != len(theirs) or len(ours) % 4:
+    if dtype != "float32" or len(ours) != len(theirs) or len(ours) % 4:
         return False
     a, b = array.array("I", ours), array.array("I", theirs)
     return all(x == y or (_is_nan(x) and _is_nan(y)) for x, y in zip(a, b))
@@ -80,10 +81,13 @@ class TwinAnswer:
         return sorted(ours) == sorted(self.outputs) and all(same_float32_bits(ours[k], self.outputs[k]) for k in ours)
 
 
-def infer_request(model: str, variant: str, inputs: dict[str, tuple[tuple[int, ...], bytes]]) -> str:
-    """The JSON body of `POST /api/infer` for raw float32 inputs {name: (shape, bytes)}."""
+def infer_request(model: str, variant: str, inputs: dict[str, tuple[tuple[int, ...], bytes]],
+                  dtypes: dict[str, str] | None = None) -> str:
+    """The JSON body of `POST /api/infer` for raw inputs {name: (shape, little-endian bytes)} of the
+    given dtypes (float32 where none is given)."""
+    dtypes = dtypes or {}
     return json.dumps({"model": model, "variant": variant, "inputs": {
-        name: {"shape": list(shape), "dtype": "float32", "b64": base64.b64encode(data).decode()}
+        name: {"shape": list(shape), "dtype": dtypes.get(name, "float32"), "b64": base64.b64encode(data).decode()}
         for name, (shape, data) in inputs.items()}})
 
 

@@ -162,8 +162,13 @@ def _decode_input(name: str, spec) -> np.ndarray:
     data = spec.get("data")
     if not isinstance(data, list):
         raise ApiError(400, f"{where}: give 'data' (a flat list of numbers) or 'b64'")
-    if len(data) != size or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in data):
-        raise ApiError(400, f"{where}: 'data' must be {size} numbers for shape {shape}")
+    booleans = dtype == np.bool_
+    if len(data) != size or not all(isinstance(v, bool) if booleans else isinstance(v, (int, float)) and not isinstance(v, bool)
+                                     for v in data):
+        kind = "true/false values" if booleans else "numbers"
+        raise ApiError(400, f"{where}: 'data' must be {size} {kind} for shape {shape}")
+    if booleans:
+        return np.asarray(data, np.bool_).reshape(shape)
     values = np.asarray(data, dtype=np.float64)
     converted = values.astype(dtype)
     if dtype.name.startswith(("int", "uint")) and not np.array_equal(converted.astype(np.float64), values):
