@@ -279,11 +279,27 @@ def test_bench_runs_the_browser_engines(tmp_path):
     json_path = tmp_path / "bench.json"
     toolkit = Path(edgewasm.__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(toolkit), os.environ.get("PYTHONPATH", "")])}
+    # A model whose activations need 146 MiB of linear memory: over the page's 128 MiB default.
+    wide = helper.make_graph([helper.make_node("Expand", ["x", "shape"], ["wide"]),
+                              helper.make_node("ReduceSum", ["wide", "axes"], ["y"], keepdims=0)], "wide",
+                             [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 1])],
+                             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+                             [helper.make_tensor("shape", TensorProto.INT64, [3], [1, 64, 600_000]),
+                              helper.make_tensor("axes", TensorProto.INT64, [1], [2])])
+    (tmp_path / "wide.onnx").write_bytes(helper.make_model(wide, opset_imports=[helper.make_opsetid("", 17)],
+                                                            ir_version=10).SerializeToString())
     done = subprocess.run([sys.executable, "-m", "edgewasm.cli", "bench", "--models", "digits", "--engines",
-                           "browser,onnxruntime-web", "--repeats", "1", "--json", str(json_path)],
+                           "browser,onnxruntime-web", "--repeats", "1", "--json", str(json_path),
+                           "--model", str(tmp_path / "wide.onnx")],
                           capture_output=True, text=True, env=env, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 1, done.stderr[-3000:]  # a row that cannot run is a failed check
     report = json.loads(json_path.read_text())
+    (refused,) = [m for m in report["models"] if m["name"] == "wide"]
+    assert refused["results"]["browser"]["status"] == "error"
+    assert refused["results"]["browser"]["reason"].startswith("ResourceLimitError: variant fp32 needs 146."), \
+        refused["results"]["browser"]["reason"]
+    assert "the runtime limit is 128.0 MiB" in refused["results"]["browser"]["reason"]
+    report["models"] = [m for m in report["models"] if m["name"] != "wide"]
     assert report["machine"]["cross_origin_isolated"] is True
     assert report["machine"]["onnxruntime_web"] == "1.30.0"
     assert report["peak"]["chromium"]["f32_gflops"] > 0

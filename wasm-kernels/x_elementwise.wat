@@ -14,7 +14,8 @@
 ;; Conversions follow ONNX Cast (numpy where ONNX leaves it open): float -> integer truncates toward
 ;; zero, saturating to i64 (NaN -> 0), then wraps to the width; anything -> bool is x != 0 (NaN is
 ;; true); integer -> float and float -> narrower float round to nearest even, each in one rounding
-;; (f64 -> f16 and f64 -> bf16 directly, never through f32).
+;; (f64 -> f16 and f64 -> bf16 directly, never through f32; a NaN becomes the positive quiet NaN,
+;; since wasm leaves the sign and payload of a NaN that went through arithmetic to the engine).
 ;;
 ;; Op codes (edgewasm.backend.elementwise.OPS):
 ;;   0 copy/cast   1 neg   2 abs   3 sign   4 not (logical)   5 bitwise not   6 isnan
@@ -236,7 +237,7 @@
   (local $a f64) (local $sign i32) (local $e i32)
   (local.set $sign (i32.and (i32.wrap_i64 (i64.shr_u (i64.reinterpret_f64 (local.get $v)) (i64.const 48))) (i32.const 0x8000)))
   (local.set $a (f64.abs (local.get $v)))
-  (if (f64.ne (local.get $a) (local.get $a)) (then (return (i32.or (local.get $sign) (i32.const 0x7e00)))))
+  (if (f64.ne (local.get $a) (local.get $a)) (then (return (i32.const 0x7e00))))  ;; one NaN: engines differ in a NaN's sign
   (if (f64.ge (local.get $a) (f64.const 65520)) (then (return (i32.or (local.get $sign) (i32.const 0x7c00)))))
   (if (f64.lt (local.get $a) (f64.const 0x1p-14))
     (then (return (i32.or (local.get $sign) (i32.trunc_f64_u (f64.nearest (f64.mul (local.get $a) (f64.const 0x1p24))))))))
@@ -252,7 +253,7 @@
   (local $a f64) (local $sign i32) (local $e i32)
   (local.set $sign (i32.and (i32.wrap_i64 (i64.shr_u (i64.reinterpret_f64 (local.get $v)) (i64.const 48))) (i32.const 0x8000)))
   (local.set $a (f64.abs (local.get $v)))
-  (if (f64.ne (local.get $a) (local.get $a)) (then (return (i32.or (local.get $sign) (i32.const 0x7fc0)))))
+  (if (f64.ne (local.get $a) (local.get $a)) (then (return (i32.const 0x7fc0))))  ;; one NaN: engines differ in a NaN's sign
   (if (f64.ge (local.get $a) (f64.const 0x1.fep127)) (then (return (i32.or (local.get $sign) (i32.const 0x7f80)))))
   (if (f64.lt (local.get $a) (f64.const 0x1p-126))
     (then (return (i32.or (local.get $sign) (i32.trunc_f64_u (f64.nearest (f64.mul (local.get $a) (f64.const 0x1p133))))))))
@@ -373,10 +374,11 @@
     (return (local.get $a)))
     (return (f64.neg (local.get $a))))
     (return (f64.abs (local.get $a))))
-    ;; sign: -1, 0 (either zero) or 1; NaN stays NaN
+    ;; sign: -1, 0 (for either zero) or 1; NaN stays NaN
     (if (f64.gt (local.get $a) (f64.const 0)) (then (return (f64.const 1))))
     (if (f64.lt (local.get $a) (f64.const 0)) (then (return (f64.const -1))))
-    (return (f64.mul (local.get $a) (f64.const 0))))
+    (if (f64.eq (local.get $a) (f64.const 0)) (then (return (f64.const 0))))
+    (return (local.get $a)))
     (return (f64.convert_i32_u (f64.eq (local.get $a) (f64.const 0)))))
     (return (f64.convert_i32_u (f64.ne (local.get $a) (local.get $a)))))
     (return (f64.convert_i32_u (f64.eq (f64.abs (local.get $a)) (f64.const inf)))))

@@ -8,6 +8,8 @@ import hashlib
 from pathlib import Path
 from typing import Callable
 
+import onnx
+
 from . import __version__
 from .backend.assemble import assemble
 from .backend.codecs import shipped_region
@@ -90,8 +92,11 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
     recipes = parse_variants(variants) if isinstance(variants, str) else list(variants or [Recipe()])
     options = options or Options()
     check_options(recipes, options)
-    data = model if isinstance(model, bytes) else read_model_bytes(model)
-    proto = load_onnx(data)
+    if isinstance(model, onnx.ModelProto):
+        proto, data = load_onnx(model), model.SerializeToString()
+    else:
+        data = model if isinstance(model, bytes) else read_model_bytes(model)
+        proto = load_onnx(data, base_dir=None if isinstance(model, bytes) else Path(model).parent)
     log(f"imported {len(proto.graph.node)} ONNX nodes (opset {proto.opset_import[0].version if proto.opset_import else '?'})")
     graph = import_onnx(proto, batch=batch, shapes=shapes, max_bytes=max_bytes)
     builds = []
@@ -101,7 +106,7 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
             f"kernels {', '.join(build.kernels)}")
         builds.append(build)
     compare_variants(builds, lambda: compile_variant(copy.deepcopy(graph))[0], eval_data, log)
-    bundle_name = name or ("model" if isinstance(model, bytes) else Path(model).stem)
+    bundle_name = name or ("model" if isinstance(model, (bytes, onnx.ModelProto)) else Path(model).stem)
     path = write_bundle(Path(out), bundle_name, hashlib.sha256(data).hexdigest(), builds,
                         toolkit_version=__version__, chunk_bytes=chunk_bytes)
     log(f"wrote {path}")

@@ -72,7 +72,7 @@ def bit_identical(a: np.ndarray, b: np.ndarray) -> bool:
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
-    if a.dtype.kind == "f":
+    if a.dtype.kind == "f" or "float" in a.dtype.name:  # numpy's floats and ml_dtypes' (bfloat16, float8)
         nan_a, nan_b = np.isnan(a), np.isnan(b)
         if not np.array_equal(nan_a, nan_b):
             return False

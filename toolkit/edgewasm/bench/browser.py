@@ -103,7 +103,12 @@ model.instance.memory_bytes
   const firstResult = performance.now();
   window.benchResult = {{first_result_ms: firstResult, model_memory_bytes: modelMemory,
                         wasm_memory_bytes: benchWasmMemoryBytes(), resources: benchResources()}};
-}})().catch((error) => {{ window.benchError = String(error && error.stack || error); }});
+}})().catch((error) => {{
+  // A Python exception arrives as a PythonError whose message is the traceback: its last line is
+  // the typed error's own "Type: message", which is what a bench row must show.
+  const lines = String(error && (error.type ? error.message : error.stack) || error).trim().split("\\n");
+  window.benchError = error && error.type ? lines[lines.length - 1] : lines[0];
+}});
 </script></head><body>edgewasm cold start</body></html>
 """
 
@@ -247,6 +252,18 @@ LOOP_TIME_JS = """([name, iterations]) => {
 }"""
 
 
+def page_error(line: str) -> Exception:
+    """The page's "Type: message" as that edgewasm error (so a bench row shows the typed error's own
+    message, e.g. the memory limit a variant exceeds), or a RuntimeError for anything else."""
+    from .. import errors
+
+    kind, _, message = line.partition(": ")
+    cls = getattr(errors, kind.rsplit(".", 1)[-1], None)
+    if message and isinstance(cls, type) and issubclass(cls, errors.EdgewasmError):
+        return cls(message)
+    return RuntimeError(f"cold start failed in the page: {line}")
+
+
 class BenchBrowser:
     """One Chromium for the browser engines: the Pyodide session page, onnxruntime-web staged
     and imported into it, and fresh contexts for cold starts."""
@@ -332,7 +349,7 @@ class BenchBrowser:
                 raise RuntimeError(f"no first result within {COLD_TIMEOUT_S:.0f} s; console: {console[-5:]}") from None
             error = tab.evaluate("window.benchError || null")
             if error:
-                raise RuntimeError(f"cold start failed in the page: {error.splitlines()[0]}")
+                raise page_error(error.splitlines()[0])
             result = tab.evaluate("window.benchResult")
         finally:
             tab.context.close()

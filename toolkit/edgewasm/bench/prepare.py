@@ -71,7 +71,7 @@ def prepare_file_model(path: Path, workdir: Path, taken: set[str],
     """A user's model: named after its file (made unique), symbolic dimensions fixed to 1."""
     from ..frontend.onnx import load_onnx, read_model_bytes
 
-    proto = load_onnx(read_model_bytes(path))
+    proto = load_onnx(read_model_bytes(path), base_dir=Path(path).parent)
     name = _unique(re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(path).stem) or "model", taken)
     return _prepare_variants(proto, name, f"{Path(path).name} (--model)", str(path), workdir, variants)
 

@@ -7,6 +7,8 @@ all constants are folded here, with onnx's reference evaluator.
 
 from __future__ import annotations
 
+import copy
+import math
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +33,22 @@ def read_model_bytes(path: str | Path) -> bytes:
         raise ModelFormatError(f"cannot read ONNX model {path}: {exc.strerror or exc}") from None
 
 
-def load_onnx(source: str | Path | bytes) -> onnx.ModelProto:
-    """Parse ONNX bytes or a file; any decoding failure becomes a ModelFormatError."""
-    data = source if isinstance(source, bytes) else read_model_bytes(source)
-    try:
-        model = onnx.load_from_string(data)
-    except Exception as exc:  # protobuf raises several unrelated types on bad bytes
-        raise ModelFormatError(f"not a valid ONNX model ({type(exc).__name__}: {exc})") from None
+def load_onnx(source: str | Path | bytes | onnx.ModelProto, base_dir: str | Path | None = None) -> onnx.ModelProto:
+    """Parse an ONNX file, its bytes or a ModelProto; any decoding failure becomes a ModelFormatError.
+
+    Tensors kept in external data files (torch.onnx's default for a model's weights) are read
+    relative to the model file's directory (`base_dir` for bytes), wherever the command runs."""
+    if isinstance(source, onnx.ModelProto):
+        model = copy.deepcopy(source)
+    else:
+        if not isinstance(source, bytes):
+            base_dir = Path(source).parent if base_dir is None else base_dir
+        data = source if isinstance(source, bytes) else read_model_bytes(source)
+        try:
+            model = onnx.load_from_string(data)
+        except Exception as exc:  # protobuf raises several unrelated types on bad bytes
+            raise ModelFormatError(f"not a valid ONNX model ({type(exc).__name__}: {exc})") from None
+    _load_external_data(model, None if base_dir is None else Path(base_dir))
     if not model.HasField("graph") or not model.graph.node:
         raise ModelFormatError("not a valid ONNX model: it has no graph nodes")
     _require_text(model.graph)
@@ -47,6 +58,47 @@ def load_onnx(source: str | Path | bytes) -> onnx.ModelProto:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFormatError(f"not a valid ONNX model: {first}") from None
     return model
+
+
+def _load_external_data(model: onnx.ModelProto, base_dir: Path | None) -> None:
+    """Read every tensor stored in an external file into the model, each file checked first: it
+    must lie inside `base_dir`, exist, and hold the bytes the tensor needs."""
+    from onnx.external_data_helper import _get_all_tensors, uses_external_data
+
+    for tensor in _get_all_tensors(model):
+        if not uses_external_data(tensor):
+            continue
+        info = {entry.key: entry.value for entry in tensor.external_data}
+        location = info.get("location", "")
+        if base_dir is None:
+            raise ModelFormatError(
+                f"tensor {tensor.name!r} is stored in the external file {location!r}, which bytes alone cannot "
+                "reach: compile the .onnx file by its path (with that file beside it), or pass the model "
+                "loaded with onnx.load(path)")
+        root = base_dir.resolve()
+        path = (root / location).resolve()
+        if not location or not path.is_relative_to(root):
+            raise ModelFormatError(f"tensor {tensor.name!r}: its external data location {location!r} is not a "
+                                   f"file inside the model's directory {root}")
+        try:
+            size = path.stat().st_size
+            offset = int(info.get("offset", 0))
+            itemsize = dtypes.itemsize(dtypes.from_onnx(tensor.data_type) or "float32")
+            length = int(info.get("length", math.prod(tensor.dims) * itemsize))
+            if offset < 0 or length < 0 or offset + length > size:
+                raise ModelFormatError(f"the external data file {path} is truncated: it has {size} bytes, tensor "
+                                       f"{tensor.name!r} needs bytes {offset} to {offset + length}")
+            with path.open("rb") as f:
+                f.seek(offset)
+                tensor.raw_data = f.read(length)
+        except OSError as exc:
+            raise ModelFormatError(f"cannot read the external data file {path} (tensor {tensor.name!r}): "
+                                   f"{exc.strerror or exc}") from None
+        except ValueError:
+            raise ModelFormatError(f"tensor {tensor.name!r}: its external data offset or length is not a "
+                                   "number") from None
+        del tensor.external_data[:]
+        tensor.data_location = onnx.TensorProto.DEFAULT
 
 
 def _checkable(model: onnx.ModelProto) -> onnx.ModelProto:
