@@ -18,6 +18,7 @@ from edgewasm.serve import create_app
 from edgewasm.serve.infer import InferenceApi
 
 from models import make_mlp
+from test_runtime_dtypes import attention_mask_model
 from test_input_dtypes import SHAPE, cast_model
 
 
@@ -36,6 +37,8 @@ def dist(tmp_path_factory):
     (root / "m.onnx").write_bytes(make_mlp([6, 5, 3]).SerializeToString())
     edgewasm.compile(root / "m.onnx", dist / "models" / "mlp", batch=2)
     edgewasm.compile(cast_model(TensorProto.FLOAT16), dist / "models" / "half")
+    (root / "mask.onnx").write_bytes(attention_mask_model().SerializeToString())
+    edgewasm.compile(root / "mask.onnx", dist / "models" / "mask", shapes={"ids": (1, 4), "mask": (1, 4)})
     return dist
 
 
@@ -141,3 +144,23 @@ def test_infer_answers_503_past_its_queue(dist):
     with TestClient(app) as c:
         response = c.post("/api/infer", json=request_body(np.zeros((2, 6), np.float32)))
     assert response.status_code == 503 and "busy" in response.json()["error"]
+
+
+def test_infer_takes_and_returns_integer_and_bool_tensors(client, dist):
+    """int64 token ids and masks in (as numbers or bytes), int64 and bool outputs back in their dtypes."""
+    ids, mask = np.array([[3, 7, 1, 9]], np.int64), np.array([[1, 1, 1, 0]], np.int64)
+    want = edgewasm.load(dist / "models" / "mask").run({"ids": ids, "mask": mask})
+    for ids_spec in ({"shape": [1, 4], "dtype": "int64", "data": ids.reshape(-1).tolist()},
+                     {"shape": [1, 4], "dtype": "int64", "b64": base64.b64encode(ids.tobytes()).decode()}):
+        mask_spec = {"shape": [1, 4], "dtype": "int64", "data": mask.reshape(-1).tolist()}
+        response = client.post("/api/infer", json={"model": "mask", "inputs": {"ids": ids_spec, "mask": mask_spec}})
+        assert response.status_code == 200, response.text
+        outputs = response.json()["outputs"]
+        for name in ("big", "bucket", "embedded"):
+            out = outputs[name]
+            assert out["dtype"] == str(want[name].dtype)
+            got = np.frombuffer(base64.b64decode(out["b64"]), np.dtype(out["dtype"]).newbyteorder("<"))
+            np.testing.assert_array_equal(got.reshape(out["shape"]), want[name])
+    bad = client.post("/api/infer", json={"model": "mask", "inputs": {
+        "ids": {"shape": [1, 4], "dtype": "int64", "data": [1.5, 2, 3, 4]}, "mask": mask_spec}})
+    assert bad.status_code == 400 and "not int64 integers" in bad.json()["error"]
