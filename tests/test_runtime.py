@@ -169,8 +169,10 @@ def test_frontend_errors(tmp_path):
 
 def test_model_beyond_wasm32_memory_is_refused(tmp_path):
     proto = make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", [70000, 70000])], [("y", [70000, 70000])])
-    with pytest.raises(UnsupportedModelError, match="wasm32 allows"):
+    with pytest.raises(UnsupportedModelError, match="compile limit of 2.0 GiB"):
         edgewasm.compile(proto.SerializeToString(), tmp_path / "x")
+    with pytest.raises(UnsupportedModelError, match="wasm32 allows"):  # beyond what any limit can allow
+        edgewasm.compile(proto.SerializeToString(), tmp_path / "x", max_bytes=64 << 30)
 
 
 @pytest.mark.parametrize("memory,limits", [

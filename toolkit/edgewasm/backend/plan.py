@@ -84,8 +84,8 @@ def plan_memory(graph: Graph, program: Program, max_bytes: int = DEFAULT_MAX_BYT
         offsets[name] = staged_end
         staged_end = _align(staged_end + array.nbytes)
     arena_end = max([staged_end] + [e for _, e, _, _ in placed])
-    check(arena_end, "the model's linear memory (weights and activations)", min(max_bytes, MAX_MEMORY))
     if arena_end > MAX_MEMORY:
         raise UnsupportedModelError(f"the model needs {arena_end} bytes of linear memory; wasm32 allows "
                                     f"{MAX_MEMORY} (is a dimension or the batch too large?)")
+    check(arena_end, "the model's linear memory (weights and activations)", max_bytes)
     return MemoryPlan(offsets, WEIGHTS_BASE, weights_end, arena_end)
