@@ -230,9 +230,11 @@ def cmd_conformance(args) -> int:
     ops = [op.strip() for op in args.ops.split(",") if op.strip()] if args.ops is not None else None
     if ops == []:
         raise UsageError("--ops needs ONNX op types, e.g. --ops Conv,MatMul")
-    report = run_conformance(ops, engine=args.engine, log=_log)
-    write_markdown(report, Path(args.output))
-    _log(f"wrote {args.output} ({len(report.outcomes)} cases in {report.seconds:.1f} s)")
+    if ops and args.all:
+        raise UsageError("--all runs every op; leave out --ops")
+    report = run_conformance(ops, engine=args.engine, log=_log, all_ops=args.all)
+    written = write_markdown(report, Path(args.output))
+    _log(f"wrote {', '.join(map(str, written))} ({len(report.outcomes)} cases in {report.seconds:.1f} s)")
     print(table(report))
     for outcome in report.outcomes:
         if outcome.status == "failed":
@@ -335,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("conformance", help="run onnx's backend node test cases and report per op")
     p.add_argument("--ops", metavar="OP,...", help="ONNX op types to run (default: the target ops)")
+    p.add_argument("--all", action="store_true",
+                   help="every in-scope node case of every op, with onnxruntime as the anchor (writes the "
+                        "report and every case's outcome to <report>-all.md)")
     p.add_argument("--engine", choices=("wasmtime", "browser"), default="wasmtime",
                    help="browser also requires bit-identical outputs with wasmtime")
     p.add_argument("-o", "--output", default="docs/conformance.md",
