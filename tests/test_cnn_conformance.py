@@ -1,5 +1,6 @@
-"""ONNX's node conformance cases of the CNN ops on wasmtime: every case passes, except the ones
-listed here with the reason they cannot."""
+"""ONNX's node conformance cases of the CNN ops on wasmtime, held to the fp32 numerics contract
+(atol 1e-5 + rtol 1e-4, stricter than --all's rtol 1e-3): every case passes, except the ones listed
+here with the reason they cannot. The `_expanded` cases (Clip's function body, Relu's) count too."""
 
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ NOT_PASSING = {  # case: (status, why)
     "test_maxpool_with_argmax_2d_precomputed_strides": ("skipped", "the Indices output is not supported"),
     # onnx's expected output is written with 4 decimals (0.1511, 0.2841 for 0.15105554, 0.2840444);
     # onnxruntime misses it by the same 5.6e-5, see test_rounded_expectation_matches_onnxruntime
-    ROUNDED_EXPECTATION: ("failed", "outside atol 1e-5 + rtol 1e-4"),
+    ROUNDED_EXPECTATION: ("failed", "outside rtol 1e-4 + atol 1e-5"),
+    # a bug outside the CNN units: the expanded body's folded constant is lost before memory planning
+    "test_relu_expanded_ver18": ("failed", "KeyError: 'Relu_test_relu_expanded_function_Zero'"),
 }
 
 
 @pytest.fixture(scope="module")
 def report():
-    return run_conformance(CNN_OPS, log=lambda message: None)
+    return run_conformance(CNN_OPS, log=lambda message: None, rtol=1e-4, atol=1e-5)
 
 
 def test_every_cnn_case_passes_or_is_a_stated_exception(report):
@@ -35,7 +38,14 @@ def test_every_cnn_case_passes_or_is_a_stated_exception(report):
         if outcome.status != status or why not in outcome.reason:
             unexpected.append(f"{outcome.case}: {outcome.status} ({outcome.reason})")
     assert not unexpected, "\n".join(unexpected)
-    assert report.totals["passed"] == len(report.outcomes) - len(NOT_PASSING) >= 70
+    assert report.totals["passed"] == len(report.outcomes) - len(NOT_PASSING) >= 90
+
+
+def test_onnxruntime_passes_every_cnn_case_but_the_rounded_expectation(report):
+    """The anchor, in the same run under the same check, misses the one case edgewasm misses for its data."""
+    missed = {o.case: o.ort for o in report.outcomes if not o.ort_passed}
+    assert list(missed) == [ROUNDED_EXPECTATION], missed
+    assert "2 of 3 values outside rtol 1e-4 + atol 1e-5" in missed[ROUNDED_EXPECTATION]
 
 
 def test_rounded_expectation_matches_onnxruntime(tmp_path):

@@ -300,8 +300,11 @@ class _Importer:
                 shape.append(self.batch)
             else:
                 label = dim.dim_param or "?"
+                template = ",".join(str(d.dim_value) if d.HasField("dim_value") and d.dim_value >= 0
+                                    else str(self.batch) if i == 0 else "?" for i, d in enumerate(dims))
                 raise DynamicShapeError(f"input {vi.name!r} has a symbolic dimension {label!r} at axis {axis}; "
-                                        f"fix it with {flag} (--batch fixes only axis 0)")
+                                        f"fix it with --shape {vi.name}={template} (each ? a size; --batch fixes "
+                                        "only axis 0)")
         return tuple(shape)
 
     def shape(self, name: str) -> tuple[int, ...]:
