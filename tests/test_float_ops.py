@@ -132,10 +132,26 @@ def test_inverse_functions_outside_their_domain_give_nan(tmp_path):
 
 
 @pytest.mark.parametrize("op", ["Sin", "Softplus", "Elu", "Shrink"])
-def test_unary_refuses_other_float_dtypes(tmp_path, op):
-    proto = raw_model(helper.make_node(op, ["x"], ["y"]), {"x": ((4,), TensorProto.FLOAT16)}, ["y"])
+def test_unary_refuses_float64(tmp_path, op):
+    proto = raw_model(helper.make_node(op, ["x"], ["y"]), {"x": ((4,), TensorProto.DOUBLE)}, ["y"])
     with pytest.raises(UnsupportedModelError, match=f"{op} is computed in float32 only"):
         compile_error(tmp_path, proto)
+
+
+@pytest.mark.parametrize("op", ["Sin", "Softplus", "Elu", "Shrink"])
+def test_unary_on_float16_computes_in_float32_between_casts(tmp_path, op):
+    x = np.linspace(-3, 3, 11).astype(np.float16)
+    proto = raw_model(helper.make_node(op, ["x"], ["y"]), {"x": ((11,), TensorProto.FLOAT16)}, ["y"])
+    path = tmp_path / "m.onnx"
+    path.write_bytes(proto.SerializeToString())
+    edgewasm.compile(path, tmp_path / "half")
+    got = edgewasm.load(tmp_path / "half").run({"x": x})["y"]
+    wide = raw_model(helper.make_node(op, ["x"], ["y"]), {"x": ((11,), TensorProto.FLOAT)}, ["y"])
+    path.write_bytes(wide.SerializeToString())
+    edgewasm.compile(path, tmp_path / "wide")
+    want = edgewasm.load(tmp_path / "wide").run({"x": x.astype(f32)})["y"].astype(np.float16)
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
 
 
 # -- PRelu ------------------------------------------------------------------------------------
@@ -170,8 +186,8 @@ def test_prelu_errors(tmp_path):
                     {"slope": np.ones((2, 3), f32)})
     with pytest.raises(ModelFormatError, match="does not broadcast"):
         compile_error(tmp_path, bad)
-    half = raw_model(helper.make_node("PRelu", ["x", "slope"], ["y"]), {"x": ((3,), TensorProto.FLOAT16)}, ["y"],
-                     {"slope": np.ones((3,), np.float16)})
+    half = raw_model(helper.make_node("PRelu", ["x", "slope"], ["y"]), {"x": ((3,), TensorProto.DOUBLE)}, ["y"],
+                     {"slope": np.ones((3,), np.float64)})
     with pytest.raises(UnsupportedModelError, match="float32 only"):
         compile_error(tmp_path, half)
 
@@ -214,8 +230,8 @@ def test_instance_norm_errors(tmp_path):
     wrong = raw_model(node, {"x": ((2, 3, 4), TensorProto.FLOAT)}, ["y"], {"s": np.ones(4, f32), "b": np.ones(3, f32)})
     with pytest.raises(ModelFormatError, match="scale of shape"):
         compile_error(tmp_path, wrong)
-    half = raw_model(node, {"x": ((2, 3, 4), TensorProto.FLOAT16)}, ["y"],
-                     {"s": np.ones(3, np.float16), "b": np.ones(3, np.float16)})
+    half = raw_model(node, {"x": ((2, 3, 4), TensorProto.DOUBLE)}, ["y"],
+                     {"s": np.ones(3, np.float64), "b": np.ones(3, np.float64)})
     with pytest.raises(UnsupportedModelError, match="float32 only"):
         compile_error(tmp_path, half)
     flat = raw_model(node, {"x": ((2, 3), TensorProto.FLOAT)}, ["y"], {"s": np.ones(3, f32), "b": np.ones(3, f32)})
@@ -291,7 +307,7 @@ def test_rms_norm_epsilon_and_zero_rows(tmp_path):
 
 def test_rms_norm_errors(tmp_path):
     def model(shape_s, attrs=None, dtype=TensorProto.FLOAT):
-        np_dtype = np.float16 if dtype == TensorProto.FLOAT16 else f32
+        np_dtype = np.float64 if dtype == TensorProto.DOUBLE else f32
         return raw_model(helper.make_node("RMSNormalization", ["x", "s"], ["y"], **(attrs or {})),
                          {"x": ((2, 4), dtype)}, ["y"], {"s": np.ones(shape_s, np_dtype)}, opset=23)
     with pytest.raises(ModelFormatError, match="does not broadcast"):
@@ -299,7 +315,7 @@ def test_rms_norm_errors(tmp_path):
     with pytest.raises(ModelFormatError, match="axis 2 is out of range"):
         compile_error(tmp_path, model((4,), {"axis": 2}))
     with pytest.raises(UnsupportedModelError, match="float32 only"):
-        compile_error(tmp_path, model((4,), dtype=TensorProto.FLOAT16))
+        compile_error(tmp_path, model((4,), dtype=TensorProto.DOUBLE))
 
 
 # -- LpNormalization and MeanVarianceNormalization --------------------------------------------

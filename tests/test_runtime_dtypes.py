@@ -161,3 +161,44 @@ def test_cli_shape_flag_compiles_and_check_runs_integer_inputs(tmp_path):
     out = np.load(tmp_path / "out.npz")
     assert out["big"].dtype == np.bool_ and out["bucket"].dtype == np.int64
     np.testing.assert_array_equal(out["bucket"], np.mod(ids, -7))
+
+
+@pytest.mark.parametrize("half", [TensorProto.FLOAT16, TensorProto.BFLOAT16])
+def test_half_precision_models_compute_float32_ops_between_casts(tmp_path, half):
+    """A model exported in float16 (or bfloat16): ops with float32 kernels run in float32 between
+    casts, as onnxruntime's CPU provider does, and the outputs keep the model's dtype."""
+    kind = helper.tensor_dtype_to_np_dtype(half)
+    rng = np.random.default_rng(half)
+
+    def weight(name, *shape):
+        return helper.make_tensor(name, half, shape, rng.standard_normal(shape).astype(np.float32).astype(kind)
+                                  .view(np.uint16).tobytes(), raw=True)
+
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("GlobalAveragePool", ["r"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc", "fc_b"], ["logits"], transB=1),
+             helper.make_node("Softmax", ["logits"], ["probabilities"]),
+             helper.make_node("ArgMax", ["logits"], ["label"], axis=1)]
+    proto = model(nodes, [("x", half, [1, 3, 8, 8])], [("probabilities", half, [1, 5]), ("label", INT64, [1, 1])],
+                  [weight("w", 4, 3, 3, 3), weight("b", 4), weight("fc", 5, 4), weight("fc_b", 5)])
+    x = rng.standard_normal((1, 3, 8, 8)).astype(np.float32).astype(kind)
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    got = edgewasm.load(tmp_path / "b").run({"x": x})
+    assert got["probabilities"].dtype == kind and got["label"].dtype == np.int64
+    if half == TensorProto.FLOAT16:
+        want = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+        np.testing.assert_allclose(got["probabilities"].astype(np.float32), want[0].astype(np.float32), atol=2e-3)
+        np.testing.assert_array_equal(got["label"], want[1])
+    else:  # onnxruntime has no bfloat16 Conv on CPU: the float32 model, rounded, is the reference
+        wide = helper.make_model(proto.graph, opset_imports=proto.opset_import, ir_version=10)
+        wide.graph.input[0].type.tensor_type.elem_type = TensorProto.FLOAT
+        wide.graph.output[0].type.tensor_type.elem_type = TensorProto.FLOAT
+        for init in wide.graph.initializer:
+            values = np.frombuffer(init.raw_data, np.uint16).view(kind).astype(np.float32)
+            init.CopyFrom(helper.make_tensor(init.name, TensorProto.FLOAT, init.dims, values))
+        want = ort.InferenceSession(wide.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+            None, {"x": x.astype(np.float32)})
+        np.testing.assert_allclose(got["probabilities"].astype(np.float32), want[0], atol=1e-2)

@@ -743,7 +743,7 @@ def markdown(report: Report, detail_link: str | None = None) -> str:
         "",
         f"The check: every output has the expected dtype and shape; floats (every float dtype, compared in "
         f"float64) agree within {tol}, NaN equal to NaN; integers and booleans exactly"
-        + (" ; and the browser's outputs are bit-identical to wasmtime's" if report.engine == "browser" else "")
+        + ("; and the browser's outputs are bit-identical to wasmtime's" if report.engine == "browser" else "")
         + ". "
         + ("onnxruntime (CPU provider, one thread) runs every case on its original model, all inputs fed, in the "
            "same run under the same check: its column is the anchor. " if report.anchored else "")

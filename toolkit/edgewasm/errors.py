@@ -17,6 +17,11 @@ class UnsupportedModelError(EdgewasmError):
     """The model is valid ONNX but uses operators, attributes or dtypes edgewasm cannot compile."""
 
 
+class Float32OnlyError(UnsupportedModelError):
+    """An op's kernels compute float32 only, and an input has another dtype (the importer computes
+    float16/bfloat16 nodes in float32 between casts instead)."""
+
+
 class DynamicShapeError(UnsupportedModelError):
     """A dimension stays symbolic after the batch size is fixed."""
 

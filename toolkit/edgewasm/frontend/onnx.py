@@ -16,7 +16,7 @@ import onnx
 from onnx import numpy_helper
 
 from .. import dtypes
-from ..errors import DynamicShapeError, ModelFormatError, UnsupportedModelError
+from ..errors import DynamicShapeError, Float32OnlyError, ModelFormatError, UnsupportedModelError
 from ..ir import Graph, Node, TensorInfo
 from ..ops import FOLDERS, IMPORTERS
 from . import limits
@@ -24,6 +24,7 @@ from .quantized import fuse_quantized_patterns
 from .subgraphs import all_nodes, defined_names, renamed, subgraphs
 
 Shapes = dict[str, tuple[int, ...]]
+HALF_DTYPES = {"float16", "bfloat16"}  # computed in float32 by ops that have only float32 kernels
 
 
 def read_model_bytes(path: str | Path) -> bytes:
@@ -196,7 +197,49 @@ class _Importer:
             if foldable and all(i in self.constants for i in node.input if i):
                 self._fold(node)
                 continue
-            IMPORTERS[node.op_type][0](self, node, _attrs(node))
+            tensors, constants, nodes_before = len(self.tensors), len(self.constants), len(self.nodes)
+            try:
+                IMPORTERS[node.op_type][0](self, node, _attrs(node))
+            except Float32OnlyError:
+                half = {self.dtype(i) for i in node.input if i} & HALF_DTYPES
+                if len(half) != 1:
+                    raise
+                for registry, before in ((self.tensors, tensors), (self.constants, constants)):
+                    for name in list(registry)[before:]:
+                        del registry[name]
+                del self.nodes[nodes_before:]
+                self._import_in_float32(node, half.pop())
+
+    def _import_in_float32(self, node: onnx.NodeProto, half: str) -> None:
+        """An op whose kernels compute float32 only, on float16 or bfloat16 tensors: computed in
+        float32 between casts, as onnxruntime's CPU provider does (its InsertCastTransformer)."""
+        from ..ops.cast import emit_cast
+
+        widened = onnx.NodeProto()
+        widened.CopyFrom(node)
+        for i, name in enumerate(node.input):
+            if not name or self.dtype(name) != half:
+                continue
+            wide = self.fresh(f"{name}_float32")
+            if name in self.constants:
+                self.constants[wide] = self.constants[name].astype(np.float32)
+            else:
+                emit_cast(self, node, name, wide, "float32")
+            widened.input[i] = wide
+        for i, name in enumerate(node.output):
+            if name:
+                widened.output[i] = self.fresh(f"{name}_float32")
+        IMPORTERS[node.op_type][0](self, widened, _attrs(node))
+        for name, wide in zip(node.output, widened.output):
+            if not name:
+                continue
+            if wide in self.constants:
+                value = self.constants[wide]
+                self.constants[name] = value.astype(dtypes.numpy_dtype(half)) if value.dtype == np.float32 else value
+            elif self.dtype(wide) == "float32":
+                emit_cast(self, node, wide, name, half)
+            else:  # an integer output (indices): the same tensor
+                self.emit("Reshape", [wide], name, self.shape(wide), node.name, dtype=self.dtype(wide))
 
     def inline(self, graph: onnx.GraphProto, bindings: dict[str, str], prefix: str) -> list[str]:
         """Import a subgraph (frontend/subgraphs.py) with its formal inputs bound to outer tensors or
@@ -346,8 +389,8 @@ class _Importer:
         """Ops with float32-only kernels refuse other dtypes by name (the dtype-generic ops do not call this)."""
         dtype = self.dtype(name)
         if dtype != "float32":
-            raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: input {name!r} has dtype {dtype}; "
-                                        f"{node.op_type} is computed in float32 only")
+            raise Float32OnlyError(f"{node.op_type} node {node.name!r}: input {name!r} has dtype {dtype}; "
+                                   f"{node.op_type} is computed in float32 only")
 
 
 OPTIONAL_FIRST_OUTPUT = {"LSTM", "GRU", "RNN"}  # Y may be left out when only the final states are read

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend.program import Ptr
 from .. import dtypes
-from ..errors import ModelFormatError, UnsupportedModelError
+from ..errors import Float32OnlyError, ModelFormatError, UnsupportedModelError
 from . import elementwise
 
 IR_OP = "Clamp"
@@ -33,7 +33,7 @@ def import_clip(im, node, at) -> None:
     if im.opset < 11:
         lo, hi = float(at.get("min", -math.inf)), float(at.get("max", math.inf))
         if dtype != "float32":
-            raise UnsupportedModelError(f"Clip node {node.name!r}: opset {im.opset} clips float32 only")
+            raise Float32OnlyError(f"Clip node {node.name!r}: opset {im.opset} clips float32 only")
         im.emit("Clamp", [x], node.output[0], im.shape(x), node.name, min=lo, max=hi)
         return
     bounds = [node.input[i] if len(node.input) > i and node.input[i] else None for i in (1, 2)]

@@ -12,7 +12,7 @@ from .. import dtypes
 from ..backend.broadcast import output_shape
 from ..backend.elementwise import OPS, emit_elementwise, supports
 from ..backend.program import Ptr
-from ..errors import ModelFormatError, UnsupportedModelError
+from ..errors import Float32OnlyError, ModelFormatError, UnsupportedModelError
 
 IR_OP = "Elementwise"
 
@@ -35,7 +35,8 @@ def emit(im, node, op: str, inputs: list[str], out_dtype: str, output: str | Non
     """Importer helper: one Elementwise node over `inputs` (broadcast), checked against the kernel."""
     value_dtype = im.dtype(inputs[1] if op == "where" else inputs[0])
     if not supports(op, value_dtype):
-        raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: {op} is not computed on {value_dtype}")
+        refusal = Float32OnlyError if dtypes.is_float(value_dtype) else UnsupportedModelError
+        raise refusal(f"{node.op_type} node {node.name!r}: {op} is not computed on {value_dtype}")
     shape = im.shape(inputs[0])
     for name in inputs[1:]:
         try:

@@ -15,7 +15,7 @@ import numpy as np
 from ..backend.convolution import indirection_buffer, lower_pool
 from ..backend.program import Ptr
 from ..backend.indirection import window_counts
-from ..errors import ModelFormatError, UnsupportedModelError
+from ..errors import Float32OnlyError, ModelFormatError, UnsupportedModelError
 from ..ir import TensorInfo
 from ..frontend.spatial import sliding_window
 from ..window import Window
@@ -29,7 +29,7 @@ def _emit(im, node, kind: str, window: Window, ceil_mode: int = 0, count_include
     xs = im.shape(x)
     dtype = im.dtype(x)
     if dtype != "float32" and (dtype != "uint8" or kind != "max"):
-        raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: input {x!r} is {dtype}; only max pooling "
+        raise Float32OnlyError(f"{node.op_type} node {node.name!r}: input {x!r} is {dtype}; only max pooling "
                                     "reads uint8 (quantized) activations")
     x_last = to_channels_last(im, x, node.name)
     y_last = im.fresh(f"{node.output[0]}__nhwc")
