@@ -87,3 +87,28 @@ def test_check_fails_when_an_engine_disagrees(odd_mlp, tmp_path):
     result = edgewasm("check", bundle)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "OUTSIDE" in result.stdout
+
+
+def test_memory_limit_flag_raises_or_lowers_the_hosts_limit(odd_mlp):
+    """A model that needs more than the default 128 MiB is run by raising the limit from the CLI;
+    the refusal names the flag. Here the limit goes below what the MLP needs, then back above it."""
+    x = np.random.default_rng(2).standard_normal((3, 100)).astype(np.float32)
+    np.save(odd_mlp / "x.npy", x)
+    args = ("run", odd_mlp / "bundle", "--input", f"x={odd_mlp / 'x.npy'}")
+    refused = edgewasm(*args, "--memory-limit", "0.01")
+    assert refused.returncode == 2, refused.stderr
+    assert "MiB of linear memory; the runtime limit is 0.0 MiB" in refused.stderr
+    assert "--memory-limit MIB" in refused.stderr and "Traceback" not in refused.stderr
+    assert edgewasm(*args, "--memory-limit", "512").returncode == 0
+    assert "positive" in edgewasm(*args, "--memory-limit", "0").stderr
+
+
+@pytest.mark.browser
+def test_check_memory_limit_and_tolerance_flags(odd_mlp):
+    """check passes the limit to both module hosts (the page too) and compares at the given tolerance."""
+    refused = edgewasm("check", odd_mlp / "bundle", "--memory-limit", "0.01")
+    assert refused.returncode == 2 and "--memory-limit MIB" in refused.stderr
+    result = edgewasm("check", odd_mlp / "bundle", "--memory-limit", "256", "--atol", "0", "--rtol", "0")
+    assert "bit-identical: yes" in result.stdout and "atol 0 + rtol 0" in result.stdout
+    loose = edgewasm("check", odd_mlp / "bundle", "--memory-limit", "256", "--atol", "1e-3", "--rtol", "1e-3")
+    assert loose.returncode == 0 and "within atol 0.001 + rtol 0.001" in loose.stdout

@@ -62,6 +62,7 @@ PAGE_PYTHON = r'''
 import array, base64, json, traceback
 import js
 import edgewasm
+from edgewasm.runtime.config import RuntimeConfig
 from pyodide.code import eval_code_async
 
 _models = {}  # (url, variant) -> model, least recently used first
@@ -121,8 +122,9 @@ def _failure(exc):
 async def edgewasm_harness_run(request):
     try:
         request = json.loads(request)
-        key = (request["url"], request["variant"])
-        model = _models.pop(key, None) or await edgewasm.load(request["url"], request["variant"])
+        key = (request["url"], request["variant"], request.get("memory_limit"))
+        config = RuntimeConfig(memory_limit=key[2]) if key[2] else None
+        model = _models.pop(key, None) or await edgewasm.load(request["url"], request["variant"], config=config)
         _models[key] = model
         while len(_models) > _MAX_MODELS:
             del _models[next(iter(_models))]
@@ -310,14 +312,15 @@ class BrowserSession:
         return f"/bundles/{key}/" + ("" if source.is_dir() else source.name)
 
     def run(self, bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
-            kind: str = "array") -> dict[str, np.ndarray]:
+            kind: str = "array", memory_limit: int | None = None) -> dict[str, np.ndarray]:
         """Run `bundle` in the page; inputs arrive there as `kind` (array, memoryview or list).
 
-        The page loads each (bundle, variant) once and keeps the model for later runs.
+        The page loads each (bundle, variant, memory_limit) once and keeps the model for later runs;
+        memory_limit (bytes) overrides the page's RuntimeConfig default.
         """
         if kind not in INPUT_KINDS:
             raise ValueError(f"input kind must be one of {INPUT_KINDS}, got {kind!r}")
-        request = {"url": self.register(bundle), "variant": variant, "kind": kind,
+        request = {"url": self.register(bundle), "variant": variant, "kind": kind, "memory_limit": memory_limit,
                    "inputs": {name: _encode(np.asarray(value)) for name, value in inputs.items()}}
         reply = self._call("edgewasm_harness_run", json.dumps(request))
         self.last_run_ms = reply["ms"]
@@ -371,7 +374,7 @@ def _page_exception(error: dict) -> Exception:
 
 
 def run_in_browser(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
-                   kind: str = "array") -> dict[str, np.ndarray]:
+                   kind: str = "array", memory_limit: int | None = None) -> dict[str, np.ndarray]:
     """One-shot: boot a session, run `bundle` once, shut down (about 5 s of boot)."""
     with BrowserSession() as session:
-        return session.run(bundle, inputs, variant=variant, kind=kind)
+        return session.run(bundle, inputs, variant=variant, kind=kind, memory_limit=memory_limit)

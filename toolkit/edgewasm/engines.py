@@ -17,13 +17,17 @@ from .runtime.core import encode_inputs
 ENGINES = ("wasmtime", "browser", "onnxruntime")
 
 
-def run_wasmtime(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None) -> dict[str, np.ndarray]:
+def run_wasmtime(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
+                 memory_limit: int | None = None) -> dict[str, np.ndarray]:
+    from .runtime.config import RuntimeConfig
     from .runtime.wasmtime_host import load
 
-    return load(bundle, variant).run(inputs)
+    config = RuntimeConfig(memory_limit=memory_limit) if memory_limit else None
+    return load(bundle, variant, config).run(inputs)
 
 
-def run_onnxruntime(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None) -> dict[str, np.ndarray]:
+def run_onnxruntime(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
+                    memory_limit: int | None = None) -> dict[str, np.ndarray]:
     try:
         import onnxruntime as ort
     except ImportError:
@@ -56,15 +60,18 @@ def _ort_value(ort, name: str, value: np.ndarray):
     return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(raw, ONNX_TYPES[value.dtype.name])
 
 
-def run_browser(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None) -> dict[str, np.ndarray]:
+def run_browser(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
+                memory_limit: int | None = None) -> dict[str, np.ndarray]:
     from .browser import run_in_browser
 
-    return run_in_browser(Path(bundle), inputs, variant)
+    return run_in_browser(Path(bundle), inputs, variant, memory_limit=memory_limit)
 
 
-def run_engine(engine: str, bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None):
+def run_engine(engine: str, bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
+               memory_limit: int | None = None):
+    """memory_limit: bytes of linear memory the module hosts allow (None: RuntimeConfig's default)."""
     runners = {"wasmtime": run_wasmtime, "browser": run_browser, "onnxruntime": run_onnxruntime}
-    return runners[engine](bundle, inputs, variant)
+    return runners[engine](bundle, inputs, variant, memory_limit)
 
 
 def bit_identical(a: np.ndarray, b: np.ndarray) -> bool:

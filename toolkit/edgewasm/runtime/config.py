@@ -26,5 +26,6 @@ class RuntimeConfig:
         if needed > self.memory_limit:
             raise ResourceLimitError(
                 f"{what} needs {needed / MiB:.1f} MiB of linear memory; the runtime limit is "
-                f"{self.memory_limit / MiB:.1f} MiB (raise RuntimeConfig.memory_limit to allow it)"
+                f"{self.memory_limit / MiB:.1f} MiB (raise it to allow this: RuntimeConfig(memory_limit=...), or "
+                f"--memory-limit MIB on the command line)"
             )
