@@ -112,3 +112,23 @@ def test_check_memory_limit_and_tolerance_flags(odd_mlp):
     assert "bit-identical: yes" in result.stdout and "atol 0 + rtol 0" in result.stdout
     loose = edgewasm("check", odd_mlp / "bundle", "--memory-limit", "256", "--atol", "1e-3", "--rtol", "1e-3")
     assert loose.returncode == 0 and "within atol 0.001 + rtol 0.001" in loose.stdout
+
+
+@pytest.mark.browser
+def test_check_weighs_a_difference_against_onnxruntimes_own_noise(tmp_path):
+    """A tolerance of zero: the difference to onnxruntime is outside it, so check measures how far
+    onnxruntime moves when its graph optimizations (Conv+BatchNorm fusion here) are off, passes exactly
+    when the difference is within twice that, and --strict ignores it."""
+    import re
+
+    from cnn_models import make_mobilenet_v2
+
+    (tmp_path / "m.onnx").write_bytes(make_mobilenet_v2(width=0.35, resolution=64, classes=10).SerializeToString())
+    assert edgewasm("compile", tmp_path / "m.onnx", "-o", tmp_path / "b").returncode == 0
+    result = edgewasm("check", tmp_path / "b", "--atol", "0", "--rtol", "0")
+    line = next(line for line in result.stdout.splitlines() if "bit-identical" in line)
+    diff, noise = map(float, re.search(r"= ([0-9.e+-]+) .*levels \(([0-9.e+-]+)\)", line).groups())
+    assert diff > 0 and noise > 0, line
+    assert ("but within" in line) == (diff <= 2 * noise) == (result.returncode == 0), result.stdout
+    strict = edgewasm("check", tmp_path / "b", "--atol", "0", "--rtol", "0", "--strict")
+    assert strict.returncode == 1 and "levels" not in strict.stdout

@@ -168,6 +168,14 @@ def _print_profile(bundle: Path, inputs: dict, args) -> dict:
     return result["outputs"]
 
 
+def _number(x: float) -> str:
+    """A tolerance as people write it: 1e-5, 0.001, 0."""
+    if x == 0 or 1e-3 <= abs(x) < 1e3:
+        return f"{x:g}"
+    mantissa, exponent = f"{x:.3e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
 def _memory_limit(args) -> int | None:
     """--memory-limit in MiB as bytes (None: the hosts' default RuntimeConfig)."""
     if args.memory_limit is None:
@@ -178,7 +186,7 @@ def _memory_limit(args) -> int | None:
 
 
 def cmd_check(args) -> int:
-    from .engines import bit_identical, max_abs_diff, run_engine, within_contract
+    from .engines import NOISE_FACTOR, bit_identical, max_abs_diff, onnxruntime_noise, run_engine, within_contract
 
     bundle = _bundle(args.bundle)
     inputs = _parse_inputs(args.input) or _random_inputs(bundle, args.variant, args.seed)
@@ -186,15 +194,23 @@ def cmd_check(args) -> int:
     for engine in ("wasmtime", "browser", "onnxruntime"):
         _log(f"running {engine} ...")
         results[engine] = run_engine(engine, bundle, inputs, args.variant, _memory_limit(args))
+    noise = None
     ok = True
     for name, value in results["wasmtime"].items():
         same = bit_identical(results["browser"][name], value)
         diff = max_abs_diff(value, results["onnxruntime"][name])
         close = within_contract(value, results["onnxruntime"][name], atol=args.atol, rtol=args.rtol)
+        verdict = f"{'within' if close else 'OUTSIDE'} atol {_number(args.atol)} + rtol {_number(args.rtol)}"
+        if not close and not args.strict:
+            if noise is None:
+                _log("running onnxruntime without graph optimizations (its own float noise) ...")
+                noise = onnxruntime_noise(bundle, inputs, results["onnxruntime"], args.variant)
+            close = diff <= NOISE_FACTOR * noise[name]
+            verdict += (f", {'but within' if close else 'and beyond'} {NOISE_FACTOR:g}x onnxruntime's own difference "
+                        f"between its optimization levels ({noise[name]:.3g})")
         ok = ok and same and close
         print(f"{name}: browser vs wasmtime bit-identical: {'yes' if same else 'NO'}; "
-              f"max |wasmtime - onnxruntime| = {diff:.3g} ({'within' if close else 'OUTSIDE'} "
-              f"atol {args.atol:g} + rtol {args.rtol:g})")
+              f"max |wasmtime - onnxruntime| = {diff:.3g} ({verdict})")
     print("check passed" if ok else "check FAILED")
     return EXIT_OK if ok else EXIT_CHECK_FAILED
 
@@ -339,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-limit", type=float, metavar="MIB", help=MEMORY_LIMIT_HELP)
     p.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance against onnxruntime (default 1e-5)")
     p.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance against onnxruntime (default 1e-4)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail outside the tolerance even when onnxruntime's own optimization levels differ as much")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("fuzz", help="mutation-fuzz the ONNX importer and the manifest reader")
