@@ -174,7 +174,7 @@ class _Importer:
         outputs = []
         for vo in g.output:
             if vo.name in self.constants:
-                raise UnsupportedModelError(f"graph output {vo.name!r} is a constant; nothing to compute")
+                self._constant_output(vo.name)
             if vo.name not in self.tensors:
                 raise ModelFormatError(f"graph output {vo.name!r} is never produced")
             outputs.append(self.tensors[vo.name])
@@ -193,6 +193,8 @@ class _Importer:
             if missing:
                 raise ModelFormatError(f"node {node.name or node.op_type!r} reads undefined tensor(s) {missing}")
             _check_arity(node)
+            if node.op_type == "CastLike" and node.input[0] in self.constants:
+                node = self._cast_like_as_cast(node)  # reads only the target's dtype: folds below
             foldable = node.op_type != "Constant" and not subgraphs(node)  # subgraphs read outer names too
             if foldable and all(i in self.constants for i in node.input if i):
                 self._fold(node)
@@ -209,6 +211,34 @@ class _Importer:
                         del registry[name]
                 del self.nodes[nodes_before:]
                 self._import_in_float32(node, half.pop())
+
+    def _cast_like_as_cast(self, node: onnx.NodeProto) -> onnx.NodeProto:
+        """CastLike of a constant reads only its target's dtype: the Cast to that dtype (it folds)."""
+        target = node.input[1] if len(node.input) > 1 else ""
+        if target not in self.tensors and target not in self.constants:
+            return node
+        cast = onnx.helper.make_node("Cast", [node.input[0]], list(node.output), node.name,
+                                     to=dtypes.to_onnx(self.dtype(target)))
+        for a in node.attribute:
+            if a.name == "saturate":
+                cast.attribute.append(a)
+        return cast
+
+    def _constant_output(self, name: str) -> None:
+        """A graph output known at compile time (Shape, Size, Constant, a folded subgraph): the module
+        still writes it, copying a placed constant into the output (one Elementwise copy)."""
+        from ..backend.elementwise import supports
+
+        value = self.constants[name]
+        dtype = dtypes.of_array(value)
+        if not supports("copy", dtype):
+            raise UnsupportedModelError(f"graph output {name!r} is a constant of dtype {value.dtype}, which "
+                                        "no kernel writes")
+        source = self.fresh(f"{name}_value")
+        self.constants[source] = self.constants.pop(name)
+        for n in self.nodes:  # run-time nodes that read the constant read it under its new name
+            n.inputs = [source if i == name else i for i in n.inputs]
+        self.emit("Elementwise", [source], name, value.shape, name, dtype=dtype, kind="copy")
 
     def _import_in_float32(self, node: onnx.NodeProto, half: str) -> None:
         """An op whose kernels compute float32 only, on float16 or bfloat16 tensors: computed in

@@ -142,6 +142,8 @@ def export(ex, node) -> None:
     elif op == "where":
         ex.add("Where", inputs, y)
     else:
+        if op.startswith("bit"):  # BitwiseAnd/Or/Xor/Not are opset 18
+            ex.opset = max(ex.opset, 18)
         ex.add(EXPORTS[op], inputs, y)
 
 

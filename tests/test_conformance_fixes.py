@@ -1,0 +1,149 @@
+"""Fixes found by the onnx node conformance run, each through the public API against onnxruntime on
+the original graph, with other shapes and attribute values than onnx's cases: graph outputs known at
+compile time (Shape, Size, Constant, a folded chain) are still written by the module; Constant in
+every attribute spelling; CastLike of a constant (the expanded function bodies of Relu, Gelu,
+PRelu, Softplus ...); Bitwise ops' reference graph; float64 unary ops computed in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import edgewasm
+from edgewasm.errors import ModelFormatError, UnsupportedModelError
+
+FLOAT, DOUBLE, INT64, INT32 = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64, TensorProto.INT32
+
+
+def model(nodes, inputs, outputs, inits=(), opset=17):
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(*i) for i in inputs],
+                              [helper.make_tensor_value_info(*o) for o in outputs], list(inits))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)
+
+
+def compile_and_run(tmp_path, proto, feeds):
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    got = edgewasm.load(tmp_path / "b").run(feeds)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = dict(zip([o.name for o in proto.graph.output], session.run(None, feeds)))
+    return got, want
+
+
+def assert_same(got, want, rtol=1e-4, atol=1e-5):
+    assert set(got) == set(want)
+    for name in want:
+        assert got[name].dtype == want[name].dtype, (name, got[name].dtype, want[name].dtype)
+        assert got[name].shape == want[name].shape, (name, got[name].shape, want[name].shape)
+        if want[name].dtype.kind == "f":
+            np.testing.assert_allclose(got[name], want[name], rtol=rtol, atol=atol)
+        else:
+            np.testing.assert_array_equal(got[name], want[name])
+
+
+# -- graph outputs known at compile time ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start,end", [(None, None), (1, None), (-2, None), (0, -1), (2, 1), (-9, 9)])
+def test_shape_output_is_written_by_the_module(tmp_path, start, end):
+    attrs = {k: v for k, v in (("start", start), ("end", end)) if v is not None}
+    proto = model([helper.make_node("Shape", ["x"], ["s"], **attrs), helper.make_node("Relu", ["x"], ["r"])],
+                  [("x", FLOAT, [2, 3, 4, 1])], [("s", INT64, ["d"]), ("r", FLOAT, [2, 3, 4, 1])], opset=15)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 1)).astype(np.float32)
+    got, want = compile_and_run(tmp_path, proto, {"x": x})
+    assert_same(got, want)
+
+
+def test_size_and_folded_chain_outputs(tmp_path):
+    """Size, and a constant that run-time nodes read too (the copy must not steal it from them)."""
+    c = numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5, "c")
+    proto = model([helper.make_node("Size", ["x"], ["n"]), helper.make_node("Neg", ["c"], ["negc"]),
+                   helper.make_node("Add", ["x", "negc"], ["y"])],
+                  [("x", FLOAT, [2, 3])], [("n", INT64, []), ("negc", FLOAT, [2, 3]), ("y", FLOAT, [2, 3])], [c])
+    x = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+    got, want = compile_and_run(tmp_path, proto, {"x": x})
+    assert_same(got, want)
+
+
+@pytest.mark.parametrize("attr,value,kind,shape", [
+    ("value_float", 2.5, FLOAT, []), ("value_floats", [1.0, -2.0, 3.5], FLOAT, [3]), ("value_int", -7, INT64, []),
+    ("value_ints", [4, 5, -6, 7], INT64, [4]),
+    ("value", numpy_helper.from_array(np.array([[True, False]]), "v"), TensorProto.BOOL, [1, 2]),
+    ("value", numpy_helper.from_array(np.array([3, 250], np.uint8), "v"), TensorProto.UINT8, [2]),
+])
+def test_constant_spellings_as_outputs(tmp_path, attr, value, kind, shape):
+    """A model with no input at all whose output is a Constant."""
+    proto = model([helper.make_node("Constant", [], ["k"], **{attr: value})], [], [("k", kind, shape)])
+    got, want = compile_and_run(tmp_path, proto, {})
+    assert_same(got, want)
+
+
+def test_constant_value_float_feeds_run_time_math(tmp_path):
+    proto = model([helper.make_node("Constant", [], ["a"], value_float=0.25),
+                   helper.make_node("Constant", [], ["b"], value_floats=[1.0, 2.0, -3.0]),
+                   helper.make_node("Mul", ["x", "a"], ["t"]), helper.make_node("Add", ["t", "b"], ["y"])],
+                  [("x", FLOAT, [2, 3])], [("y", FLOAT, [2, 3])])
+    x = np.random.default_rng(2).standard_normal((2, 3)).astype(np.float32)
+    got, want = compile_and_run(tmp_path, proto, {"x": x})
+    assert_same(got, want)
+
+
+def test_sparse_constant(tmp_path):
+    sparse = helper.make_sparse_tensor(numpy_helper.from_array(np.array([1.5, -2.0], np.float32), "vals"),
+                                       numpy_helper.from_array(np.array([1, 5], np.int64), "idx"), [2, 3])
+    proto = model([helper.make_node("Constant", [], ["k"], sparse_value=sparse),
+                   helper.make_node("Add", ["x", "k"], ["y"])], [("x", FLOAT, [2, 3])], [("y", FLOAT, [2, 3])])
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    x = np.ones((2, 3), np.float32)
+    got = edgewasm.load(tmp_path / "b").run({"x": x})["y"]
+    np.testing.assert_array_equal(got, x + np.array([[0, 1.5, 0], [0, 0, -2.0]], np.float32))
+
+
+def test_constant_refusals(tmp_path):
+    proto = model([helper.make_node("Constant", [], ["k"], value_strings=["a"])], [], [("k", TensorProto.STRING, [1])])
+    (tmp_path / "s.onnx").write_bytes(proto.SerializeToString())
+    with pytest.raises(UnsupportedModelError, match="string"):
+        edgewasm.compile(tmp_path / "s.onnx", tmp_path / "s")
+    node = helper.make_node("Constant", [], ["k"], value_float=1.0)
+    node.attribute.append(helper.make_attribute("value_int", 2))
+    proto = model([node, helper.make_node("Add", ["x", "k"], ["y"])], [("x", FLOAT, [1])], [("y", FLOAT, [1])])
+    (tmp_path / "t.onnx").write_bytes(proto.SerializeToString())
+    with pytest.raises(ModelFormatError, match="Constant"):
+        edgewasm.compile(tmp_path / "t.onnx", tmp_path / "t")
+
+
+# -- CastLike of a constant (function bodies) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype,np_dtype", [(FLOAT, np.float32), (INT32, np.int32), (DOUBLE, np.float64)])
+def test_castlike_of_a_constant_folds(tmp_path, dtype, np_dtype):
+    """Relu's function body: Max(x, CastLike(0.0, x)) for any dtype; here with a threshold of 1.75."""
+    proto = model([helper.make_node("Constant", [], ["k"], value=numpy_helper.from_array(np.array(1.75, np.float32), "k")),
+                   helper.make_node("CastLike", ["k", "x"], ["kc"]), helper.make_node("Max", ["x", "kc"], ["y"])],
+                  [("x", dtype, [3, 5])], [("y", dtype, [3, 5])], opset=15)
+    x = (np.random.default_rng(3).standard_normal((3, 5)) * 4).astype(np_dtype)
+    got, want = compile_and_run(tmp_path, proto, {"x": x})
+    assert_same(got, want)
+
+
+# -- Bitwise ops (opset 18) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"])
+@pytest.mark.parametrize("dtype,np_dtype", [(TensorProto.INT64, np.int64), (TensorProto.UINT32, np.uint32),
+                                            (TensorProto.INT8, np.int8)])
+def test_bitwise_ops_broadcast(tmp_path, op, dtype, np_dtype):
+    rng = np.random.default_rng(4)
+    info = np.iinfo(np_dtype)
+    a = rng.integers(info.min, info.max, (2, 1, 5), dtype=np_dtype, endpoint=True)
+    b = rng.integers(info.min, info.max, (3, 1), dtype=np_dtype, endpoint=True)
+    inputs = ["a"] if op == "BitwiseNot" else ["a", "b"]
+    proto = model([helper.make_node(op, inputs, ["y"])],
+                  [("a", dtype, [2, 1, 5])] + ([] if op == "BitwiseNot" else [("b", dtype, [3, 1])]),
+                  [("y", dtype, [2, 3, 5] if op != "BitwiseNot" else [2, 1, 5])], opset=18)
+    feeds = {"a": a} if op == "BitwiseNot" else {"a": a, "b": b}
+    got, want = compile_and_run(tmp_path, proto, feeds)
+    assert_same(got, want)
