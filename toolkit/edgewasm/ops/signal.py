@@ -236,16 +236,19 @@ def window(kind: str, size: int, periodic: bool) -> np.ndarray:
     a0, a1, a2 = WINDOWS[kind]
     span = size if periodic else size - 1
     n = np.arange(size, dtype=np.float64)
-    if span == 0:
-        return np.full(size, a0 - a1 + a2)
-    return a0 - a1 * np.cos(2 * np.pi * n / span) + a2 * np.cos(4 * np.pi * n / span)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a symmetric window of 1: 0 / 0, NaN as onnxruntime
+        turns = n / np.float64(span)
+    return a0 - a1 * np.cos(2 * np.pi * turns) + a2 * np.cos(4 * np.pi * turns)
 
 
 def fold_window(im, node, at) -> list[np.ndarray]:
     size = _scalar(im, node, node.input[0], "size")
     if size < 0:
         raise ModelFormatError(f"{node.op_type} node {node.name!r}: size {size} is negative")
-    return [window(node.op_type, size, bool(at.get("periodic", 1))).astype(_output_dtype(node, at))]
+    values = window(node.op_type, size, bool(at.get("periodic", 1)))
+    target = _output_dtype(node, at)
+    return [values.astype(target) if target.kind == "f" or target == dtypes.numpy_dtype("bfloat16")
+            else np.nan_to_num(values).astype(target)]
 
 
 def import_needs_constant(im, node, at) -> None:
