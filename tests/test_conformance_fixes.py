@@ -147,3 +147,80 @@ def test_bitwise_ops_broadcast(tmp_path, op, dtype, np_dtype):
     feeds = {"a": a} if op == "BitwiseNot" else {"a": a, "b": b}
     got, want = compile_and_run(tmp_path, proto, feeds)
     assert_same(got, want)
+
+
+# -- float64 unary ops compute in float64 ---------------------------------------------------------------
+
+def _sigmoid(x):
+    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+
+
+def _softplus(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+F32 = lambda v: float(np.float32(v))  # noqa: E731  (attributes are float32)
+# op, attributes, float64 reference (ONNX's definitions, float32 attributes widened)
+F64_CASES = [
+    ("Exp", {}, np.exp), ("Log", {}, np.log), ("Sqrt", {}, np.sqrt), ("Sigmoid", {}, _sigmoid), ("Tanh", {}, np.tanh),
+    ("Softplus", {}, _softplus), ("Softsign", {}, lambda x: x / (1 + np.abs(x))),
+    ("Elu", {"alpha": 0.4}, lambda x: np.where(x < 0, F32(0.4) * np.expm1(x), x)),
+    ("Selu", {"alpha": 1.3, "gamma": 0.9}, lambda x: F32(0.9) * np.where(x <= 0, F32(1.3) * np.expm1(x), x)),
+    ("LeakyRelu", {"alpha": 0.2}, lambda x: np.where(x < 0, F32(0.2) * x, x)),
+    ("HardSigmoid", {"alpha": 0.3, "beta": 0.45}, lambda x: np.clip(F32(0.3) * x + F32(0.45), 0, 1)),
+    ("HardSwish", {}, lambda x: x * np.clip(F32(1 / 6) * x + 0.5, 0, 1)),
+    ("ThresholdedRelu", {"alpha": 0.35}, lambda x: np.where(x > F32(0.35), x, 0)),
+    ("Shrink", {"lambd": 0.6, "bias": 0.2},
+     lambda x: np.where(x < -F32(0.6), x + F32(0.2), np.where(x > F32(0.6), x - F32(0.2), 0))),
+    ("Mish", {}, lambda x: x * np.tanh(_softplus(x))),
+    ("Gelu", {"approximate": "tanh"}, lambda x: x * _sigmoid(2 * np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))),
+]
+
+
+@pytest.mark.parametrize("op,attrs,reference", F64_CASES, ids=[op for op, _, _ in F64_CASES])
+def test_float64_unary_ops(tmp_path, op, attrs, reference):
+    """Against onnxruntime at the contract's tolerance (its double kernels go through float for some
+    ops and lose small arguments to exp(x) - 1), and against numpy's float64 at 1e-12: computed in
+    float64, not through float32."""
+    x = np.random.default_rng(5).standard_normal((3, 7)) * 2.5
+    if op in ("Log", "Sqrt"):
+        x = np.abs(x) + 1e-3
+    x[0, :3] = [1e-9, -1e-9, 0.0] if op not in ("Log", "Sqrt") else [1e-9, 3e-7, 1.0]
+    proto = model([helper.make_node(op, ["x"], ["y"], **attrs)], [("x", DOUBLE, [3, 7])], [("y", DOUBLE, [3, 7])],
+                  opset=20 if op == "Gelu" else 18)
+    got, want = compile_and_run(tmp_path, proto, {"x": x})
+    assert_same(got, want)
+    np.testing.assert_allclose(got["y"], reference(x), rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("op,reference", [("Sinh", np.sinh), ("Cosh", np.cosh), ("Asinh", np.arcsinh),
+                                          ("Acosh", np.arccosh), ("Atanh", np.arctanh)])
+def test_float64_hyperbolic_ops_against_numpy(tmp_path, op, reference):
+    """onnxruntime has no float64 kernels for these (the spec allows double): numpy's float64 is the reference."""
+    x = np.random.default_rng(6).uniform(-0.95, 0.95, (4, 5))
+    if op == "Acosh":
+        x = 1 + np.abs(x) * 9
+    x[0, 0] = 1e-10 if op != "Acosh" else 1.0
+    proto = model([helper.make_node(op, ["x"], ["y"])], [("x", DOUBLE, [4, 5])], [("y", DOUBLE, [4, 5])])
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    got = edgewasm.load(tmp_path / "b").run({"x": x})["y"]
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, reference(x), rtol=1e-13, atol=0)
+
+
+def test_float64_log_sum_exp_as_its_function_body(tmp_path):
+    """ReduceLogSumExp's expanded body on double: Exp, ReduceSum, Log, all in float64."""
+    x = np.random.default_rng(7).standard_normal((2, 3, 4)) * 3
+    proto = model([helper.make_node("Exp", ["x"], ["e"]), helper.make_node("ReduceSum", ["e", "axes"], ["s"], keepdims=0),
+                   helper.make_node("Log", ["s"], ["y"])], [("x", DOUBLE, [2, 3, 4])], [("y", DOUBLE, [2, 4])],
+                  [numpy_helper.from_array(np.array([1], np.int64), "axes")])
+    got, want = compile_and_run(tmp_path, proto, {"x": x})
+    assert_same(got, want, rtol=1e-13, atol=0)
+
+
+def test_float64_erf_gelu_still_refused(tmp_path):
+    proto = model([helper.make_node("Gelu", ["x"], ["y"])], [("x", DOUBLE, [3])], [("y", DOUBLE, [3])], opset=20)
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    with pytest.raises(UnsupportedModelError, match="float64"):
+        edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")

@@ -28,13 +28,28 @@ IR_OP = ("Sigmoid", "Tanh", "Erf", "Gelu", "LeakyRelu", "HardSigmoid", "HardSwis
 KERNELS = {"Sigmoid": "f32_vsigmoid", "Tanh": "f32_vtanh", "Erf": "f32_verf", "LeakyRelu": "f32_vlrelu",
            "HardSigmoid": "f32_vhsigmoid", "HardSwish": "f32_vhswish", "Sqrt": "f32_vsqrt",
            "Exp": "f32_vexp_array", "Log": "f32_vlog"}
+# float64 tensors compute in float64 (wasm-kernels/f64_vunary.wat): ONNX op -> f64_vunary_op code
+F64_CODES = {"Exp": 0, "Log": 1, "Sqrt": 2, "Sigmoid": 3, "Tanh": 4, "Softplus": 5, "Softsign": 6, "Elu": 7,
+             "Selu": 8, "Celu": 9, "LeakyRelu": 10, "HardSigmoid": 11, "HardSwish": 12, "ThresholdedRelu": 13,
+             "Shrink": 14, "Swish": 15, "Mish": 16, "Gelu": 17, "Sinh": 18, "Cosh": 19, "Asinh": 20, "Acosh": 21,
+             "Atanh": 22}
 SQRT_HALF = np.float32(np.sqrt(0.5))
 SQRT_2_OVER_PI = np.float32(np.sqrt(2 / np.pi))
 
 
+def _computes_in_float64(node, at) -> bool:
+    """Whether f64_vunary_op computes this node (Gelu: its tanh form only; no f64 erf yet)."""
+    if node.op_type == "Gelu":
+        approximate = at.get("approximate", b"none")
+        return (approximate.decode() if isinstance(approximate, bytes) else str(approximate)) == "tanh"
+    return node.op_type in F64_CODES
+
+
 def import_unary(im, node, at) -> None:
     x = node.input[0]
-    im.require_float(node, x)
+    dtype = "float64" if im.dtype(x) == "float64" and _computes_in_float64(node, at) else "float32"
+    if dtype == "float32":
+        im.require_float(node, x)
     attrs = {}
     if node.op_type == "LeakyRelu":
         attrs["alpha"] = float(at.get("alpha", 0.01))
@@ -49,7 +64,7 @@ def import_unary(im, node, at) -> None:
         attrs["approximate"] = approximate
     elif node.op_type in OP_CODED:
         attrs = {name: float(at.get(name, default)) for name, default in OP_CODED[node.op_type][1]}
-    im.emit(node.op_type, [x], node.output[0], im.shape(x), node.name, **attrs)
+    im.emit(node.op_type, [x], node.output[0], im.shape(x), node.name, dtype=dtype, **attrs)
 
 
 IMPORTS = {op: (import_unary, 1, 1) for op in IR_OP}
@@ -57,6 +72,13 @@ IMPORTS = {op: (import_unary, 1, 1) for op in IR_OP}
 
 def lower(graph, node, program) -> None:
     n = graph.info(node.outputs[0]).size
+    if graph.info(node.outputs[0]).dtype == "float64":
+        names = ([name for name, _ in OP_CODED[node.op][1]] if node.op in OP_CODED
+                 else [k for k in ("alpha", "beta") if k in node.attrs])
+        values = [float(node.attrs[name]) for name in names]
+        program.call("f64_vunary_op", [F64_CODES[node.op], n, Ptr(node.inputs[0]), Ptr(node.outputs[0]),
+                                       *values, *[0.0] * (2 - len(values))], node.name)
+        return
     if node.op in OP_CODED:
         code, params = OP_CODED[node.op]
         values = [float(node.attrs[name]) for name, _ in params]
@@ -73,6 +95,7 @@ def lower(graph, node, program) -> None:
 
 def export(ex, node) -> None:
     x, y = node.inputs[0], node.outputs[0]
+    real = np.float64 if ex.graph.info(y).dtype == "float64" else np.float32  # the constants' dtype
     if node.op == "Mish":  # opset 18: spelled out for the opset-17 reference graph
         soft, t = ex.temp(y), ex.temp(y)
         ex.add("Softplus", [x], soft)
@@ -81,7 +104,7 @@ def export(ex, node) -> None:
         return
     if node.op == "Swish":  # opset 24: x * sigmoid(alpha * x)
         scaled, s = ex.temp(y), ex.temp(y)
-        ex.add("Mul", [x, ex.const(f"{y}__alpha", np.float32(node.attrs["alpha"]))], scaled)
+        ex.add("Mul", [x, ex.const(f"{y}__alpha", real(np.float32(node.attrs["alpha"])))], scaled)
         ex.add("Sigmoid", [scaled], s)
         ex.add("Mul", [x, s], y)
         return
@@ -92,15 +115,15 @@ def export(ex, node) -> None:
         ex.add(node.op, [x], y, **{k: node.attrs[k] for k in ("alpha", "beta") if k in node.attrs})
         return
     # Gelu is opset 20; the reference graph (opset 17) spells out its definition.
-    half = ex.const(f"{y}__half", np.float32(0.5))
-    one = ex.const(f"{y}__one", np.float32(1.0))
+    half = ex.const(f"{y}__half", real(0.5))
+    one = ex.const(f"{y}__one", real(1.0))
     if node.attrs["approximate"] == "tanh":  # tanh(sqrt(2/pi) * (x^3 * 0.044715 + x))
         squared, cubed, term, inner, scaled, t = (ex.temp(y) for _ in range(6))
         ex.add("Mul", [x, x], squared)
         ex.add("Mul", [squared, x], cubed)
-        ex.add("Mul", [cubed, ex.const(f"{y}__c", np.float32(0.044715))], term)
+        ex.add("Mul", [cubed, ex.const(f"{y}__c", real(0.044715))], term)
         ex.add("Add", [term, x], inner)
-        ex.add("Mul", [inner, ex.const(f"{y}__k", SQRT_2_OVER_PI)], scaled)
+        ex.add("Mul", [inner, ex.const(f"{y}__k", real(np.sqrt(2 / np.pi)) if real is np.float64 else SQRT_2_OVER_PI)], scaled)
         ex.add("Tanh", [scaled], t)
     else:
         scaled, t = ex.temp(y), ex.temp(y)
