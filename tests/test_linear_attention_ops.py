@@ -155,6 +155,17 @@ def test_constant_past_state_and_key(tmp_path):
     check(tmp_path, proto, feeds, want=ort_outputs(proto, feeds))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_only_the_query_at_run_time(tmp_path, dtype):
+    """Key, value, decay, beta and past_state compiled in: present_state is known at compile time
+    and still written by the module, in its dtype."""
+    feeds = inputs(past=True, seed=19, dtype=dtype)
+    constants = {n: feeds.pop(n) for n in ("key", "value", "past_state", "decay", "beta")}
+    proto = model(feeds, constants, q_num_heads=4, kv_num_heads=2)
+    tol = 2e-3 if dtype == np.float16 else None
+    check(tmp_path, proto, feeds, **({"atol": tol, "rtol": tol} if tol else {}))
+
+
 def test_state_carries_over_between_calls(tmp_path):
     """Prefill then decode with present_state fed back equals one prefill over both parts."""
     full = inputs(t=4, seed=9)
