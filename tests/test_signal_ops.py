@@ -347,3 +347,60 @@ def test_mean_refuses_integers(tmp_path):
                   {"y": ("int32", None)}, opset=13)
     with pytest.raises(UnsupportedModelError, match="has dtype int32"):
         compile_error(tmp_path, proto)
+
+
+# -- TensorScatter -------------------------------------------------------------------------------
+
+def numpy_tensor_scatter(past, update, write, axis, mode):
+    present = past.copy()
+    for prefix in np.ndindex(past.shape[:axis]):
+        for s in range(update.shape[axis]):
+            at = int(write[prefix[0]]) + s if write is not None else s
+            if mode == "circular":
+                at %= past.shape[axis]
+            present[(*prefix, at)] = update[(*prefix, s)]
+    return present
+
+
+@pytest.mark.parametrize("mode", ["linear", "circular"])
+@pytest.mark.parametrize("write_kind", ["none", "runtime", "constant"])
+@pytest.mark.parametrize("shape, update_len, axis", [((2, 3, 8, 4), 3, 2), ((3, 6, 5), 2, -2), ((2, 7), 4, 1),
+                                                     ((2, 5, 3), 1, -1)])
+@pytest.mark.parametrize("dtype", ["float32", "int64", "float16"])
+def test_tensor_scatter(tmp_path, mode, write_kind, shape, update_len, axis, dtype):
+    a = axis % len(shape)
+    update_shape = tuple(update_len if i == a else d for i, d in enumerate(shape))
+    rng = np.random.default_rng(15)
+    past = randn(shape, dtype, seed=16) if dtype != "int64" else rng.integers(-50, 50, shape)
+    update = randn(update_shape, dtype, seed=17) if dtype != "int64" else rng.integers(-50, 50, update_shape)
+    limit = shape[a] - update_len if mode == "linear" else shape[a] + 3
+    write = rng.integers(0, limit, (shape[0],), endpoint=True).astype(np.int64)
+    inputs, feeds, inits = {"past": (dtype, list(shape)), "update": (dtype, list(update_shape))}, \
+        {"past": past, "update": update}, {}
+    names = ["past", "update"]
+    if write_kind == "runtime":
+        inputs["write"] = ("int64", [shape[0]])
+        feeds["write"] = write
+        names.append("write")
+    elif write_kind == "constant":
+        inits["write"] = write
+        names.append("write")
+    proto = model(helper.make_node("TensorScatter", names, ["y"], axis=axis, mode=mode), inputs,
+                  {"y": (dtype, list(shape))}, inits, opset=24)
+    want = numpy_tensor_scatter(past, update, write if write_kind != "none" else None, a, mode)
+    got = check(tmp_path, proto, feeds, want={"y": want}, atol=0, rtol=0)
+    if dtype == "float32":
+        assert_close(got["y"], run_ort(proto, feeds)["y"], atol=0, rtol=0)
+
+
+def test_tensor_scatter_linear_overflow_is_a_run_time_error(tmp_path):
+    proto = model(helper.make_node("TensorScatter", ["past", "update", "write"], ["y"]),
+                  {"past": ("float32", [1, 4, 2]), "update": ("float32", [1, 2, 2]), "write": ("int64", [1])},
+                  {"y": ("float32", [1, 4, 2])}, opset=24)
+    with pytest.raises(edgewasm.errors.IndexOutOfRangeError):
+        run_edgewasm(tmp_path, proto, {"past": randn((1, 4, 2)), "update": randn((1, 2, 2)),
+                                       "write": np.array([3], np.int64)})
+    with pytest.raises(ModelFormatError, match="batch axis"):
+        compile_error(tmp_path, model(helper.make_node("TensorScatter", ["past", "update"], ["y"], axis=0),
+                                      {"past": ("float32", [4, 2]), "update": ("float32", [2, 2])},
+                                      {"y": ("float32", [4, 2])}, opset=24))
