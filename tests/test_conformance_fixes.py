@@ -224,3 +224,69 @@ def test_float64_erf_gelu_still_refused(tmp_path):
     (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
     with pytest.raises(UnsupportedModelError, match="float64"):
         edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+
+
+# -- Dropout's mask at inference ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ratio", [None, 0.3])
+def test_dropout_mask_at_inference_is_all_true(tmp_path, ratio):
+    inputs = ["x"] + (["r"] if ratio is not None else [])
+    inits = [numpy_helper.from_array(np.array(ratio, np.float32), "r")] if ratio is not None else []
+    proto = model([helper.make_node("Dropout", inputs, ["y", "mask"]), helper.make_node("Cast", ["mask"], ["m"], to=FLOAT),
+                   helper.make_node("Mul", ["y", "m"], ["z"])],
+                  [("x", FLOAT, [2, 5])], [("z", FLOAT, [2, 5]), ("mask", TensorProto.BOOL, [2, 5])], inits)
+    x = np.random.default_rng(8).standard_normal((2, 5)).astype(np.float32)
+    got, want = compile_and_run(tmp_path, proto, {"x": x})
+    assert_same(got, want)
+
+
+# -- conformance binding: inputs whose value is an output's shape ---------------------------------------
+
+
+def _case(nodes, inputs, outputs, opset=17):
+    from edgewasm.conformance import Case
+
+    proto = model(nodes, [(name, kind, list(value.shape)) for name, kind, value in inputs],
+                  [(name, kind, list(value.shape)) for name, kind, value in outputs], opset=opset)
+    proto.opset_import.append(helper.make_opsetid("com.example", 1))
+    vis = {vi.name: vi for vi in proto.graph.input}
+    return Case("c", nodes[0].op_type, proto, [(vis[name], value) for name, _, value in inputs],
+                [(vo, value) for vo, (_, _, value) in zip(proto.graph.output, outputs)])
+
+
+def test_binding_compiles_in_only_the_inputs_that_are_an_output_shape(tmp_path):
+    from edgewasm.conformance import compile_case
+
+    shape = np.array([2, 3], np.int64)
+    x = np.ones((2, 3), np.float32)
+    case = _case([helper.make_node("ConstantOfShape", ["s"], ["c"],
+                                   value=numpy_helper.from_array(np.array([2.5], np.float32), "v")),
+                  helper.make_node("Add", ["x", "c"], ["y"])],
+                 [("s", INT64, shape), ("x", FLOAT, x)], [("y", FLOAT, x + 2.5)])
+    compiled = compile_case(case, tmp_path)
+    assert compiled.baked == ("s",) and set(compiled.inputs) == {"x"}  # x stays at run time
+    got = edgewasm.load(compiled.bundle).run(compiled.inputs)["y"]
+    np.testing.assert_array_equal(got, x + 2.5)
+
+
+def test_binding_compiles_in_range_bounds(tmp_path):
+    from edgewasm.conformance import compile_case
+
+    case = _case([helper.make_node("Range", ["a", "b", "d"], ["y"])],
+                 [("a", INT32, np.array(10, np.int32)), ("b", INT32, np.array(-3, np.int32)),
+                  ("d", INT32, np.array(-4, np.int32))], [("y", INT32, np.arange(10, -3, -4, dtype=np.int32))])
+    compiled = compile_case(case, tmp_path)
+    assert set(compiled.baked) == {"a", "b", "d"}
+    np.testing.assert_array_equal(edgewasm.load(compiled.bundle).run({})["y"], np.arange(10, -3, -4, dtype=np.int32))
+
+
+def test_binding_does_not_compile_in_other_refused_inputs(tmp_path):
+    """A refusal that is not about an output shape compiles nothing more in: float64 Sin (computed in
+    float32 only) would fold if its input were compiled in, and must be reported as refused instead."""
+    from edgewasm.conformance import compile_case
+
+    x = np.linspace(-1, 1, 6)
+    case = _case([helper.make_node("Sin", ["x"], ["y"])], [("x", DOUBLE, x)], [("y", DOUBLE, np.sin(x))])
+    with pytest.raises(UnsupportedModelError, match="float32 only"):
+        compile_case(case, tmp_path)

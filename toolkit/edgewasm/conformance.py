@@ -16,8 +16,11 @@ Binding. A case's inputs are bound the way a deployed model would have them, kee
 possible at run time: every input at run time first; if edgewasm refuses (typically because an
 operand must be a constant: a Conv's W, a Reshape's shape, a TopK's k), again with the non-float
 inputs (shapes, axes, indices) compiled in as initializers, and then with only the first input at
-run time. The first binding edgewasm accepts is the one run, and the outcome records which inputs
-were compiled in. Shapes are the case's own input shapes.
+run time. If edgewasm still refuses because an output's shape is the value of some inputs
+(ConstantOfShape's shape, Range's start/limit/delta: static shapes need them at compile time),
+exactly those inputs are compiled in, the others stay at run time. The first binding edgewasm
+accepts is the one run, and the outcome records which inputs were compiled in. Shapes are the
+case's own input shapes.
 
 Check. Every output must have the expected dtype and shape; floats (every float dtype, compared in
 float64) agree within rtol 1e-3 + atol 1e-5 with NaN equal to NaN; integers and booleans exactly.
@@ -91,6 +94,8 @@ SUB_BYTE_BITS = {"int4": 4, "uint4": 4, "float4_e2m1fn": 4, "int2": 2, "uint2": 
 # An UnsupportedModelError that asks for a constant operand: the binding retries with more compiled in.
 NEEDS_CONSTANT = re.compile(r"must be [^;.]*\bconstant|needs constant")
 RUN_TIME_VALUE = re.compile(r"computed at run time")
+# A refusal naming the inputs whose value is an output's shape (ops/folded.py): those may be compiled in.
+SHAPE_VALUE = re.compile(r"output shape is the value of \[([^\]]*)\]")
 DTYPE_REFUSAL = re.compile(r"has dtype|casting to|computed in float32 only|only uint8 activations|int8 activations are "
                            r"not supported|must be a uint8 activation|\(a bool tensor\)|got (float8\w*|float4\w*|"
                            r"u?int(2|4|8|16|32|64)|float(16|64)|bfloat16) of shape")
@@ -324,7 +329,8 @@ def compile_case(case: Case, workdir: Path) -> Compiled:
                 raise UnsupportedModelError(f"{role} {info.name!r} is {kind}, not a tensor; "
                                             "edgewasm compiles tensors only")
     refusals = []
-    for attempt, runtime in enumerate(bindings(case)):
+    tried = bindings(case)
+    for attempt, runtime in enumerate(_with_shape_values(case, tried, refusals)):
         model = _bind(case, runtime)
         bundle = workdir / f"{case.name}.{attempt}"
         try:
@@ -335,6 +341,25 @@ def compile_case(case: Case, workdir: Path) -> Compiled:
         inputs = {vi.name: value for vi, value in case.inputs if vi.name in runtime}
         return Compiled(bundle, inputs, tuple(vi.name for vi, _ in case.inputs if vi.name not in runtime))
     raise next((exc for exc in refusals if not needs_constant(exc)), refusals[-1])
+
+
+def _with_shape_values(case: Case, tried: list[list[str]], refusals: list):
+    """The bindings of `bindings`, then, while refusals name inputs whose value is an output's shape,
+    each binding with those inputs compiled in and every other input at run time."""
+    yield from tried
+    names = [vi.name for vi, _ in case.inputs]
+    seen = {tuple(runtime) for runtime in tried}
+    checked = 0
+    while checked < len(refusals):
+        match = SHAPE_VALUE.search(str(refusals[checked]))
+        checked += 1
+        if match is None:
+            continue
+        shape_inputs = set(re.findall(r"'([^']*)'", match.group(1)))
+        runtime = [name for name in names if name not in shape_inputs]
+        if shape_inputs & set(names) and tuple(runtime) not in seen:
+            seen.add(tuple(runtime))
+            yield runtime
 
 
 def needs_constant(exc: BaseException | str) -> bool:

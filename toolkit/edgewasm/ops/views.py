@@ -60,10 +60,8 @@ def import_dropout(im, node, at) -> None:
         raise UnsupportedModelError(f"Dropout node {node.name!r}: training_mode=True drops values at random; "
                                     "only inference (the identity) is supported")
     mask = node.output[1] if len(node.output) > 1 and node.output[1] else None
-    graph = im.model.graph
-    if mask is not None and (any(mask in n.input for n in graph.node) or any(o.name == mask for o in graph.output)):
-        raise UnsupportedModelError(f"Dropout node {node.name!r}: the mask output {mask!r} (a bool tensor) is "
-                                    "not supported")
+    if mask is not None:  # nothing is dropped: the mask is all true, a compile-time constant
+        im.constants[mask] = np.ones(im.shape(node.input[0]), np.bool_)
     import_identity(im, node, at)
 
 
