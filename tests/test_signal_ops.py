@@ -404,3 +404,33 @@ def test_tensor_scatter_linear_overflow_is_a_run_time_error(tmp_path):
         compile_error(tmp_path, model(helper.make_node("TensorScatter", ["past", "update"], ["y"], axis=0),
                                       {"past": ("float32", [4, 2]), "update": ("float32", [2, 2])},
                                       {"y": ("float32", [4, 2])}, opset=24))
+
+
+# -- Det -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(3, 3), (1, 1), (4, 2, 2), (2, 3, 5, 5), (6, 6)])
+def test_det(tmp_path, shape):
+    x = randn(shape, seed=sum(shape))
+    proto = model(helper.make_node("Det", ["x"], ["y"]), {"x": ("float32", list(shape))}, {"y": ("float32", None)})
+    check(tmp_path, proto, {"x": x}, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16"])
+def test_det_dtypes(tmp_path, dtype):
+    x = randn((3, 4, 4), dtype, seed=18)
+    proto = model(helper.make_node("Det", ["x"], ["y"]), {"x": (dtype, [3, 4, 4])}, {"y": (dtype, None)}, opset=22)
+    want = np.linalg.det(x.astype(np.float64)).astype(np_dtype(dtype))
+    tol = {"atol": 1e-12, "rtol": 1e-12} if dtype == "float64" else {"atol": 1e-2, "rtol": 1e-2}
+    check(tmp_path, proto, {"x": x}, want={"y": want}, **tol)
+
+
+def test_det_singular_and_refusals(tmp_path):
+    x = np.array([[[1, 2], [2, 4]], [[0, 1], [1, 0]]], np.float32)
+    proto = model(helper.make_node("Det", ["x"], ["y"]), {"x": ("float32", [2, 2, 2])}, {"y": ("float32", None)})
+    assert run_edgewasm(tmp_path, proto, {"x": x})["y"].tolist() == [0.0, -1.0]
+    with pytest.raises(ModelFormatError, match="is not"):
+        compile_error(tmp_path, model(helper.make_node("Det", ["x"], ["y"]), {"x": ("float32", [2, 3])},
+                                      {"y": ("float32", None)}))
+    with pytest.raises(UnsupportedModelError, match="has dtype int32"):
+        compile_error(tmp_path, model(helper.make_node("Det", ["x"], ["y"]), {"x": ("int32", [2, 2])},
+                                      {"y": ("int32", None)}))
