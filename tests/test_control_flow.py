@@ -192,3 +192,33 @@ def test_scan_unrolls_every_axis_and_direction(tmp_path, in_axis, in_direction, 
     rng = np.random.default_rng(in_axis * 4 + in_direction * 2 + out_direction)
     assert_matches(tmp_path, loaded, proto, {"s0": rng.standard_normal(4).astype(np.float32),
                                              "x": rng.standard_normal(x_shape).astype(np.float32)})
+
+
+def scan8_model(directions, lens=None):
+    """Opset 8's batched Scan: a running sum and product over x[b, t, :], each step's sum emitted."""
+    body = helper.make_graph(
+        [helper.make_node("Add", ["sum_in", "row"], ["sum_out"]), helper.make_node("Mul", ["prod_in", "row"], ["prod_out"]),
+         helper.make_node("Sigmoid", ["sum_out"], ["emitted"])],
+        "body", [vi("sum_in", FLOAT, [3]), vi("prod_in", FLOAT, [3]), vi("row", FLOAT, [3])],
+        [vi("sum_out", FLOAT, [3]), vi("prod_out", FLOAT, [3]), vi("emitted", FLOAT, [3])])
+    inits = [helper.make_tensor("lens", INT64, [2], lens)] if lens is not None else []
+    return model([helper.make_node("Scan", ["lens" if lens is not None else "", "s0", "p0", "x"], ["s", "p", "ys"],
+                                   body=body, num_scan_inputs=1, directions=directions)],
+                 [vi("s0", FLOAT, [2, 3]), vi("p0", FLOAT, [2, 3]), vi("x", FLOAT, [2, 4, 3])],
+                 [vi("s", FLOAT, [2, 3]), vi("p", FLOAT, [2, 3]), vi("ys", FLOAT, [2, 4, 3])], inits, opset=8)
+
+
+@pytest.mark.parametrize("direction", [0, 1])
+@pytest.mark.parametrize("lens", [None, [4, 4]])
+def test_opset8_batched_scan_unrolls_per_batch(tmp_path, direction, lens):
+    proto = scan8_model([direction], lens)
+    loaded = compile_model(tmp_path, proto)
+    rng = np.random.default_rng(direction)
+    assert_matches(tmp_path, loaded, proto, {"s0": rng.standard_normal((2, 3)).astype(np.float32),
+                                             "p0": rng.standard_normal((2, 3)).astype(np.float32),
+                                             "x": rng.standard_normal((2, 4, 3)).astype(np.float32)})
+
+
+def test_opset8_scan_with_short_sequences_is_refused(tmp_path):
+    with pytest.raises(UnsupportedModelError, match="sequence_lens \\[4, 2\\] shorter"):
+        compile_model(tmp_path, scan8_model([0], [4, 2]))

@@ -138,10 +138,63 @@ def import_loop(im, node, at) -> None:
         _stack(im, node, stack, 0, output)
 
 
+def _import_scan8(im, node, at) -> None:
+    """Scan-8: every input has a batch axis first (scan inputs: [batch, sequence, ...]); each batch
+    element is an opset-9 scan of its own, unrolled, and the results are stacked along the batch.
+    sequence_lens (the optional first input) is supported when absent or every length is the full one."""
+    body, k = at["body"], int(at["num_scan_inputs"])
+    rest = list(node.input[1:])
+    states, scanned = rest[:len(rest) - k], rest[len(rest) - k:]
+    n, outputs = len(states), len(body.output) - len(states)
+    dirs = [int(d) for d in at.get("directions", [0] * k)]
+    if k < 1 or len(body.input) != n + k or len(dirs) != k or outputs < 0 or len(node.output) > n + outputs:
+        raise ModelFormatError(f"Scan node {node.name!r}: its body, inputs and directions disagree")
+    if any(len(im.shape(x)) < 1 for x in states) or any(len(im.shape(x)) < 2 for x in scanned):
+        raise ModelFormatError(f"Scan node {node.name!r}: opset 8's inputs have a batch axis first "
+                               "(and the scan inputs a sequence axis next)")
+    batches = {im.shape(x)[0] for x in rest}
+    lengths = {im.shape(x)[1] for x in scanned}
+    if len(batches) != 1 or len(lengths) != 1:
+        raise ModelFormatError(f"Scan node {node.name!r}: the inputs disagree on the batch or sequence length")
+    batch, steps = batches.pop(), lengths.pop()
+    if node.input[0]:
+        lens = np.asarray(im.const(node.input[0], node, "sequence_lens")).reshape(-1)
+        if lens.size != batch or (lens != steps).any():
+            raise UnsupportedModelError(f"Scan node {node.name!r}: sequence_lens {lens.tolist()} shorter than the "
+                                        f"sequence ({steps}) is not supported")
+    if batch * steps > MAX_UNROLLED_ITERATIONS:
+        raise UnsupportedModelError(f"Scan node {node.name!r}: {batch} x {steps} steps; scans are unrolled, up to "
+                                    f"{MAX_UNROLLED_ITERATIONS}")
+    if batch == 0:
+        raise UnsupportedModelError(f"Scan node {node.name!r} has an empty batch, so its outputs have no shape")
+    formal = [vi.name for vi in body.input]
+    finals, stacks = [[] for _ in range(n)], [[] for _ in range(outputs)]
+    for b in range(batch):
+        values = [_take(im, node, x, 0, b) for x in states]
+        sequences = [_take(im, node, x, 0, b) for x in scanned]
+        scans = [[] for _ in range(outputs)]
+        for t in range(steps):
+            slices = [_take(im, node, x, 0, steps - 1 - t if direction else t) for x, direction in zip(sequences, dirs)]
+            results = im.inline(body, dict(zip(formal, [*values, *slices])), f"{_prefix(node)}{b}/{t}/")
+            values = results[:n]
+            for stack, value in zip(scans, results[n:]):
+                stack.append(value)
+        for final, value in zip(finals, values):
+            final.append(value)
+        for i, stack in enumerate(scans):
+            if not stack:
+                raise UnsupportedModelError(f"Scan node {node.name!r} has no steps, so its scan outputs have no shape")
+            per_batch = im.fresh(f"{_prefix(node)}{b}/scan{i}")
+            _stack(im, node, stack, 0, per_batch)
+            stacks[i].append(per_batch)
+    for output, parts in zip(node.output, [*finals, *stacks]):
+        _stack(im, node, parts, 0, output)
+
+
 def import_scan(im, node, at) -> None:
     if im.opset < 9:
-        raise UnsupportedModelError(f"Scan node {node.name!r}: opset {im.opset}'s batched Scan (with "
-                                    "sequence_lens) is not supported; opset 9 and later are")
+        _import_scan8(im, node, at)
+        return
     body, k = at["body"], int(at["num_scan_inputs"])
     states, scanned = list(node.input[:len(node.input) - k]), list(node.input[len(node.input) - k:])
     n, outputs = len(states), len(body.output) - len(states)
@@ -215,7 +268,8 @@ def _stack(im, node, values: list[str], axis: int, output: str) -> None:
     im.emit("Concat", parts, output, stacked, node.name, dtype=dtype, axis=axis)
 
 
-IMPORTS = {"If": (import_if, 1, 1), "Loop": (import_loop, 2, 2**31), "Scan": (import_scan, 1, 2**31)}
+IMPORTS = {"If": (import_if, 1, 1), "Loop": (import_loop, 2, 2**31),
+           "Scan": (import_scan, 0, 2**31)}  # opset 8's first input (sequence_lens) may be left empty
 
 
 def lower(graph, node, program) -> None:
