@@ -434,3 +434,67 @@ def test_det_singular_and_refusals(tmp_path):
     with pytest.raises(UnsupportedModelError, match="has dtype int32"):
         compile_error(tmp_path, model(helper.make_node("Det", ["x"], ["y"]), {"x": ("int32", [2, 2])},
                                       {"y": ("int32", None)}))
+
+
+# -- TfIdfVectorizer -----------------------------------------------------------------------------
+
+def tfidf_node(rng, mode, lo, hi, skip, weighted, duplicates=False):
+    vocab = [2, 3, 5, 7, 11]
+    counts, pool, n = [], [], 0
+    for k in range(1, 4):
+        counts.append(len(pool))
+        grams = {tuple(int(v) for v in rng.choice(vocab, k)) for _ in range(4)}
+        for gram in sorted(grams):
+            pool += gram
+            n += 1
+    if duplicates:  # a repeated unigram: the last column wins
+        pool.insert(counts[1], pool[0])
+        counts = [0] + [c + 1 for c in counts[1:]]
+        n += 1
+    indexes = [int(i) for i in rng.permutation(n)]
+    attrs = dict(mode=mode, min_gram_length=lo, max_gram_length=hi, max_skip_count=skip, ngram_counts=counts,
+                 ngram_indexes=indexes, pool_int64s=pool)
+    if weighted:
+        attrs["weights"] = [float(w) for w in rng.uniform(0.5, 2.0, n)]
+    return helper.make_node("TfIdfVectorizer", ["x"], ["y"], **attrs)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+@pytest.mark.parametrize("mode", ["TF", "IDF", "TFIDF"])
+@pytest.mark.parametrize("lo, hi, skip", [(1, 1, 0), (1, 2, 0), (2, 2, 3), (1, 3, 2), (3, 3, 5)])
+@pytest.mark.parametrize("shape", [(12,), (3, 10)])
+def test_tfidf_vectorizer(tmp_path, dtype, mode, lo, hi, skip, shape):
+    rng = np.random.default_rng([lo, hi, skip, len(shape)])
+    node = tfidf_node(rng, mode, lo, hi, skip, weighted=mode != "TF")
+    proto = model(node, {"x": (dtype, list(shape))}, {"y": ("float32", None)}, opset=9)
+    x = rng.choice([2, 3, 5, 7, 11, 13], shape).astype(dtype)
+    check(tmp_path, proto, {"x": x}, atol=0, rtol=1e-6)
+    from edgewasm.engines import run_onnxruntime
+    assert_close(run_onnxruntime(tmp_path / "bundle", {"x": x})["y"], run_ort(proto, {"x": x})["y"], atol=0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["TF", "TFIDF"])
+def test_tfidf_vectorizer_repeated_ngram_keeps_the_last_column(tmp_path, mode):
+    # onnxruntime refuses a repeated n-gram; onnx's reference (a trie) counts it in its last column
+    from onnx.reference import ReferenceEvaluator
+
+    rng = np.random.default_rng(19)
+    node = tfidf_node(rng, mode, 1, 2, 1, weighted=mode == "TFIDF", duplicates=True)
+    proto = model(node, {"x": ("int64", [2, 9])}, {"y": ("float32", None)}, opset=9)
+    x = rng.choice([2, 3, 5, 7, 11], (2, 9)).astype(np.int64)
+    for a in proto.graph.node[0].attribute:  # the reference reads weights by column: make them agree
+        if a.name == "weights":
+            a.floats[:] = [1.5] * len(a.floats)
+    want = ReferenceEvaluator(proto).run(None, {"x": x})[0]
+    check(tmp_path, proto, {"x": x}, want={"y": want}, atol=0, rtol=1e-6)
+
+
+def test_tfidf_vectorizer_refusals(tmp_path):
+    strings = helper.make_node("TfIdfVectorizer", ["x"], ["y"], mode="TF", min_gram_length=1, max_gram_length=1,
+                               max_skip_count=0, ngram_counts=[0], ngram_indexes=[0], pool_strings=["a"])
+    with pytest.raises(UnsupportedModelError, match="string pools"):
+        compile_error(tmp_path, model(strings, {"x": ("int32", [4])}, {"y": ("float32", None)}, opset=9))
+    bad_mode = helper.make_node("TfIdfVectorizer", ["x"], ["y"], mode="BM25", min_gram_length=1, max_gram_length=1,
+                                max_skip_count=0, ngram_counts=[0], ngram_indexes=[0], pool_int64s=[1])
+    with pytest.raises(ModelFormatError, match="mode"):
+        compile_error(tmp_path, model(bad_mode, {"x": ("int32", [4])}, {"y": ("float32", None)}, opset=9))
