@@ -46,6 +46,11 @@ def ort_run(proto, feeds):
     return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
 
 
+def reference_run(proto, feeds):
+    from onnx.reference import ReferenceEvaluator
+    return ReferenceEvaluator(proto).run(None, feeds)[0]
+
+
 def check(tmp_path, proto, feeds, want=None, atol=1e-5, rtol=1e-4, reference=True):
     path = tmp_path / "m.onnx"
     path.write_bytes(proto.SerializeToString())
@@ -130,3 +135,153 @@ def test_grid_sample_refuses_bad_grid_and_mode(tmp_path):
     node = helper.make_node("GridSample", ["x", "grid"], ["y"], mode="linear")
     refuse(tmp_path, model(node, {"x": x, "grid": rand(1, 3, 4, 2)}, opset=16, out_shape=[1, 2, 3, 4]),
            ModelFormatError, "unknown mode")
+
+
+# -- LpPool, GlobalLpPool, LRN --------------------------------------------------------------------
+
+LP_CASES = [
+    ({"kernel_shape": [3]}, (1, 2, 9)),
+    ({"kernel_shape": [2, 3], "strides": [2, 1]}, (2, 3, 7, 6)),
+    ({"kernel_shape": [3, 3], "pads": [1, 0, 2, 1]}, (1, 2, 6, 5)),
+    ({"kernel_shape": [3, 2], "auto_pad": "SAME_UPPER", "strides": [2, 2]}, (1, 2, 7, 5)),
+    ({"kernel_shape": [2, 3], "auto_pad": "SAME_LOWER"}, (1, 3, 5, 6)),
+    ({"kernel_shape": [2, 2], "auto_pad": "VALID", "strides": [3, 2]}, (1, 1, 8, 7)),
+    ({"kernel_shape": [2, 2, 2]}, (1, 2, 4, 3, 5)),
+    ({"kernel_shape": [2, 2], "dilations": [2, 1], "strides": [1, 2]}, (1, 2, 7, 7)),
+    ({"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}, (1, 2, 8, 6)),
+    ({"kernel_shape": [3, 2], "strides": [2, 2], "pads": [1, 1, 1, 0], "ceil_mode": 1}, (2, 1, 7, 6)),
+]
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+@pytest.mark.parametrize("attrs, shape", LP_CASES)
+def test_lp_pool(tmp_path, p, attrs, shape):
+    x = rand(*shape, seed=11)
+    node = helper.make_node("LpPool", ["x"], ["y"], p=p, **attrs)
+    check(tmp_path, model(node, {"x": x}, opset=18), {"x": x})
+
+
+def test_lp_pool_opset11_default_p(tmp_path):
+    x = rand(1, 3, 6, 6, seed=12)
+    node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[1, 1, 1, 1])
+    check(tmp_path, model(node, {"x": x}, opset=11), {"x": x})
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(1, 3, 5), (2, 3, 4, 5), (1, 2, 2, 3, 4)])
+def test_global_lp_pool(tmp_path, p, shape):
+    x = rand(*shape, seed=13)
+    node = helper.make_node("GlobalLpPool", ["x"], ["y"], p=p)
+    check(tmp_path, model(node, {"x": x}, opset=17), {"x": x})
+
+
+def test_lp_pool_float16_and_float64(tmp_path):
+    x16 = rand(1, 2, 5, 5, seed=14, dtype=np.float16)
+    node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[2, 2], p=2)
+    got = check(tmp_path, model(node, {"x": x16}, opset=18), {"x": x16}, reference=False, atol=3e-3, rtol=3e-3,
+                want={"y": np.sqrt(_window_sum(x16.astype(np.float32) ** 2, 2)).astype(np.float16)})
+    assert got["y"].dtype == np.float16
+    x64 = rand(1, 2, 5, 5, seed=15, dtype=np.float64)
+    refuse(tmp_path, model(node, {"x": x64}, opset=18), UnsupportedModelError, "float32")
+
+
+def _window_sum(x, k):
+    n, c, h, w = x.shape
+    return sum(x[:, :, i:h - k + 1 + i, j:w - k + 1 + j] for i in range(k) for j in range(k))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+@pytest.mark.parametrize("shape", [(2, 7, 3, 4), (1, 4, 5), (1, 6, 2, 2, 3)])
+def test_lrn(tmp_path, size, shape):
+    x = rand(*shape, seed=16, lo=-3, hi=3)
+    node = helper.make_node("LRN", ["x"], ["y"], size=size, alpha=0.02, beta=0.6, bias=1.5)
+    proto = model(node, {"x": x}, opset=13)
+    if size % 2 and len(shape) == 4:
+        check(tmp_path, proto, {"x": x})
+    else:  # onnxruntime takes odd sizes and 4-D inputs only: the definition in numpy (float64)
+        check(tmp_path, proto, {"x": x}, want={"y": _lrn(x, size, 0.02, 0.6, 1.5)}, reference=False)
+
+
+def _lrn(x, size, alpha, beta, bias):
+    x64, c = x.astype(np.float64), x.shape[1]
+    lo, hi = (size - 1) // 2, size - 1 - (size - 1) // 2
+    sums = np.stack([(x64[:, max(0, i - lo):min(c, i + hi + 1)] ** 2).sum(axis=1) for i in range(c)], axis=1)
+    return (x64 / (bias + alpha / size * sums) ** beta).astype(np.float32)
+
+
+def test_lrn_defaults_opset1(tmp_path):
+    x = rand(1, 5, 4, 4, seed=17, lo=-10, hi=10)
+    node = helper.make_node("LRN", ["x"], ["y"], size=3)
+    check(tmp_path, model(node, {"x": x}, opset=7), {"x": x})
+
+
+# -- Col2Im, AffineGrid ----------------------------------------------------------------------------
+
+COL2IM_CASES = [
+    ([5, 5], [2, 2], {}),
+    ([6, 5], [3, 2], {"strides": [2, 1]}),
+    ([7, 6], [2, 3], {"dilations": [2, 1], "pads": [1, 0, 1, 2]}),
+    ([6, 7], [3, 3], {"strides": [2, 2], "pads": [1, 1, 1, 1], "dilations": [1, 2]}),
+    ([9], [3], {"strides": [2], "pads": [1, 2]}),
+    ([3, 4, 5], [2, 2, 2], {"strides": [1, 2, 1]}),
+]
+
+
+def _col2im_columns(image, block, attrs):
+    dims = len(image)
+    pads = attrs.get("pads", [0] * 2 * dims)
+    strides, dilations = attrs.get("strides", [1] * dims), attrs.get("dilations", [1] * dims)
+    return int(np.prod([(image[d] + pads[d] + pads[d + dims] - (dilations[d] * (block[d] - 1) + 1)) // strides[d] + 1
+                        for d in range(dims)]))
+
+
+@pytest.mark.parametrize("image, block, attrs", COL2IM_CASES)
+def test_col2im(tmp_path, image, block, attrs):
+    columns = _col2im_columns(image, block, attrs)
+    x = rand(2, 3 * int(np.prod(block)), columns, seed=18)
+    node = helper.make_node("Col2Im", ["x", "image", "block"], ["y"], **attrs)
+    inits = {"image": np.array(image, np.int64), "block": np.array(block, np.int64)}
+    proto = model(node, {"x": x}, inits, opset=18)
+    if len(image) == 2:
+        check(tmp_path, proto, {"x": x})
+    else:  # onnxruntime runs 2-D images only: onnx's reference
+        check(tmp_path, proto, {"x": x}, want={"y": reference_run(proto, {"x": x})}, reference=False)
+
+
+def test_col2im_float64_and_int(tmp_path):
+    x = rand(1, 4, 16, seed=19, dtype=np.float64)
+    node = helper.make_node("Col2Im", ["x", "image", "block"], ["y"])
+    inits = {"image": np.array([5, 5], np.int64), "block": np.array([2, 2], np.int64)}
+    proto = model(node, {"x": x}, inits, opset=18)  # onnxruntime runs float32 only: onnx's reference
+    check(tmp_path, proto, {"x": x}, want={"y": reference_run(proto, {"x": x})}, atol=1e-12, rtol=1e-12,
+          reference=False)
+
+
+def test_col2im_refuses(tmp_path):
+    x = rand(1, 4, 15)
+    node = helper.make_node("Col2Im", ["x", "image", "block"], ["y"])
+    inits = {"image": np.array([5, 5], np.int64), "block": np.array([2, 2], np.int64)}
+    refuse(tmp_path, model(node, {"x": x}, inits, opset=18, out_shape=[1, 1, 5, 5]), ModelFormatError,
+           "does not hold")
+    feeds = {"x": rand(1, 4, 16), "image": np.array([5, 5], np.int64)}
+    refuse(tmp_path, model(node, feeds, {"block": np.array([2, 2], np.int64)}, opset=18, out_shape=[1, 1, 5, 5]),
+           UnsupportedModelError, "image_shape must be a constant")
+
+
+@pytest.mark.parametrize("size", [[2, 3, 4, 5], [1, 1, 3, 1], [2, 2, 3, 4, 5], [1, 1, 1, 2, 3]])
+@pytest.mark.parametrize("align", [0, 1])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_affine_grid(tmp_path, size, align, dtype):
+    rank = len(size) - 2
+    theta = rand(size[0], rank, rank + 1, seed=20, lo=-2, hi=2, dtype=dtype)
+    node = helper.make_node("AffineGrid", ["theta", "size"], ["y"], align_corners=align)
+    proto = model(node, {"theta": theta}, {"size": np.array(size, np.int64)}, opset=20)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    check(tmp_path, proto, {"theta": theta}, atol=tol, rtol=tol, reference=dtype == np.float32)
+
+
+def test_affine_grid_refuses_mismatched_theta(tmp_path):
+    node = helper.make_node("AffineGrid", ["theta", "size"], ["y"])
+    proto = model(node, {"theta": rand(1, 2, 3)}, {"size": np.array([1, 1, 2, 3, 4], np.int64)}, opset=20,
+                  out_shape=[1, 2, 3, 4, 3])
+    refuse(tmp_path, proto, ModelFormatError, "does not fit")

@@ -1,0 +1,82 @@
+"""Col2Im (opset 18): rearrange column blocks [N, C * prod(block_shape), L] back into an image
+[N, C, *image_shape], summing the values that land on the same pixel (dilations, pads, strides; any
+number of spatial axes; image_shape and block_shape constant).
+
+Decomposed at import (ops/spatial_graph.py): a compile-time table lists, for every image pixel, the
+column entries that land on it (padded to the largest count with the index of one appended zero),
+so the op is a Pad of one zero, one Gather through the table and a ReduceSum over the contributors.
+Any dtype the sum reads (float32, float64, integers; float16/bfloat16 through the reduction's rules).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ModelFormatError
+from .spatial_graph import Builder
+
+IR_OP = None
+
+
+def _ints(at: dict, name: str, count: int, default: int) -> list[int]:
+    values = [int(v) for v in at.get(name, [default] * count)]
+    return values
+
+
+def contributors(image, block, dilations, pads, strides) -> tuple[np.ndarray, int]:
+    """int64 [pixels, T]: for each image pixel the flat (block entry * L + column) indices that land
+    on it, padded with K * L (the appended zero); and L."""
+    dims = len(image)
+    counts = [(image[d] + pads[d] + pads[d + dims] - (dilations[d] * (block[d] - 1) + 1)) // strides[d] + 1
+              for d in range(dims)]
+    columns = math.prod(counts)
+    lists: list[list[int]] = [[] for _ in range(math.prod(image))]
+    image_steps = [math.prod(image[d + 1:]) for d in range(dims)]
+    for k, k_index in enumerate(np.ndindex(*block)):
+        for l, l_index in enumerate(np.ndindex(*counts)):
+            pos = [l_index[d] * strides[d] - pads[d] + k_index[d] * dilations[d] for d in range(dims)]
+            if all(0 <= p < image[d] for d, p in enumerate(pos)):
+                lists[sum(p * s for p, s in zip(pos, image_steps))].append(k * columns + l)
+    width = max(1, max(len(v) for v in lists))
+    table = np.full((len(lists), width), math.prod(block) * columns, np.int64)
+    for i, v in enumerate(lists):
+        table[i, :len(v)] = v
+    return table, columns
+
+
+def import_col2im(im, node, at) -> None:
+    x = node.input[0]
+    where = f"Col2Im node {node.name!r}"
+    image = [int(v) for v in im.const(node.input[1], node, "image_shape").reshape(-1)]
+    block = [int(v) for v in im.const(node.input[2], node, "block_shape").reshape(-1)]
+    dims = len(image)
+    xs = im.shape(x)
+    if len(block) != dims or dims < 1 or len(xs) != 3:
+        raise ModelFormatError(f"{where}: image_shape {image}, block_shape {block} and input of shape {xs} do not "
+                               "fit ([N, C * prod(block_shape), L] and one size per spatial axis)")
+    dilations, strides = _ints(at, "dilations", dims, 1), _ints(at, "strides", dims, 1)
+    pads = _ints(at, "pads", 2 * dims, 0)
+    if len(dilations) != dims or len(strides) != dims or len(pads) != 2 * dims or min(dilations + strides) < 1 \
+            or min(pads) < 0 or min(image + block) < 1:
+        raise ModelFormatError(f"{where}: dilations {dilations}, strides {strides} or pads {pads} do not fit "
+                               f"{dims} spatial axes")
+    table, columns = contributors(image, block, dilations, pads, strides)
+    n, kc, length = xs
+    k = math.prod(block)
+    if kc % k or length != columns:
+        raise ModelFormatError(f"{where}: input of shape {xs} does not hold [N, C * {k}, {columns}] columns for "
+                               f"image {image}, block {block}")
+    c = kc // k
+    b = Builder(im, node, im.dtype(x))
+    flat = b.reshape(x, (n, c, k * columns))
+    padded = b.op("Pad", [flat, b.ints([0, 0, 0, 0, 0, 1])])
+    picked = b.op("Gather", [padded, b.ints(table)], axis=2)
+    if table.shape[1] == 1:
+        b.reshape(picked, (n, c, *image), node.output[0])
+        return
+    b.reshape(b.reduce_sum(picked, [3]), (n, c, *image), node.output[0])
+
+
+IMPORTS = {"Col2Im": (import_col2im, 3, 3)}
