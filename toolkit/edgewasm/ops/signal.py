@@ -254,8 +254,9 @@ def fold_window(im, node, at) -> list[np.ndarray]:
 def import_needs_constant(im, node, at) -> None:
     computed = [name for name in node.input if name and name not in im.constants]
     raise UnsupportedModelError(
-        f"{node.op_type} node {node.name!r}: {', '.join(computed)} must be a constant (the output's shape is its "
-        "value; shapes are static)")
+        f"{node.op_type} node {node.name!r}: its output shape is the value of {computed}, which "
+        f"{'is' if len(computed) == 1 else 'are'} computed at run time ({', '.join(computed)} must be a constant: "
+        "shapes are static)")
 
 
 IMPORTS = {"DFT": (import_dft, 1, 3), "STFT": (import_stft, 2, 4),
