@@ -285,3 +285,90 @@ def test_affine_grid_refuses_mismatched_theta(tmp_path):
     proto = model(node, {"theta": rand(1, 2, 3)}, {"size": np.array([1, 1, 2, 3, 4], np.int64)}, opset=20,
                   out_shape=[1, 2, 3, 4, 3])
     refuse(tmp_path, proto, ModelFormatError, "does not fit")
+
+
+# -- Upsample, MaxUnpool ---------------------------------------------------------------------------
+
+UPSAMPLE_CASES = [("nearest", (1, 2, 3, 4), [1.0, 1.0, 2.0, 3.0]), ("nearest", (2, 3, 5), [1.0, 2.0, 1.5]),
+                  ("nearest", (1, 1, 3, 3), [1.0, 1.0, 2.5, 1.7]), ("linear", (1, 2, 3, 4), [1.0, 1.0, 2.0, 2.0]),
+                  ("linear", (2, 1, 4, 3), [1.0, 1.0, 1.5, 3.0]), ("linear", (3, 4), [2.0, 1.5])]
+
+
+@pytest.mark.parametrize("mode, shape, scales", UPSAMPLE_CASES)
+@pytest.mark.parametrize("opset", [7, 9])
+def test_upsample(tmp_path, mode, shape, scales, opset):
+    x = rand(*shape, seed=21)
+    if opset == 7:
+        node = helper.make_node("Upsample", ["x"], ["y"], mode=mode, scales=scales)
+        proto = model(node, {"x": x}, opset=7)
+    else:
+        node = helper.make_node("Upsample", ["x", "scales"], ["y"], mode=mode)
+        proto = model(node, {"x": x}, {"scales": np.array(scales, np.float32)}, opset=9)
+    check(tmp_path, proto, {"x": x})
+
+
+def test_upsample_refuses_runtime_scales_and_bad_mode(tmp_path):
+    node = helper.make_node("Upsample", ["x", "scales"], ["y"])
+    feeds = {"x": rand(1, 1, 2, 2), "scales": np.ones(4, np.float32)}
+    refuse(tmp_path, model(node, feeds, opset=9, out_shape=[1, 1, 2, 2]), UnsupportedModelError,
+           "scales must be a constant")
+    node = helper.make_node("Upsample", ["x"], ["y"], mode="cubic", scales=[1.0, 1.0, 2.0, 2.0])
+    refuse(tmp_path, model(node, {"x": rand(1, 1, 2, 2)}, opset=7, out_shape=[1, 1, 4, 4]), ModelFormatError,
+           "unknown mode")
+
+
+def _pool_indices(shape, kernel, strides, out_spatial, seed):
+    """Flat indices into [N, C, *out_spatial] that a max pooling over `kernel` windows could produce."""
+    rng = np.random.default_rng(seed)
+    n, c, *spatial = shape
+    indices = np.zeros(shape, np.int64)
+    for idx in np.ndindex(*shape):
+        pos = [idx[2 + d] * strides[d] + rng.integers(kernel[d]) for d in range(len(spatial))]
+        pos = [min(p, o - 1) for p, o in zip(pos, out_spatial)]
+        indices[idx] = np.ravel_multi_index((idx[0], idx[1], *pos), (n, c, *out_spatial))
+    return indices
+
+
+@pytest.mark.parametrize("shape, kernel, strides, pads", [((1, 2, 3, 3), [2, 2], [2, 2], [0, 0, 0, 0]),
+                                                          ((2, 3, 2, 4), [3, 2], [2, 2], [1, 0, 0, 0]),
+                                                          ((1, 2, 5), [2], [1], [0, 0]),
+                                                          ((1, 1, 2, 2, 3), [2, 2, 2], [2, 2, 2], [0] * 6)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_unpool(tmp_path, shape, kernel, strides, pads, dtype):
+    dims = len(kernel)
+    out = [(shape[2 + d] - 1) * strides[d] - pads[d] - pads[d + dims] + kernel[d] for d in range(dims)]
+    x = rand(*shape, seed=22, dtype=dtype)
+    indices = _pool_indices(shape, kernel, strides, out, 23)
+    node = helper.make_node("MaxUnpool", ["x", "i"], ["y"], kernel_shape=kernel, strides=strides, pads=pads)
+    want = None
+    if dtype == np.float64:  # onnxruntime runs float32 only: the scatter in numpy
+        want = np.zeros(int(np.prod(shape[:2] + tuple(out))), dtype)
+        want[indices.reshape(-1)] = x.reshape(-1)
+        want = {"y": want.reshape(shape[:2] + tuple(out))}
+    check(tmp_path, model(node, {"x": x, "i": indices}, opset=11), {"x": x, "i": indices}, want=want, atol=0,
+          rtol=0, reference=want is None)
+
+
+def test_max_unpool_output_shape_pads_the_unpooled_image(tmp_path):
+    x = rand(1, 2, 2, 2, seed=24)
+    indices = _pool_indices(x.shape, [2, 2], [2, 2], [4, 4], 25)
+    node = helper.make_node("MaxUnpool", ["x", "i", "shape"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+    proto = model(node, {"x": x, "i": indices}, {"shape": np.array([1, 2, 5, 6], np.int64)}, opset=11,
+                  out_shape=[1, 2, 5, 6])
+    want = np.zeros((1, 2, 5, 6), np.float32)
+    unpooled = np.zeros(32, np.float32)
+    unpooled[indices.reshape(-1)] = x.reshape(-1)
+    want[:, :, :4, :4] = unpooled.reshape(1, 2, 4, 4)
+    check(tmp_path, proto, {"x": x, "i": indices}, want={"y": want}, reference=False, atol=0, rtol=0)
+
+
+def test_max_unpool_index_out_of_range_stops_run(tmp_path):
+    from edgewasm.errors import IndexOutOfRangeError
+    x = rand(1, 1, 2, 2)
+    indices = np.array([0, 1, 2, 99], np.int64).reshape(1, 1, 2, 2)
+    node = helper.make_node("MaxUnpool", ["x", "i"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model(node, {"x": x, "i": indices}, opset=11).SerializeToString())
+    edgewasm.compile(path, tmp_path / "bundle")
+    with pytest.raises(IndexOutOfRangeError):
+        edgewasm.load(tmp_path / "bundle").run({"x": x, "i": indices})

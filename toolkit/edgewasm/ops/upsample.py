@@ -1,0 +1,57 @@
+"""Upsample (opsets 7 and 9; deprecated from 10): nearest or linear (bilinear) upsampling by constant
+scales, the scales an attribute (opset 7) or a constant input (opset 9). Its arithmetic is Resize-10's:
+asymmetric source coordinates x_out / scale, nearest rounding down, output size floor(in * scale).
+
+Imported straight into the IR Resize node (ops/resize.py lowers and exports it) with per-axis taps
+from backend/resize.py's axis_taps, so it runs the same kernels as Resize. float32; float16 and
+bfloat16 in float32 between casts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend.resize import axis_taps
+from ..errors import Float32OnlyError, ModelFormatError, UnsupportedModelError
+
+IR_OP = None
+
+
+def import_upsample(im, node, at) -> None:
+    x = node.input[0]
+    where = f"Upsample node {node.name!r}"
+    dtype = im.dtype(x)
+    if dtype != "float32":
+        raise Float32OnlyError(f"{where}: input {x!r} has dtype {dtype}; Upsample is computed in float32 only")
+    mode = at.get("mode", b"nearest")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    if mode == "bilinear":  # opset 7 accepted it as an alias of linear on 4-D inputs
+        mode = "linear"
+    if mode not in ("nearest", "linear"):
+        raise ModelFormatError(f"{where}: unknown mode {mode!r}")
+    if len(node.input) > 1 and node.input[1]:
+        scales = im.const(node.input[1], node, "scales").astype(np.float64).reshape(-1)
+    elif "scales" in at:
+        scales = np.asarray([float(s) for s in at["scales"]], np.float64)
+    else:
+        raise ModelFormatError(f"{where}: scales are required (an attribute in opset 7, an input from opset 9)")
+    shape = im.shape(x)
+    if scales.size != len(shape):
+        raise ModelFormatError(f"{where}: {scales.size} scales for an input of rank {len(shape)}")
+    if not (scales >= 1).all():
+        raise ModelFormatError(f"{where}: scales {scales.tolist()} must be >= 1")
+    out_shape = tuple(int(math.floor(d * s)) for d, s in zip(shape, scales))
+    if min(shape, default=1) == 0:
+        raise UnsupportedModelError(f"{where}: empty input {shape}")
+    taps = []
+    for axis, (d, s) in enumerate(zip(shape, scales)):
+        if s == 1.0:
+            continue
+        indices, weights = axis_taps(mode, "asymmetric", "floor", -0.75, False, False, d, out_shape[axis], float(s))
+        taps.append((axis, indices, weights))
+    im.emit("Resize", [x], node.output[0], out_shape, node.name, mode=mode, taps=taps)
+
+
+IMPORTS = {"Upsample": (import_upsample, 1, 2)}
