@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import shutil
 import sys
 import time
@@ -20,6 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 from . import errors
+from .bundle import SUB_BYTE_BITS
+from .runtime.core import unpack_codes
 from .webassets import build_wheel, cache_dir, stage_runtime
 
 INPUT_KINDS = ("array", "memoryview", "list")
@@ -359,6 +362,8 @@ def _encode(value: np.ndarray) -> dict:
 
 def _decode(item: dict) -> np.ndarray:
     raw = bytearray(base64.b64decode(item["data"]))
+    if item["dtype"] in SUB_BYTE_BITS and len(raw) < math.prod(item["shape"]):  # a stdlib Tensor's packed bytes
+        raw = bytearray(unpack_codes(item["dtype"], bytes(raw), math.prod(item["shape"])))
     return np.frombuffer(raw, dtype=np.dtype(item["dtype"]).newbyteorder("<")).reshape(item["shape"])
 
 

@@ -23,7 +23,17 @@ FORMAT_VERSION = 1
 PAGE = 65536
 # dtype name (numpy's, or ml_dtypes' for the types numpy lacks) -> (struct/array.array typecode, or
 # "" where Python has none; bytes per element in memory). Inputs and outputs keep the graph's dtypes.
-# Sub-byte dtypes take one byte per element; bool is one byte (0 or 1), read as array.array('B').
+# bool is one byte (0 or 1), read as array.array('B').
+#
+# The low-precision dtypes (float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz,
+# float8_e8m0fnu, float4_e2m1fn, int4, uint4, int2, uint2) hold one element per byte in linear
+# memory, exactly as ml_dtypes holds them in a numpy array: the element's code in the low bits
+# (SUB_BYTE_BITS of them for the sub-byte types) and zero high bits, so a manifest's nbytes is
+# the element count for all of them and kernels address them like int8 (they mask the code).
+# Outside numpy, a host moves sub-byte tensors packed as ONNX packs them (raw_data): two 4-bit or
+# four 2-bit elements per byte, the first element in the low bits, the last byte padded with
+# zeros (`packed_nbytes`); runtime.core packs outputs into the stdlib Tensor's bytes and unpacks
+# raw inputs. The float8 types travel as one byte per element everywhere.
 DTYPES = {"float32": ("f", 4), "float64": ("d", 8), "float16": ("e", 2), "bfloat16": ("", 2),
           "int8": ("b", 1), "uint8": ("B", 1), "int16": ("h", 2), "uint16": ("H", 2),
           "int32": ("i", 4), "uint32": ("I", 4), "int64": ("q", 8), "uint64": ("Q", 8), "bool": ("B", 1),
@@ -32,7 +42,16 @@ DTYPES = {"float32": ("f", 4), "float64": ("d", 8), "float16": ("e", 2), "bfloat
           "int4": ("", 1), "uint4": ("", 1), "int2": ("", 1), "uint2": ("", 1)}
 FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2",
                 "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn")
+SUB_BYTE_BITS = {"int4": 4, "uint4": 4, "float4_e2m1fn": 4, "int2": 2, "uint2": 2}
+LOW_PRECISION = ("float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu",
+                 "float4_e2m1fn", "int4", "uint4", "int2", "uint2")
 DEFAULT_CHUNK_BYTES = 1 << 20
+
+
+def packed_nbytes(dtype: str, size: int) -> int:
+    """Bytes of `size` elements of `dtype` outside the module: packed for the sub-byte dtypes."""
+    bits = SUB_BYTE_BITS.get(dtype)
+    return -(-size * bits // 8) if bits else size * DTYPES[dtype][1]
 
 
 @dataclass(frozen=True)

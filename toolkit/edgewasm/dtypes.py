@@ -3,6 +3,14 @@ kernels read (wasm-kernels/x_elementwise.wat).
 
 A tensor's dtype is a numpy name (ml_dtypes' for bfloat16, the float8 and the sub-byte types);
 `bundle.DTYPES` has the bytes per element and the runtime's typecodes.
+
+The low-precision dtypes (LOW_PRECISION: the float8 types, float4_e2m1fn, int4, uint4, int2, uint2)
+take one byte per element inside the module, as ml_dtypes' arrays hold them: the element's code in
+the low bits (SUB_BYTE_BITS of them for the sub-byte types), high bits zero when the module writes
+them; a kernel that reads one masks the code (and sign-extends int4/int2). They are graph inputs,
+outputs and constants in their own dtype; x_cast (wasm-kernels/x_cast.wat, codes 13..22 below)
+converts them from and to every dtype. Hosts pack the sub-byte ones as ONNX does outside numpy
+(see bundle.py).
 """
 
 from __future__ import annotations
@@ -10,12 +18,15 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto
 
-from .bundle import DTYPES, FLOAT_DTYPES
+from .bundle import DTYPES, FLOAT_DTYPES, LOW_PRECISION, SUB_BYTE_BITS  # noqa: F401 (re-exported)
 
 # The dtype codes of wasm-kernels/x_elementwise.wat (and every kernel that reads a dtype at run time).
 KERNEL_CODES = {"float32": 0, "float64": 1, "float16": 2, "bfloat16": 3, "int8": 4, "uint8": 5, "int16": 6,
                 "uint16": 7, "int32": 8, "uint32": 9, "int64": 10, "uint64": 11, "bool": 12}
 COMPUTED = tuple(KERNEL_CODES)  # the dtypes run-time ops compute in; the float8 and sub-byte ones are only cast
+# The codes x_cast (wasm-kernels/x_cast.wat) reads besides KERNEL_CODES: one byte per element.
+LOW_PRECISION_CODES = {name: 13 + i for i, name in enumerate(LOW_PRECISION)}
+CAST_CODES = {**KERNEL_CODES, **LOW_PRECISION_CODES}
 INTEGERS = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
 SIGNED = ("int8", "int16", "int32", "int64")
 

@@ -231,6 +231,13 @@ class _Importer:
 
         value = self.constants[name]
         dtype = dtypes.of_array(value)
+        if dtype in dtypes.LOW_PRECISION:  # one byte per element: a raw copy (ops/bitcast.py)
+            source = self.fresh(f"{name}_value")
+            self.constants[source] = self.constants.pop(name)
+            for n in self.nodes:
+                n.inputs = [source if i == name else i for i in n.inputs]
+            self.emit("BitCast", [source], name, value.shape, name, dtype=dtype, source=dtype)
+            return
         if not supports("copy", dtype):
             raise UnsupportedModelError(f"graph output {name!r} is a constant of dtype {value.dtype}, which "
                                         "no kernel writes")

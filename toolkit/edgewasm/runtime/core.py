@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, Callable, Protocol
 
-from ..bundle import DTYPES, TensorSpec, VariantSpec
+from ..bundle import DTYPES, SUB_BYTE_BITS, TensorSpec, VariantSpec, packed_nbytes
 from ..errors import BundleError, ExecutionError, IndexOutOfRangeError, InputError
 
 
@@ -29,7 +29,9 @@ class Instance(Protocol):
 class Tensor:
     """A stdlib n-d array for hosts without numpy: flat data plus a shape. The data is an
     `array.array`, or the little-endian bytes of a dtype array.array lacks (float16, bfloat16,
-    float8, sub-byte types)."""
+    the float8 types: one byte per element; int4, uint4, float4_e2m1fn, int2, uint2: packed as
+    ONNX packs them, two 4-bit or four 2-bit elements per byte, the first in the low bits).
+    `tolist()` decodes every dtype to Python numbers."""
 
     def __init__(self, data: array.array | bytes, shape: tuple[int, ...], dtype: str = "float32"):
         self.data, self.shape, self.dtype = data, tuple(shape), dtype
@@ -45,8 +47,15 @@ class Tensor:
             flat = self.data.tolist()
         elif self.dtype == "float16":
             flat = list(struct.unpack(f"<{len(self.data) // 2}e", self.data))
+        elif self.dtype == "bfloat16":
+            flat = [struct.unpack("<f", b"\0\0" + self.data[i:i + 2])[0] for i in range(0, len(self.data), 2)]
         else:
-            raise InputError(f"a {self.dtype} tensor has no Python number type; read its bytes with .tobytes()")
+            size = 1
+            for d in self.shape:
+                size *= d
+            codes = unpack_codes(self.dtype, bytes(self.data), size)
+            values = code_values(self.dtype)
+            flat = [values[c] for c in codes]
         if self.dtype == "bool":
             flat = [bool(v) for v in flat]
         return nest(flat, self.shape) if self.shape else flat[0]
@@ -72,6 +81,7 @@ def encode_input(spec: TensorSpec, value: Any) -> bytes:
     """
     code, itemsize = DTYPES[spec.dtype]
     where = f"input {spec.name!r}"
+    bits = SUB_BYTE_BITS.get(spec.dtype)
     if hasattr(value, "__array_interface__") and hasattr(value, "dtype"):  # numpy, without importing it
         if (value.dtype.char != "f" or spec.dtype != "float32") and value.dtype.name != spec.dtype:
             raise InputError(f"{where}: dtype {value.dtype}, expected {spec.dtype} "
@@ -81,15 +91,17 @@ def encode_input(spec: TensorSpec, value: Any) -> bytes:
         if value.dtype.byteorder == ">":
             value = value.astype(value.dtype.newbyteorder("<"))
         data = value.tobytes(order="C")
+        if bits:  # ml_dtypes keeps one element per byte; the module reads the code in the low bits
+            data = data.translate(_MASKS[bits])
     elif isinstance(value, Tensor):
         if value.shape != spec.shape:
             raise InputError(f"{where}: shape {value.shape}, expected {spec.shape}")
-        data = _typed_bytes(where, value.data, code, itemsize)
+        if value.dtype != spec.dtype and not (isinstance(value.data, array.array) and code):
+            raise InputError(f"{where}: a {value.dtype} Tensor, expected {spec.dtype}")
+        data = _typed_bytes(where, value.data, code, itemsize) if isinstance(value.data, array.array) else \
+            _raw_bytes(where, spec, bytes(value.data))
     elif isinstance(value, (bytes, bytearray)) or (isinstance(value, memoryview) and value.format in ("B", "c")):
-        data = bytes(value)  # raw: the dtype's encoding, already little-endian
-        if len(data) != spec.nbytes:
-            raise InputError(f"{where}: {len(data)} raw bytes, expected {spec.nbytes} "
-                             f"({spec.size} x {spec.dtype} for shape {spec.shape})")
+        data = _raw_bytes(where, spec, bytes(value))  # raw: the dtype's encoding, already little-endian
     elif isinstance(value, memoryview):
         if value.format != code or value.itemsize != itemsize:
             raise InputError(f"{where}: memoryview of format {value.format!r}, expected {code!r} ({spec.dtype})"
@@ -116,6 +128,98 @@ def encode_input(spec: TensorSpec, value: Any) -> bytes:
     if len(data) != spec.nbytes:
         raise InputError(f"{where}: {len(data) // itemsize} elements, expected {spec.size} for shape {spec.shape}")
     return data
+
+
+def _raw_bytes(where: str, spec: TensorSpec, data: bytes) -> bytes:
+    """Raw bytes of `spec`'s dtype as the module holds them: a sub-byte dtype packed as ONNX packs it
+    (or one element per byte, as ml_dtypes' arrays hold it)."""
+    bits = SUB_BYTE_BITS.get(spec.dtype)
+    if bits and len(data) == packed_nbytes(spec.dtype, spec.size):
+        return unpack_codes(spec.dtype, data, spec.size)
+    if bits and len(data) == spec.size:
+        return data.translate(_MASKS[bits])
+    if len(data) != spec.nbytes or bits:
+        expected = (f"{packed_nbytes(spec.dtype, spec.size)} (packed, {8 // bits} per byte)" if bits
+                    else str(spec.nbytes))
+        raise InputError(f"{where}: {len(data)} raw bytes, expected {expected} "
+                         f"({spec.size} x {spec.dtype} for shape {spec.shape})")
+    return data
+
+
+_MASKS = {bits: bytes(b & ((1 << bits) - 1) for b in range(256)) for bits in (2, 4)}
+_SHIFTS = {shift: bytes((b << shift) & 0xFF for b in range(256)) for shift in (2, 4, 6)}
+_FIELDS = {(bits, shift): bytes((b >> shift) & ((1 << bits) - 1) for b in range(256))
+           for bits in (2, 4) for shift in range(0, 8, bits)}
+
+
+def pack_codes(dtype: str, codes: bytes) -> bytes:
+    """One element per byte (the code in the low bits) -> ONNX's packing of a sub-byte dtype: 8 / bits
+    elements per byte, the first in the low bits, the last byte zero-padded."""
+    bits = SUB_BYTE_BITS[dtype]
+    per = 8 // bits
+    codes = bytes(codes).translate(_MASKS[bits])
+    nbytes = -(-len(codes) // per)
+    codes += bytes(nbytes * per - len(codes))
+    packed = 0
+    for j in range(per):
+        lane = codes[j::per] if j == 0 else codes[j::per].translate(_SHIFTS[j * bits])
+        packed |= int.from_bytes(lane, "little")
+    return packed.to_bytes(nbytes, "little")
+
+
+def unpack_codes(dtype: str, packed: bytes, size: int) -> bytes:
+    """ONNX's packing of a sub-byte dtype -> `size` elements, one per byte (the code in the low bits)."""
+    bits = SUB_BYTE_BITS.get(dtype)
+    if not bits:
+        return bytes(packed[:size])
+    per = 8 // bits
+    out = bytearray(len(packed) * per)
+    for j in range(per):
+        out[j::per] = bytes(packed).translate(_FIELDS[(bits, j * bits)])
+    return bytes(out[:size])
+
+
+# (exponent bits, mantissa bits, bias, kind) of the small float dtypes; kind: "ieee" has inf and NaNs
+# (all-ones exponent), "fn" only NaN (all ones), "fnuz" only NaN (the code of -0), "none" neither.
+SMALL_FLOATS = {"float8_e4m3fn": (4, 3, 7, "fn"), "float8_e4m3fnuz": (4, 3, 8, "fnuz"),
+                "float8_e5m2": (5, 2, 15, "ieee"), "float8_e5m2fnuz": (5, 2, 16, "fnuz"),
+                "float4_e2m1fn": (2, 1, 1, "none")}
+
+
+def code_values(dtype: str) -> list:
+    """The Python number every code of a float8 or sub-byte dtype stands for (index = code)."""
+    if dtype in _CODE_VALUES:
+        return _CODE_VALUES[dtype]
+    if dtype == "float8_e8m0fnu":
+        values = [2.0 ** (c - 127) for c in range(255)] + [float("nan")]
+    elif dtype in SMALL_FLOATS:
+        e_bits, m_bits, bias, kind = SMALL_FLOATS[dtype]
+        width = 1 + e_bits + m_bits
+        values = []
+        for c in range(1 << width):
+            sign = -1.0 if c >> (width - 1) else 1.0
+            e, m = (c >> m_bits) & ((1 << e_bits) - 1), c & ((1 << m_bits) - 1)
+            if (kind == "fn" and c & 0x7F == 0x7F) or (kind == "fnuz" and c == 0x80) or \
+                    (kind == "ieee" and e == (1 << e_bits) - 1 and m):
+                values.append(float("nan"))
+            elif kind == "ieee" and e == (1 << e_bits) - 1:
+                values.append(sign * float("inf"))
+            elif e == 0:
+                values.append(sign * m * 2.0 ** (1 - bias - m_bits))
+            else:
+                values.append(sign * ((1 << m_bits) + m) * 2.0 ** (e - bias - m_bits))
+    elif dtype in SUB_BYTE_BITS:
+        bits = SUB_BYTE_BITS[dtype]
+        signed = dtype.startswith("int")
+        values = [c - (1 << bits) if signed and c >> (bits - 1) else c for c in range(1 << bits)]
+        values += [values[c & ((1 << bits) - 1)] for c in range(1 << bits, 256)]
+    else:
+        raise InputError(f"a {dtype} tensor has no Python number type; read its bytes with .tobytes()")
+    _CODE_VALUES[dtype] = values
+    return values
+
+
+_CODE_VALUES: dict[str, list] = {}
 
 
 def _typed_bytes(where: str, value: array.array, code: str, itemsize: int) -> bytes:
@@ -154,6 +258,8 @@ def _flatten(where: str, value: Any, shape: tuple[int, ...]) -> list:
 
 def decode_tensor(spec: TensorSpec, raw: bytes) -> Tensor:
     code, itemsize = DTYPES[spec.dtype]
+    if spec.dtype in SUB_BYTE_BITS:  # packed as ONNX packs them (the module holds one per byte)
+        return Tensor(pack_codes(spec.dtype, raw), spec.shape, spec.dtype)
     if code in ("", "e"):  # no array.array typecode: the tensor keeps its little-endian bytes
         return Tensor(bytes(raw), spec.shape, spec.dtype)
     return Tensor(array.array(code, _little_endian(raw, itemsize)), spec.shape, spec.dtype)
