@@ -5,7 +5,8 @@
 ;; dtype (float32 rounded once at the end): for each column k the pivot is the first row i >= k
 ;; of largest |a[i, k]|; a row swap negates the determinant; det = +-prod of the pivots. A zero
 ;; pivot (a singular matrix) gives +0 (the rest of the elimination is skipped, as no NaN may come
-;; from dividing by it); NaN inputs propagate through the products. $n = 0 gives 1.
+;; from dividing by it); NaN inputs propagate through the products and are stored as the
+;; canonical positive quiet NaN ($x_store_float). $n = 0 gives 1.
 ;;   $x: byte offset of batch * n * n elements of dtype $t; $y: batch elements of dtype $t;
 ;;   $scratch: byte offset of 8 * n * n bytes (the f64 working matrix).
 (func $x_det (param $t i32) (param $batch i32) (param $n i32) (param $x i32) (param $y i32) (param $scratch i32)
@@ -86,8 +87,68 @@
             (br_if $rows (i32.lt_s (local.get $i) (local.get $n)))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br_if $columns (i32.lt_s (local.get $k) (local.get $n)))))
-    (call $x_store_f64 (local.get $y) (local.get $t) (local.get $det))
+    (call $x_store_float (local.get $y) (local.get $t) (local.get $det))
     (local.set $x (i32.add (local.get $x) (i32.mul (local.get $count) (local.get $size))))
     (local.set $y (i32.add (local.get $y) (local.get $size)))
     (local.set $batch (i32.sub (local.get $batch) (i32.const 1)))
     (br_if $matrices (local.get $batch))))
+
+;; $f64_matmul: y[r, j] = sum over t of x[r, t] * w[t, j] for r < $rows, j < $m, t < $k, all float64
+;; (MatMulF64: float64 products by a constant matrix, the DFT's twiddles). Each output adds its
+;; products in order of t (no fused multiply-add: f64x2 mul then add, two columns at a time, the
+;; same bits as the scalar loop). A NaN result is stored as the canonical positive quiet NaN
+;; (engines differ in a computed NaN's sign). $k = 0 gives zeros. $x [rows, k], $w [k, m], $y [rows, m]:
+;; byte offsets, no overlap of y with x or w.
+(func $f64_matmul (param $rows i32) (param $k i32) (param $m i32) (param $x i32) (param $w i32) (param $y i32)
+  (local $r i32) (local $t i32) (local $j i32) (local $yrow i32) (local $wrow i32) (local $pairs i32)
+  (local $a f64) (local $av v128) (local $p i32)
+  (if (i32.or (i32.le_s (local.get $rows) (i32.const 0)) (i32.le_s (local.get $m) (i32.const 0))) (then (return)))
+  (local.set $pairs (i32.and (local.get $m) (i32.const -2)))
+  (loop $rows_loop
+    (local.set $yrow (i32.add (local.get $y) (i32.shl (i32.mul (local.get $r) (local.get $m)) (i32.const 3))))
+    (memory.fill (local.get $yrow) (i32.const 0) (i32.shl (local.get $m) (i32.const 3)))
+    (local.set $t (i32.const 0))
+    (block $ts_done
+      (br_if $ts_done (i32.le_s (local.get $k) (i32.const 0)))
+      (loop $ts
+        (local.set $a (f64.load (i32.add (local.get $x)
+                                         (i32.shl (i32.add (i32.mul (local.get $r) (local.get $k)) (local.get $t)) (i32.const 3)))))
+        (local.set $av (f64x2.splat (local.get $a)))
+        (local.set $wrow (i32.add (local.get $w) (i32.shl (i32.mul (local.get $t) (local.get $m)) (i32.const 3))))
+        (local.set $j (i32.const 0))
+        (block $pairs_done
+          (br_if $pairs_done (i32.eqz (local.get $pairs)))
+          (loop $pair
+            (local.set $p (i32.shl (local.get $j) (i32.const 3)))
+            (v128.store (i32.add (local.get $yrow) (local.get $p))
+                        (f64x2.add (v128.load (i32.add (local.get $yrow) (local.get $p)))
+                                   (f64x2.mul (local.get $av) (v128.load (i32.add (local.get $wrow) (local.get $p))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br_if $pair (i32.lt_s (local.get $j) (local.get $pairs)))))
+        (if (i32.lt_s (local.get $j) (local.get $m))
+          (then
+            (local.set $p (i32.shl (local.get $j) (i32.const 3)))
+            (f64.store (i32.add (local.get $yrow) (local.get $p))
+                       (f64.add (f64.load (i32.add (local.get $yrow) (local.get $p)))
+                                (f64.mul (local.get $a) (f64.load (i32.add (local.get $wrow) (local.get $p))))))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br_if $ts (i32.lt_s (local.get $t) (local.get $k)))))
+    (local.set $j (i32.const 0))
+    (loop $canonical
+      (local.set $p (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 3))))
+      (if (f64.ne (f64.load (local.get $p)) (f64.load (local.get $p)))
+        (then (i64.store (local.get $p) (i64.const 0x7ff8000000000000))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br_if $canonical (i32.lt_s (local.get $j) (local.get $m))))
+    (local.set $r (i32.add (local.get $r) (i32.const 1)))
+    (br_if $rows_loop (i32.lt_s (local.get $r) (local.get $rows)))))
+
+;; $x_store_float: helper, $x_store_f64 for a float dtype $t with any NaN stored as the canonical
+;; positive quiet NaN of the dtype (engines differ in the sign of a computed NaN, and in what
+;; f32.demote_f64 makes of one).
+(func $x_store_float (param $p i32) (param $t i32) (param $v f64)
+  (if (f64.eq (local.get $v) (local.get $v))
+    (then (call $x_store_f64 (local.get $p) (local.get $t) (local.get $v)) (return)))
+  (if (i32.eqz (local.get $t)) (then (i32.store (local.get $p) (i32.const 0x7fc00000)) (return)))
+  (if (i32.eq (local.get $t) (i32.const 1)) (then (i64.store (local.get $p) (i64.const 0x7ff8000000000000)) (return)))
+  (call $x_store_f64 (local.get $p) (local.get $t) (local.get $v)))

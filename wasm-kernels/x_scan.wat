@@ -6,7 +6,8 @@
 ;;   The running product is multiplied in order along the scan: float64 in f64; float32, float16
 ;;   and bfloat16 in f32 precision (each partial product rounded to f32: the f64 product of two
 ;;   f32 values is exact, so this is f32 multiplication), every output rounded once into the dtype;
-;;   integers in i64, stored wrapped (= the dtype's own wrapping multiplication).
+;;   integers in i64, stored wrapped (= the dtype's own wrapping multiplication). A NaN (inf * 0,
+;;   or from the input) is stored as the dtype's canonical positive quiet NaN ($x_store_float).
 ;;   $x, $y byte offsets (element-aligned) of the same dtype $t; no overlap.
 (func $x_cumprod (param $t i32) (param $outer i32) (param $r i32) (param $inner i32) (param $x i32) (param $y i32)
                  (param $exclusive i32) (param $reverse i32)
@@ -33,11 +34,11 @@
       (loop $scan
         (if (i32.eq (local.get $cls) (i32.const 2))
           (then
-            (if (local.get $exclusive) (then (call $x_store_f64 (local.get $py) (local.get $t) (local.get $fd))))
+            (if (local.get $exclusive) (then (call $x_store_float (local.get $py) (local.get $t) (local.get $fd))))
             (local.set $fd (f64.mul (local.get $fd) (call $x_load_f64 (local.get $px) (local.get $t))))
             (if (i32.ne (local.get $t) (i32.const 1))
               (then (local.set $fd (f64.promote_f32 (f32.demote_f64 (local.get $fd))))))
-            (if (i32.eqz (local.get $exclusive)) (then (call $x_store_f64 (local.get $py) (local.get $t) (local.get $fd)))))
+            (if (i32.eqz (local.get $exclusive)) (then (call $x_store_float (local.get $py) (local.get $t) (local.get $fd)))))
           (else
             (if (local.get $exclusive) (then (call $x_store_i64 (local.get $py) (local.get $t) (local.get $cls) (local.get $fi))))
             (local.set $fi (i64.mul (local.get $fi) (call $x_load_i64 (local.get $px) (local.get $t))))

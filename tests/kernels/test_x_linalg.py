@@ -78,3 +78,49 @@ def test_x_det_special_matrices():
     assert got[0] == -1 and got[1] == 0 and not np.signbit(got[1]) and np.isnan(got[2])
     assert run_det(np.eye(6, dtype=np.float32)[None]).tolist() == [1.0]
     assert run_det(np.zeros((3, 0, 0), np.float32)).tolist() == [1.0, 1.0, 1.0]
+
+
+# -- f64_matmul -----------------------------------------------------------------------------------
+
+def run_f64_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    rows, k = x.shape
+    m = w.shape[1]
+    runner = KernelRunner("f64_matmul")
+    x_off = runner.put(x)
+    w_off = runner.put_at_end(w) if w.nbytes else runner.alloc(0)
+    y_off = runner.alloc(8 * rows * m)
+    runner.write(y_off, np.full(rows * m, 7.0))  # stale values must be overwritten
+    runner.call("f64_matmul", rows, k, m, x_off, w_off, y_off)
+    return runner.read(y_off, (rows, m), np.float64)
+
+
+def ordered_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each output's products added in order of t, one rounding per multiply and per add."""
+    y = np.zeros((x.shape[0], w.shape[1]))
+    for t in range(x.shape[1]):
+        y = y + x[:, t:t + 1] * w[t:t + 1, :]
+    return y
+
+
+@pytest.mark.parametrize("rows, k, m", [(1, 1, 1), (3, 5, 7), (2, 16, 2), (4, 9, 33), (1, 0, 3), (5, 31, 1)])
+def test_f64_matmul_matches_the_ordered_sum_bit_for_bit(rows, k, m):
+    rng = np.random.default_rng([rows, k, m])
+    x, w = rng.standard_normal((rows, k)) * 1e3, rng.standard_normal((k, m))
+    got = run_f64_matmul(x, w)
+    assert got.tobytes() == ordered_matmul(x, w).tobytes()
+
+
+def test_f64_matmul_specials():
+    x = np.array([[np.inf, 1.0], [np.nan, 0.0], [1e308, 1e308]])
+    w = np.array([[1.0, 0.0], [2.0, -1.0]])
+    got = run_f64_matmul(x, w)
+    assert got[0, 0] == np.inf and np.isnan(got[0, 1]) and np.isnan(got[1]).all() and got[2, 0] == np.inf
+    assert got[0, 1].tobytes() == np.float64(np.nan).tobytes()  # inf * 0: the canonical positive NaN
+    assert {got[1, 0].view(np.uint64), got[1, 1].view(np.uint64)} == {np.uint64(0x7ff8000000000000)}
+
+
+@pytest.mark.parametrize("dtype, bits", [(np.float32, 0x7fc00000), (np.float64, 0x7ff8000000000000)])
+def test_x_det_nan_is_canonical(dtype, bits):
+    x = np.array([[[np.inf, 1], [np.inf, 1]], [[-np.nan, 1], [2, 3]]], dtype)
+    got = run_det(x)
+    assert [int(v) for v in got.view(np.uint32 if dtype == np.float32 else np.uint64)] == [bits, bits]

@@ -115,3 +115,10 @@ def test_x_cumprod_precision_and_wrapping():
     assert got.tolist() == [2**32, (2**64 - 2**32) % 2**64]
     got = run_cumprod(np.array([1, 2, 3], np.int32), 1, 3, 1, 1, 0).reshape(-1)
     assert got.tolist() == [1, 1, 2]
+
+
+@pytest.mark.parametrize("dtype, bits", [(np.float32, 0x7fc00000), (np.float64, 0x7ff8000000000000)])
+def test_x_cumprod_nan_is_canonical(dtype, bits):
+    got = run_cumprod(np.array([np.inf, 0, 2, -np.nan], dtype), 1, 4, 1, 0, 0).reshape(-1)
+    raw = got.view(np.uint32 if dtype == np.float32 else np.uint64)
+    assert got[0] == np.inf and [int(v) for v in raw[1:]] == [bits] * 3

@@ -5,7 +5,7 @@ DFT and STFT with static lengths are linear maps by constant matrices of twiddle
 float64 (the angle reduced exactly as (k * t mod L) / L, quarter turns exact) and then rounded
 once into the tensor's dtype, decomposed at import into existing IR ops: Reshape/Transpose put the
 signal axis and its real/imaginary pair last, then float32 multiplies by MatMul (a constant 2-D
-right operand: Gemm), float64 by a broadcast Mul and a ReduceSum over the signal (all in f64).
+right operand: Gemm), float64 by IR MatMulF64 (ops/matmul_f64.py: f64 products added in order).
 float16/bfloat16 compute in float32 between casts. Forward, inverse (1/L scaled), onesided
 (the first L//2 + 1 bins) and, for inverse onesided, the real signal of a one-sided spectrum
 (numpy's irfft, as onnx's reference: DC and Nyquist counted once, the rest twice), on real
@@ -26,6 +26,7 @@ import numpy as np
 from .. import dtypes
 from ..errors import Float32OnlyError, ModelFormatError, UnsupportedModelError
 from ..frontend.arguments import normalize_axis, optional_input
+from . import matmul_f64
 from .mean import constant, run_node
 
 IR_OP = None
@@ -96,18 +97,10 @@ def dft_matrix(n: int, c: int, length: int, inverse: bool, onesided: bool) -> tu
 
 def linear(im, node, x: str, w: np.ndarray, y: str, dtype: str) -> None:
     """y [B, M] = x [B, K] @ w [K, M] (w a float64 constant rounded into dtype)."""
-    batch, _ = im.shape(x)
     if dtype == "float32":
         run_node(im, "MatMul", [x, constant(im, f"{y}_w", w.astype(np.float32))], [y], node.name)
         return
-    x3 = im.fresh(f"{y}_rows")
-    run_node(im, "Reshape", [x, constant(im, f"{y}_rows_shape", np.array([batch, 1, w.shape[0]], np.int64))],
-             [x3], node.name)
-    products = im.fresh(f"{y}_products")
-    run_node(im, "Mul", [x3, constant(im, f"{y}_wt", np.ascontiguousarray(w.T.astype(np.float64)))], [products],
-             node.name)
-    run_node(im, "ReduceSum", [products, constant(im, f"{y}_axes", np.array([-1], np.int64))], [y], node.name,
-             keepdims=0)
+    matmul_f64.emit(im, x, w, y, node.name)
 
 
 def reshape(im, node, x: str, shape, y: str | None = None) -> str:
