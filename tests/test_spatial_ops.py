@@ -372,3 +372,73 @@ def test_max_unpool_index_out_of_range_stops_run(tmp_path):
     edgewasm.compile(path, tmp_path / "bundle")
     with pytest.raises(IndexOutOfRangeError):
         edgewasm.load(tmp_path / "bundle").run({"x": x, "i": indices})
+
+
+# -- DeformConv ------------------------------------------------------------------------------------
+
+DEFORM_CASES = [
+    ((1, 2, 5, 5), (3, 2, 2, 2), {}, 1, False, False),
+    ((2, 4, 6, 5), (4, 2, 3, 3), {"pads": [1, 1, 1, 1], "group": 2}, 2, True, True),
+    ((1, 4, 7, 6), (2, 4, 3, 2), {"strides": [2, 1], "dilations": [1, 2], "pads": [1, 0, 2, 1]}, 4, True, False),
+    ((1, 3, 5, 6), (6, 1, 2, 3), {"group": 3, "strides": [1, 2]}, 3, False, True),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, attrs, offset_group, with_mask, with_bias", DEFORM_CASES)
+@pytest.mark.parametrize("constant_weights", [False, True])
+def test_deform_conv(tmp_path, x_shape, w_shape, attrs, offset_group, with_mask, with_bias, constant_weights):
+    n, c, h, w = x_shape
+    m, _, kh, kw = w_shape
+    s, d, p = attrs.get("strides", [1, 1]), attrs.get("dilations", [1, 1]), attrs.get("pads", [0, 0, 0, 0])
+    oh = (h + p[0] + p[2] - d[0] * (kh - 1) - 1) // s[0] + 1
+    ow = (w + p[1] + p[3] - d[1] * (kw - 1) - 1) // s[1] + 1
+    x, weights = rand(*x_shape, seed=30), rand(*w_shape, seed=31)
+    offset = rand(n, offset_group * kh * kw * 2, oh, ow, seed=32, lo=-2.5, hi=2.5)
+    feeds, inits, inputs = {"x": x, "offset": offset}, {}, ["x", "w", "offset"]
+    (inits if constant_weights else feeds)["w"] = weights
+    if with_bias:
+        inits["b"] = rand(m, seed=33)
+    if with_mask:
+        feeds["mask"] = rand(n, offset_group * kh * kw, oh, ow, seed=34, lo=0, hi=1)
+    inputs += ["b" if with_bias else "", "mask"] if with_mask else (["b"] if with_bias else [])
+    node = helper.make_node("DeformConv", inputs, ["y"], kernel_shape=[kh, kw], offset_group=offset_group, **attrs)
+    check(tmp_path, model(node, feeds, inits, opset=19), feeds)
+
+
+def test_deform_conv_float64(tmp_path):
+    x, weights = rand(1, 2, 4, 5, seed=35, dtype=np.float64), rand(2, 2, 2, 2, seed=36, dtype=np.float64)
+    offset = rand(1, 8, 3, 4, seed=37, lo=-1.5, hi=1.5, dtype=np.float64)
+    node = helper.make_node("DeformConv", ["x", "w", "offset"], ["y"])
+    feeds = {"x": x, "w": weights, "offset": offset}
+    proto = model(node, feeds, opset=19)  # onnx's reference rounds through float32: the definition in float64
+    check(tmp_path, proto, feeds, want={"y": _deform_conv(x, weights, offset)}, atol=1e-12, rtol=1e-12,
+          reference=False)
+
+
+def _deform_conv(x, w, offset):
+    """Stride 1, no padding, one group and offset group, no mask: the definition in float64."""
+    n, c, h, wd = x.shape
+    m, _, kh, kw = w.shape
+    oh, ow = offset.shape[2:]
+    y = np.zeros((n, m, oh, ow))
+
+    def at(img, i, j):
+        return img[:, i, j] if 0 <= i < h and 0 <= j < wd else np.zeros(c)
+
+    for b_, i, j, ki, kj in np.ndindex(n, oh, ow, kh, kw):
+        k = ki * kw + kj
+        py, px = i + ki + offset[b_, 2 * k, i, j], j + kj + offset[b_, 2 * k + 1, i, j]
+        y0, x0 = int(np.floor(py)), int(np.floor(px))
+        ty, tx = py - y0, px - x0
+        v = ((1 - ty) * ((1 - tx) * at(x[b_], y0, x0) + tx * at(x[b_], y0, x0 + 1)) +
+             ty * ((1 - tx) * at(x[b_], y0 + 1, x0) + tx * at(x[b_], y0 + 1, x0 + 1)))
+        y[b_, :, i, j] += w[:, :, ki, kj] @ v
+    return y
+
+
+def test_deform_conv_refuses_3d_and_bad_offsets(tmp_path):
+    node = helper.make_node("DeformConv", ["x", "w", "offset"], ["y"])
+    feeds = {"x": rand(1, 1, 3, 3, 3), "w": rand(1, 1, 2, 2, 2), "offset": rand(1, 24, 2, 2, 2)}
+    refuse(tmp_path, model(node, feeds, opset=19, out_shape=[1, 1, 2, 2, 2]), UnsupportedModelError, "2-D")
+    feeds = {"x": rand(1, 1, 3, 3), "w": rand(1, 1, 2, 2), "offset": rand(1, 6, 2, 2)}
+    refuse(tmp_path, model(node, feeds, opset=19, out_shape=[1, 1, 2, 2]), ModelFormatError, "offset of shape")
