@@ -3,6 +3,11 @@ y = f32(q - zp) * scale (onnxruntime's arithmetic: qu8_f32_vcvt in qu8_vcvt.wat)
 
 The exit of a statically quantized region. (DequantizeLinear of a constant, e.g. quantized
 weights, is folded at import and never reaches this unit.)
+
+Every other form the spec allows (run-time scale or zero point, per-axis, blocked, int8/int16/
+uint16/int32/int4/uint4/int2/uint2/float8/float4 inputs, float16/bfloat16 scales, output_dtype)
+is decomposed at import into dtype-generic IR ops as onnx's reference computes it
+(quant_general.general_dequantize): (float(x) - float(zp)) * scale, then the output dtype.
 """
 
 from __future__ import annotations
@@ -18,8 +23,25 @@ from .quantize_linear import per_tensor
 IR_OP = "Dequantize"
 
 
+def _fused(im, node, at) -> bool:
+    x = node.input[0]
+    if x in im.constants or im.dtype(x) != "uint8" or int(at.get("block_size", 0)) or \
+            int(at.get("output_dtype", 0)) not in (0, 1):
+        return False
+    scale = node.input[1]
+    if scale not in im.constants or im.constants[scale].size != 1 or im.constants[scale].dtype != np.float32:
+        return False
+    zp = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    return zp is None or (zp in im.constants and im.constants[zp].size == 1 and im.constants[zp].dtype == np.uint8)
+
+
 def import_dequantize(im, node, at) -> None:
     x = node.input[0]
+    if not _fused(im, node, at):
+        from .quant_general import general_dequantize
+
+        general_dequantize(im, node, at)
+        return
     if x in im.constants:
         raise UnsupportedModelError(f"DequantizeLinear node {node.name!r}: a constant input needs constant scale and "
                                     "zero point (then it is folded)")

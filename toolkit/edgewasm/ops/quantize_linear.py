@@ -3,12 +3,19 @@ q = sat(rint(x / scale) + zp) (onnxruntime's arithmetic: f32_qu8_vcvt in qu8_vcv
 
 The entry of a statically quantized region: made by `--quantize int8 --calibrate` and imported
 from quantize_static models.
+
+Every other form the spec allows (run-time scale or zero point, per-axis, blocked, every output
+dtype, float16/bfloat16 inputs and scales, output_dtype, precision, saturate) is decomposed at
+import into dtype-generic IR ops exactly as onnx's reference computes it (general_quantize):
+x / scale in the compute dtype, rint (half to even), the zero point added in int32, clipped to the
+output's range; the sub-byte outputs (int4/uint4/int2/uint2) are the int8/uint8 result's low bits
+reinterpreted (IR op Narrow, a view). The float8 and float4 outputs need a cast into those dtypes.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from onnx import helper
+from onnx import TensorProto, helper
 
 from ..backend.program import Ptr
 from ..errors import UnsupportedModelError
@@ -30,8 +37,28 @@ def per_tensor(im, node, index: int, what: str, dtype, default=None):
     return value.reshape(()).item()
 
 
+def _fused(im, node, at) -> bool:
+    """Whether the node is the uint8 per-tensor form f32_qu8_vcvt computes."""
+    x = node.input[0]
+    if x in im.constants or im.dtype(x) != "float32" or int(at.get("block_size", 0)):
+        return False
+    if int(at.get("output_dtype", 0)) not in (0, TensorProto.UINT8) or \
+            int(at.get("precision", 0)) not in (0, TensorProto.FLOAT):
+        return False
+    scale = node.input[1]
+    if scale not in im.constants or im.constants[scale].size != 1 or im.constants[scale].dtype != np.float32:
+        return False
+    zp = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    return zp is None or (zp in im.constants and im.constants[zp].size == 1 and im.constants[zp].dtype == np.uint8)
+
+
 def import_quantize(im, node, at) -> None:
     x = node.input[0]
+    if not _fused(im, node, at):
+        from .quant_general import general_quantize
+
+        general_quantize(im, node, at)
+        return
     if x in im.constants:
         raise UnsupportedModelError(f"QuantizeLinear node {node.name!r}: a constant input needs constant scale and "
                                     "zero point (then it is folded)")
