@@ -35,7 +35,8 @@ def import_resize(im, node, at) -> None:
     shape = im.shape(x)
     rank = len(shape)
     mode = _text(at, "mode", "nearest")
-    if im.opset < 11:  # Resize-10: scales only, asymmetric coordinates, nearest rounds down
+    if im.opset < 11:  # Resize-10: scales only, asymmetric coordinates, nearest rounds down, or up
+        # on an axis that shrinks (onnxruntime's rule for opset 10, before nearest_mode existed)
         coordinate_mode, nearest_mode, scales_name, sizes_name = "asymmetric", "floor", optional_input(node, 1), None
     else:
         coordinate_mode = _text(at, "coordinate_transformation_mode", "half_pixel")
@@ -82,7 +83,8 @@ def import_resize(im, node, at) -> None:
         if math.isclose(scale_factors[axis], 1.0) and out_shape[axis] == shape[axis] and \
                 math.isclose(rois[axis][0], 0.0) and math.isclose(rois[axis][1], 1.0):
             continue  # the identity along this axis, as the reference skips it
-        indices, weights = axis_taps(mode, coordinate_mode, nearest_mode, float(at.get("cubic_coeff_a", -0.75)),
+        rounding = "ceil" if im.opset < 11 and scale_factors[axis] < 1 else nearest_mode
+        indices, weights = axis_taps(mode, coordinate_mode, rounding, float(at.get("cubic_coeff_a", -0.75)),
                                      bool(at.get("exclude_outside", 0)), antialias, shape[axis], out_shape[axis],
                                      scale_factors[axis], rois[axis])
         taps.append((axis, indices, weights))
