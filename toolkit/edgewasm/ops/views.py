@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..dtypes import numpy_dtype
 from ..errors import ModelFormatError, UnsupportedModelError
 
 IR_OP = "Reshape"
@@ -62,6 +63,9 @@ def import_dropout(im, node, at) -> None:
     mask = node.output[1] if len(node.output) > 1 and node.output[1] else None
     if mask is not None:  # nothing is dropped: the mask is all true, a compile-time constant
         im.constants[mask] = np.ones(im.shape(node.input[0]), np.bool_)
+        if im.opset < 12:  # opsets 7-11: onnxruntime's inference mask is all false (0 in X's dtype before 10)
+            kind = np.bool_ if im.opset >= 10 else numpy_dtype(im.dtype(node.input[0]))
+            im.constants[mask] = np.zeros(im.shape(node.input[0]), kind)
     import_identity(im, node, at)
 
 
