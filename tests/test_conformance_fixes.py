@@ -290,3 +290,128 @@ def test_binding_does_not_compile_in_other_refused_inputs(tmp_path):
     case = _case([helper.make_node("Sin", ["x"], ["y"])], [("x", DOUBLE, x)], [("y", DOUBLE, np.sin(x))])
     with pytest.raises(UnsupportedModelError, match="float32 only"):
         compile_case(case, tmp_path)
+
+
+# -- float64 MatMul, Gemm, Softmax, LogSoftmax, PRelu, BatchNormalization, LayerNormalization ------------
+
+RNG = np.random.default_rng(11)
+
+
+def _f64(*shape):
+    return RNG.standard_normal(shape)
+
+
+def _check_f64(tmp_path, proto, feeds):
+    got, want = compile_and_run(tmp_path, proto, feeds)
+    assert_same(got, want, rtol=1e-12, atol=1e-14)  # float64 computed in float64, not through float32
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((4,), (2, 4, 3)), ((3, 4), (4,)),
+                                   ((4,), (4,))])
+def test_float64_matmul(tmp_path, sa, sb):
+    out = list(np.matmul(np.zeros(sa), np.zeros(sb)).shape)
+    proto = model([helper.make_node("MatMul", ["a", "b"], ["y"])], [("a", DOUBLE, list(sa)), ("b", DOUBLE, list(sb))],
+                  [("y", DOUBLE, out)])
+    _check_f64(tmp_path, proto, {"a": _f64(*sa), "b": _f64(*sb)})
+
+
+def test_float64_matmul_by_constant_and_int64_matmul(tmp_path):
+    w = numpy_helper.from_array(_f64(3, 2), "w")
+    proto = model([helper.make_node("MatMul", ["a", "w"], ["y"])], [("a", DOUBLE, [4, 3])], [("y", DOUBLE, [4, 2])], [w])
+    _check_f64(tmp_path, proto, {"a": _f64(4, 3)})
+    proto = model([helper.make_node("MatMul", ["a", "b"], ["y"])], [("a", INT64, [2, 3]), ("b", INT64, [3, 2])],
+                  [("y", INT64, [2, 2])])
+    a, b = RNG.integers(-50, 50, (2, 3)), RNG.integers(-50, 50, (3, 2))
+    (tmp_path / "i.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "i.onnx", tmp_path / "i")
+    got = edgewasm.load(tmp_path / "i").run({"a": a, "b": b})["y"]
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, a @ b)
+
+
+@pytest.mark.parametrize("trans_a,trans_b,alpha,beta,c_shape,c_const", [
+    (0, 0, 1.0, 1.0, None, False), (1, 0, 0.5, 1.0, [5], True), (0, 1, 1.0, -2.0, [3, 5], False),
+    (1, 1, 2.5, 0.25, [3, 1], True), (0, 0, 1.0, 3.0, [], False)])
+def test_float64_gemm(tmp_path, trans_a, trans_b, alpha, beta, c_shape, c_const):
+    sa, sb = ([4, 3] if trans_a else [3, 4]), ([5, 4] if trans_b else [4, 5])
+    inputs, inits, feeds = [("a", DOUBLE, sa), ("b", DOUBLE, sb)], [], {"a": _f64(*sa), "b": _f64(*sb)}
+    names = ["a", "b"]
+    if c_shape is not None:
+        names.append("c")
+        value = _f64(*c_shape) if c_shape else np.array(0.75)
+        if c_const:
+            inits.append(numpy_helper.from_array(value, "c"))
+        else:
+            inputs.append(("c", DOUBLE, c_shape))
+            feeds["c"] = value
+    proto = model([helper.make_node("Gemm", names, ["y"], transA=trans_a, transB=trans_b, alpha=alpha, beta=beta)],
+                  inputs, [("y", DOUBLE, [3, 5])], inits)
+    _check_f64(tmp_path, proto, feeds)
+
+
+@pytest.mark.parametrize("op", ["Softmax", "LogSoftmax"])
+@pytest.mark.parametrize("axis,opset", [(-1, 13), (1, 13), (0, 13), (1, 11), (2, 11)])
+def test_float64_softmax(tmp_path, op, axis, opset):
+    x = _f64(2, 3, 4) * 5
+    x[0, 0, 0] = 700.0  # exp overflows without the max shift
+    proto = model([helper.make_node(op, ["x"], ["y"], axis=axis)], [("x", DOUBLE, [2, 3, 4])], [("y", DOUBLE, [2, 3, 4])],
+                  opset=opset)
+    _check_f64(tmp_path, proto, {"x": x})
+
+
+@pytest.mark.parametrize("slope_shape,const", [([4], True), ([3, 1], False), ([1], False), ([2, 3, 4], True)])
+def test_float64_prelu(tmp_path, slope_shape, const):
+    inputs, inits, feeds = [("x", DOUBLE, [2, 3, 4])], [], {"x": _f64(2, 3, 4)}
+    slope = _f64(*slope_shape) * 0.3
+    if const:
+        inits.append(numpy_helper.from_array(slope, "s"))
+    else:
+        inputs.append(("s", DOUBLE, slope_shape))
+        feeds["s"] = slope
+    proto = model([helper.make_node("PRelu", ["x", "s"], ["y"])], inputs, [("y", DOUBLE, [2, 3, 4])], inits)
+    _check_f64(tmp_path, proto, feeds)
+
+
+@pytest.mark.parametrize("shape,const", [([2, 3, 4, 2], True), ([3, 3], True), ([1, 3, 5], False)])
+def test_float64_batch_norm(tmp_path, shape, const):
+    c = shape[1]
+    params = {"s": _f64(c), "b": _f64(c), "m": _f64(c), "v": np.abs(_f64(c)) + 0.1}
+    inputs, inits, feeds = [("x", DOUBLE, shape)], [], {"x": _f64(*shape)}
+    for name, value in params.items():
+        if const:
+            inits.append(numpy_helper.from_array(value, name))
+        else:
+            inputs.append((name, DOUBLE, [c]))
+            feeds[name] = value
+    proto = model([helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], epsilon=1e-3)],
+                  inputs, [("y", DOUBLE, shape)], inits, opset=15)
+    _check_f64(tmp_path, proto, feeds)
+
+
+@pytest.mark.parametrize("axis,with_bias,stats", [(-1, True, False), (1, False, False), (0, True, True)])
+def test_float64_layer_norm(tmp_path, axis, with_bias, stats):
+    shape = [2, 3, 4]
+    normalized = shape[axis:]
+    inits = [numpy_helper.from_array(_f64(*normalized), "s")] + (
+        [numpy_helper.from_array(_f64(*normalized), "b")] if with_bias else [])
+    outputs = [("y", DOUBLE, shape)]
+    stat_shape = shape[:axis % 3] + [1] * len(normalized)
+    if stats:
+        outputs += [("mean", FLOAT, stat_shape), ("inv", FLOAT, stat_shape)]
+    node = helper.make_node("LayerNormalization", ["x", "s"] + (["b"] if with_bias else []),
+                            ["y"] + (["mean", "inv"] if stats else []), axis=axis, epsilon=1e-4)
+    proto = model([node], [("x", DOUBLE, shape)], outputs, inits)
+    got, want = compile_and_run(tmp_path, proto, {"x": _f64(*shape) * 3 + 1})
+    assert_same({"y": got["y"]}, {"y": want["y"]}, rtol=1e-12, atol=1e-14)
+    if stats:  # the stash dtype (float32 by default)
+        assert_same({k: got[k] for k in ("mean", "inv")}, {k: want[k] for k in ("mean", "inv")})
+
+
+@pytest.mark.parametrize("dtype,np_dtype", [(INT32, np.int32), (INT64, np.int64)])
+def test_integer_prelu(tmp_path, dtype, np_dtype):
+    x = RNG.integers(-20, 20, (2, 5)).astype(np_dtype)
+    slope = RNG.integers(-3, 4, (5,)).astype(np_dtype)
+    proto = model([helper.make_node("PRelu", ["x", "s"], ["y"])], [("x", dtype, [2, 5]), ("s", dtype, [5])],
+                  [("y", dtype, [2, 5])])
+    got, want = compile_and_run(tmp_path, proto, {"x": x, "s": slope})
+    assert_same(got, want)

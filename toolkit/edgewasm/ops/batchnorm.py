@@ -22,6 +22,10 @@ IR_OP = "ScaleShift"
 
 def import_batch_norm(im, node, at) -> None:
     x = node.input[0]
+    if im.dtype(x) == "float64" and not int(at.get("training_mode", 0)) and not any(node.output[1:]) \
+            and int(at.get("spatial", 1)) and len(im.shape(x)) >= 2:
+        _import_float64(im, node, at)
+        return
     im.require_float(node, x)
     if int(at.get("training_mode", 0)):
         _import_training(im, node, at)
@@ -49,6 +53,18 @@ def import_batch_norm(im, node, at) -> None:
     y_last = im.fresh(f"{node.output[0]}__nhwc")
     im.emit(IR_OP, [x_last] + params, y_last, im.shape(x_last), node.name)
     to_channels_first(im, y_last, node.output[0], node.name)
+
+
+def _import_float64(im, node, at) -> None:
+    """Inference on float64: computed in float64 (float64_ops.py); the parameters may be computed too."""
+    from . import float64_ops
+
+    channels = im.shape(node.input[0])[1]
+    for name, what in zip(node.input[1:5], ("scale", "B", "input_mean", "input_var")):
+        if im.dtype(name) != "float64" or int(np.prod(im.shape(name))) != channels:
+            raise ModelFormatError(f"BatchNormalization node {node.name!r}: {what} must be {channels} float64 "
+                                   f"values, got {im.dtype(name)} of shape {im.shape(name)}")
+    float64_ops.batch_norm(im, node, node.input[0], list(node.input[1:5]), float(at.get("epsilon", 1e-5)))
 
 
 def _import_training(im, node, at) -> None:

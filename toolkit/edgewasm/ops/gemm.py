@@ -19,9 +19,62 @@ IR_OP = "Gemm"
 INF = math.inf
 
 
+def _import_wide_gemm(im, node, at, a: str, b: str, c: str | None) -> None:
+    """Gemm on float64 (and the integer dtypes ONNX allows): alpha * A' @ B' (+ beta * C) as an Einsum
+    (computed in the dtype's own arithmetic, float64 in float64) and x_elementwise multiply/add;
+    A and B may be computed at run time."""
+    from .. import dtypes
+    from . import elementwise
+    from .matmul import import_wide
+
+    dtype = im.dtype(a)
+    if any(im.dtype(name) != dtype for name in (b, c) if name):
+        raise ModelFormatError(f"Gemm node {node.name!r}: A, B and C have different dtypes")
+    if len(im.shape(a)) != 2 or len(im.shape(b)) != 2:
+        raise ModelFormatError(f"Gemm node {node.name!r}: A and B must be 2-D")
+    m, k = im.shape(a)[::-1] if at.get("transA", 0) else im.shape(a)
+    k2, n = im.shape(b)[::-1] if at.get("transB", 0) else im.shape(b)
+    if k != k2:
+        raise ModelFormatError(f"Gemm node {node.name!r}: inner dimensions differ ({k} vs {k2})")
+    equation = f"{'ji' if at.get('transA', 0) else 'ij'},{'kj' if at.get('transB', 0) else 'jk'}->ik"
+    alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
+    scalar = dtypes.numpy_dtype(dtype).type
+    out = node.output[0]
+    product = im.fresh(f"{out}_ab") if alpha != 1.0 or c is not None else out
+    import_wide(im, node, equation, [a, b], product)
+    if alpha != 1.0:
+        scaled = im.fresh(f"{out}_alpha_ab") if c is not None else out
+        alpha_name = im.fresh(f"{out}_alpha")
+        im.constants[alpha_name] = np.array(alpha, dtype=scalar)
+        elementwise.emit(im, node, "mul", [product, alpha_name], dtype, scaled)
+        product = scaled
+    if c is None:
+        return
+    try:
+        np.broadcast_shapes(im.shape(c), (m, n))
+    except ValueError:
+        raise ModelFormatError(f"Gemm node {node.name!r}: C of shape {im.shape(c)} does not broadcast to "
+                               f"{(m, n)}") from None
+    if beta != 1.0:
+        if c in im.constants:
+            scaled_c = im.fresh(f"{out}_beta_c")
+            im.constants[scaled_c] = (im.constants[c] * np.array(beta, dtype=scalar)).astype(scalar)
+        else:
+            beta_name, scaled_c = im.fresh(f"{out}_beta"), im.fresh(f"{out}_beta_c")
+            im.constants[beta_name] = np.array(beta, dtype=scalar)
+            elementwise.emit(im, node, "mul", [c, beta_name], dtype, scaled_c)
+        c = scaled_c
+    elementwise.emit(im, node, "add", [product, c], dtype, out)
+
+
 def import_gemm(im, node, at) -> None:
     a, b = node.input[0], node.input[1]
     c = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    from .matmul import WIDE_DTYPES
+
+    if im.dtype(a) in WIDE_DTYPES:
+        _import_wide_gemm(im, node, at, a, b, c)
+        return
     for name in (a, b, c):
         if name:
             im.require_float(node, name)

@@ -21,11 +21,23 @@ IR_OP = "LayerNorm"
 
 def import_layernorm(im, node, at) -> None:
     x = node.input[0]
+    shape = im.shape(x)
+    axis = normalize_axis(node, int(at.get("axis", -1)), len(shape))
+    if all(im.dtype(name) == "float64" for name in node.input if name):  # computed in float64 (float64_ops.py)
+        from .. import dtypes
+        from . import float64_ops
+
+        stash = dtypes.from_onnx(int(at.get("stash_type", 1)))
+        if stash not in ("float32", "float64"):
+            raise UnsupportedModelError(f"LayerNormalization node {node.name!r}: stash_type {stash} is not "
+                                        "float32 or float64")
+        outputs = [node.output[i] if len(node.output) > i and node.output[i] else None for i in (1, 2)]
+        float64_ops.layer_norm(im, node, x, axis, node.input[1], optional_input(node, 2),
+                               float(at.get("epsilon", 1e-5)), *outputs, stash)
+        return
     for name in node.input:
         if name:
             im.require_float(node, name)
-    shape = im.shape(x)
-    axis = normalize_axis(node, int(at.get("axis", -1)), len(shape))
     normalized = shape[axis:]
     inputs = [x]
     for index, what in ((1, "scale"), (2, "bias")):

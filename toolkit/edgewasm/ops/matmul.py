@@ -47,8 +47,35 @@ def output_shape(node_name: str, shape_a: tuple[int, ...], shape_b: tuple[int, .
     return tuple(int(d) for d in out)
 
 
+# dtypes computed exactly in their own arithmetic through Einsum's decomposition (x_elementwise products,
+# x_reduce sums: float64 in float64); float16/bfloat16 compute in float32 between casts instead
+WIDE_DTYPES = ("float64", "int32", "int64", "uint32", "uint64")
+
+
+def matmul_equation(rank_a: int, rank_b: int) -> str:
+    """The Einsum equation of MatMul for operands of these ranks (numpy's 1-D promotion and batch broadcast)."""
+    left = {1: "j"}.get(rank_a, "...ij")
+    right = {1: "j"}.get(rank_b, "...jk")
+    out = ("..." if max(rank_a, rank_b) > 1 else "") + ("i" if rank_a > 1 else "") + ("k" if rank_b > 1 else "")
+    return f"{left},{right}->{out}"
+
+
+def import_wide(im, node, equation: str, inputs: list[str], output: str) -> None:
+    """An Einsum over `inputs` into `output` (the MatMul and Gemm of the WIDE_DTYPES)."""
+    from onnx import helper
+
+    from .einsum import import_einsum
+
+    einsum = helper.make_node("Einsum", inputs, [output], node.name, equation=equation)
+    import_einsum(im, einsum, {"equation": equation})
+
+
 def import_matmul(im, node, at) -> None:
     a, b = node.input
+    if im.dtype(a) in WIDE_DTYPES and im.dtype(b) == im.dtype(a):
+        output_shape(node.name, im.shape(a), im.shape(b))  # refuses shapes that do not multiply
+        import_wide(im, node, matmul_equation(len(im.shape(a)), len(im.shape(b))), [a, b], node.output[0])
+        return
     im.require_float(node, a)
     im.require_float(node, b)
     shape_a, shape_b = im.shape(a), im.shape(b)

@@ -20,8 +20,11 @@ MUL = 2  # $f32x4_binary op code (commutative: operand order does not change the
 
 def import_prelu(im, node, at) -> None:
     x, slope = node.input
-    im.require_float(node, x)
-    im.require_float(node, slope)
+    # float64 computes in float64, the integer dtypes ONNX allows exactly (float64_ops.py)
+    wide = im.dtype(x) in ("float64", "int32", "int64", "uint32", "uint64") and im.dtype(slope) == im.dtype(x)
+    if not wide:
+        im.require_float(node, x)
+        im.require_float(node, slope)
     shape, slope_shape = im.shape(x), im.shape(slope)
     try:
         ok = tuple(np.broadcast_shapes(shape, slope_shape)) == tuple(shape)
@@ -30,6 +33,11 @@ def import_prelu(im, node, at) -> None:
     if not ok:
         raise ModelFormatError(f"PRelu node {node.name!r}: slope of shape {slope_shape} does not broadcast "
                                f"to the input shape {shape}")
+    if wide:
+        from . import float64_ops
+
+        float64_ops.prelu(im, node, x, slope)
+        return
     if slope in im.constants:
         values = np.unique(np.asarray(im.constants[slope], np.float32))
         if values.size == 1:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..backend.program import Ptr
 from ..frontend.arguments import normalize_axis
+from . import float64_ops
 from .permute import emit_transpose
 
 IR_OP = ("Softmax", "LogSoftmax")
@@ -22,9 +23,13 @@ KERNELS = {"Softmax": "f32_softmax", "LogSoftmax": "f32_logsoftmax"}
 
 def import_softmax(im, node, at) -> None:
     x, y = node.input[0], node.output[0]
-    im.require_float(node, x)
     shape = im.shape(x)
     axis = normalize_axis(node, int(at.get("axis", -1 if im.opset >= 13 else 1)), len(shape))
+    if im.dtype(x) == "float64":  # computed in float64 (float64_ops.py)
+        axes = [axis] if im.opset >= 13 else list(range(axis, len(shape)))
+        float64_ops.softmax(im, node, x, axes, log=node.op_type == "LogSoftmax")
+        return
+    im.require_float(node, x)
     if im.opset < 13 or math.prod(shape[axis + 1:]) == 1:
         im.emit(node.op_type, [x], y, shape, node.name, n=math.prod(shape[axis:]))
         return
