@@ -415,3 +415,25 @@ def test_integer_prelu(tmp_path, dtype, np_dtype):
                   [("y", dtype, [2, 5])])
     got, want = compile_and_run(tmp_path, proto, {"x": x, "s": slope})
     assert_same(got, want)
+
+
+# -- Gemm with B computed at run time ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype,np_dtype", [(FLOAT, np.float32), (TensorProto.FLOAT16, np.float16)])
+@pytest.mark.parametrize("trans_a,trans_b,alpha,beta,c_shape", [
+    (0, 0, 1.0, 1.0, None), (1, 0, 0.5, 1.0, [5]), (0, 1, 1.0, -2.0, [3, 5]), (1, 1, 2.5, 0.25, [3, 1])])
+def test_gemm_with_run_time_b(tmp_path, dtype, np_dtype, trans_a, trans_b, alpha, beta, c_shape):
+    sa, sb = ([4, 3] if trans_a else [3, 4]), ([5, 4] if trans_b else [4, 5])
+    feeds = {"a": RNG.standard_normal(sa).astype(np_dtype), "b": RNG.standard_normal(sb).astype(np_dtype)}
+    inputs = [("a", dtype, sa), ("b", dtype, sb)]
+    if c_shape is not None:
+        inputs.append(("c", dtype, c_shape))
+        feeds["c"] = RNG.standard_normal(c_shape).astype(np_dtype)
+    proto = model([helper.make_node("Gemm", [name for name, _, _ in inputs], ["y"], transA=trans_a, transB=trans_b,
+                                    alpha=alpha, beta=beta)], inputs, [("y", dtype, [3, 5])])
+    got, want = compile_and_run(tmp_path, proto, feeds)
+    if np_dtype == np.float16:  # computed in float32 between casts: one float16 rounding apart
+        assert_same(got, want, rtol=2e-3, atol=2e-3)
+    else:
+        assert_same(got, want)

@@ -67,6 +67,44 @@ def _import_wide_gemm(im, node, at, a: str, b: str, c: str | None) -> None:
     elementwise.emit(im, node, "add", [product, c], dtype, out)
 
 
+def _import_run_time_b(im, node, at, a: str, b: str, c: str | None) -> None:
+    """B computed at run time: the ONNX ops Gemm is defined by (Transpose, MatMul, Mul by alpha and
+    beta, Add), each imported by its own unit (float16/bfloat16 compute in float32 between casts)."""
+    from onnx import helper
+
+    from .. import dtypes
+
+    if len(im.shape(a)) != 2 or len(im.shape(b)) != 2:
+        raise ModelFormatError(f"Gemm node {node.name!r}: A and B must be 2-D")
+    out, nodes = node.output[0], []
+    scalar = dtypes.numpy_dtype(im.dtype(a))
+
+    def step(op, inputs, **attrs):
+        name = im.fresh(f"{out}_{op.lower()}")
+        nodes.append(helper.make_node(op, inputs, [name], node.name, **attrs))
+        return name
+
+    def constant(base, value):
+        name = im.fresh(f"{out}_{base}")
+        im.constants[name] = np.asarray(value, scalar)
+        return name
+
+    if at.get("transA", 0):
+        a = step("Transpose", [a], perm=[1, 0])
+    if at.get("transB", 0):
+        b = step("Transpose", [b], perm=[1, 0])
+    y = step("MatMul", [a, b])
+    alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
+    if alpha != 1.0:
+        y = step("Mul", [y, constant("alpha", alpha)])
+    if c is not None:
+        if beta != 1.0:
+            c = step("Mul", [c, constant("beta", beta)])
+        y = step("Add", [y, c])
+    nodes[-1].output[0] = out
+    im.import_nodes(nodes)
+
+
 def import_gemm(im, node, at) -> None:
     a, b = node.input[0], node.input[1]
     c = node.input[2] if len(node.input) > 2 and node.input[2] else None
@@ -74,6 +112,9 @@ def import_gemm(im, node, at) -> None:
 
     if im.dtype(a) in WIDE_DTYPES:
         _import_wide_gemm(im, node, at, a, b, c)
+        return
+    if b not in im.constants:
+        _import_run_time_b(im, node, at, a, b, c)
         return
     for name in (a, b, c):
         if name:
