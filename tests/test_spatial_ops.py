@@ -442,3 +442,48 @@ def test_deform_conv_refuses_3d_and_bad_offsets(tmp_path):
     refuse(tmp_path, model(node, feeds, opset=19, out_shape=[1, 1, 2, 2, 2]), UnsupportedModelError, "2-D")
     feeds = {"x": rand(1, 1, 3, 3), "w": rand(1, 1, 2, 2), "offset": rand(1, 6, 2, 2)}
     refuse(tmp_path, model(node, feeds, opset=19, out_shape=[1, 1, 2, 2]), ModelFormatError, "offset of shape")
+
+
+# -- RoiAlign --------------------------------------------------------------------------------------
+
+def _rois(count, h, w, scale, seed):
+    rng = np.random.default_rng(seed)
+    x1, y1 = rng.uniform(-2, w / scale, count), rng.uniform(-2, h / scale, count)
+    return np.stack([x1, y1, x1 + rng.uniform(0.3, w / scale, count), y1 + rng.uniform(0.3, h / scale, count)],
+                    axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("mode", ["avg", "max"])
+@pytest.mark.parametrize("transform", ["half_pixel", "output_half_pixel"])
+@pytest.mark.parametrize("ratio, constant_rois", [(2, False), (1, False), (3, True), (0, True)])
+def test_roi_align(tmp_path, mode, transform, ratio, constant_rois):
+    x = rand(2, 3, 8, 7, seed=40)
+    rois = _rois(5, 8, 7, 0.5, seed=41)
+    batch = np.array([0, 1, 1, 0, 1], np.int64)
+    node = helper.make_node("RoiAlign", ["x", "rois", "b"], ["y"], mode=mode, output_height=3, output_width=2,
+                            sampling_ratio=ratio, spatial_scale=0.5, coordinate_transformation_mode=transform)
+    feeds, inits = {"x": x, "b": batch}, {}
+    (inits if constant_rois else feeds)["rois"] = rois
+    check(tmp_path, model(node, feeds, inits, opset=16), feeds)
+
+
+def test_roi_align_opset10_defaults(tmp_path):
+    x = rand(1, 2, 6, 6, seed=42)
+    rois = _rois(3, 6, 6, 1.0, seed=43)
+    node = helper.make_node("RoiAlign", ["x", "rois", "b"], ["y"], output_height=2, output_width=3, sampling_ratio=2)
+    feeds = {"x": x, "rois": rois, "b": np.zeros(3, np.int64)}
+    check(tmp_path, model(node, feeds, opset=10), feeds)
+
+
+def test_roi_align_float64(tmp_path):
+    x = rand(1, 2, 6, 5, seed=44, dtype=np.float64)
+    rois = _rois(3, 6, 5, 1.0, seed=45).astype(np.float64)
+    node = helper.make_node("RoiAlign", ["x", "rois", "b"], ["y"], output_height=2, output_width=2, sampling_ratio=2)
+    feeds = {"x": x, "rois": rois, "b": np.zeros(3, np.int64)}
+    check(tmp_path, model(node, feeds, opset=16), feeds, atol=1e-12, rtol=1e-12, reference=False)
+
+
+def test_roi_align_refuses_adaptive_sampling_of_runtime_rois(tmp_path):
+    node = helper.make_node("RoiAlign", ["x", "rois", "b"], ["y"], output_height=2, output_width=2)
+    feeds = {"x": rand(1, 1, 4, 4), "rois": _rois(2, 4, 4, 1.0, 0), "b": np.zeros(2, np.int64)}
+    refuse(tmp_path, model(node, feeds, opset=16), UnsupportedModelError, "sampling_ratio 0")

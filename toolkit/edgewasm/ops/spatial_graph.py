@@ -62,6 +62,12 @@ class Builder:
             return self.op("ReduceSum", [x, self.ints(axes)], output, keepdims=keepdims)
         return self.op("ReduceSum", [x], output, axes=axes, keepdims=keepdims)
 
+    def reduce(self, op: str, x: str, axes: list[int], keepdims: int = 0, output: str | None = None) -> str:
+        """ReduceMax/ReduceMin/ReduceMean, whose axes become an input at opset 18."""
+        if self.im.opset >= 18:
+            return self.op(op, [x, self.ints(axes)], output, keepdims=keepdims)
+        return self.op(op, [x], output, axes=axes, keepdims=keepdims)
+
     def clamp(self, x: str, lo: float, hi: float) -> str:
         return self.op("Min", [self.op("Max", [x, float(lo)]), float(hi)])
 
@@ -84,12 +90,13 @@ class Builder:
 
 
 class Sampler:
-    """y[n, c, o] = sum over tap combinations of prod_axis(weight) * x[n, c, index] for x [N, C, *dims],
-    with per-axis taps given as float tensors [N, O] of integer coordinates (and weights [N, O])."""
+    """y[n, c, o] = sum (or max) over tap combinations of prod_axis(weight) * x[n, c, index] for
+    x [N, C, *dims], with per-axis taps given as float tensors [N, O] of integer coordinates (and
+    weights [N, O]), or already stacked as int64 indices [N, O, K] (and weights [N, O, K])."""
 
     def __init__(self, b: Builder, dims: tuple[int, ...]):
         self.b, self.dims = b, dims
-        self.axes: list[tuple[list[str], list[str]]] = []  # per axis: (index tensors int64, weight tensors)
+        self.axes: list[tuple[str, str | None, int]] = []  # per axis: (indices [N, O, K] int64, weights, K)
 
     def axis(self, taps: list[str], weights: list[str | None], padding: str, lo: float = -0.5,
              hi: float | None = None) -> None:
@@ -110,25 +117,36 @@ class Sampler:
                 k = b.clamp(b.reflect(k, lo, hi), 0, d - 1)
             indices.append(b.cast(k, "int64"))
             out_weights.append(w)
-        self.axes.append((indices, out_weights))
+        n, o = b.shape(indices[0])
+        stacked = self._stack(indices, n, o)
+        weight = None
+        if any(w is not None for w in out_weights):
+            weight = self._stack([w if w is not None else b.const(np.ones((n, o))) for w in out_weights], n, o)
+        self.axes.append((stacked, weight, len(taps)))
 
-    def gather(self, x: str, n: int, c: int, o: int) -> str:
-        """y [N, C, O] from x [N, C, *dims]."""
+    def _stack(self, parts: list[str], n: int, o: int) -> str:
+        parts = [self.b.reshape(p, (n, o, 1)) for p in parts]
+        return parts[0] if len(parts) == 1 else self.b.op("Concat", parts, axis=2)
+
+    def stacked(self, indices: str, weights: str | None) -> None:
+        """Add the next axis as int64 indices [N, O, K] already in range, with weights [N, O, K] or None."""
+        self.axes.append((indices, weights, self.b.shape(indices)[2]))
+
+    def gather(self, x: str, n: int, c: int, o: int, reduce: str = "sum") -> str:
+        """y [N, C, O] from x [N, C, *dims]: the taps' weighted values summed, or their maximum."""
         b = self.b
         rank = len(self.axes)
-        counts = [len(ix) for ix, _ in self.axes]
+        counts = [k for _, _, k in self.axes]
         taps = math.prod(counts)
         strides = [math.prod(self.dims[i + 1:]) for i in range(rank)]
         flat_index, weight = None, None
-        for i, (indices, weights) in enumerate(self.axes):
-            shape = [n, o] + [counts[i] if j == i else 1 for j in range(rank)]
-            parts = [b.reshape(b.op("Mul", [ix, b.ints(strides[i])]) if strides[i] != 1 else ix, (n, o, 1))
-                     for ix in indices]
-            stacked = b.reshape(parts[0] if len(parts) == 1 else b.op("Concat", parts, axis=2), shape)
+        for i, (indices, weights, k) in enumerate(self.axes):
+            shape = [n, o] + [k if j == i else 1 for j in range(rank)]
+            scaled = b.op("Mul", [indices, b.ints(strides[i])]) if strides[i] != 1 else indices
+            stacked = b.reshape(scaled, shape)
             flat_index = stacked if flat_index is None else b.op("Add", [flat_index, stacked])
-            if any(w is not None for w in weights):
-                ws = [b.reshape(w if w is not None else b.const(np.ones((n, o))), (n, o, 1)) for w in weights]
-                w_axis = b.reshape(ws[0] if len(ws) == 1 else b.op("Concat", ws, axis=2), shape)
+            if weights is not None:
+                w_axis = b.reshape(weights, shape)
                 weight = w_axis if weight is None else b.op("Mul", [weight, w_axis])
         full = (n, o) + tuple(counts)
         if b.shape(flat_index) != full:
@@ -136,9 +154,10 @@ class Sampler:
         index = b.op("Expand", [b.reshape(flat_index, (n, 1, o * taps)), b.ints([n, c, o * taps])])
         values = b.op("GatherElements", [b.reshape(x, (n, c, math.prod(self.dims))), index], axis=2)
         values = b.reshape(values, (n, c, o, taps))
-        if weight is None:
-            return b.reshape(values, (n, c, o)) if taps == 1 else b.reduce_sum(values, [3])
-        if b.shape(weight) != full:
-            weight = b.op("Expand", [weight, b.ints(list(full))])
-        weighted = b.op("Mul", [values, b.reshape(weight, (n, 1, o, taps))])
-        return b.reduce_sum(weighted, [3])
+        if weight is not None:
+            if b.shape(weight) != full:
+                weight = b.op("Expand", [weight, b.ints(list(full))])
+            values = b.op("Mul", [values, b.reshape(weight, (n, 1, o, taps))])
+        if taps == 1:
+            return b.reshape(values, (n, c, o))
+        return b.reduce_sum(values, [3]) if reduce == "sum" else b.reduce("ReduceMax", values, [3])
