@@ -97,14 +97,18 @@ def test_imported_rank3_matmul_integer(tmp_path):
         assert_bits(edgewasm.load(bundle).run({"x": x}), ort_outputs(quantized, {"x": x}), "rank 3")
 
 
-def test_matmul_integer_outside_the_quantize_dynamic_chain_is_refused():
+def test_matmul_integer_outside_the_quantize_dynamic_chain_is_computed_as_the_spec_says(tmp_path):
+    """Not onnxruntime's fused chain: MatMulInteger runs on its own (exact int32), then Cast and Mul."""
     nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "s", "z"]),
              helper.make_node("MatMulInteger", ["q", "w", "z"], ["acc"]),
              helper.make_node("Cast", ["acc"], ["f"], to=onnx.TensorProto.FLOAT),
-             helper.make_node("Mul", ["f", "s"], ["y"])]  # scales not multiplied first: other rounding
-    proto = make_model(nodes, [("x", [2, 4])], [("y", [2, 3])], {"w": np.ones((4, 3), np.int8)})
-    with pytest.raises(UnsupportedModelError, match="quantize_dynamic pattern"):
-        import_onnx(proto)
+             helper.make_node("Mul", ["f", "s"], ["y"])]  # scales not multiplied first: not the fused form
+    w = np.random.default_rng(3).integers(-128, 128, (4, 3)).astype(np.int8)
+    proto = make_model(nodes, [("x", [2, 4])], [("y", [2, 3])], {"w": w})
+    assert not any(n.op == "MatMulIntegerToFloat" for n in import_onnx(proto).nodes)
+    bundle = compile_to(tmp_path, proto, 2)
+    for x in input_batches((2, 4), 4, seed=3):
+        assert_bits(edgewasm.load(bundle).run({"x": x}), ort_outputs(proto, {"x": x}), "unfused MatMulInteger")
 
 
 def quantize_dynamic_chain(weights: np.ndarray, zero_point: np.ndarray) -> onnx.ModelProto:

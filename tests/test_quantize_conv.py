@@ -70,11 +70,14 @@ def test_onnxruntime_quantized_cnns_import_with_its_bits(tmp_path, name):
         assert bit_identical(model.run({"x": x})["y"], ort_outputs(theirs, {"x": x})["y"])
 
 
-def test_conv_integer_outside_the_quantize_dynamic_chain_is_refused():
+def test_conv_integer_outside_the_quantize_dynamic_chain_is_computed_as_the_spec_says(tmp_path):
     nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "s", "z"]),
              helper.make_node("ConvInteger", ["q", "w", "z"], ["acc"]),
              helper.make_node("Cast", ["acc"], ["f"], to=onnx.TensorProto.FLOAT),
              helper.make_node("Mul", ["f", "s"], ["y"])]
-    proto = make_model(nodes, [("x", [1, 2, 4, 4])], [("y", [1, 3, 3, 3])], {"w": np.ones((3, 2, 2, 2), np.int8)})
-    with pytest.raises(UnsupportedModelError, match="quantize_dynamic pattern"):
-        import_onnx(proto)
+    w = np.random.default_rng(4).integers(-128, 128, (3, 2, 2, 2)).astype(np.int8)
+    proto = make_model(nodes, [("x", [1, 2, 4, 4])], [("y", [1, 3, 3, 3])], {"w": w})
+    assert not any(n.op == "DynamicQuantizeConv" for n in import_onnx(proto).nodes)
+    bundle = compile_to(tmp_path, proto, 1)
+    for x in input_batches((1, 2, 4, 4), 4, seed=4):
+        assert bit_identical(edgewasm.load(bundle).run({"x": x})["y"], ort_outputs(proto, {"x": x})["y"])

@@ -86,7 +86,14 @@ def refuse_conv_integer(im, node, at) -> None:
         "(DynamicQuantizeLinear -> ConvInteger -> Cast(to float) -> Mul by Mul(x scale, w scale) [-> Add bias])")
 
 
-IMPORTS = {"DynamicQuantizeConv": (import_dynamic_quantize_conv, 3, 5), "ConvInteger": (refuse_conv_integer, 2, 4)}
+def _import_conv_integer(im, node, at) -> None:
+    """A ConvInteger outside onnxruntime's fused chain: computed as the spec says (integer_matmul.py)."""
+    from .integer_matmul import general_conv_integer
+
+    general_conv_integer(im, node, at)
+
+
+IMPORTS = {"DynamicQuantizeConv": (import_dynamic_quantize_conv, 3, 5), "ConvInteger": (_import_conv_integer, 2, 4)}
 
 
 def _pointer(graph, program, name: str) -> Ptr:

@@ -100,8 +100,15 @@ def refuse_matmul_integer(im, node, at) -> None:
         "(MatMulInteger -> Cast(to float) -> Mul by Mul(A scale, B scale) [-> Add bias])")
 
 
+def _import_matmul_integer(im, node, at) -> None:
+    """A MatMulInteger outside onnxruntime's fused chain: computed as the spec says (integer_matmul.py)."""
+    from .integer_matmul import general_matmul_integer
+
+    general_matmul_integer(im, node, at)
+
+
 IMPORTS = {"MatMulIntegerToFloat": (import_matmul_integer_to_float, 4, 7),
-           "MatMulInteger": (refuse_matmul_integer, 2, 4)}
+           "MatMulInteger": (_import_matmul_integer, 2, 4)}
 
 
 def _pointer(graph, program, name: str) -> Ptr:

@@ -89,7 +89,14 @@ def import_qlinear_conv(im, node, at) -> None:
     to_channels_first(im, y_last, node.output[0], node.name)
 
 
-IMPORTS = {"QLinearConv": (import_qlinear_conv, 8, 9)}
+def _import_qlinear_conv_any(im, node, at) -> None:
+    """The fused form above, or any other QLinearConv decomposed (integer_matmul.py)."""
+    from .integer_matmul import fused_or_general, general_qlinear_conv
+
+    fused_or_general(import_qlinear_conv, general_qlinear_conv)(im, node, at)
+
+
+IMPORTS = {"QLinearConv": (_import_qlinear_conv_any, 8, 9)}
 
 
 def pack_qu8_dwconv(w: np.ndarray, bias: np.ndarray, mult: np.ndarray) -> np.ndarray:

@@ -101,7 +101,14 @@ def import_qlinear_matmul(im, node, at) -> None:
             {"a_scale": 1, "a_zp": 2, "b_scale": 4, "b_zp": 5, "y_scale": 6, "y_zp": 7}, bias_index=None)
 
 
-IMPORTS = {"QGemm": (import_qgemm, 6, 9), "QLinearMatMul": (import_qlinear_matmul, 8, 8)}
+def _import_qlinear_matmul_any(im, node, at) -> None:
+    """The fused form above, or any other QLinearMatMul decomposed (integer_matmul.py)."""
+    from .integer_matmul import fused_or_general, general_qlinear_matmul
+
+    fused_or_general(import_qlinear_matmul, general_qlinear_matmul)(im, node, at)
+
+
+IMPORTS = {"QGemm": (import_qgemm, 6, 9), "QLinearMatMul": (_import_qlinear_matmul_any, 8, 8)}
 
 
 def lower(graph, node, program) -> None:
