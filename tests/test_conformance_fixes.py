@@ -437,3 +437,17 @@ def test_gemm_with_run_time_b(tmp_path, dtype, np_dtype, trans_a, trans_b, alpha
         assert_same(got, want, rtol=2e-3, atol=2e-3)
     else:
         assert_same(got, want)
+
+
+@pytest.mark.parametrize("dtype,np_dtype", [(FLOAT, np.float32), (TensorProto.FLOAT16, np.float16)])
+@pytest.mark.parametrize("shape", [[2, 3, 4, 2], [3, 3]])
+def test_batch_norm_with_run_time_parameters(tmp_path, dtype, np_dtype, shape):
+    c = shape[1]
+    params = {"s": RNG.standard_normal(c), "b": RNG.standard_normal(c), "m": RNG.standard_normal(c),
+              "v": np.abs(RNG.standard_normal(c)) + 0.1}
+    feeds = {"x": RNG.standard_normal(shape).astype(np_dtype), **{k: v.astype(np_dtype) for k, v in params.items()}}
+    proto = model([helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], epsilon=1e-3)],
+                  [("x", dtype, shape)] + [(name, dtype, [c]) for name in params], [("y", dtype, shape)], opset=15)
+    got, want = compile_and_run(tmp_path, proto, feeds)
+    tolerance = {"rtol": 2e-3, "atol": 2e-3} if np_dtype == np.float16 else {}
+    assert_same(got, want, **tolerance)

@@ -30,6 +30,10 @@ def import_batch_norm(im, node, at) -> None:
     if int(at.get("training_mode", 0)):
         _import_training(im, node, at)
         return
+    if not any(node.output[1:]) and int(at.get("spatial", 1)) and len(im.shape(x)) >= 2 \
+            and not all(name in im.constants for name in node.input[1:5]):
+        _import_float64(im, node, at)  # parameters computed at run time: the same decomposition, in float32
+        return
     if any(node.output[1:]):
         raise UnsupportedModelError(f"BatchNormalization node {node.name!r}: running-statistics outputs need "
                                     "training_mode=1 (opset 14+)")
@@ -56,13 +60,14 @@ def import_batch_norm(im, node, at) -> None:
 
 
 def _import_float64(im, node, at) -> None:
-    """Inference on float64: computed in float64 (float64_ops.py); the parameters may be computed too."""
+    """Inference on float64, computed in float64 (float64_ops.py), or on float32 with parameters
+    computed at run time (the same elementwise decomposition in float32)."""
     from . import float64_ops
 
-    channels = im.shape(node.input[0])[1]
+    channels, dtype = im.shape(node.input[0])[1], im.dtype(node.input[0])
     for name, what in zip(node.input[1:5], ("scale", "B", "input_mean", "input_var")):
-        if im.dtype(name) != "float64" or int(np.prod(im.shape(name))) != channels:
-            raise ModelFormatError(f"BatchNormalization node {node.name!r}: {what} must be {channels} float64 "
+        if im.dtype(name) != dtype or int(np.prod(im.shape(name))) != channels:
+            raise ModelFormatError(f"BatchNormalization node {node.name!r}: {what} must be {channels} {dtype} "
                                    f"values, got {im.dtype(name)} of shape {im.shape(name)}")
     float64_ops.batch_norm(im, node, node.input[0], list(node.input[1:5]), float(at.get("epsilon", 1e-5)))
 

@@ -16,9 +16,11 @@ IMPORTS: dict = {}
 F64 = "float64"
 
 
-def const(im, base: str, value) -> str:
+def const(im, base: str, value, dtype: str = F64) -> str:
+    from .. import dtypes
+
     name = im.fresh(base)
-    im.constants[name] = np.asarray(value, np.float64)
+    im.constants[name] = np.asarray(value, dtypes.numpy_dtype(dtype))
     return name
 
 
@@ -29,9 +31,9 @@ def binary(im, node, op: str, a: str, b: str, output: str | None = None, dtype: 
 
 
 def unary(im, node, op_type: str, x: str, output: str | None = None) -> str:
-    """Exp, Log or Sqrt of a float64 tensor (unary.py lowers it to f64_vunary_op)."""
+    """Exp, Log or Sqrt of a float64 (f64_vunary_op) or float32 tensor (unary.py's kernels)."""
     output = output or im.fresh(f"{node.output[0]}_{op_type.lower()}")
-    im.emit(op_type, [x], output, im.shape(x), node.name, dtype=F64)
+    im.emit(op_type, [x], output, im.shape(x), node.name, dtype=im.dtype(x))
     return output
 
 
@@ -76,21 +78,25 @@ def prelu(im, node, x: str, slope: str) -> None:
 
 
 def batch_norm(im, node, x: str, params: list[str], epsilon: float) -> None:
-    """Inference: (x - mean) / sqrt(var + epsilon) * scale + B per channel (axis 1). Constant
-    parameters fold into one multiply-add (factor, shift computed in float64 at compile time)."""
+    """Inference: (x - mean) / sqrt(var + epsilon) * scale + B per channel (axis 1), in x's dtype
+    (float64; float32 when the parameters are computed at run time). Constant parameters fold into
+    one multiply-add (factor, shift computed in float64 at compile time)."""
     channels, rank = im.shape(x)[1], len(im.shape(x))
+    dtype = im.dtype(x)
     per_channel = (channels,) + (1,) * (rank - 2)
     if all(p in im.constants for p in params):
         gamma, beta, mean, var = (np.asarray(im.constants[p], np.float64).reshape(-1) for p in params)
         factor = gamma / np.sqrt(var + epsilon)
-        scaled = binary(im, node, "mul", x, const(im, f"{node.output[0]}_factor", factor.reshape(per_channel)))
-        binary(im, node, "add", scaled, const(im, f"{node.output[0]}_shift", (beta - mean * factor).reshape(per_channel)),
-               node.output[0])
+        scaled = binary(im, node, "mul", x, const(im, f"{node.output[0]}_factor", factor.reshape(per_channel), dtype),
+                        dtype=dtype)
+        binary(im, node, "add", scaled, const(im, f"{node.output[0]}_shift", (beta - mean * factor).reshape(per_channel),
+                                              dtype), node.output[0], dtype=dtype)
         return
     gamma, beta, mean, var = (reshape(im, node, p, per_channel) for p in params)
-    std = unary(im, node, "Sqrt", binary(im, node, "add", var, const(im, f"{node.output[0]}_eps", epsilon)))
-    normalized = binary(im, node, "div", binary(im, node, "sub", x, mean), std)
-    binary(im, node, "add", binary(im, node, "mul", normalized, gamma), beta, node.output[0])
+    std = unary(im, node, "Sqrt", binary(im, node, "add", var, const(im, f"{node.output[0]}_eps", epsilon, dtype),
+                                         dtype=dtype))
+    normalized = binary(im, node, "div", binary(im, node, "sub", x, mean, dtype=dtype), std, dtype=dtype)
+    binary(im, node, "add", binary(im, node, "mul", normalized, gamma, dtype=dtype), beta, node.output[0], dtype=dtype)
 
 
 def layer_norm(im, node, x: str, axis: int, scale: str, bias: str | None, epsilon: float,
