@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend.program import Ptr
 from .. import dtypes
-from ..errors import Float32OnlyError, ModelFormatError, UnsupportedModelError
+from ..errors import ModelFormatError, UnsupportedModelError
 from . import elementwise
 
 IR_OP = "Clamp"
@@ -30,11 +30,16 @@ def import_clip(im, node, at) -> None:
     constant bounds is one f32_vclamp, anything else (other dtypes, run-time bounds) x_elementwise."""
     x = node.input[0]
     dtype = im.dtype(x)
+    limits = _dtype_limits(dtype)  # an absent bound: the dtype's lowest / largest finite value (ONNX's default)
     if im.opset < 11:
-        lo, hi = float(at.get("min", -math.inf)), float(at.get("max", math.inf))
-        if dtype != "float32":
-            raise Float32OnlyError(f"Clip node {node.name!r}: opset {im.opset} clips float32 only")
-        im.emit("Clamp", [x], node.output[0], im.shape(x), node.name, min=lo, max=hi)
+        lo, hi = float(at.get("min", limits[0])), float(at.get("max", limits[1]))
+        if dtype == "float32":
+            im.emit("Clamp", [x], node.output[0], im.shape(x), node.name, min=lo, max=hi)
+            return
+        bounds = [im.fresh(f"{node.output[0]}_{which}") for which in ("min", "max")]  # float16/double: as opset 11
+        for name, value in zip(bounds, (lo, hi)):
+            im.constants[name] = np.array(value, dtypes.numpy_dtype(dtype))
+        elementwise.emit(im, node, "clip", [x, *bounds], dtype)
         return
     bounds = [node.input[i] if len(node.input) > i and node.input[i] else None for i in (1, 2)]
     for name in filter(None, bounds):
@@ -43,10 +48,9 @@ def import_clip(im, node, at) -> None:
                                    f"{im.dtype(name)} of shape {im.shape(name)}")
     if dtype == "float32" and all(name is None or name in im.constants for name in bounds):
         lo, hi = (default if name is None else float(im.constants[name].reshape(()))
-                  for name, default in zip(bounds, (-math.inf, math.inf)))
+                  for name, default in zip(bounds, limits))
         im.emit("Clamp", [x], node.output[0], im.shape(x), node.name, min=lo, max=hi)
         return
-    limits = _dtype_limits(dtype)
     for i, name in enumerate(bounds):
         if name is None:
             bounds[i] = im.fresh(f"{node.output[0]}_{'min' if i == 0 else 'max'}")
@@ -56,7 +60,8 @@ def import_clip(im, node, at) -> None:
 
 def _dtype_limits(dtype: str) -> tuple:
     if dtypes.is_float(dtype):
-        return -np.inf, np.inf
+        info = np.finfo(dtypes.numpy_dtype(dtype))
+        return float(info.min), float(info.max)
     info = np.iinfo(dtypes.numpy_dtype(dtype)) if dtype != "bool" else None
     return (info.min, info.max) if info else (0, 1)
 
