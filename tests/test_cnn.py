@@ -6,6 +6,7 @@ the layout pass and folds; typed errors; and MobileNetV2- and ResNet-style netwo
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 from onnx import helper, numpy_helper
 
@@ -273,7 +274,6 @@ def test_layout_pass_keeps_a_channels_first_reader(tmp_path):
 
 
 @pytest.mark.parametrize("op, attrs, inputs, message", [
-    ("MaxPool", dict(kernel_shape=[2, 2], storage_order=1), 1, "storage_order"),
     ("Conv", dict(auto_pad="SAME_UPPER", dilations=[2, 2]), 2, "auto_pad SAME_UPPER with dilations"),
     ("Conv", dict(pads=[1, -1, 0, 0]), 2, "negative pads"),
 ])
@@ -289,14 +289,19 @@ def test_unsupported_attributes_name_node_and_attribute(tmp_path, op, attrs, inp
         edgewasm.compile(proto.SerializeToString(), tmp_path / "b")
 
 
-def test_maxpool_indices_output_is_refused(tmp_path):
+def test_maxpool_indices_output_matches_onnxruntime(tmp_path):
+    """The Indices output is computed (ops/max_pool_indices.py; tests/test_spatial_ops.py covers it)."""
     node = helper.make_node("MaxPool", ["x"], ["y", "i"], name="argmax", kernel_shape=[2, 2])
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [1, 1, 4, 4])],
                               [helper.make_tensor_value_info("y", 1, [1, 1, 3, 3]),
                                helper.make_tensor_value_info("i", 7, [1, 1, 3, 3])])
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
-    with pytest.raises(UnsupportedModelError, match="MaxPool node 'argmax': the Indices output"):
-        edgewasm.compile(proto.SerializeToString(), tmp_path / "b")
+    edgewasm.compile(proto.SerializeToString(), tmp_path / "b")
+    x = randn(1, 1, 4, 4)
+    got = edgewasm.load(tmp_path / "b").run({"x": x})
+    want = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    np.testing.assert_array_equal(got["y"], want[0])
+    np.testing.assert_array_equal(got["i"], want[1])
 
 
 # -- networks ----------------------------------------------------------------------------------

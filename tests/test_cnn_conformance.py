@@ -15,8 +15,6 @@ CNN_OPS = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool
            "Clip", "Relu"]
 ROUNDED_EXPECTATION = "test_averagepool_2d_ceil_last_window_starts_on_pad"
 NOT_PASSING = {  # case: (status, why)
-    "test_maxpool_with_argmax_2d_precomputed_pads": ("skipped", "the Indices output is not supported"),
-    "test_maxpool_with_argmax_2d_precomputed_strides": ("skipped", "the Indices output is not supported"),
     # onnx's expected output is written with 4 decimals (0.1511, 0.2841 for 0.15105554, 0.2840444);
     # onnxruntime misses it by the same 5.6e-5, see test_rounded_expectation_matches_onnxruntime
     ROUNDED_EXPECTATION: ("failed", "outside rtol 1e-4 + atol 1e-5"),

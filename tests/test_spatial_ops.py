@@ -16,7 +16,8 @@ from edgewasm.engines import run_onnxruntime
 from edgewasm.errors import ModelFormatError, UnsupportedModelError
 
 ONNX_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE,
-              np.dtype(np.float16): TensorProto.FLOAT16, np.dtype(np.int64): TensorProto.INT64}
+              np.dtype(np.float16): TensorProto.FLOAT16, np.dtype(np.int64): TensorProto.INT64,
+              np.dtype(np.int8): TensorProto.INT8, np.dtype(np.uint8): TensorProto.UINT8}
 
 
 def model(node, feeds: dict, inits: dict | None = None, opset: int = 17, outputs=("y",), out_shape=None):
@@ -487,3 +488,40 @@ def test_roi_align_refuses_adaptive_sampling_of_runtime_rois(tmp_path):
     node = helper.make_node("RoiAlign", ["x", "rois", "b"], ["y"], output_height=2, output_width=2)
     feeds = {"x": rand(1, 1, 4, 4), "rois": _rois(2, 4, 4, 1.0, 0), "b": np.zeros(2, np.int64)}
     refuse(tmp_path, model(node, feeds, opset=16), UnsupportedModelError, "sampling_ratio 0")
+
+
+# -- MaxPool's Indices output ----------------------------------------------------------------------
+
+MAXPOOL_CASES = [
+    ((1, 2, 5, 5), {"kernel_shape": [2, 2]}),
+    ((2, 3, 6, 7), {"kernel_shape": [3, 2], "strides": [2, 2], "pads": [1, 0, 1, 1]}),
+    ((1, 2, 7, 6), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+    ((1, 1, 7, 7), {"kernel_shape": [2, 2], "dilations": [2, 2], "pads": [1, 1, 0, 1]}),
+    ((1, 2, 6, 5), {"kernel_shape": [3, 2], "auto_pad": "SAME_LOWER"}),
+    ((1, 2, 9), {"kernel_shape": [3], "strides": [2], "pads": [1, 1]}),
+    ((1, 2, 3, 4, 5), {"kernel_shape": [2, 2, 2], "strides": [1, 2, 2]}),
+]
+
+
+@pytest.mark.parametrize("shape, attrs", MAXPOOL_CASES)
+@pytest.mark.parametrize("storage_order", [0, 1])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_indices(tmp_path, shape, attrs, storage_order, dtype):
+    if storage_order and len(shape) != 4:
+        pytest.skip("onnxruntime takes storage_order 1 on 2-D pooling only")
+    x = rand(*shape, seed=50, dtype=dtype)
+    node = helper.make_node("MaxPool", ["x"], ["y", "i"], storage_order=storage_order, **attrs)
+    check(tmp_path, model(node, {"x": x}, opset=12, outputs=("y", "i")), {"x": x}, atol=0, rtol=0)
+
+
+def test_max_pool_indices_int8_and_ties(tmp_path):
+    x = np.random.default_rng(51).integers(-3, 3, (1, 2, 6, 6)).astype(np.int8)  # many ties: the first wins
+    node = helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
+    proto = model(node, {"x": x}, opset=12, outputs=("y", "i"))
+    check(tmp_path, proto, {"x": x}, atol=0, rtol=0)
+
+
+def test_max_pool_storage_order_without_indices(tmp_path):
+    x = rand(1, 2, 5, 6, seed=52)
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 3], storage_order=1)
+    check(tmp_path, model(node, {"x": x}, opset=12), {"x": x}, atol=0, rtol=0)

@@ -55,10 +55,10 @@ def _kernel(node, at) -> tuple[int, ...]:
 
 def import_max_pool(im, node, at) -> None:
     xs = _check(im, node)
-    if len(node.output) > 1 and node.output[1]:
-        raise UnsupportedModelError(f"MaxPool node {node.name!r}: the Indices output is not supported")
-    if int(at.get("storage_order", 0)):
-        raise UnsupportedModelError(f"MaxPool node {node.name!r}: storage_order=1 is not supported")
+    if (len(node.output) > 1 and node.output[1]) or int(at.get("storage_order", 0)):
+        from .max_pool_indices import import_max_pool_with_indices  # the Indices output: a decomposition
+        import_max_pool_with_indices(im, node, at)
+        return
     ceil_mode = int(at.get("ceil_mode", 0))
     window = sliding_window(node, at, xs[2:], _kernel(node, at), bool(ceil_mode))
     _emit(im, node, "max", window, ceil_mode)
