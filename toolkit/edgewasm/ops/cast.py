@@ -5,7 +5,10 @@ documents the conversions: ONNX's, with numpy's answer where ONNX leaves it open
 from the wide floats have SIMD128 kernels (f16_vcvt.wat, in_f32_vcvt.wat), and from the 8-bit and
 sub-byte dtypes a 256-entry table computed here with ml_dtypes (so every code means exactly what
 numpy says; sub-byte dtypes take one byte per element). A float8 or sub-byte source cast to another
-dtype goes through float32. A cast to the same dtype is a view.
+computed dtype goes through float32 (exact: every code is a float32). Casts into the float8, float4 and
+sub-byte dtypes, from any dtype, are x_cast (wasm-kernels/x_cast.wat: one rounding to nearest even,
+`saturate` for the float8 targets, e8m0's `round_mode`, integers wrapped into int4/int2, bit for bit
+as onnx.reference computes them). A cast to the same dtype is a view.
 """
 
 from __future__ import annotations
@@ -33,25 +36,39 @@ def lookup_table(dtype: str) -> np.ndarray:
     return codes.view(dtypes.numpy_dtype(dtype)).astype(np.float32)
 
 
+ROUND_MODES = {"up": 0, "down": 1, "nearest": 2}  # x_cast's flags bits 1-2 (e8m0 targets)
+
+
+def _rounding(node, at) -> dict:
+    saturate = int(at.get("saturate", 1))
+    round_mode = at.get("round_mode", "up")
+    round_mode = round_mode.decode() if isinstance(round_mode, bytes) else str(round_mode)
+    if round_mode not in ROUND_MODES:
+        raise ModelFormatError(f"{node.op_type} node {node.name!r}: round_mode {round_mode!r} is not one of "
+                               f"{', '.join(ROUND_MODES)}")
+    return {"saturate": int(bool(saturate)), "round_mode": round_mode}
+
+
 def import_cast(im, node, at) -> None:
     to = int(at.get("to", 0))
     target = dtypes.from_onnx(to)
     if target is None:
         raise UnsupportedModelError(f"Cast node {node.name!r}: casting to {dtypes.onnx_type_name(to)} is not "
                                     "supported (string and complex tensors are not)")
-    emit_cast(im, node, node.input[0], node.output[0], target)
+    emit_cast(im, node, node.input[0], node.output[0], target, **_rounding(node, at))
 
 
 def import_cast_like(im, node, at) -> None:
-    emit_cast(im, node, node.input[0], node.output[0], im.dtype(node.input[1]))
+    emit_cast(im, node, node.input[0], node.output[0], im.dtype(node.input[1]), **_rounding(node, at))
 
 
-def emit_cast(im, node, x: str, y: str, target: str) -> None:
+def emit_cast(im, node, x: str, y: str, target: str, saturate: int = 1, round_mode: str = "up") -> None:
     source = im.dtype(x)
-    if target not in dtypes.COMPUTED:
+    if target not in dtypes.CAST_CODES:
         raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: casting to {target} is not supported "
-                                    f"(tensors are computed in {dtypes.describe(dtypes.COMPUTED)})")
-    im.emit("Cast", [x], y, im.shape(x), node.name, dtype=target, source=source)
+                                    f"(tensors are {dtypes.describe(dtypes.CAST_CODES)})")
+    im.emit("Cast", [x], y, im.shape(x), node.name, dtype=target, source=source, saturate=saturate,
+            round_mode=round_mode)
 
 
 IMPORTS = {"Cast": (import_cast, 1, 1), "CastLike": (import_cast_like, 2, 2)}
@@ -73,6 +90,11 @@ def lower(graph, node, program) -> None:
         return
     if graph.is_constant(x):
         raise ModelFormatError(f"Cast node {node.name!r}: casts of constants fold at import")
+    if target in dtypes.LOW_PRECISION:  # any dtype into float8 / float4 / sub-byte: x_cast
+        flags = int(node.attrs.get("saturate", 1)) | ROUND_MODES[node.attrs.get("round_mode", "up")] << 1
+        program.call("x_cast", [n, Ptr(x), dtypes.CAST_CODES[source], Ptr(y), dtypes.CAST_CODES[target], flags],
+                     node.name)
+        return
     if source not in dtypes.COMPUTED:  # float8 / sub-byte: through the float32 table
         table = program.weight(f"cast__{source}_to_float32", lookup_table(source))
         if target == "float32":
@@ -90,8 +112,13 @@ def lower(graph, node, program) -> None:
 
 def export(ex, node) -> None:
     target = ex.graph.info(node.outputs[0]).dtype
-    ex.add("Cast", [node.inputs[0]], node.outputs[0], to=dtypes.to_onnx(target))
-    ex.opset = max(ex.opset, OPSETS.get(node.attrs["source"], 0))
+    attrs = {}
+    if target.startswith("float8") and not node.attrs.get("saturate", 1):
+        attrs["saturate"] = 0
+    if target == "float8_e8m0fnu" and node.attrs.get("round_mode", "up") != "up":
+        attrs["round_mode"] = node.attrs["round_mode"]
+    ex.add("Cast", [node.inputs[0]], node.outputs[0], to=dtypes.to_onnx(target), **attrs)
+    ex.opset = max(ex.opset, OPSETS.get(node.attrs["source"], 0), OPSETS.get(target, 0))
 
 
 def flops(graph, node) -> int:
