@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 COORDINATE_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
-                    "tf_crop_and_resize")
+                    "tf_crop_and_resize", "tf_half_pixel_for_nn")  # the last: opsets 11-12 only
 NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
 
 
@@ -32,6 +32,8 @@ def source_coordinates(mode: str, out_size: int, in_size: int, scale: float,
         return np.zeros(out_size) if out_width == 1 else y * (in_size - 1) / (out_width - 1)
     if mode == "asymmetric":
         return y / scale
+    if mode == "tf_half_pixel_for_nn":
+        return (y + 0.5) / scale
     if mode == "pytorch_half_pixel":
         return np.full(out_size, -0.5) if out_width == 1 else (y + 0.5) / scale - 0.5
     if mode == "half_pixel":
