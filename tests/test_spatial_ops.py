@@ -525,3 +525,28 @@ def test_max_pool_storage_order_without_indices(tmp_path):
     x = rand(1, 2, 5, 6, seed=52)
     node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 3], storage_order=1)
     check(tmp_path, model(node, {"x": x}, opset=12), {"x": x}, atol=0, rtol=0)
+
+
+# -- MaxRoiPool ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pooled, scale", [([2, 2], 1.0), ([3, 2], 0.5), ([1, 4], 0.25)])
+def test_max_roi_pool(tmp_path, pooled, scale):
+    x = rand(2, 3, 9, 8, seed=60)
+    rng = np.random.default_rng(61)
+    boxes = _rois(6, 9, 8, scale, seed=62)
+    boxes[-1] = [9 / scale, 1, 12 / scale, 3]  # outside the image on the right: empty bins read 0
+    boxes[0] = [-1, 1, 5, 7]  # halves when scaled by 0.5: rounded away from zero
+    rois = np.concatenate([rng.integers(0, 2, (6, 1)).astype(np.float32), boxes], axis=1)
+    node = helper.make_node("MaxRoiPool", ["x", "rois"], ["y"], pooled_shape=pooled, spatial_scale=scale)
+    check(tmp_path, model(node, {"x": x, "rois": rois}, opset=17), {"x": x, "rois": rois})
+
+
+def test_max_roi_pool_image_index_out_of_range_stops_run(tmp_path):
+    from edgewasm.errors import IndexOutOfRangeError
+    x, rois = rand(1, 1, 4, 4), np.array([[3, 0, 0, 2, 2]], np.float32)
+    node = helper.make_node("MaxRoiPool", ["x", "rois"], ["y"], pooled_shape=[2, 2])
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model(node, {"x": x, "rois": rois}, opset=17).SerializeToString())
+    edgewasm.compile(path, tmp_path / "bundle")
+    with pytest.raises(IndexOutOfRangeError):
+        edgewasm.load(tmp_path / "bundle").run({"x": x, "rois": rois})
