@@ -38,7 +38,8 @@ def import_batch_norm(im, node, at) -> None:
         raise UnsupportedModelError(f"BatchNormalization node {node.name!r}: running-statistics outputs need "
                                     "training_mode=1 (opset 14+)")
     if not int(at.get("spatial", 1)):
-        raise UnsupportedModelError(f"BatchNormalization node {node.name!r}: spatial=0 is not supported")
+        _import_per_activation(im, node, at)
+        return
     xs = im.shape(x)
     if len(xs) < 2:
         raise ModelFormatError(f"BatchNormalization node {node.name!r}: input of shape {xs} has no channel axis")
@@ -57,6 +58,24 @@ def import_batch_norm(im, node, at) -> None:
     y_last = im.fresh(f"{node.output[0]}__nhwc")
     im.emit(IR_OP, [x_last] + params, y_last, im.shape(x_last), node.name)
     to_channels_first(im, y_last, node.output[0], node.name)
+
+
+def _import_per_activation(im, node, at) -> None:
+    """spatial=0 (opsets 7-8): statistics per activation, parameters of shape (C, D1, ..., Dn), so
+    y = x * scale + shift broadcast over the batch (scale and shift computed in float64)."""
+    x = node.input[0]
+    xs = im.shape(x)
+    gamma, beta, mean, var = (im.const(name, node, what).astype(np.float64) for name, what in
+                              zip(node.input[1:5], ("scale", "B", "input_mean", "input_var")))
+    if len(xs) < 2 or any(v.size != int(np.prod(xs[1:])) for v in (gamma, beta, mean, var)):
+        raise ModelFormatError(f"BatchNormalization node {node.name!r}: spatial=0 needs parameters of shape "
+                               f"{xs[1:]} (C x D1 x ... x Dn)")
+    scale = gamma.reshape(xs[1:]) / np.sqrt(var.reshape(xs[1:]) + float(at.get("epsilon", 1e-5)))
+    shift = beta.reshape(xs[1:]) - mean.reshape(xs[1:]) * scale
+    scaled = im.fresh(f"{node.output[0]}__scaled")
+    im.emit("Mul", [x, im.add_constant(f"{node.input[1]}_scale", scale.astype(np.float32))], scaled, xs, node.name)
+    im.emit("Add", [scaled, im.add_constant(f"{node.input[2]}_shift", shift.astype(np.float32))], node.output[0],
+            xs, node.name)
 
 
 def _import_float64(im, node, at) -> None:
