@@ -7,7 +7,8 @@ every other node here:
 
   QuantizeLinear   scale and zero point reshaped (per-tensor, per-axis) or repeated (blocked,
                    block_size) to broadcast against x; q = x / scale in the compute dtype (the
-                   `precision` attribute's, else numpy's promotion of x's and the scale's);
+                   `precision` attribute's, else float32: float16/bfloat16 x and scales divide in
+                   float32 as onnxruntime does, int32 x in float64 as numpy promotes it);
                    integer outputs: rint (half to even), + zero point in int32, clipped to the
                    output dtype's range; int4/uint4/int2/uint2 outputs are that value's low bits
                    (IR op Narrow: one byte per element, the code in the low bits, as bundle.py
@@ -143,7 +144,8 @@ def general_quantize(im, node, at) -> None:
         raise UnsupportedModelError(f"{b.where}: quantizing to {target} is not supported (edgewasm quantizes to "
                                     f"{', '.join(list(INT_RANGES) + list(SMALL_FLOATS))})")
     precision = int(at.get("precision", 0))
-    compute = dtypes.from_onnx(precision) if precision else _promote(x_dtype, im.dtype(scale))
+    # float16/bfloat16 divide in float32 unless `precision` says otherwise (as onnxruntime does)
+    compute = dtypes.from_onnx(precision) if precision else _promote(_promote(x_dtype, im.dtype(scale)), "float32")
     if compute not in COMPUTE:
         raise UnsupportedModelError(f"{b.where}: precision {compute} is not supported (float32, float64, float16, "
                                     "bfloat16)")
