@@ -550,3 +550,19 @@ def test_max_roi_pool_image_index_out_of_range_stops_run(tmp_path):
     edgewasm.compile(path, tmp_path / "bundle")
     with pytest.raises(IndexOutOfRangeError):
         edgewasm.load(tmp_path / "bundle").run({"x": x, "rois": rois})
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.float16])
+def test_upsample_nearest_moves_any_dtype(tmp_path, dtype):
+    x = np.random.default_rng(63).integers(0, 100, (1, 2, 3, 4)).astype(dtype)
+    node = helper.make_node("Upsample", ["x", "scales"], ["y"], mode="nearest")
+    proto = model(node, {"x": x}, {"scales": np.array([1.0, 2.0, 1.5, 2.5], np.float32)}, opset=9)
+    check(tmp_path, proto, {"x": x}, atol=0, rtol=0)
+
+
+def test_upsample_linear_float16_computes_in_float32(tmp_path):
+    x = rand(1, 2, 3, 4, seed=64, dtype=np.float16)
+    node = helper.make_node("Upsample", ["x"], ["y"], mode="linear", scales=[1.0, 1.0, 2.0, 2.0])
+    want = ort_run(model(node, {"x": x.astype(np.float32)}, opset=7), {"x": x.astype(np.float32)})
+    check(tmp_path, model(node, {"x": x}, opset=7), {"x": x}, want={"y": want["y"].astype(np.float16)},
+          atol=1e-3, rtol=1e-3, reference=False)
