@@ -5,7 +5,11 @@ the transcendentals are polynomials in wat with their measured errors documented
 The rarer ones (Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Softplus,
 Softsign, Elu, Selu, Celu, Mish, ThresholdedRelu, Shrink, Swish) share one op-coded kernel,
 f32_vunary_op, whose helpers document their accuracy (Sin/Cos: absolute error <= 1.6e-7 for
-|x| <= 1.05e6, NaN beyond)."""
+|x| <= 1.05e6, NaN beyond).
+
+float64 tensors compute in float64: every op here runs f64_vunary_op (wasm-kernels/f64_vunary.wat,
+scalar f64 polynomials and series; Sin/Cos NaN beyond |x| = 8.4e8). float16/bfloat16 compute in
+float32 between casts (the importer's Float32OnlyError fallback)."""
 
 from __future__ import annotations
 
@@ -32,16 +36,14 @@ KERNELS = {"Sigmoid": "f32_vsigmoid", "Tanh": "f32_vtanh", "Erf": "f32_verf", "L
 F64_CODES = {"Exp": 0, "Log": 1, "Sqrt": 2, "Sigmoid": 3, "Tanh": 4, "Softplus": 5, "Softsign": 6, "Elu": 7,
              "Selu": 8, "Celu": 9, "LeakyRelu": 10, "HardSigmoid": 11, "HardSwish": 12, "ThresholdedRelu": 13,
              "Shrink": 14, "Swish": 15, "Mish": 16, "Gelu": 17, "Sinh": 18, "Cosh": 19, "Asinh": 20, "Acosh": 21,
-             "Atanh": 22}
+             "Atanh": 22, "Sin": 23, "Cos": 24, "Tan": 25, "Asin": 26, "Acos": 27, "Atan": 28, "Erf": 29}
+F64_GELU_ERF = 30  # Gelu with approximate="none" (17: its tanh form)
 SQRT_HALF = np.float32(np.sqrt(0.5))
 SQRT_2_OVER_PI = np.float32(np.sqrt(2 / np.pi))
 
 
 def _computes_in_float64(node, at) -> bool:
-    """Whether f64_vunary_op computes this node (Gelu: its tanh form only; no f64 erf yet)."""
-    if node.op_type == "Gelu":
-        approximate = at.get("approximate", b"none")
-        return (approximate.decode() if isinstance(approximate, bytes) else str(approximate)) == "tanh"
+    """Whether f64_vunary_op computes this node (F64_CODES: every op of this unit; Celu too)."""
     return node.op_type in F64_CODES
 
 
@@ -76,7 +78,8 @@ def lower(graph, node, program) -> None:
         names = ([name for name, _ in OP_CODED[node.op][1]] if node.op in OP_CODED
                  else [k for k in ("alpha", "beta") if k in node.attrs])
         values = [float(node.attrs[name]) for name in names]
-        program.call("f64_vunary_op", [F64_CODES[node.op], n, Ptr(node.inputs[0]), Ptr(node.outputs[0]),
+        code = F64_GELU_ERF if node.op == "Gelu" and node.attrs["approximate"] == "none" else F64_CODES[node.op]
+        program.call("f64_vunary_op", [code, n, Ptr(node.inputs[0]), Ptr(node.outputs[0]),
                                        *values, *[0.0] * (2 - len(values))], node.name)
         return
     if node.op in OP_CODED:
