@@ -566,3 +566,14 @@ def test_upsample_linear_float16_computes_in_float32(tmp_path):
     want = ort_run(model(node, {"x": x.astype(np.float32)}, opset=7), {"x": x.astype(np.float32)})
     check(tmp_path, model(node, {"x": x}, opset=7), {"x": x}, want={"y": want["y"].astype(np.float16)},
           atol=1e-3, rtol=1e-3, reference=False)
+
+
+@pytest.mark.parametrize("mode", ["linear", "nearest"])
+@pytest.mark.parametrize("padding", ["zeros", "border", "reflection"])
+def test_grid_sample_1d_against_onnx_reference(tmp_path, mode, padding):
+    x = rand(2, 3, 7, seed=65)  # onnxruntime samples 4-D and 5-D inputs only
+    grid = rand(2, 5, 1, seed=66, lo=-1.6, hi=1.6)
+    node = helper.make_node("GridSample", ["x", "grid"], ["y"], mode=mode, padding_mode=padding)
+    proto = model(node, {"x": x, "grid": grid}, opset=20)
+    check(tmp_path, proto, {"x": x, "grid": grid}, want={"y": reference_run(proto, {"x": x, "grid": grid})},
+          reference=False)

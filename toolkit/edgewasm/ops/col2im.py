@@ -27,22 +27,25 @@ def _ints(at: dict, name: str, count: int, default: int) -> list[int]:
 
 def contributors(image, block, dilations, pads, strides) -> tuple[np.ndarray, int]:
     """int64 [pixels, T]: for each image pixel the flat (block entry * L + column) indices that land
-    on it, padded with K * L (the appended zero); and L."""
+    on it, in increasing order, padded with K * L (the appended zero); and L."""
     dims = len(image)
     counts = [(image[d] + pads[d] + pads[d + dims] - (dilations[d] * (block[d] - 1) + 1)) // strides[d] + 1
               for d in range(dims)]
-    columns = math.prod(counts)
-    lists: list[list[int]] = [[] for _ in range(math.prod(image))]
-    image_steps = [math.prod(image[d + 1:]) for d in range(dims)]
-    for k, k_index in enumerate(np.ndindex(*block)):
-        for l, l_index in enumerate(np.ndindex(*counts)):
-            pos = [l_index[d] * strides[d] - pads[d] + k_index[d] * dilations[d] for d in range(dims)]
-            if all(0 <= p < image[d] for d, p in enumerate(pos)):
-                lists[sum(p * s for p, s in zip(pos, image_steps))].append(k * columns + l)
-    width = max(1, max(len(v) for v in lists))
-    table = np.full((len(lists), width), math.prod(block) * columns, np.int64)
-    for i, v in enumerate(lists):
-        table[i, :len(v)] = v
+    columns, k_total = math.prod(counts), math.prod(block)
+    k_index = np.indices(block).reshape(dims, -1)  # [dims, K]
+    l_index = np.indices(counts).reshape(dims, -1)  # [dims, L]
+    pos = (l_index[:, None, :] * np.array(strides)[:, None, None] - np.array(pads[:dims])[:, None, None]
+           + k_index[:, :, None] * np.array(dilations)[:, None, None])  # [dims, K, L]
+    inside = np.all((pos >= 0) & (pos < np.array(image)[:, None, None]), axis=0)
+    pixel = np.ravel_multi_index(tuple(np.where(inside, pos, 0)), image)[inside]
+    source = np.arange(k_total * columns).reshape(k_total, columns)[inside]
+    order = np.argsort(pixel, kind="stable")
+    pixel, source = pixel[order], source[order]
+    per_pixel = np.bincount(pixel, minlength=math.prod(image))
+    width = max(1, int(per_pixel.max(initial=0)))
+    first = np.concatenate([[0], np.cumsum(per_pixel)[:-1]])
+    table = np.full((math.prod(image), width), k_total * columns, np.int64)
+    table[pixel, np.arange(pixel.size) - first[pixel]] = source
     return table, columns
 
 

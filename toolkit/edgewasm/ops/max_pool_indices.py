@@ -27,25 +27,20 @@ def window_tables(window, storage_order: int) -> tuple[np.ndarray, np.ndarray]:
     """(gather [O, T]: row-major input pixel of each tap, in_pixels where outside; report [O, T]: the
     tap's pixel in the storage order's flat numbering, 0 where outside)."""
     dims = len(window.in_spatial)
-    in_spatial = window.in_spatial
-    order = list(range(dims)) if not storage_order else list(reversed(range(dims)))
-    report_steps = [0] * dims
-    step = 1
-    for d in reversed(order):
-        report_steps[d] = step
-        step *= in_spatial[d]
-    row_steps = [math.prod(in_spatial[d + 1:]) for d in range(dims)]
-    outs, taps = math.prod(window.out_spatial), math.prod(window.kernel)
-    gather = np.full((outs, taps), math.prod(in_spatial), np.int64)
-    report = np.zeros((outs, taps), np.int64)
-    for o, out_index in enumerate(np.ndindex(*window.out_spatial)):
-        for t, tap in enumerate(np.ndindex(*window.kernel)):
-            pos = [out_index[d] * window.strides[d] - window.pads_begin[d] + tap[d] * window.dilations[d]
-                   for d in range(dims)]
-            if all(0 <= p < in_spatial[d] for d, p in enumerate(pos)):
-                gather[o, t] = sum(p * s for p, s in zip(pos, row_steps))
-                report[o, t] = sum(p * s for p, s in zip(pos, report_steps))
-    return gather, report
+    in_spatial = np.array(window.in_spatial)
+    out_index = np.indices(window.out_spatial).reshape(dims, -1)  # [dims, O]
+    taps = np.indices(window.kernel).reshape(dims, -1)  # [dims, T]
+    pos = (out_index[:, :, None] * np.array(window.strides)[:, None, None]
+           - np.array(window.pads_begin)[:, None, None] + taps[:, None, :] * np.array(window.dilations)[:, None, None])
+    inside = np.all((pos >= 0) & (pos < in_spatial[:, None, None]), axis=0)  # [O, T]
+    safe = tuple(np.where(inside, pos, 0))
+    rows = np.ravel_multi_index(safe, window.in_spatial)
+    if storage_order:  # column-major: the first spatial axis varies fastest
+        report = np.ravel_multi_index(safe[::-1], window.in_spatial[::-1])
+    else:
+        report = rows
+    gather = np.where(inside, rows, math.prod(window.in_spatial)).astype(np.int64)
+    return gather, np.where(inside, report, 0).astype(np.int64)
 
 
 def import_max_pool_with_indices(im, node, at) -> None:
