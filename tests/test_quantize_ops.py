@@ -22,7 +22,10 @@ T = TensorProto
 NP = {T.FLOAT: np.float32, T.FLOAT16: np.float16, T.BFLOAT16: ml_dtypes.bfloat16, T.INT8: np.int8,
       T.UINT8: np.uint8, T.INT16: np.int16, T.UINT16: np.uint16, T.INT32: np.int32, T.INT4: ml_dtypes.int4,
       T.UINT4: ml_dtypes.uint4, T.INT2: ml_dtypes.int2, T.UINT2: ml_dtypes.uint2,
-      T.FLOAT8E4M3FN: ml_dtypes.float8_e4m3fn, T.FLOAT8E5M2: ml_dtypes.float8_e5m2}
+      T.FLOAT8E4M3FN: ml_dtypes.float8_e4m3fn, T.FLOAT8E5M2: ml_dtypes.float8_e5m2,
+      T.FLOAT8E4M3FNUZ: ml_dtypes.float8_e4m3fnuz, T.FLOAT8E5M2FNUZ: ml_dtypes.float8_e5m2fnuz,
+      T.FLOAT4E2M1: ml_dtypes.float4_e2m1fn}
+FLOAT8 = (T.FLOAT8E4M3FN, T.FLOAT8E5M2, T.FLOAT8E4M3FNUZ, T.FLOAT8E5M2FNUZ)
 CODE = {np.dtype(v): k for k, v in NP.items()}
 RANGES = {T.UINT8: (0, 255), T.INT8: (-128, 127), T.UINT16: (0, 65535), T.INT16: (-32768, 32767),
           T.UINT4: (0, 15), T.INT4: (-8, 7), T.UINT2: (0, 3), T.INT2: (-2, 1)}
@@ -59,7 +62,9 @@ def check(tmp_path, nodes, feeds, inits, outputs, opset, oracle="ort"):
         g, w = np.asarray(got[name]), np.asarray(want[name])
         assert g.dtype == np.dtype(NP[code]), (name, g.dtype, NP[code])
         assert g.shape == tuple(shape) == w.shape, (name, g.shape, w.shape)
-        if np.dtype(NP[code]).kind == "f" or code in (T.BFLOAT16, T.FLOAT8E4M3FN, T.FLOAT8E5M2):
+        if code in FLOAT8 + (T.FLOAT4E2M1,):  # every code exactly (NaN codes equal)
+            np.testing.assert_array_equal(g.view(np.uint8), w.view(np.uint8), err_msg=name)
+        elif np.dtype(NP[code]).kind == "f" or code == T.BFLOAT16:
             np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=1e-4, atol=1e-5)
         else:
             np.testing.assert_array_equal(g.astype(np.int64), w.astype(np.int64), err_msg=name)
@@ -99,6 +104,18 @@ def test_quantize_rounds_half_to_even(tmp_path):
     got = check(tmp_path, [q_node()], {"x": x, "s": np.array(1.0, np.float32)}, {"z": np.array(0, np.int8)},
                 [("y", T.INT8, x.shape)], 13)
     assert got["y"].tolist() == [0, 2, 2, 4, 0, -2, -2, 127, 2, -128]
+
+
+@pytest.mark.parametrize("code, opset", [(T.UINT8, 13), (T.INT8, 13), (T.INT16, 21), (T.UINT16, 21)])
+@pytest.mark.parametrize("runtime_scale", [False, True])
+def test_quantize_nan_and_infinities(tmp_path, code, opset, runtime_scale):
+    """NaN gives the lowest code and infinities saturate, as onnxruntime."""
+    x = np.array([[np.nan, np.inf, -np.inf], [-np.nan, 1e30, -0.0]], np.float32)
+    s, z = np.array(0.5, np.float32), np.array(3, NP[code])
+    feeds, inits = ({"x": x, "s": s}, {"z": z}) if runtime_scale else ({"x": x}, {"s": s, "z": z})
+    got = check(tmp_path, [q_node()], feeds, inits, [("y", code, x.shape)], opset)
+    lo, hi = RANGES[code]
+    assert got["y"].tolist() == [[lo, hi, lo], [lo, hi, 3]]
 
 
 @pytest.mark.parametrize("axis, shape", [(0, (4, 3, 2)), (1, (2, 5, 3)), (2, (2, 3, 4)), (-1, (3, 6)), (-2, (3, 2, 2))])
@@ -166,6 +183,30 @@ def test_quantize_sub_byte(tmp_path, code, form):
     got = check(tmp_path, [q_node(**attrs)], {"x": x, "s": s}, {"z": z}, [("y", code, x.shape)], 25,
                 oracle="reference")
     assert got["y"].astype(int).min() >= lo and got["y"].astype(int).max() == hi
+
+
+@pytest.mark.parametrize("code", FLOAT8)
+@pytest.mark.parametrize("saturate", [1, 0])
+@pytest.mark.parametrize("form", ["tensor", "axis"])
+def test_quantize_float8(tmp_path, code, saturate, form):
+    rng = np.random.default_rng([code, saturate, len(form)])
+    x = (rng.standard_normal((3, 4)) * 50).astype(np.float32)
+    x[0] = [1e6, -1e6, np.inf, np.nan]
+    x[1, :2] = [0.0, -0.0]
+    shape, attrs = ((), {}) if form == "tensor" else ((4,), {"axis": 1})
+    s = (rng.random(shape) + 0.25).astype(np.float32)
+    z = np.zeros(shape, NP[code])
+    check(tmp_path, [q_node(saturate=saturate, **attrs)], {"x": x, "s": s}, {"z": z}, [("y", code, x.shape)], 21,
+          oracle="reference")
+
+
+def test_quantize_float4(tmp_path):
+    x = np.array([[0.25, 0.75, 1.25, -2.5], [5.0, 7.0, 100.0, -1e9], [0.0, -0.0, 3.5, -4.5]], np.float32)
+    for inits in ({"z": np.zeros((), ml_dtypes.float4_e2m1fn)}, {}):
+        inputs = ("x", "s", "z") if inits else ("x", "s")
+        attrs = {} if inits else {"output_dtype": T.FLOAT4E2M1}
+        check(tmp_path / str(len(inits)), [q_node(inputs, **attrs)], {"x": x, "s": np.array(0.5, np.float32)}, inits,
+              [("y", T.FLOAT4E2M1, x.shape)], 25, oracle="reference")
 
 
 def test_quantize_float16_input_and_scale(tmp_path):

@@ -10,10 +10,10 @@ every other node here:
                    `precision` attribute's, else float32: float16/bfloat16 x and scales divide in
                    float32 as onnxruntime does, int32 x in float64 as numpy promotes it);
                    integer outputs: rint (half to even), + zero point in int32, clipped to the
-                   output dtype's range; int4/uint4/int2/uint2 outputs are that value's low bits
+                   output dtype's range (a NaN gives the lowest value, as onnxruntime); int4/uint4/int2/uint2 outputs are that value's low bits
                    (IR op Narrow: one byte per element, the code in the low bits, as bundle.py
-                   stores them); float8 outputs: clipped to the type's largest finite value when
-                   saturate=1, then cast; float4_e2m1fn: + zero point, clipped to +-6, then cast.
+                   stores them); float8 outputs: cast with `saturate` (ops/cast.py: x_cast);
+                   float4_e2m1fn: + zero point, then cast (saturating, as ml_dtypes).
   DequantizeLinear (float(x) - float(zero point)) * scale in float32 (float64 for int32 x, as
                    numpy promotes it), then the output dtype (output_dtype, else the scale's);
                    a float8 or float4 x ignores its (zero) zero point, as the reference does.
@@ -32,6 +32,7 @@ from ..backend.elementwise import emit_elementwise
 from ..backend.program import Ptr
 from ..errors import ModelFormatError, UnsupportedModelError
 from . import elementwise
+from .cast import emit_cast
 
 IR_OP = "Narrow"
 IMPORTS: dict = {}
@@ -61,16 +62,14 @@ class _Builder:
         self.im.constants[name] = np.asarray(value).astype(dtypes.numpy_dtype(dtype))
         return name
 
-    def cast(self, name: str, dtype: str, output: str | None = None) -> str:
+    def cast(self, name: str, dtype: str, output: str | None = None, saturate: int = 1) -> str:
         im = self.im
         if im.dtype(name) == dtype and output is None:
             return name
         if name in im.constants and output is None:
             return self.const(im.constants[name].astype(dtypes.numpy_dtype(dtype)), dtype)
-        if dtype not in dtypes.COMPUTED:
-            raise UnsupportedModelError(f"{self.where}: casting to {dtype} is not supported yet")
         out = output or im.fresh(f"{self.base}__q")
-        im.emit("Cast", [name], out, im.shape(name), self.node.name, dtype=dtype, source=im.dtype(name))
+        emit_cast(im, self.node, name, out, dtype, saturate=saturate)
         return out
 
     def ew(self, op: str, inputs: list[str], dtype: str, output: str | None = None) -> str:
@@ -157,7 +156,9 @@ def general_quantize(im, node, at) -> None:
         lo, hi = INT_RANGES[target]
         r = b.ew("round", [q], compute)
         bound = min(2.0**30, float(np.finfo(dtypes.numpy_dtype(compute)).max))
-        r = b.ew("clip", [r, b.const(-bound, compute), b.const(bound, compute)], compute)
+        low = b.const(-bound, compute)
+        r = b.ew("where", [b.ew("isnan", [r], "bool"), low, r], compute)  # NaN -> the lowest code, as onnxruntime
+        r = b.ew("clip", [r, low, b.const(bound, compute)], compute)
         r = b.cast(r, "int32")
         if zp is not None:
             r = b.ew("add", [r, b.cast(b.expand(zp, x_shape, axis, block, "the zero point"), "int32")], "int32")
@@ -169,10 +170,7 @@ def general_quantize(im, node, at) -> None:
         return
     if target == "float4_e2m1fn" and zp is not None:
         q = b.ew("add", [q, b.cast(b.expand(zp, x_shape, axis, block, "the zero point"), compute)], compute)
-    if target == "float4_e2m1fn" or int(at.get("saturate", 1)):
-        limit = float(np.finfo(dtypes.numpy_dtype(target)).max)
-        q = b.ew("clip", [q, b.const(-limit, compute), b.const(limit, compute)], compute)
-    b.cast(q, target, output=y)
+    b.cast(q, target, output=y, saturate=int(at.get("saturate", 1)))
 
 
 def general_dequantize(im, node, at) -> None:

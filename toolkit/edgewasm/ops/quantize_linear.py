@@ -9,7 +9,7 @@ dtype, float16/bfloat16 inputs and scales, output_dtype, precision, saturate) is
 import into dtype-generic IR ops exactly as onnx's reference computes it (general_quantize):
 x / scale in the compute dtype, rint (half to even), the zero point added in int32, clipped to the
 output's range; the sub-byte outputs (int4/uint4/int2/uint2) are the int8/uint8 result's low bits
-reinterpreted (IR op Narrow, a view). The float8 and float4 outputs need a cast into those dtypes.
+reinterpreted (IR op Narrow); the float8 and float4 outputs are Casts into those dtypes (saturate).
 """
 
 from __future__ import annotations
