@@ -4,7 +4,7 @@ image, optionally scaled by a mask; attributes dilations, group, kernel_shape, o
 strides; optional bias B and mask.
 
 Decomposed at import (ops/spatial_graph.py): per offset group, the sampling positions (a constant
-base grid plus the offsets) go through the shared bilinear Sampler (one GatherElements and a weighted
+base grid plus the offsets) go through the shared bilinear Sampler (one GatherND and a weighted
 ReduceSum) into im2col columns [N, C, kH * kW, oH * oW], times the mask; then one batched MatMul with
 the weights per convolution group, plus the bias. float32 and float64 compute in their own dtype;
 float16/bfloat16 in float32 between casts.

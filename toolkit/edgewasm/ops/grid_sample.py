@@ -6,8 +6,8 @@ index (zeros reads 0 outside, border clamps, reflection reflects about the borde
 reference also clamps or reflects the coordinate itself first, which can differ only for bicubic.
 
 Decomposed at import (ops/spatial_graph.py) into run-time elementwise ops on the grid (denormalize,
-round for nearest, floor and the per-axis tap weights), a flat index per tap combination (2^D for linear, 4^D for cubic), one GatherElements over
-the flattened image and a weighted ReduceSum. float32 and float64 compute in their own dtype;
+round for nearest, floor and the per-axis tap weights), a flat index per tap combination (2^D for
+linear, 4^D for cubic), one GatherND of channel rows and a weighted ReduceSum. float32 and float64 compute in their own dtype;
 float16 and bfloat16 in float32 between casts.
 """
 

@@ -8,7 +8,7 @@ Decomposed at import (ops/spatial_graph.py). The sample positions are separable:
 per output row and sample, a low and a high tap with weights (zero for a sample outside
 [-1, size]). Run-time rois compute those taps with elementwise ops; constant rois compute them at
 compile time (which also allows sampling_ratio 0, the adaptive ceil(roi size / output size) samples
-per bin, differing per roi). One GatherElements reads every tap of the image (the batch index is a
+per bin, differing per roi). One GatherND reads every tap of the image (the batch index is a
 third, clamped axis), then a weighted ReduceSum divided by the sample count, or a ReduceMax.
 float32 and float64 compute in their own dtype; float16/bfloat16 in float32 between casts.
 """

@@ -8,7 +8,7 @@ imports under any opset the decomposed op exists in.
 
 `Sampler` is the run-time sampling they share: per spatial axis a list of tap coordinates (float
 tensors holding integers) and tap weights, turned into one flat index per tap combination, one
-GatherElements over the flattened image and a weighted sum over the taps.
+GatherND reading a row of C values per tap (bounds-checked) and a weighted sum over the taps.
 """
 
 from __future__ import annotations
@@ -151,13 +151,16 @@ class Sampler:
         full = (n, o) + tuple(counts)
         if b.shape(flat_index) != full:
             flat_index = b.op("Expand", [flat_index, b.ints(list(full))])
-        index = b.op("Expand", [b.reshape(flat_index, (n, 1, o * taps)), b.ints([n, c, o * taps])])
-        values = b.op("GatherElements", [b.reshape(x, (n, c, math.prod(self.dims))), index], axis=2)
-        values = b.reshape(values, (n, c, o, taps))
+        # one row of C values per tap: x as [N, pixels, C], GatherND with batch_dims 1 (bounds-checked)
+        rows = b.op("Transpose", [b.reshape(x, (n, c, math.prod(self.dims)))], perm=[0, 2, 1])
+        values = b.op("GatherND", [rows, b.reshape(flat_index, (n, o * taps, 1))], batch_dims=1)
+        values = b.reshape(values, (n, o, taps, c))
         if weight is not None:
             if b.shape(weight) != full:
                 weight = b.op("Expand", [weight, b.ints(list(full))])
-            values = b.op("Mul", [values, b.reshape(weight, (n, 1, o, taps))])
+            values = b.op("Mul", [values, b.reshape(weight, (n, o, taps, 1))])
         if taps == 1:
-            return b.reshape(values, (n, c, o))
-        return b.reduce_sum(values, [3]) if reduce == "sum" else b.reduce("ReduceMax", values, [3])
+            picked = b.reshape(values, (n, o, c))
+        else:
+            picked = b.reduce_sum(values, [2]) if reduce == "sum" else b.reduce("ReduceMax", values, [2])
+        return b.op("Transpose", [picked], perm=[0, 2, 1]) if c > 1 else b.reshape(picked, (n, c, o))
