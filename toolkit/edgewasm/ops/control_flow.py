@@ -268,7 +268,7 @@ def _stack(im, node, values: list[str], axis: int, output: str) -> None:
     im.emit("Concat", parts, output, stacked, node.name, dtype=dtype, axis=axis)
 
 
-IMPORTS = {"If": (import_if, 1, 1), "Loop": (import_loop, 2, 2**31),
+IMPORTS = {"If": (import_if, 1, 1), "Loop": (import_loop, 0, 2**31),  # Loop's M or cond may be left empty
            "Scan": (import_scan, 0, 2**31)}  # opset 8's first input (sequence_lens) may be left empty
 
 
