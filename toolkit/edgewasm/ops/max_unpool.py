@@ -53,7 +53,8 @@ def import_max_unpool(im, node, at) -> None:
     b = Builder(im, node, dtype)
     total = xs[0] * xs[1] * math.prod(out)
     zeros = b.const(np.zeros(total, dtypes.numpy_dtype(dtype)))
-    flat = b.op("ScatterElements", [zeros, b.reshape(indices, (-1,)), b.reshape(x, (-1,))], axis=0)
+    scatter = "ScatterElements" if im.opset >= 11 else "Scatter"  # its name in opsets 9-10
+    flat = b.op(scatter, [zeros, b.reshape(indices, (-1,)), b.reshape(x, (-1,))], axis=0)
     if given == out:
         b.reshape(flat, (xs[0], xs[1], *out), node.output[0])
         return
