@@ -471,3 +471,45 @@ def test_refusals(tmp_path):
         compile_error(tmp_path, [helper.make_node("ConvInteger", ["x", "w"], ["y"], group=2)],
                       {"x": np.zeros((1, 3, 4, 4), np.uint8), "w": np.zeros((2, 3, 1, 1), np.uint8)}, {},
                       [("y", T.INT32, (1, 2, 4, 4))], 10)()
+
+
+# ---------------------------------------------------------------- more dtypes
+
+def test_quantize_and_dequantize_bfloat16(tmp_path):
+    rng = np.random.default_rng(16)
+    x = (rng.standard_normal((3, 4)) * 30).astype(ml_dtypes.bfloat16)
+    s = (rng.random(4) + 0.25).astype(ml_dtypes.bfloat16)
+    z = np.array([0, 1, -1, 5], np.int8)
+    # the division in float32, as for float16 (onnxruntime's policy; onnx's reference divides in bfloat16)
+    want = np.clip(np.rint(x.astype(np.float32) / s.astype(np.float32)) + z, -128, 127).astype(np.int8)
+    check_spec(tmp_path / "q", [q_node(("x", "s", "zc"), axis=1)], {"x": x, "s": s, "zc": z},
+               [("y", T.INT8, x.shape)], 21, [want])
+    q = rng.integers(-128, 128, (3, 4)).astype(np.int8)
+    check(tmp_path / "dq", [dq_node(axis=1)], {"x": q, "s": s}, {"z": np.array([0, 1, -1, 5], np.int8)},
+          [("y", T.BFLOAT16, q.shape)], 21, oracle="reference")
+
+
+@pytest.mark.parametrize("code", FLOAT8)
+def test_dequantize_every_float8_with_its_zero_zero_point(tmp_path, code):
+    rng = np.random.default_rng(code)
+    x = (rng.standard_normal((2, 6)) * 8).astype(NP[code])
+    s = (rng.random((2, 3)) + 0.1).astype(np.float32)
+    check(tmp_path, [dq_node(axis=1, block_size=2)], {"x": x, "s": s}, {"z": np.zeros((2, 3), NP[code])},
+          [("y", T.FLOAT, x.shape)], 21, oracle="reference")
+
+
+def test_dequantize_int32_with_a_run_time_scale(tmp_path):
+    x = np.array([[-2**31, 2**31 - 1, 0], [123456789, -7, 1]], np.int32)
+    check(tmp_path, [dq_node(("x", "s"), axis=0)], {"x": x, "s": np.array([1e-6, 3.0], np.float32)}, {},
+          [("y", T.FLOAT, x.shape)], 13)
+
+
+def test_refusals_of_unsupported_dtypes(tmp_path):
+    a = np.zeros((2, 3), ml_dtypes.float8_e4m3fn)
+    node = helper.make_node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["y"])
+    feeds = {"a": a, "as": np.array(1, np.float32), "az": np.zeros((), ml_dtypes.float8_e4m3fn),
+             "b": np.zeros((3, 2), ml_dtypes.float8_e4m3fn), "bs": np.array(1, np.float32),
+             "bz": np.zeros((), ml_dtypes.float8_e4m3fn), "ys": np.array(1, np.float32),
+             "yz": np.zeros((), ml_dtypes.float8_e4m3fn)}
+    with pytest.raises(UnsupportedModelError, match="read int8 or uint8"):
+        compile_error(tmp_path, [node], feeds, {}, [("y", T.FLOAT8E4M3FN, (2, 2))], 21)()
