@@ -577,3 +577,14 @@ def test_grid_sample_1d_against_onnx_reference(tmp_path, mode, padding):
     proto = model(node, {"x": x, "grid": grid}, opset=20)
     check(tmp_path, proto, {"x": x, "grid": grid}, want={"y": reference_run(proto, {"x": x, "grid": grid})},
           reference=False)
+
+
+def test_roi_align_batch_index_out_of_range_stops_run(tmp_path):
+    from edgewasm.errors import IndexOutOfRangeError
+    node = helper.make_node("RoiAlign", ["x", "rois", "b"], ["y"], output_height=2, output_width=2, sampling_ratio=1)
+    feeds = {"x": rand(2, 1, 4, 4), "rois": _rois(2, 4, 4, 1.0, 0), "b": np.array([1, 2], np.int64)}
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model(node, feeds, opset=16).SerializeToString())
+    edgewasm.compile(path, tmp_path / "bundle")
+    with pytest.raises(IndexOutOfRangeError):
+        edgewasm.load(tmp_path / "bundle").run(feeds)

@@ -8,8 +8,8 @@ Decomposed at import (ops/spatial_graph.py). The sample positions are separable:
 per output row and sample, a low and a high tap with weights (zero for a sample outside
 [-1, size]). Run-time rois compute those taps with elementwise ops; constant rois compute them at
 compile time (which also allows sampling_ratio 0, the adaptive ceil(roi size / output size) samples
-per bin, differing per roi). One GatherND reads every tap of the image (the batch index is a
-third, clamped axis), then a weighted ReduceSum divided by the sample count, or a ReduceMax.
+per bin, differing per roi). One GatherND reads every tap of the image (the batch index, checked
+by a Gather, is a third axis), then a weighted ReduceSum divided by the sample count, or a ReduceMax.
 float32 and float64 compute in their own dtype; float16/bfloat16 in float32 between casts.
 """
 
@@ -142,8 +142,9 @@ def import_roi_align(im, node, at) -> None:
         shaped = b.reshape(t, (r, ph, 1, k) if rows else (r, 1, pw, k))
         return b.reshape(b.op("Expand", [shaped, b.ints([r, ph, pw, k])]), (1, o, k))
 
-    images = b.clamp(b.cast(batch, dtype), 0, n - 1)  # a batch index out of range reads the nearest image
-    images = b.cast(images, "int64")
+    # the image of each roi through a run-time Gather of 0..N-1: an index out of range stops run()
+    # (IndexOutOfRangeError), a negative one counts from the end
+    images = b.op("Gather", [b.ints(np.arange(n)), batch if im.dtype(batch) == "int64" else b.cast(batch, "int64")])
     sampler = Sampler(b, (n, h, w))
     sampler.stacked(b.reshape(b.op("Expand", [b.reshape(images, (r, 1, 1, 1)), b.ints([r, ph, pw, 1])]), (1, o, 1)),
                     None)
