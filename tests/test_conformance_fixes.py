@@ -464,3 +464,65 @@ def test_batch_norm_with_run_time_parameters(tmp_path, dtype, np_dtype, shape):
     got, want = compile_and_run(tmp_path, proto, feeds)
     tolerance = {"rtol": 2e-3, "atol": 2e-3} if np_dtype == np.float16 else {}
     assert_same(got, want, **tolerance)
+
+
+# -- float64 normalizations ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("axis,p", [(-1, 2), (0, 1), (1, 2)])
+def test_float64_lp_norm(tmp_path, axis, p):
+    x = _f64(3, 4, 2)
+    x[1, :, :] = 0.0 if axis == 1 else x[1, :, :]  # a zero row (axis 1) stays zero
+    proto = model([helper.make_node("LpNormalization", ["x"], ["y"], axis=axis, p=p)], [("x", DOUBLE, [3, 4, 2])],
+                  [("y", DOUBLE, [3, 4, 2])])
+    _check_f64(tmp_path, proto, {"x": x})
+
+
+@pytest.mark.parametrize("axis,scale_shape", [(-1, [5]), (1, [4, 5]), (0, [3, 1, 5])])
+def test_float64_rms_norm(tmp_path, axis, scale_shape):
+    proto = model([helper.make_node("RMSNormalization", ["x", "s"], ["y"], axis=axis, epsilon=1e-3)],
+                  [("x", DOUBLE, [3, 4, 5]), ("s", DOUBLE, scale_shape)], [("y", DOUBLE, [3, 4, 5])], opset=23)
+    _check_f64(tmp_path, proto, {"x": _f64(3, 4, 5), "s": _f64(*scale_shape)})
+
+
+@pytest.mark.parametrize("opset,groups", [(21, 2), (21, 3), (18, 3)])
+def test_float64_group_norm(tmp_path, opset, groups):
+    period = 6 if opset >= 21 else groups
+    s, b = numpy_helper.from_array(_f64(period), "s"), numpy_helper.from_array(_f64(period), "b")
+    proto = model([helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=groups, epsilon=1e-4)],
+                  [("x", DOUBLE, [2, 6, 3, 2])], [("y", DOUBLE, [2, 6, 3, 2])], [s, b], opset=opset)
+    x = _f64(2, 6, 3, 2) * 2 + 1
+    if opset >= 21:  # onnxruntime computes in float32 (stash_type 1): the contract's tolerance
+        got, want = compile_and_run(tmp_path, proto, {"x": x})
+        assert_same(got, want)
+        got = got["y"]
+    else:  # opset 18 (per-group scale and bias): onnxruntime no longer runs it
+        (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+        edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+        got = edgewasm.load(tmp_path / "b").run({"x": x})["y"]
+    # numpy's float64 (the float32 epsilon attribute widened): computed in float64
+    g = x.reshape(2, groups, -1)
+    normed = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + float(np.float32(1e-4)))).reshape(x.shape)
+    s, b = numpy_helper.to_array(s), numpy_helper.to_array(b)
+    if opset >= 21:
+        want = normed * s.reshape(6, 1, 1) + b.reshape(6, 1, 1)
+    else:
+        want = (normed.reshape(2, groups, -1) * s.reshape(groups, 1) + b.reshape(groups, 1)).reshape(x.shape)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_float64_instance_norm_and_mvn(tmp_path):
+    """onnxruntime has no float64 kernels for these: numpy's float64 is the reference."""
+    x, s, b = _f64(2, 3, 4, 5), _f64(3), _f64(3)
+    proto = model([helper.make_node("InstanceNormalization", ["x", "s", "b"], ["y"], epsilon=1e-3),
+                   helper.make_node("MeanVarianceNormalization", ["x"], ["m"], axes=[0, 2])],
+                  [("x", DOUBLE, [2, 3, 4, 5]), ("s", DOUBLE, [3]), ("b", DOUBLE, [3])],
+                  [("y", DOUBLE, [2, 3, 4, 5]), ("m", DOUBLE, [2, 3, 4, 5])])
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    got = edgewasm.load(tmp_path / "b").run({"x": x, "s": s, "b": b})
+    mean, var = x.mean((2, 3), keepdims=True), x.var((2, 3), keepdims=True)
+    want = (x - mean) / np.sqrt(var + float(np.float32(1e-3))) * s.reshape(3, 1, 1) + b.reshape(3, 1, 1)
+    np.testing.assert_allclose(got["y"], want, rtol=1e-12, atol=1e-14)
+    mean, std = x.mean((0, 2), keepdims=True), x.std((0, 2), keepdims=True)
+    np.testing.assert_allclose(got["m"], (x - mean) / (std + 1e-9), rtol=1e-12, atol=1e-14)

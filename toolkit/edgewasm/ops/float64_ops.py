@@ -118,3 +118,37 @@ def layer_norm(im, node, x: str, axis: int, scale: str, bias: str | None, epsilo
     for value, output in ((mean, mean_out), (inv_std, inv_std_out)):
         if output:
             emit_cast(im, node, value, output, stash)
+
+
+def standardize(im, node, x: str, axes: list[int], epsilon: float, mode: str = "var", output: str | None = None) -> str:
+    """Over `axes`: "var" (x - mean) / sqrt(var + eps), "std" (x - mean) / (sqrt(var) + eps)
+    (MeanVarianceNormalization), "rms" x / sqrt(mean(x^2) + eps); the variance is the mean of
+    squared deviations (two passes)."""
+    eps = const(im, f"{node.output[0]}_eps", epsilon)
+    if mode == "rms":
+        centered = x
+        var = reduce(im, node, "mean", binary(im, node, "mul", x, x), axes)
+    else:
+        centered = binary(im, node, "sub", x, reduce(im, node, "mean", x, axes))
+        var = reduce(im, node, "mean", binary(im, node, "mul", centered, centered), axes)
+    if mode == "std":
+        denominator = binary(im, node, "add", unary(im, node, "Sqrt", var), eps)
+    else:
+        denominator = unary(im, node, "Sqrt", binary(im, node, "add", var, eps))
+    return binary(im, node, "div", centered, denominator, output)
+
+
+def affine(im, node, x: str, scale: str, bias: str | None, shape: tuple[int, ...], output: str) -> None:
+    """x * scale (+ bias), the parameters reshaped to `shape` (broadcasting against x)."""
+    scaled = binary(im, node, "mul", x, reshape(im, node, scale, shape), None if bias else output)
+    if bias:
+        binary(im, node, "add", scaled, reshape(im, node, bias, shape), output)
+
+
+def lp_norm(im, node, x: str, axis: int, p: int) -> None:
+    """x / ||x||_p along `axis` (p 1 or 2); a zero norm leaves the (zero) row as it is, as onnxruntime."""
+    norm = reduce(im, node, "l1" if p == 1 else "l2", x, [axis])
+    zero = binary(im, node, "equal", norm, const(im, f"{node.output[0]}_zero", 0.0), dtype="bool")
+    safe = im.fresh(f"{node.output[0]}_norm")
+    elementwise.emit(im, node, "where", [zero, const(im, f"{node.output[0]}_one", 1.0), norm], F64, safe)
+    binary(im, node, "div", x, safe, node.output[0])

@@ -11,8 +11,9 @@ The normalized axes are made trailing and contiguous: they already are for Insta
 RMSNormalization; MeanVarianceNormalization's axes and LpNormalization's axis are moved last by
 compile-time Transposes when they are not (none when only size-1 axes follow). Mean and variance
 take two passes (the variance of x - mean), so MeanVarianceNormalization does not cancel as its
-function body E[x^2] - E[x]^2 does. All are float32 (stash_type 1, the default): other dtypes are
-refused by name.
+function body E[x^2] - E[x]^2 does. float32 kernels (stash_type 1, the default); float16/bfloat16
+compute in float32 between casts; float64 inputs compute in float64 through float64_ops'
+decompositions (Reduce mean/l1/l2, x_elementwise, f64 Sqrt).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from onnx import helper
 from ..backend.program import Ptr
 from ..errors import ModelFormatError, UnsupportedModelError
 from ..frontend.arguments import normalize_axes, normalize_axis
+from . import float64_ops
 from .permute import emit_transpose
 
 IR_OP = ("RowNorm", "LpNorm", "AffineRows")
@@ -61,7 +63,21 @@ def _channel_vector(im, node, name: str, size: int, what: str) -> str:
     return name
 
 
+def _float64(im, node) -> bool:
+    """Every input float64: computed in float64 by float64_ops' decompositions."""
+    return all(im.dtype(name) == "float64" for name in node.input if name)
+
+
 def import_instance_norm(im, node, at) -> None:
+    if _float64(im, node) and len(im.shape(node.input[0])) >= 3:
+        x, scale, bias = node.input
+        shape = im.shape(x)
+        normed = float64_ops.standardize(im, node, x, list(range(2, len(shape))), float(at.get("epsilon", 1e-5)))
+        per_channel = (shape[1],) + (1,) * (len(shape) - 2)
+        for name, what in ((scale, "scale"), (bias, "B")):
+            _channel_vector(im, node, name, shape[1], what)  # checks the size
+        float64_ops.affine(im, node, normed, scale, bias, per_channel, node.output[0])
+        return
     _require_float(im, node)
     x, scale, bias = node.input
     y, shape = node.output[0], im.shape(x)
@@ -77,8 +93,10 @@ def import_instance_norm(im, node, at) -> None:
 
 
 def import_group_norm(im, node, at) -> None:
-    _require_float(im, node)
-    _stash_type(node, at)
+    wide = _float64(im, node)
+    if not wide:
+        _require_float(im, node)
+        _stash_type(node, at)
     x, scale, bias = node.input
     y, shape = node.output[0], im.shape(x)
     if "num_groups" not in at:
@@ -90,6 +108,20 @@ def import_group_norm(im, node, at) -> None:
     if groups <= 0 or channels % groups:
         raise ModelFormatError(f"{_where(node)}: {channels} channels do not split into num_groups={groups} groups")
     per_group = channels // groups * spatial
+    if wide:  # float64: standardized per [batch, group] in float64 (stash_type aside: more exact)
+        period = channels if im.opset >= 21 else groups
+        for name, what in ((scale, "scale"), (bias, "bias")):
+            _channel_vector(im, node, name, period, what)  # checks the size
+        grouped = float64_ops.reshape(im, node, x, (shape[0], groups, per_group))
+        normed = float64_ops.standardize(im, node, grouped, [2], float(at.get("epsilon", 1e-5)))
+        if im.opset >= 21:
+            normed = float64_ops.reshape(im, node, normed, shape)
+            float64_ops.affine(im, node, normed, scale, bias, (channels,) + (1,) * (len(shape) - 2), y)
+        else:
+            scaled = im.fresh(f"{y}_grouped")
+            float64_ops.affine(im, node, normed, scale, bias, (groups, 1), scaled)
+            im.emit("Reshape", [scaled], y, shape, node.name, dtype="float64")
+        return
     normed = im.fresh(f"{y}_normalized")
     im.emit("RowNorm", [x], normed, shape, node.name, mode=STANDARDIZE, n=per_group,
             epsilon=float(at.get("epsilon", 1e-5)))
@@ -108,11 +140,23 @@ def _trailing(shape: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, ...
 
 
 def import_rms_norm(im, node, at) -> None:
-    _require_float(im, node)
-    _stash_type(node, at)
+    wide = _float64(im, node)
+    if not wide:
+        _require_float(im, node)
+        _stash_type(node, at)
     x, scale = node.input
     y, shape = node.output[0], im.shape(x)
     axis = normalize_axis(node, int(at.get("axis", -1)), len(shape))
+    if wide:
+        try:
+            np.broadcast_shapes(shape, im.shape(scale))
+        except ValueError:
+            raise ModelFormatError(f"{_where(node)}: scale of shape {im.shape(scale)} does not broadcast to the "
+                                   f"input shape {shape}") from None
+        normed = float64_ops.standardize(im, node, x, list(range(axis, len(shape))), float(at.get("epsilon", 1e-5)),
+                                         mode="rms")
+        float64_ops.binary(im, node, "mul", normed, scale, y)
+        return
     normalized = shape[axis:]
     attrs = dict(mode=RMS, n=math.prod(normalized), epsilon=float(at.get("epsilon", 1e-5)))
     try:
@@ -151,7 +195,9 @@ def _normalize_trailing(im, node, x: str, y: str, axes: list[int], op: str, **at
 
 
 def import_lp_norm(im, node, at) -> None:
-    _require_float(im, node)
+    wide = _float64(im, node)
+    if not wide:
+        _require_float(im, node)
     x, y = node.input[0], node.output[0]
     shape = im.shape(x)
     p = int(at.get("p", 2))
@@ -160,14 +206,22 @@ def import_lp_norm(im, node, at) -> None:
     if not shape:
         raise ModelFormatError(f"{_where(node)}: a scalar input has no axis to normalize")
     axis = normalize_axis(node, int(at.get("axis", -1)), len(shape))
+    if wide:
+        float64_ops.lp_norm(im, node, x, axis, p)
+        return
     _normalize_trailing(im, node, x, y, [axis], "LpNorm", p=p)
 
 
 def import_mvn(im, node, at) -> None:
-    _require_float(im, node)
+    wide = _float64(im, node)
+    if not wide:
+        _require_float(im, node)
     x, y = node.input[0], node.output[0]
     shape = im.shape(x)
     axes = normalize_axes(node, [int(a) for a in at.get("axes", [0, 2, 3])], len(shape))
+    if wide:
+        float64_ops.standardize(im, node, x, sorted(axes), MVN_EPSILON, mode="std", output=y)
+        return
     _normalize_trailing(im, node, x, y, axes, "RowNorm", mode=MEAN_VARIANCE, epsilon=MVN_EPSILON)
 
 
