@@ -230,8 +230,8 @@ def test_instance_norm_errors(tmp_path):
     wrong = raw_model(node, {"x": ((2, 3, 4), TensorProto.FLOAT)}, ["y"], {"s": np.ones(4, f32), "b": np.ones(3, f32)})
     with pytest.raises(ModelFormatError, match="scale of shape"):
         compile_error(tmp_path, wrong)
-    half = raw_model(node, {"x": ((2, 3, 4), TensorProto.DOUBLE)}, ["y"],
-                     {"s": np.ones(3, np.float64), "b": np.ones(3, np.float64)})
+    half = raw_model(node, {"x": ((2, 3, 4), TensorProto.INT32)}, ["y"],  # float64 computes in float64
+                     {"s": np.ones(3, np.int32), "b": np.ones(3, np.int32)})
     with pytest.raises(UnsupportedModelError, match="float32 only"):
         compile_error(tmp_path, half)
     flat = raw_model(node, {"x": ((2, 3), TensorProto.FLOAT)}, ["y"], {"s": np.ones(3, f32), "b": np.ones(3, f32)})
@@ -314,8 +314,8 @@ def test_rms_norm_errors(tmp_path):
         compile_error(tmp_path, model((3,)))
     with pytest.raises(ModelFormatError, match="axis 2 is out of range"):
         compile_error(tmp_path, model((4,), {"axis": 2}))
-    with pytest.raises(UnsupportedModelError, match="float32 only"):
-        compile_error(tmp_path, model((4,), dtype=TensorProto.DOUBLE))
+    with pytest.raises(UnsupportedModelError, match="float32 only"):  # float64 computes in float64
+        compile_error(tmp_path, model((4,), dtype=TensorProto.INT32))
 
 
 # -- LpNormalization and MeanVarianceNormalization --------------------------------------------
@@ -356,4 +356,4 @@ def test_mean_variance_norm(tmp_path, opset, shape, axes):
 def test_mean_variance_norm_refuses_other_dtypes(tmp_path):
     node = helper.make_node("MeanVarianceNormalization", ["x"], ["y"])
     with pytest.raises(UnsupportedModelError, match="float32 only"):
-        compile_error(tmp_path, raw_model(node, {"x": ((1, 2, 3, 4), TensorProto.DOUBLE)}, ["y"], opset=13))
+        compile_error(tmp_path, raw_model(node, {"x": ((1, 2, 3, 4), TensorProto.INT32)}, ["y"], opset=13))
