@@ -17,7 +17,8 @@ from edgewasm.errors import ModelFormatError, UnsupportedModelError
 
 ONNX_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE,
               np.dtype(np.float16): TensorProto.FLOAT16, np.dtype(np.int64): TensorProto.INT64,
-              np.dtype(np.int8): TensorProto.INT8, np.dtype(np.uint8): TensorProto.UINT8}
+              np.dtype(np.int8): TensorProto.INT8, np.dtype(np.uint8): TensorProto.UINT8,
+              np.dtype(np.int32): TensorProto.INT32}
 
 
 def model(node, feeds: dict, inits: dict | None = None, opset: int = 17, outputs=("y",), out_shape=None):
@@ -256,6 +257,17 @@ def test_col2im_float64_and_int(tmp_path):
     proto = model(node, {"x": x}, inits, opset=18)  # onnxruntime runs float32 only: onnx's reference
     check(tmp_path, proto, {"x": x}, want={"y": reference_run(proto, {"x": x})}, atol=1e-12, rtol=1e-12,
           reference=False)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, np.int64, np.float16])
+def test_col2im_other_dtypes(tmp_path, dtype):
+    x = np.random.default_rng(67).integers(0, 100, (1, 8, 9)).astype(dtype)  # int8 sums wrap around
+    node = helper.make_node("Col2Im", ["x", "image", "block"], ["y"], strides=[1, 2])
+    inits = {"image": np.array([4, 7], np.int64), "block": np.array([2, 2], np.int64)}
+    proto = model(node, {"x": x}, inits, opset=18)
+    with np.errstate(over="ignore"):
+        want = reference_run(proto, {"x": x})
+    check(tmp_path, proto, {"x": x}, want={"y": want}, atol=0, rtol=0, reference=False)
 
 
 def test_col2im_refuses(tmp_path):

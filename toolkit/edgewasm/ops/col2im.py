@@ -5,7 +5,8 @@ number of spatial axes; image_shape and block_shape constant).
 Decomposed at import (ops/spatial_graph.py): a compile-time table lists, for every image pixel, the
 column entries that land on it (padded to the largest count with the index of one appended zero),
 so the op is a Pad of one zero, one Gather through the table and a ReduceSum over the contributors.
-Any dtype the sum reads (float32, float64, integers; float16/bfloat16 through the reduction's rules).
+Any dtype the sum reads (float32, float64, integers: 8- and 16-bit ones summed in int64 and wrapped
+back; float16/bfloat16 through the reduction's rules).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..errors import ModelFormatError
 from .spatial_graph import Builder
 
 IR_OP = None
+NARROW_INTS = ("int8", "uint8", "int16", "uint16")
 
 
 def _ints(at: dict, name: str, count: int, default: int) -> list[int]:
@@ -79,7 +81,12 @@ def import_col2im(im, node, at) -> None:
     if table.shape[1] == 1:
         b.reshape(picked, (n, c, *image), node.output[0])
         return
-    b.reshape(b.reduce_sum(picked, [3]), (n, c, *image), node.output[0])
+    dtype = im.dtype(x)
+    if dtype in NARROW_INTS:  # summed in int64, then wrapped back to the dtype (as numpy's += wraps)
+        summed = b.cast(b.reduce_sum(b.cast(picked, "int64"), [3]), dtype)
+    else:
+        summed = b.reduce_sum(picked, [3])
+    b.reshape(summed, (n, c, *image), node.output[0])
 
 
 IMPORTS = {"Col2Im": (import_col2im, 3, 3)}
