@@ -177,14 +177,12 @@ def test_global_lp_pool(tmp_path, p, shape):
     check(tmp_path, model(node, {"x": x}, opset=17), {"x": x})
 
 
-def test_lp_pool_float16_and_float64(tmp_path):
+def test_lp_pool_float16_computes_in_float32(tmp_path):
     x16 = rand(1, 2, 5, 5, seed=14, dtype=np.float16)
     node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[2, 2], p=2)
     got = check(tmp_path, model(node, {"x": x16}, opset=18), {"x": x16}, reference=False, atol=3e-3, rtol=3e-3,
                 want={"y": np.sqrt(_window_sum(x16.astype(np.float32) ** 2, 2)).astype(np.float16)})
     assert got["y"].dtype == np.float16
-    x64 = rand(1, 2, 5, 5, seed=15, dtype=np.float64)
-    refuse(tmp_path, model(node, {"x": x64}, opset=18), UnsupportedModelError, "float32")
 
 
 def _window_sum(x, k):
@@ -600,3 +598,38 @@ def test_roi_align_batch_index_out_of_range_stops_run(tmp_path):
     edgewasm.compile(path, tmp_path / "bundle")
     with pytest.raises(IndexOutOfRangeError):
         edgewasm.load(tmp_path / "bundle").run(feeds)
+
+
+def _lp_pool_2d(x, k, s, p):
+    n, c, h, w = x.shape
+    oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
+    y = np.zeros((n, c, oh, ow))
+    for i, j in np.ndindex(oh, ow):
+        y[:, :, i, j] = (np.abs(x[:, :, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]]) ** p).sum(axis=(2, 3))
+    return y ** (1.0 / p)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_lp_pool_float64_computes_in_float64(tmp_path, p):
+    x = rand(2, 3, 7, 6, seed=70, dtype=np.float64)
+    node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[3, 2], strides=[2, 1], p=p)
+    check(tmp_path, model(node, {"x": x}, opset=18), {"x": x}, want={"y": _lp_pool_2d(x, [3, 2], [2, 1], p)},
+          atol=1e-12, rtol=1e-11, reference=False)
+    node = helper.make_node("GlobalLpPool", ["x"], ["y"], p=p)
+    want = ((np.abs(x) ** p).sum(axis=(2, 3), keepdims=True)) ** (1.0 / p)
+    (tmp_path / "g").mkdir()
+    check(tmp_path / "g", model(node, {"x": x}, opset=17), {"x": x}, want={"y": want}, atol=1e-12, rtol=1e-11,
+          reference=False)
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_lrn_float64_computes_in_float64(tmp_path, size):
+    x = rand(1, 5, 3, 4, seed=71, lo=-3, hi=3, dtype=np.float64)
+    node = helper.make_node("LRN", ["x"], ["y"], size=size, alpha=0.02, beta=0.6, bias=1.5)
+    x64 = x.astype(np.float64)
+    lo, hi = (size - 1) // 2, size - 1 - (size - 1) // 2
+    sums = np.stack([(x64[:, max(0, i - lo):min(5, i + hi + 1)] ** 2).sum(axis=1) for i in range(5)], axis=1)
+    alpha, beta = float(np.float32(0.02)), float(np.float32(0.6))  # attributes are float32
+    want = x64 / (1.5 + alpha / size * sums) ** beta
+    check(tmp_path, model(node, {"x": x}, opset=13), {"x": x}, want={"y": want}, atol=1e-12, rtol=1e-11,
+          reference=False)

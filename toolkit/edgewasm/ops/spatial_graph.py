@@ -68,6 +68,22 @@ class Builder:
             return self.op(op, [x, self.ints(axes)], output, keepdims=keepdims)
         return self.op(op, [x], output, axes=axes, keepdims=keepdims)
 
+    def power(self, x: str, e: float, output: str | None = None) -> str:
+        """x ** e for x >= 0: Pow in float32; float64 (whose Pow has no kernel) as exact products for
+        e = 1..4, Sqrt for 0.5, else Exp(e * Log(x)) (0 stays 0 for e > 0), all in float64."""
+        if self.dtype == "float32":
+            return self.op("Pow", [x, float(e)], output)
+        if e == 1:
+            return self.op("Identity", [x], output)
+        if e in (2, 3, 4):
+            square = self.op("Mul", [x, x], output if e == 2 else None)
+            if e == 2:
+                return square
+            return self.op("Mul", [square, x if e == 3 else square], output)
+        if e == 0.5:
+            return self.op("Sqrt", [x], output)
+        return self.op("Exp", [self.op("Mul", [self.op("Log", [x]), float(e)])], output)
+
     def clamp(self, x: str, lo: float, hi: float) -> str:
         return self.op("Min", [self.op("Max", [x, float(lo)]), float(hi)])
 
