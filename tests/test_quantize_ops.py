@@ -513,3 +513,27 @@ def test_refusals_of_unsupported_dtypes(tmp_path):
              "yz": np.zeros((), ml_dtypes.float8_e4m3fn)}
     with pytest.raises(UnsupportedModelError, match="read int8 or uint8"):
         compile_error(tmp_path, [node], feeds, {}, [("y", T.FLOAT8E4M3FN, (2, 2))], 21)()
+
+
+@pytest.mark.parametrize("form", ["int4 blocked", "int8 float16 scale per axis", "float8", "uint4 output_dtype"])
+def test_dequantize_constant_weights_feed_a_matmul(tmp_path, form):
+    """Weight-only quantization: DequantizeLinear of constant weights (folded at import) -> MatMul."""
+    rng = np.random.default_rng(len(form))
+    out, opset, zp, attrs = T.FLOAT, 21, None, {}
+    if form == "int4 blocked":
+        w = rng.integers(-8, 8, (4, 6)).astype(ml_dtypes.int4)
+        s, zp = (rng.random((2, 6)) + 0.1).astype(np.float32), rng.integers(-8, 8, (2, 6)).astype(ml_dtypes.int4)
+        attrs = {"axis": 0, "block_size": 2}
+    elif form == "int8 float16 scale per axis":
+        w, s, out = rng.integers(-128, 128, (4, 6)).astype(np.int8), (rng.random(6) + 0.1).astype(np.float16), T.FLOAT16
+        zp, attrs = rng.integers(-5, 5, 6).astype(np.int8), {"axis": 1}
+    elif form == "float8":
+        w, s = rng.standard_normal((4, 6)).astype(ml_dtypes.float8_e4m3fn), np.array(0.5, np.float32)
+    else:
+        w, s, zp = rng.integers(0, 16, (4, 6)).astype(ml_dtypes.uint4), np.array(0.25, np.float32), np.array(8, ml_dtypes.uint4)
+        attrs, out, opset = {"output_dtype": T.FLOAT16}, T.FLOAT16, 23
+    dq = helper.make_node("DequantizeLinear", ["w", "s"] + (["z"] if zp is not None else []), ["wf"], **attrs)
+    x = rng.standard_normal((2, 4)).astype(NP[out])
+    inits = {"w": w, "s": s, **({"z": zp} if zp is not None else {})}
+    check(tmp_path, [dq, helper.make_node("MatMul", ["x", "wf"], ["y"])], {"x": x}, inits, [("y", out, (2, 6))], opset,
+          oracle="reference")

@@ -93,8 +93,10 @@ def _refuse_quantized_float_ops(nodes: list, constants, outputs: set[str]) -> No
 
 def _fold_constant_dequantize(graph: onnx.GraphProto, nodes: list, constants) -> list:
     """DequantizeLinear of constants (weights, int32 biases) left unfused: compute it here,
-    y = f32(x - zp) * scale along `axis`, as the importer's folding (onnx's reference evaluator)
-    has no DequantizeLinear before opset 19."""
+    y = f32(x - zp) * scale per tensor, along `axis` or in blocks of `block_size` (x - zp in int32,
+    as onnxruntime; a float8/float4 x is its value), in the output dtype (output_dtype, else the
+    scale's), as the importer's folding (onnx's reference evaluator) has no DequantizeLinear before
+    opset 19."""
     kept = []
     for node in nodes:
         inputs = [i for i in node.input if i]
@@ -103,21 +105,43 @@ def _fold_constant_dequantize(graph: onnx.GraphProto, nodes: list, constants) ->
             kept.append(node)
             continue
         x = constants.values[node.input[0]]
-        scale = constants.values[node.input[1]].astype(np.float32)
-        zp = constants.values[node.input[2]] if len(node.input) > 2 and node.input[2] else np.zeros((), x.dtype)
+        raw_scale = constants.values[node.input[1]]
+        scale = raw_scale.astype(np.float32)
+        zp = constants.values[node.input[2]] if len(node.input) > 2 and node.input[2] else None
+        requested = _attr(node, "output_dtype", 0)
         try:
-            if scale.size > 1:
-                shape = [1] * x.ndim
-                shape[_attr(node, "axis", 1) % x.ndim] = -1
-                scale, zp = scale.reshape(shape), zp.reshape(shape)
-            value = (x.astype(np.int64) - zp.astype(np.int64)).astype(np.int32).astype(np.float32) * scale
-        except (ValueError, TypeError, ZeroDivisionError) as exc:
+            out_dtype = helper.tensor_dtype_to_np_dtype(requested) if requested else raw_scale.dtype
+            if np.dtype(out_dtype).itemsize < 2:  # a float8_e8m0 scale: the output is float32
+                out_dtype = np.float32
+            if x.dtype.kind not in "iu" and x.dtype.name not in ("int4", "uint4", "int2", "uint2"):
+                centered = x.astype(np.float32)  # float8 / float4: the zero point is zero
+            else:
+                zp = np.zeros((), x.dtype) if zp is None else zp
+                centered = (x.astype(np.int64) - _quant_param(zp, x, node).astype(np.int64)).astype(np.int32) \
+                    .astype(np.float32)
+            value = (centered * _quant_param(scale, x, node)).astype(out_dtype)
+        except (ValueError, TypeError, ZeroDivisionError, IndexError) as exc:
             raise ModelFormatError(f"DequantizeLinear node {node.name!r}: cannot dequantize its constants "
                                    f"({type(exc).__name__}: {exc})") from None
-        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), node.output[0]))
+        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(value), node.output[0]))
         constants.values[node.output[0]] = value
         constants.add(node.output[0])
     return kept
+
+
+def _quant_param(value: np.ndarray, x: np.ndarray, node) -> np.ndarray:
+    """A scale or zero point broadcast against x: per tensor, along `axis`, or repeated over blocks."""
+    if value.size == 1:
+        return value.reshape(())
+    axis, block = _attr(node, "axis", 1) % x.ndim, _attr(node, "block_size", 0)
+    if not block:
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        return value.reshape(shape)
+    repeated = np.repeat(value, block, axis=axis).take(range(x.shape[axis]), axis=axis)
+    if repeated.shape != x.shape:
+        raise ValueError(f"a blocked parameter of shape {value.shape} does not fit x of shape {x.shape}")
+    return repeated
 
 
 class _Constants(set):
