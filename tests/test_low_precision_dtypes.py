@@ -15,8 +15,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 import edgewasm
 from edgewasm import dtypes
+from edgewasm.conformance import _from_ort
 from edgewasm.errors import InputError, UnsupportedModelError
 from edgewasm.runtime.core import Model, Tensor, code_values, pack_codes, unpack_codes
+from tests.kernels.test_x_cast import e8m0_spec
 
 LOW = dtypes.LOW_PRECISION
 SUB_BYTE = dtypes.SUB_BYTE_BITS
@@ -105,3 +107,236 @@ def test_code_values_match_ml_dtypes(dtype):
     want = codes.astype(np.float64)
     got = np.array(code_values(dtype)[:len(codes)], np.float64)
     np.testing.assert_array_equal(got, want)
+
+
+# -- Cast / CastLike between every pair that involves a low-precision dtype ----------------------------
+
+ALL = list(dtypes.CAST_CODES)
+SUB_BYTE_INTS = ("int4", "uint4", "int2", "uint2")
+
+
+def values_of(dtype: str, n: int = 61) -> np.ndarray:
+    """Every code of a low-precision dtype; floats with specials, ties, subnormals and range limits;
+    integers across their range (all 1-D, n or more elements)."""
+    if dtype in LOW:
+        return every_code(dtype, max(n, 1 << SUB_BYTE.get(dtype, 8)))
+    if dtype == "bool":
+        return np.arange(n) % 3 == 0
+    if dtypes.is_float(dtype):
+        base = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0625, 1.1875, -2.5, 3.5, 0.75, 0.25, 6.5, 7.0,
+                         448.0, 464.0, 465.0, 480.0, -500.0, 57344.0, 61440.0, 1e5, -1e9, 2.0 ** -9, 2.0 ** -10,
+                         3 * 2.0 ** -11, 2.0 ** -17, 1e-30, 1.5 * 2.0 ** 20, 2.0 ** 127, 0.5, -7.9, 15.5])
+        rng = np.random.default_rng(len(dtype))
+        with np.errstate(over="ignore"):
+            return np.concatenate([base, rng.standard_normal(n) * 20]).astype(dtypes.numpy_dtype(dtype))
+    info = np.iinfo(dtype)
+    ints = [info.min, info.max, 0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 300, 448, 449, 65535, 1 << 31, (1 << 40) + 1]
+    ints += [-v for v in ints]
+    return np.array([i for i in ints if info.min <= i <= info.max] * 2, dtype=object).astype(dtype)
+
+
+def expected_cast(x: np.ndarray, source: str, target: str, saturate: int = 1, round_mode: str = "up"):
+    """onnxruntime on a one-node model where it has the kernel, else onnx.reference; float -> int4/int2
+    out of range (ONNX: undefined) follows onnxruntime and onnx's test data (truncate, then wrap)."""
+    import onnxruntime as ort
+    from onnx.reference import ReferenceEvaluator
+
+    attrs = {"saturate": saturate} if target.startswith("float8") and target != "float8_e8m0fnu" else {}
+    if target == "float8_e8m0fnu":
+        attrs = {"saturate": saturate, "round_mode": round_mode}
+    proto = model([helper.make_node("Cast", ["x"], ["y"], to=dtypes.to_onnx(target), **attrs)],
+                  [("x", dtypes.to_onnx(source), [x.size])], [("y", dtypes.to_onnx(target), [x.size])])
+    if target in SUB_BYTE_INTS and dtypes.is_float(source):
+        wide = x.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            t = np.where(np.isnan(wide), 0, np.trunc(wide))
+            ints = np.where(t >= 2.0 ** 63, np.iinfo(np.int64).max,
+                            np.where(t < -2.0 ** 63, np.iinfo(np.int64).min, np.clip(t, -2.0 ** 63, 2.0 ** 62).astype(np.int64)))
+        return (ints & ((1 << SUB_BYTE[target]) - 1)).astype(np.uint8).view(dtypes.numpy_dtype(target))
+    # onnxruntime saturates some values that round past the maximum (480 -> 448, against ONNX's table) and
+    # casts a float8 -0 to True (against "+/- 0.0 to False"): onnx.reference decides those
+    prefer_reference = (target.startswith("float8") and target != "float8_e8m0fnu" and not saturate) or \
+        (target == "bool" and source in LOW)
+    try:  # x as an initializer: onnxruntime's Python API takes no ml_dtypes arrays
+        if prefer_reference:
+            raise NotImplementedError
+        constant = model(proto.graph.node, [], [("y", dtypes.to_onnx(target), [x.size])],
+                         [numpy_helper.from_array(x, "x")])
+        session = ort.InferenceSession(constant.SerializeToString(), providers=["CPUExecutionProvider"])
+        return _from_ort(session.run_with_ort_values(["y"], {})[0])
+    except Exception:  # noqa: BLE001 - onnxruntime lacks this cast (float4, int2, e8m0 ...)
+        if target == "float8_e8m0fnu":  # ONNX's table, as onnxruntime computes it (onnx.reference differs)
+            return e8m0_spec(x, saturate, round_mode)
+        import warnings
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return ReferenceEvaluator(proto).run(None, {"x": x})[0]
+
+
+def assert_cast_equal(got: np.ndarray, want: np.ndarray, what: str) -> None:
+    assert got.dtype == want.dtype and got.shape == want.shape, (what, got.dtype, want.dtype)
+    name = want.dtype.name
+    if name in LOW:
+        mask = np.uint8((1 << SUB_BYTE.get(name, 8)) - 1)
+        g, w = got.view(np.uint8).reshape(-1) & mask, want.view(np.uint8).reshape(-1) & mask
+        if name not in SUB_BYTE:  # every NaN code of a float8 dtype is a NaN
+            nan = (np.isnan(want.astype(np.float32)) & np.isnan(got.astype(np.float32))).reshape(-1)
+            g, w = np.where(nan, 0, g), np.where(nan, 0, w)
+        bad = np.flatnonzero(g != w)
+        assert not bad.size, f"{what}: {bad.size} differ, first at {bad[0]}: got {g[bad[0]]:#x}, want {w[bad[0]]:#x}"
+    elif dtypes.is_float(name):
+        np.testing.assert_array_equal(got.astype(np.float64), want.astype(np.float64), err_msg=what)
+    else:
+        np.testing.assert_array_equal(got, want, err_msg=what)
+
+
+@pytest.mark.parametrize("source", ALL)
+def test_cast_every_pair(tmp_path, source):
+    """One model per source dtype casts it to every dtype where either side is low-precision (Cast and
+    CastLike), compiled and run, against onnxruntime / onnx.reference."""
+    targets = [t for t in ALL if t != source and (t in LOW or source in LOW)]
+    x = values_of(source)
+    defined = {}  # a float out of an integer's range (NaN, Inf too) converts to something ONNX leaves undefined
+    if dtypes.is_float(source):
+        with np.errstate(invalid="ignore"):
+            wide = np.trunc(x.astype(np.float64))
+        for t in targets:
+            if t in dtypes.INTEGERS:
+                info = np.iinfo(t)
+                end = 2.0 ** (info.bits - (1 if info.min < 0 else 0))  # exclusive, exact
+                defined[t] = np.isfinite(wide) & (wide >= float(info.min)) & (wide < end)
+    onnx_type = dtypes.to_onnx(source)
+    nodes, outputs, inits = [], [], []
+    for target in targets:
+        nodes.append(helper.make_node("Cast", ["x"], [f"cast_{target}"], to=dtypes.to_onnx(target)))
+        like = np.zeros(1, dtypes.numpy_dtype(target))
+        inits.append(numpy_helper.from_array(like, f"like_{target}"))
+        nodes.append(helper.make_node("CastLike", ["x", f"like_{target}"], [f"castlike_{target}"]))
+        outputs += [(f"cast_{target}", dtypes.to_onnx(target), [x.size]),
+                    (f"castlike_{target}", dtypes.to_onnx(target), [x.size])]
+    loaded = build(tmp_path, model(nodes, [("x", onnx_type, [x.size])], outputs, inits))
+    got = loaded.run({"x": x})
+    for target in targets:
+        want = expected_cast(x, source, target)
+        for kind in ("cast", "castlike"):
+            result, expect = got[f"{kind}_{target}"], want
+            if target in defined:
+                result, expect = result[defined[target]], expect[defined[target]]
+            assert_cast_equal(result, expect, f"{kind} {source} -> {target}")
+
+
+@pytest.mark.parametrize("target", ["float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz"])
+@pytest.mark.parametrize("source", ["float32", "float16", "float64", "bfloat16", "int32"])
+def test_cast_saturate_false(tmp_path, source, target):
+    """saturate=0: out of range gives NaN (or Inf for e5m2), in Cast and CastLike (opset 19+)."""
+    x = values_of(source)
+    onnx_type = dtypes.to_onnx(source)
+    like = numpy_helper.from_array(np.zeros(1, dtypes.numpy_dtype(target)), "like")
+    proto = model([helper.make_node("Cast", ["x"], ["a"], to=dtypes.to_onnx(target), saturate=0),
+                   helper.make_node("CastLike", ["x", "like"], ["b"], saturate=0),
+                   helper.make_node("Cast", ["x"], ["c"], to=dtypes.to_onnx(target), saturate=1)],
+                  [("x", onnx_type, [x.size])], [(n, dtypes.to_onnx(target), [x.size]) for n in "abc"], [like])
+    got = build(tmp_path, proto).run({"x": x})
+    want = expected_cast(x, source, target, saturate=0)
+    assert_cast_equal(got["a"], want, "saturate=0")
+    assert_cast_equal(got["b"], want, "CastLike saturate=0")
+    assert_cast_equal(got["c"], expected_cast(x, source, target, saturate=1), "saturate=1")
+    assert not np.array_equal(got["a"].view(np.uint8), got["c"].view(np.uint8))
+
+
+@pytest.mark.parametrize("source", ["float32", "float64", "float16", "bfloat16", "int64", "float8_e5m2"])
+def test_cast_e8m0_round_modes(tmp_path, source):
+    x = np.abs(values_of(source)) if source not in LOW else values_of(source)
+    modes = [(mode, sat) for mode in ("up", "down", "nearest") for sat in (1, 0)]
+    nodes = [helper.make_node("Cast", ["x"], [f"y_{m}_{s}"], to=TensorProto.FLOAT8E8M0, round_mode=m, saturate=s)
+             for m, s in modes]
+    outputs = [(f"y_{m}_{s}", TensorProto.FLOAT8E8M0, [x.size]) for m, s in modes]
+    got = build(tmp_path, model(nodes, [("x", dtypes.to_onnx(source), [x.size])], outputs)).run({"x": x})
+    for m, s in modes:
+        assert_cast_equal(got[f"y_{m}_{s}"], expected_cast(x, source, "float8_e8m0fnu", s, m), f"{m} {s}")
+
+
+def test_low_precision_inside_the_module(tmp_path):
+    """Fake quantization through every float8 type and int4 inside a float32 model, as onnxruntime runs it;
+    also on the stdlib Tensor path with a float8 and a packed int4 output."""
+    import onnxruntime as ort
+
+    nodes, outputs = [], [("y_int4", TensorProto.INT4, [3, 7])]
+    for t in (TensorProto.FLOAT8E4M3FN, TensorProto.FLOAT8E4M3FNUZ, TensorProto.FLOAT8E5M2, TensorProto.FLOAT8E5M2FNUZ):
+        name = dtypes.from_onnx(t)
+        nodes += [helper.make_node("Mul", ["x", "scale"], [f"s_{name}"]),
+                  helper.make_node("Cast", [f"s_{name}"], [f"q_{name}"], to=t),
+                  helper.make_node("Cast", [f"q_{name}"], [f"r_{name}"], to=TensorProto.FLOAT),
+                  helper.make_node("Div", [f"r_{name}", "scale"], [f"y_{name}"])]
+        outputs.append((f"y_{name}", TensorProto.FLOAT, [3, 7]))
+    # onnxruntime rounds a fractional float into int4 (onnx.reference and every other integer cast
+    # truncate): an integer-valued input (-20.0 wraps to int4 -4, as both agree) keeps them comparable
+    nodes += [helper.make_node("Floor", ["x"], ["whole"]),
+              helper.make_node("Mul", ["whole", "three"], ["wide"]),
+              helper.make_node("Cast", ["wide"], ["y_int4"], to=TensorProto.INT4),
+              helper.make_node("Cast", ["x"], ["y_e4m3"], to=TensorProto.FLOAT8E4M3FN)]
+    outputs.append(("y_e4m3", TensorProto.FLOAT8E4M3FN, [3, 7]))
+    proto = model(nodes, [("x", TensorProto.FLOAT, [3, 7])], outputs,
+                  [numpy_helper.from_array(np.array(16.0, np.float32), "scale"),
+                   numpy_helper.from_array(np.array(3.0, np.float32), "three")], opset=21)
+    x = (np.random.default_rng(3).standard_normal((3, 7)) * 4).astype(np.float32)
+    loaded = build(tmp_path, proto)
+    got = loaded.run({"x": x})
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = [_from_ort(v) for v in session.run_with_ort_values([o[0] for o in outputs],
+                                                              {"x": ort.OrtValue.ortvalue_from_numpy(x)})]
+    for (name, *_), w in zip(outputs, want):
+        assert_cast_equal(got[name], w, name)
+    out = stdlib(loaded).run({"x": x.tobytes()})
+    assert out["y_int4"].tobytes() == numpy_helper.from_array(want[0], "t").raw_data  # packed as ONNX packs it
+    assert out["y_int4"].tolist() == want[0].astype(np.int64).tolist()
+    assert out["y_e4m3"].tobytes() == want[-1].tobytes()
+
+
+@pytest.mark.parametrize("source,target", [
+    ("float32", "int32"), ("int32", "float32"), ("float16", "int16"), ("bfloat16", "float16"), ("uint16", "bfloat16"),
+    ("float64", "int64"), ("uint64", "float64"), ("int8", "uint8"), ("bool", "uint8"), ("uint8", "float8_e4m3fn"),
+    ("float8_e5m2", "float8_e4m3fnuz"), ("float8_e8m0fnu", "int8"), ("int4", "uint4"), ("uint4", "float4_e2m1fn"),
+    ("float4_e2m1fn", "int4"), ("int2", "uint2"), ("uint2", "int2")])
+def test_bitcast(tmp_path, source, target):
+    """BitCast (opset 26) between same-width dtypes, from an input and from a computed tensor (a view),
+    against onnx.reference (onnxruntime has no BitCast kernel)."""
+    from onnx.reference import ReferenceEvaluator
+
+    x = np.resize(values_of(source, 40), 40)
+    nodes = [helper.make_node("BitCast", ["x"], ["y"], to=dtypes.to_onnx(target)),
+             helper.make_node("Identity", ["x"], ["x2"]),
+             helper.make_node("BitCast", ["x2"], ["z"], to=dtypes.to_onnx(target))]
+    proto = model(nodes, [("x", dtypes.to_onnx(source), [40])],
+                  [("y", dtypes.to_onnx(target), [40]), ("z", dtypes.to_onnx(target), [40])], opset=26)
+    got = build(tmp_path, proto).run({"x": x})
+    want = ReferenceEvaluator(proto).run(None, {"x": x})
+    for name, w in zip("yz", want):
+        assert got[name].dtype == w.dtype
+        mask = (1 << SUB_BYTE.get(target, 8)) - 1
+        np.testing.assert_array_equal(got[name].view(np.uint8) & mask, w.view(np.uint8) & mask)
+
+
+def test_bitcast_constant_folds_and_constant_output(tmp_path):
+    c = numpy_helper.from_array(np.array([1.0, -2.0, 0.5], np.float32), "c")
+    proto = model([helper.make_node("BitCast", ["c"], ["k"], to=TensorProto.INT32),
+                   helper.make_node("Add", ["x", "k"], ["y"])],
+                  [("x", TensorProto.INT32, [3])], [("y", TensorProto.INT32, [3])], [c], opset=26)
+    x = np.array([1, 2, 3], np.int32)
+    got = build(tmp_path, proto).run({"x": x})["y"]
+    np.testing.assert_array_equal(got, x + np.array([1.0, -2.0, 0.5], np.float32).view(np.int32))
+
+
+def test_errors(tmp_path):
+    with pytest.raises(edgewasm.errors.ModelFormatError, match="differ in width"):
+        build(tmp_path, model([helper.make_node("BitCast", ["x"], ["y"], to=TensorProto.INT64)],
+                              [("x", TensorProto.FLOAT, [3])], [("y", TensorProto.INT64, [3])], opset=26), "a")
+    with pytest.raises(edgewasm.errors.ModelFormatError, match="differ in width"):
+        build(tmp_path, model([helper.make_node("BitCast", ["x"], ["y"], to=TensorProto.INT8)],
+                              [("x", TensorProto.INT4, [3])], [("y", TensorProto.INT8, [3])], opset=26), "b")
+    with pytest.raises(edgewasm.errors.ModelFormatError, match="round_mode 'sideways'"):
+        build(tmp_path, model([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.FLOAT8E8M0, round_mode="sideways")],
+                              [("x", TensorProto.FLOAT, [3])], [("y", TensorProto.FLOAT8E8M0, [3])]), "c")
+    with pytest.raises(UnsupportedModelError, match="STRING"):
+        build(tmp_path, model([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.STRING)],
+                              [("x", TensorProto.FLOAT, [3])], [("y", TensorProto.STRING, [3])]), "d")

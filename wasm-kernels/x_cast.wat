@@ -14,9 +14,11 @@
 ;;   (e5m2). float4_e2m1fn always saturates (it has no Inf or NaN; a NaN becomes -0 when its sign is
 ;;   clear and +0 when set, as ml_dtypes does). A NaN keeps its sign where the format has signed
 ;;   NaNs (read from the source's bits, never from arithmetic). fnuz types have no -0: it is +0.
-;; - to e8m0fnu: from the value rounded to float32 (as onnx.numpy_helper.to_float8e8m0), the sign
-;;   ignored, NaN and Inf -> 0xFF; round_mode up (any fraction rounds the exponent up), down
-;;   (truncate) or nearest (guard bit, ties up); saturate keeps 2^127 from rounding into 0xFF.
+;; - to e8m0fnu: from the value rounded to float32, as the spec's table says and onnxruntime computes
+;;   it (onnx.reference's to_float8e8m0 differs only where the table disagrees with it: Inf, zeros,
+;;   negatives, below 2^-127): NaN -> NaN; with saturate, below 2^-127 -> 2^-127 and above 2^127 ->
+;;   2^127, without, both NaN; round_mode up (any fraction rounds the exponent up), down (truncate)
+;;   or nearest (the guard bit: ties up).
 ;; - to int4/uint4/int2/uint2: from an integer or bool, the low bits (two's complement wrap, as ONNX
 ;;   says for fixed point); from a float, truncated toward zero (saturating to i64, NaN -> 0), then the
 ;;   low bits: ONNX leaves out-of-range values undefined; this is what onnx's own Cast test data and
@@ -202,21 +204,30 @@
   (if (i32.and (local.get $fnuz) (i32.eqz (local.get $q))) (then (return (i32.const 0))))
   (i32.or (local.get $sign) (local.get $q)))
 
-;; $x_cast_e8m0: helper, the e8m0 code of the float32 with bits $b (onnx.numpy_helper.to_float8e8m0).
+;; $x_cast_e8m0: helper, the e8m0 code of the float32 with bits $b, as ONNX's table says and onnxruntime
+;; computes it: NaN -> 0xFF; below 2^-127 (zeros, negatives, tiny) -> 0x00 when saturating, else 0xFF;
+;; above 2^127 (+Inf) -> 0xFE when saturating, else 0xFF; otherwise the exponent, plus one when the
+;; fraction (a subnormal's normalized) rounds up: `up` any fraction, `down` never, `nearest` the guard
+;; bit (ties up).
 (func $x_cast_e8m0 (param $b i32) (param $flags i32) (result i32)
-  (local $e i32) (local $up i32) (local $mode i32)
-  (local.set $e (i32.and (i32.shr_u (local.get $b) (i32.const 23)) (i32.const 0xff)))
-  (if (i32.eq (local.get $e) (i32.const 0xff)) (then (return (i32.const 0xff))))
+  (local $e i32) (local $m i32) (local $mode i32) (local $sat i32)
+  (local.set $sat (i32.and (local.get $flags) (i32.const 1)))
+  (if (i32.gt_u (i32.and (local.get $b) (i32.const 0x7fffffff)) (i32.const 0x7f800000))
+    (then (return (i32.const 0xff))))
+  (if (i32.or (i32.lt_u (local.get $b) (i32.const 0x00400000)) (i32.ge_u (local.get $b) (i32.const 0x80000000)))
+    (then (return (select (i32.const 0x00) (i32.const 0xff) (local.get $sat)))))
+  (if (i32.gt_u (local.get $b) (i32.const 0x7f000000))
+    (then (return (select (i32.const 0xfe) (i32.const 0xff) (local.get $sat)))))
+  (local.set $e (i32.shr_u (local.get $b) (i32.const 23)))
+  (local.set $m (i32.and (select (i32.shl (local.get $b) (i32.const 1)) (local.get $b) (i32.eqz (local.get $e)))
+                         (i32.const 0x7fffff)))
   (local.set $mode (i32.and (i32.shr_u (local.get $flags) (i32.const 1)) (i32.const 3)))
-  (if (i32.eqz (local.get $mode))
-    (then (local.set $up (i32.ne (i32.and (local.get $b) (i32.const 0x7fffff)) (i32.const 0)))))
-  (if (i32.eq (local.get $mode) (i32.const 2))
-    (then (local.set $up (i32.and (i32.ne (i32.and (local.get $b) (i32.const 0x400000)) (i32.const 0))
-                                  (i32.or (i32.ne (i32.and (local.get $b) (i32.const 0x3fffff)) (i32.const 0))
-                                          (i32.ne (local.get $e) (i32.const 0)))))))
-  (if (i32.and (i32.and (local.get $flags) (i32.const 1)) (i32.eq (local.get $e) (i32.const 0xfe)))
-    (then (local.set $up (i32.const 0))))
-  (i32.and (i32.add (local.get $e) (local.get $up)) (i32.const 0xff)))
+  (i32.add (local.get $e)
+           (if (result i32) (i32.eqz (local.get $mode))
+             (then (i32.ne (local.get $m) (i32.const 0)))
+             (else (if (result i32) (i32.eq (local.get $mode) (i32.const 2))
+                     (then (i32.ne (i32.and (local.get $m) (i32.const 0x400000)) (i32.const 0)))
+                     (else (i32.const 0)))))))
 
 ;; $x_cast_float_to_subbyte: helper, the code of float $v in int4/uint4/int2/uint2 ($t 19..22):
 ;; truncated toward zero (saturating to i64, NaN -> 0), then its low bits, as x_elementwise casts

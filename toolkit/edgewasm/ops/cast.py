@@ -102,7 +102,9 @@ def lower(graph, node, program) -> None:
             return
         wide = program.temp(f"{y}__float32", 4 * n)
         program.call("x8_f32_vlut", [n, table, Ptr(x), wide], node.name)
-        emit_elementwise(program, node.name, "copy", [(wide, shape, "float32")], Ptr(y), shape, target, FLOAT_CLASS)
+        # int4/int2 values are integers: the integer class wraps them into unsigned targets (-1 -> 2^64 - 1)
+        cls = INTEGER_CLASS if source in ("int4", "uint4", "int2", "uint2") else FLOAT_CLASS
+        emit_elementwise(program, node.name, "copy", [(wide, shape, "float32")], Ptr(y), shape, target, cls)
         return
     if target == "float32" and source in WIDE_KERNELS:
         program.call(WIDE_KERNELS[source], [n, Ptr(x), Ptr(y)], node.name)
