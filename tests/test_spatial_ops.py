@@ -633,3 +633,13 @@ def test_lrn_float64_computes_in_float64(tmp_path, size):
     want = x64 / (1.5 + alpha / size * sums) ** beta
     check(tmp_path, model(node, {"x": x}, opset=13), {"x": x}, want={"y": want}, atol=1e-12, rtol=1e-11,
           reference=False)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+def test_grid_sample_zeros_padding_never_reads_infinities_outside(tmp_path, mode):
+    x = rand(1, 1, 4, 4, seed=68)
+    x[0, 0, 0, :] = np.inf  # the top row: taps clamped onto it would give 0 * inf
+    grid = np.array([[[[0.0, -3.0], [0.5, -2.5], [0.0, 0.5]]]], np.float32)
+    node = helper.make_node("GridSample", ["x", "grid"], ["y"], mode=mode, padding_mode="zeros")
+    got = check(tmp_path, model(node, {"x": x, "grid": grid}, opset=16), {"x": x, "grid": grid})
+    assert (got["y"][0, 0, 0, :2] == 0).all()

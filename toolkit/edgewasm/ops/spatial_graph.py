@@ -112,7 +112,8 @@ class Sampler:
 
     def __init__(self, b: Builder, dims: tuple[int, ...]):
         self.b, self.dims = b, dims
-        self.axes: list[tuple[str, str | None, int]] = []  # per axis: (indices [N, O, K] int64, weights, K)
+        # per axis: (indices [N, O, K] int64, weights [N, O, K] or None, K, inside [N, O, K] bool or None)
+        self.axes: list[tuple[str, str | None, int, str | None]] = []
 
     def axis(self, taps: list[str], weights: list[str | None], padding: str, lo: float = -0.5,
              hi: float | None = None) -> None:
@@ -120,12 +121,10 @@ class Sampler:
         of range reads 0), border (clamped), reflection (reflected about [lo, hi], then truncated)."""
         b, d = self.b, self.dims[len(self.axes)]
         hi = d - 0.5 if hi is None else hi
-        indices, out_weights = [], []
+        indices, out_weights, valid = [], [], []
         for k, w in zip(taps, weights):
-            if padding == "zeros":
-                valid = b.op("And", [b.op("GreaterOrEqual", [k, 0.0]), b.op("LessOrEqual", [k, float(d - 1)])])
-                mask = b.cast(valid, b.dtype)
-                w = mask if w is None else b.op("Mul", [w, mask])
+            if padding == "zeros":  # a tap outside reads the appended zero row (see gather)
+                valid.append(b.op("And", [b.op("GreaterOrEqual", [k, 0.0]), b.op("LessOrEqual", [k, float(d - 1)])]))
                 k = b.clamp(k, 0, d - 1)
             elif padding == "border":
                 k = b.clamp(k, 0, d - 1)
@@ -138,7 +137,7 @@ class Sampler:
         weight = None
         if any(w is not None for w in out_weights):
             weight = self._stack([w if w is not None else b.const(np.ones((n, o))) for w in out_weights], n, o)
-        self.axes.append((stacked, weight, len(taps)))
+        self.axes.append((stacked, weight, len(taps), self._stack(valid, n, o) if valid else None))
 
     def _stack(self, parts: list[str], n: int, o: int) -> str:
         parts = [self.b.reshape(p, (n, o, 1)) for p in parts]
@@ -146,17 +145,17 @@ class Sampler:
 
     def stacked(self, indices: str, weights: str | None) -> None:
         """Add the next axis as int64 indices [N, O, K] already in range, with weights [N, O, K] or None."""
-        self.axes.append((indices, weights, self.b.shape(indices)[2]))
+        self.axes.append((indices, weights, self.b.shape(indices)[2], None))
 
     def gather(self, x: str, n: int, c: int, o: int, reduce: str = "sum") -> str:
         """y [N, C, O] from x [N, C, *dims]: the taps' weighted values summed, or their maximum."""
         b = self.b
         rank = len(self.axes)
-        counts = [k for _, _, k in self.axes]
+        counts = [k for _, _, k, _ in self.axes]
         taps = math.prod(counts)
         strides = [math.prod(self.dims[i + 1:]) for i in range(rank)]
-        flat_index, weight = None, None
-        for i, (indices, weights, k) in enumerate(self.axes):
+        flat_index, weight, inside = None, None, None
+        for i, (indices, weights, k, valid) in enumerate(self.axes):
             shape = [n, o] + [k if j == i else 1 for j in range(rank)]
             scaled = b.op("Mul", [indices, b.ints(strides[i])]) if strides[i] != 1 else indices
             stacked = b.reshape(scaled, shape)
@@ -164,11 +163,19 @@ class Sampler:
             if weights is not None:
                 w_axis = b.reshape(weights, shape)
                 weight = w_axis if weight is None else b.op("Mul", [weight, w_axis])
+            if valid is not None:
+                v_axis = b.reshape(valid, shape)
+                inside = v_axis if inside is None else b.op("And", [inside, v_axis])
         full = (n, o) + tuple(counts)
+        pixels = math.prod(self.dims)
+        if inside is not None:  # taps outside the image read row `pixels`, a row of zeros (never 0 * inf)
+            flat_index = b.where(inside, flat_index, b.ints(pixels))
         if b.shape(flat_index) != full:
             flat_index = b.op("Expand", [flat_index, b.ints(list(full))])
         # one row of C values per tap: x as [N, pixels, C], GatherND with batch_dims 1 (bounds-checked)
-        rows = b.op("Transpose", [b.reshape(x, (n, c, math.prod(self.dims)))], perm=[0, 2, 1])
+        rows = b.op("Transpose", [b.reshape(x, (n, c, pixels))], perm=[0, 2, 1])
+        if inside is not None:
+            rows = b.op("Concat", [rows, b.const(np.zeros((n, 1, c)))], axis=1)
         values = b.op("GatherND", [rows, b.reshape(flat_index, (n, o * taps, 1))], batch_dims=1)
         values = b.reshape(values, (n, o, taps, c))
         if weight is not None:
