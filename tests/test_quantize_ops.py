@@ -24,7 +24,7 @@ NP = {T.FLOAT: np.float32, T.FLOAT16: np.float16, T.BFLOAT16: ml_dtypes.bfloat16
       T.UINT4: ml_dtypes.uint4, T.INT2: ml_dtypes.int2, T.UINT2: ml_dtypes.uint2,
       T.FLOAT8E4M3FN: ml_dtypes.float8_e4m3fn, T.FLOAT8E5M2: ml_dtypes.float8_e5m2,
       T.FLOAT8E4M3FNUZ: ml_dtypes.float8_e4m3fnuz, T.FLOAT8E5M2FNUZ: ml_dtypes.float8_e5m2fnuz,
-      T.FLOAT4E2M1: ml_dtypes.float4_e2m1fn}
+      T.FLOAT4E2M1: ml_dtypes.float4_e2m1fn, T.FLOAT8E8M0: ml_dtypes.float8_e8m0fnu}
 FLOAT8 = (T.FLOAT8E4M3FN, T.FLOAT8E5M2, T.FLOAT8E4M3FNUZ, T.FLOAT8E5M2FNUZ)
 CODE = {np.dtype(v): k for k, v in NP.items()}
 RANGES = {T.UINT8: (0, 255), T.INT8: (-128, 127), T.UINT16: (0, 65535), T.INT16: (-32768, 32767),
@@ -537,3 +537,18 @@ def test_dequantize_constant_weights_feed_a_matmul(tmp_path, form):
     inits = {"w": w, "s": s, **({"z": zp} if zp is not None else {})}
     check(tmp_path, [dq, helper.make_node("MatMul", ["x", "wf"], ["y"])], {"x": x}, inits, [("y", out, (2, 6))], opset,
           oracle="reference")
+
+
+@pytest.mark.parametrize("runtime", [True, False])
+def test_float8_e8m0_scales(tmp_path, runtime):
+    """Power-of-two scales (float8_e8m0fnu, opset 25) with output_dtype."""
+    rng = np.random.default_rng(int(runtime))
+    s = np.array([0.25, 2.0, 8.0], ml_dtypes.float8_e8m0fnu)
+    q = rng.integers(-128, 128, (2, 3)).astype(np.int8)
+    feeds, inits = ({"x": q, "s": s}, {}) if runtime else ({"x": q}, {"s": s})
+    check(tmp_path / "dq", [dq_node(("x", "s"), axis=1, output_dtype=T.FLOAT)], feeds, inits,
+          [("y", T.FLOAT, q.shape)], 25, oracle="reference")
+    x = (rng.standard_normal((2, 3)) * 20).astype(np.float32)
+    feeds, inits = ({"x": x, "s": s}, {}) if runtime else ({"x": x}, {"s": s})
+    check(tmp_path / "q", [q_node(("x", "s"), axis=1, output_dtype=T.INT8)], feeds, inits,
+          [("y", T.INT8, x.shape)], 25, oracle="reference")
