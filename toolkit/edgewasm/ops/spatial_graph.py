@@ -1,5 +1,5 @@
 """A small builder the spatial decompositions share (GridSample, AffineGrid, Col2Im, DeformConv, LpPool,
-LRN, MaxUnpool, Upsample, RoiAlign): it imports standard ONNX nodes made here through the importer, so
+GlobalLpPool, LRN, MaxUnpool, Upsample, RoiAlign, MaxRoiPool, MaxPool's Indices): it imports standard ONNX nodes made here through the importer, so
 each step is computed by the unit that owns its op (and folds when its inputs are constants).
 
 Only opset-stable spellings are used (Reshape with a shape input, Max/Min rather than Clip,
@@ -8,7 +8,8 @@ imports under any opset the decomposed op exists in.
 
 `Sampler` is the run-time sampling they share: per spatial axis a list of tap coordinates (float
 tensors holding integers) and tap weights, turned into one flat index per tap combination, one
-GatherND reading a row of C values per tap (bounds-checked) and a weighted sum over the taps.
+GatherND reading a row of C values per tap (bounds-checked; a zero-padded tap outside the image
+reads an appended row of zeros) and a weighted sum (or maximum) over the taps.
 """
 
 from __future__ import annotations
