@@ -340,3 +340,23 @@ def test_errors(tmp_path):
     with pytest.raises(UnsupportedModelError, match="STRING"):
         build(tmp_path, model([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.STRING)],
                               [("x", TensorProto.FLOAT, [3])], [("y", TensorProto.STRING, [3])]), "d")
+
+
+@pytest.mark.parametrize("target", LOW)
+def test_folded_cast_equals_run_time_cast(tmp_path, target):
+    """A Cast of a constant folds at import to exactly what the module computes at run time (e8m0 specials,
+    floats into int4 out of range, saturate=0 included)."""
+    x = values_of("float32")
+    attrs = {"saturate": 0} if target.startswith("float8") else {}
+    if target == "float8_e8m0fnu":
+        attrs["round_mode"] = "nearest"
+    onnx_type = dtypes.to_onnx(target)
+    proto = model([helper.make_node("Cast", ["c"], ["folded"], to=onnx_type, **attrs),
+                   helper.make_node("Cast", ["x"], ["computed"], to=onnx_type, **attrs)],
+                  [("x", TensorProto.FLOAT, [x.size])],
+                  [("folded", onnx_type, [x.size]), ("computed", onnx_type, [x.size])],
+                  [numpy_helper.from_array(x, "c")])
+    got = build(tmp_path, proto).run({"x": x})
+    same_bits(got["folded"], got["computed"])
+    assert_cast_equal(got["computed"], expected_cast(x, "float32", target, attrs.get("saturate", 1),
+                                                     attrs.get("round_mode", "up")), target)
