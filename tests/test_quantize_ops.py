@@ -552,3 +552,11 @@ def test_float8_e8m0_scales(tmp_path, runtime):
     feeds, inits = ({"x": x, "s": s}, {}) if runtime else ({"x": x}, {"s": s})
     check(tmp_path / "q", [q_node(("x", "s"), axis=1, output_dtype=T.INT8)], feeds, inits,
           [("y", T.INT8, x.shape)], 25, oracle="reference")
+
+
+@pytest.mark.parametrize("scale, opset", [(np.array(2.0, np.float32), 21), (np.array([2, 4], np.int32), 23)])
+def test_quantize_int32_input(tmp_path, scale, opset):
+    """int32 x (and an int32 scale, opset 23) divide in float64 as numpy does; ties to even."""
+    x = np.array([[-1000, 7, 5, 3, 2**30], [-2**31, 9, 15, -5, -7]], np.int32)
+    check(tmp_path, [q_node(axis=0)], {"x": x, "s": scale}, {"z": np.array([1, -1], np.int8)},
+          [("y", T.INT8, x.shape)], opset, oracle="reference")

@@ -122,6 +122,8 @@ def _promote(a: str, b: str) -> str:
         promoted = dtypes.of_array(np.empty(0, np.promote_types(dtypes.numpy_dtype(a), dtypes.numpy_dtype(b))))
     except TypeError:
         promoted = "float32"
+    if dtypes.is_integer(promoted):  # int32 x and an int32 scale divide as numpy does: in float64
+        return "float64"
     return promoted if promoted in COMPUTE else "float32"
 
 
