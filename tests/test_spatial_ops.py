@@ -643,3 +643,21 @@ def test_grid_sample_zeros_padding_never_reads_infinities_outside(tmp_path, mode
     node = helper.make_node("GridSample", ["x", "grid"], ["y"], mode=mode, padding_mode="zeros")
     got = check(tmp_path, model(node, {"x": x, "grid": grid}, opset=16), {"x": x, "grid": grid})
     assert (got["y"][0, 0, 0, :2] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int8])
+def test_max_pool_other_dtypes_without_indices(tmp_path, dtype):
+    x = (rand(1, 3, 7, 6, seed=53) * 100).astype(dtype)
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 1, 1, 0],
+                            ceil_mode=1)
+    check(tmp_path, model(node, {"x": x}, opset=12), {"x": x}, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("attrs", [{"kernel_shape": [3, 3], "auto_pad": "SAME_LOWER", "strides": [2, 2]},
+                                   {"kernel_shape": [2, 2], "storage_order": 1},
+                                   {"kernel_shape": [3, 2], "strides": [2, 2], "ceil_mode": 1}])
+def test_max_pool_of_a_constant_folds_like_onnxruntime(tmp_path, attrs):
+    x = rand(1, 2, 7, 6, seed=54)
+    node = helper.make_node("MaxPool", ["x"], ["y", "i"], **attrs)
+    proto = model(node, {}, {"x": x}, opset=12, outputs=("y", "i"))
+    check(tmp_path, proto, {}, atol=0, rtol=0, reference=False)

@@ -1,5 +1,6 @@
 """MaxPool with its Indices output (opsets 8+; storage_order 0 row-major or 1 column-major), reached
-from ops/pool.py when a node asks for Indices (or sets storage_order).
+from ops/pool.py when a node asks for Indices (or sets storage_order), or pools a dtype the pooling
+kernels lack (float64 and the integers other than uint8), Y alone then.
 
 Decomposed at import (ops/spatial_graph.py): a compile-time table lists every output pixel's window
 taps (pads, strides, dilations, ceil_mode as MaxPool resolves them), a tap outside the input reading
@@ -79,4 +80,26 @@ def import_max_pool_with_indices(im, node, at) -> None:
     b.reshape(b.op("Add", [picked, base]), (n, c, *window.out_spatial), indices)
 
 
+def fold_max_pool(im, node, at) -> list[np.ndarray]:
+    """A constant MaxPool, through the same tables in numpy (onnx's evaluator gets some windows wrong:
+    SAME_LOWER with strides, ceil_mode, storage_order 1)."""
+    x = im.constants[node.input[0]]
+    if x.ndim < 3 or "kernel_shape" not in at:
+        raise ModelFormatError(f"MaxPool node {node.name!r}: a constant input of shape {x.shape} cannot be pooled")
+    ceil_mode = int(at.get("ceil_mode", 0))
+    window = sliding_window(node, at, x.shape[2:], tuple(int(k) for k in at["kernel_shape"]), bool(ceil_mode))
+    gather, report = window_tables(window, int(at.get("storage_order", 0)))
+    n, c = x.shape[:2]
+    pixels = math.prod(x.shape[2:])
+    lowest = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+    flat = np.concatenate([x.reshape(n, c, pixels), np.full((n, c, 1), lowest, x.dtype)], axis=2)
+    windows = flat[:, :, gather]  # [N, C, O, T]
+    best = windows.argmax(axis=3)
+    y = windows.max(axis=3).reshape(n, c, *window.out_spatial)
+    picked = report[np.arange(gather.shape[0])[None, None, :], best]
+    indices = (picked + (np.arange(n * c) * pixels).reshape(n, c, 1)).reshape(n, c, *window.out_spatial)
+    return [y, indices.astype(np.int64)]  # the importer pairs them with the node's outputs
+
+
 IMPORTS: dict = {}
+FOLDS = {"MaxPool": fold_max_pool}

@@ -55,8 +55,9 @@ def _kernel(node, at) -> tuple[int, ...]:
 
 def import_max_pool(im, node, at) -> None:
     xs = _check(im, node)
-    if (len(node.output) > 1 and node.output[1]) or int(at.get("storage_order", 0)):
-        from .max_pool_indices import import_max_pool_with_indices  # the Indices output: a decomposition
+    if (len(node.output) > 1 and node.output[1]) or int(at.get("storage_order", 0)) or \
+            im.dtype(node.input[0]) in ("float64", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64"):
+        from .max_pool_indices import import_max_pool_with_indices  # Indices, or a dtype the kernels lack
         import_max_pool_with_indices(im, node, at)
         return
     ceil_mode = int(at.get("ceil_mode", 0))
