@@ -1,6 +1,8 @@
 """QuantizeLinear and DequantizeLinear in every form the spec allows, decomposed at import into
-dtype-generic IR ops (Cast, Elementwise, Reshape, Gather) that compute exactly what onnx's
-reference computes (onnx/reference/ops/op_quantize_linear.py, op_dequantize_linear.py).
+dtype-generic IR ops (Cast, Elementwise, Reshape, Gather) that compute what onnx's reference
+computes (onnx/reference/ops/op_quantize_linear.py, op_dequantize_linear.py), with onnxruntime's
+answer where the two differ (float16/bfloat16 divide in float32; a NaN quantizes to the lowest
+integer code).
 
 quantize_linear.py and dequantize_linear.py keep their fused uint8 per-tensor kernels and hand
 every other node here:
@@ -10,9 +12,9 @@ every other node here:
                    `precision` attribute's, else float32: float16/bfloat16 x and scales divide in
                    float32 as onnxruntime does, int32 x in float64 as numpy promotes it);
                    integer outputs: rint (half to even), + zero point in int32, clipped to the
-                   output dtype's range (a NaN gives the lowest value, as onnxruntime); int4/uint4/int2/uint2 outputs are that value's low bits
-                   (IR op Narrow: one byte per element, the code in the low bits, as bundle.py
-                   stores them); float8 outputs: cast with `saturate` (ops/cast.py: x_cast);
+                   output dtype's range (a NaN gives the lowest value, as onnxruntime);
+                   int4/uint4/int2/uint2 outputs are that value's low bits (IR op Narrow: one
+                   byte per element, the code in the low bits, as bundle.py stores them); float8 outputs: cast with `saturate` (ops/cast.py: x_cast);
                    float4_e2m1fn: + zero point, then cast (saturating, as ml_dtypes).
   DequantizeLinear (float(x) - float(zero point)) * scale in float32 (float64 for int32 x, as
                    numpy promotes it), then the output dtype (output_dtype, else the scale's);
@@ -27,6 +29,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from .. import dtypes
 from ..backend.elementwise import emit_elementwise
 from ..backend.program import Ptr
