@@ -250,10 +250,27 @@ def test_cast_e8m0_round_modes(tmp_path, source):
     modes = [(mode, sat) for mode in ("up", "down", "nearest") for sat in (1, 0)]
     nodes = [helper.make_node("Cast", ["x"], [f"y_{m}_{s}"], to=TensorProto.FLOAT8E8M0, round_mode=m, saturate=s)
              for m, s in modes]
-    outputs = [(f"y_{m}_{s}", TensorProto.FLOAT8E8M0, [x.size]) for m, s in modes]
-    got = build(tmp_path, model(nodes, [("x", dtypes.to_onnx(source), [x.size])], outputs)).run({"x": x})
+    nodes += [helper.make_node("CastLike", ["x", "like"], [f"z_{m}_{s}"], round_mode=m, saturate=s) for m, s in modes]
+    outputs = [(f"{k}_{m}_{s}", TensorProto.FLOAT8E8M0, [x.size]) for k in "yz" for m, s in modes]
+    like = numpy_helper.from_array(np.ones(1, ml_dtypes.float8_e8m0fnu), "like")
+    proto = model(nodes, [("x", dtypes.to_onnx(source), [x.size])], outputs, [like])
+    got = build(tmp_path, proto).run({"x": x})
     for m, s in modes:
-        assert_cast_equal(got[f"y_{m}_{s}"], expected_cast(x, source, "float8_e8m0fnu", s, m), f"{m} {s}")
+        want = expected_cast(x, source, "float8_e8m0fnu", s, m)
+        assert_cast_equal(got[f"y_{m}_{s}"], want, f"Cast {m} {s}")
+        assert_cast_equal(got[f"z_{m}_{s}"], want, f"CastLike {m} {s}")
+    # the reference graph the bundle ships keeps the attributes: onnxruntime runs it to the same bits
+    import onnx
+    import onnxruntime as ort
+
+    reference = onnx.load(next((tmp_path / "m").glob("*/reference.onnx")))
+    onnx.checker.check_model(reference)
+    if source == "float32":
+        session = ort.InferenceSession(reference.SerializeToString(), providers=["CPUExecutionProvider"])
+        names = [o.name for o in reference.graph.output]
+        values = session.run_with_ort_values(names, {"x": ort.OrtValue.ortvalue_from_numpy(x)})
+        for name, value in zip(names, values):
+            assert_cast_equal(got[name], _from_ort(value), f"reference.onnx {name}")
 
 
 def test_low_precision_inside_the_module(tmp_path):

@@ -7,8 +7,11 @@ sub-byte dtypes a 256-entry table computed here with ml_dtypes (so every code me
 numpy says; sub-byte dtypes take one byte per element). A float8 or sub-byte source cast to another
 computed dtype goes through float32 (exact: every code is a float32). Casts into the float8, float4 and
 sub-byte dtypes, from any dtype, are x_cast (wasm-kernels/x_cast.wat: one rounding to nearest even,
-`saturate` for the float8 targets, e8m0's `round_mode`, integers wrapped into int4/int2, bit for bit
-as onnx.reference computes them). A cast to the same dtype is a view.
+`saturate` for the float8 targets, e8m0's `round_mode`, integers wrapped into int4/int2: bit for bit
+as onnx.reference computes them, except where ONNX's own text decides otherwise or leaves it open: e8m0's
+special values follow the spec's table as onnxruntime does, and a float out of int4/int2's range is
+truncated then wrapped as onnxruntime and onnx's test data do). Constants fold by the same rules
+(`cast_array`). A cast to the same dtype is a view.
 """
 
 from __future__ import annotations
