@@ -18,7 +18,7 @@ from onnx import numpy_helper
 from .. import dtypes
 from ..errors import DynamicShapeError, Float32OnlyError, ModelFormatError, UnsupportedModelError
 from ..ir import Graph, Node, TensorInfo
-from ..ops import FOLDERS, IMPORTERS
+from ..ops import COMPUTED, FOLDERS, IMPORTERS
 from . import limits
 from .quantized import fuse_quantized_patterns
 from .subgraphs import all_nodes, defined_names, renamed, subgraphs
@@ -197,8 +197,10 @@ class _Importer:
                 node = self._cast_like_as_cast(node)  # reads only the target's dtype: folds below
             foldable = node.op_type != "Constant" and not subgraphs(node)  # subgraphs read outer names too
             if foldable and all(i in self.constants for i in node.input if i):
-                self._fold(node)
-                continue
+                if node.op_type not in COMPUTED:
+                    self._fold(node)
+                    continue
+                node = self._computed(node)
             tensors, constants, nodes_before = len(self.tensors), len(self.constants), len(self.nodes)
             try:
                 IMPORTERS[node.op_type][0](self, node, _attrs(node))
@@ -211,6 +213,18 @@ class _Importer:
                         del registry[name]
                 del self.nodes[nodes_before:]
                 self._import_in_float32(node, half.pop())
+
+    def _computed(self, node: onnx.NodeProto) -> onnx.NodeProto:
+        """A node of an ops.COMPUTED op whose inputs are all constants: its data input X becomes an
+        activation (one Elementwise copy), so the unit imports it as usual and the module computes it."""
+        x = node.input[0]
+        copied = self.fresh(f"{x}_computed")
+        self.emit("Elementwise", [x], copied, self.constants[x].shape, node.name,
+                  dtype=dtypes.of_array(self.constants[x]), kind="copy")
+        computed = onnx.NodeProto()
+        computed.CopyFrom(node)
+        computed.input[0] = copied
+        return computed
 
     def _cast_like_as_cast(self, node: onnx.NodeProto) -> onnx.NodeProto:
         """CastLike of a constant reads only its target's dtype: the Cast to that dtype (it folds)."""

@@ -12,6 +12,9 @@ and optionally
   FOLDS       {ONNX op type: fold}: fold(importer, node, attrs) -> output arrays of a node whose
               inputs are all constants, for ops onnx's reference evaluator folds wrongly
               (frontend/onnx.py uses the evaluator for every other op)
+  COMPUTED    ONNX op types never folded: imported by the unit even when every input is a constant,
+              so the module computes them exactly as for activations (float ops whose folded value
+              onnx's evaluator gets wrong at some opsets or attributes)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ for _unit in UNITS:
             raise ImportError(f"ONNX op {_op} is imported by two units ({_unit.__name__} and another)")
         IMPORTERS[_op] = _spec
 FOLDERS = {op: fold for _unit in UNITS for op, fold in getattr(_unit, "FOLDS", {}).items()}
+COMPUTED = {op for _unit in UNITS for op in getattr(_unit, "COMPUTED", ())}
 IR_OPS = {op: unit for unit in UNITS if unit.IR_OP
           for op in (unit.IR_OP if isinstance(unit.IR_OP, tuple) else (unit.IR_OP,))}
 
