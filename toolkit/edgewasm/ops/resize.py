@@ -117,6 +117,7 @@ def _constant(im, node, name: str | None, what: str) -> np.ndarray | None:
 
 
 IMPORTS = {"Resize": (import_resize, 1, 4)}  # roi is optional from opset 13; scales needed before 11
+COMPUTED = ("Resize",)  # never folded: onnx's evaluator folds Resize-10 and tf_half_pixel_for_nn wrongly
 
 
 def lower(graph, node, program) -> None:
