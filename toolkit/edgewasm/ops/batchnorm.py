@@ -135,6 +135,7 @@ def _import_training(im, node, at) -> None:
 
 
 IMPORTS = {"BatchNormalization": (import_batch_norm, 5, 5)}
+COMPUTED = ("BatchNormalization",)  # never folded: onnx's evaluator gets some forms wrong
 
 
 def lower(graph, node, program) -> None:
