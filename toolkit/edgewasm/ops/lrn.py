@@ -53,3 +53,4 @@ def import_lrn(im, node, at) -> None:
 
 
 IMPORTS = {"LRN": (import_lrn, 1, 1)}
+COMPUTED = ("LRN",)  # never folded: onnx's evaluator gets some forms wrong
