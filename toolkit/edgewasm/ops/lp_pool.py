@@ -103,3 +103,4 @@ def _window_sum_float64(im, node, window, p: float, xs: tuple[int, ...]) -> None
 
 
 IMPORTS = {"LpPool": (import_lp_pool, 1, 1), "GlobalLpPool": (import_global_lp_pool, 1, 1)}
+COMPUTED = ("GlobalLpPool",)  # never folded: onnx's evaluator has no GlobalLpPool
