@@ -106,3 +106,4 @@ def import_grid_sample(im, node, at) -> None:
 
 
 IMPORTS = {"GridSample": (import_grid_sample, 2, 2)}
+COMPUTED = ("GridSample",)  # never folded: onnx's evaluator does not know opset 16's mode names
