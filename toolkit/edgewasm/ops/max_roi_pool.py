@@ -78,3 +78,4 @@ def import_max_roi_pool(im, node, at) -> None:
 
 
 IMPORTS = {"MaxRoiPool": (import_max_roi_pool, 2, 2)}
+COMPUTED = ("MaxRoiPool",)  # never folded: onnx's evaluator has no MaxRoiPool
