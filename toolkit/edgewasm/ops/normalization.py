@@ -232,6 +232,7 @@ IMPORTS = {
     "LpNormalization": (import_lp_norm, 1, 1),
     "MeanVarianceNormalization": (import_mvn, 1, 1),
 }
+COMPUTED = ("LpNormalization",)  # never folded: onnx's evaluator gets some forms wrong
 
 
 def _operand(graph, program, name: str) -> Ptr:
