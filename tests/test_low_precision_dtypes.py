@@ -377,3 +377,31 @@ def test_folded_cast_equals_run_time_cast(tmp_path, target):
     same_bits(got["folded"], got["computed"])
     assert_cast_equal(got["computed"], expected_cast(x, "float32", target, attrs.get("saturate", 1),
                                                      attrs.get("round_mode", "up")), target)
+
+
+MOVES = {
+    "Transpose": ([helper.make_node("Transpose", ["x"], ["y"], perm=[2, 0, 1])], []),
+    "Concat": ([helper.make_node("Concat", ["x", "x"], ["y"], axis=1)], []),
+    "Slice": ([helper.make_node("Slice", ["x", "s", "e", "a"], ["y"])], [("s", [1]), ("e", [4]), ("a", [2])]),
+    "Gather": ([helper.make_node("Gather", ["x", "i"], ["y"], axis=2)], [("i", [3, 0, 3])]),
+    "Reshape": ([helper.make_node("Reshape", ["x", "s"], ["y"])], [("s", [4, 6])]),
+    "Expand": ([helper.make_node("Expand", ["x", "s"], ["y"])], [("s", [2, 2, 3, 4])]),
+    "Tile": ([helper.make_node("Tile", ["x", "r"], ["y"])], [("r", [1, 2, 1])]),
+}
+
+
+@pytest.mark.parametrize("op", MOVES)
+@pytest.mark.parametrize("dtype", ["float8_e5m2", "float8_e8m0fnu", "int4", "uint2", "float4_e2m1fn"])
+def test_data_movement_keeps_codes(tmp_path, op, dtype):
+    """Low-precision tensors move through the any-element-size movement kernels unchanged."""
+    from onnx.reference import ReferenceEvaluator
+
+    nodes, consts = MOVES[op]
+    inits = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in consts]
+    x = every_code(dtype, 24).reshape(2, 3, 4)
+    onnx_type = dtypes.to_onnx(dtype)
+    probe = model(nodes, [("x", onnx_type, [2, 3, 4])], [("y", onnx_type, [])], inits)
+    want = ReferenceEvaluator(probe).run(None, {"x": x})[0]
+    proto = model(nodes, [("x", onnx_type, [2, 3, 4])], [("y", onnx_type, list(want.shape))], inits)
+    got = build(tmp_path, proto).run({"x": x})["y"]
+    same_bits(got, want)
