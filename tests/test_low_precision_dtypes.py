@@ -90,6 +90,8 @@ def test_boundary_identity_and_constant(tmp_path, dtype):
         assert host.run({"x": wide})["y"].tobytes() == raw
         with pytest.raises(InputError, match="packed"):
             host.run({"x": raw + b"\0"})
+        with pytest.raises(InputError, match="packed"):
+            host.run({"x": [[0] * n]})  # a nested list cannot encode it: the error says how to pass it
 
 
 def test_pack_layout_is_onnx():

@@ -77,7 +77,8 @@ def encode_input(spec: TensorSpec, value: Any) -> bytes:
     `array.array` and `memoryview` of the right item type and element count (flat or with matching
     shape), `Tensor`, nested lists (dtypes Python can pack: floats, integers, bool), and
     raw `bytes`/`bytearray`/byte memoryviews holding the dtype's own encoding (one byte per element
-    for 8-bit and sub-byte dtypes: the only way to pass those without numpy).
+    for the float8 dtypes; the sub-byte ones packed as ONNX packs them, or one per byte as ml_dtypes
+    holds them: the only way to pass those without numpy).
     """
     code, itemsize = DTYPES[spec.dtype]
     where = f"input {spec.name!r}"
@@ -113,7 +114,8 @@ def encode_input(spec: TensorSpec, value: Any) -> bytes:
         data = _typed_bytes(where, value, code, itemsize)
     elif isinstance(value, (list, tuple)):
         if not code:
-            layout = "one byte per element" if itemsize == 1 else "little-endian"
+            layout = (f"packed, {8 // bits} elements per byte, the first in the low bits" if bits else
+                      "one byte per element" if itemsize == 1 else "little-endian")
             raise InputError(f"{where}: a nested list cannot encode {spec.dtype}; pass a numpy array of "
                              f"ml_dtypes.{spec.dtype} or its raw bytes ({layout})")
         flat = _flatten(where, value, spec.shape)
