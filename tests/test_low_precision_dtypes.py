@@ -407,3 +407,21 @@ def test_data_movement_keeps_codes(tmp_path, op, dtype):
     proto = model(nodes, [("x", onnx_type, [2, 3, 4])], [("y", onnx_type, list(want.shape))], inits)
     got = build(tmp_path, proto).run({"x": x})["y"]
     same_bits(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz"])
+def test_isnan_isinf_of_float8(tmp_path, dtype):
+    """IsNaN and IsInf (opset 20) read float8 tensors: computed in float32 between casts (every code is
+    exactly a float32), against onnx.reference over every code."""
+    from onnx.reference import ReferenceEvaluator
+
+    x = every_code(dtype)
+    onnx_type = dtypes.to_onnx(dtype)
+    nodes = [helper.make_node("IsNaN", ["x"], ["nan"]), helper.make_node("IsInf", ["x"], ["inf"]),
+             helper.make_node("IsInf", ["x"], ["pos"], detect_negative=0),
+             helper.make_node("IsInf", ["x"], ["neg"], detect_positive=0)]
+    proto = model(nodes, [("x", onnx_type, [x.size])], [(n, TensorProto.BOOL, [x.size]) for n in ("nan", "inf", "pos", "neg")])
+    got = build(tmp_path, proto).run({"x": x})
+    for name, want in zip(("nan", "inf", "pos", "neg"), ReferenceEvaluator(proto).run(None, {"x": x})):
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
+    assert got["nan"].any() and (got["inf"].any() == (dtype == "float8_e5m2"))

@@ -25,6 +25,8 @@ from .subgraphs import all_nodes, defined_names, renamed, subgraphs
 
 Shapes = dict[str, tuple[int, ...]]
 HALF_DTYPES = {"float16", "bfloat16"}  # computed in float32 by ops that have only float32 kernels
+# and the small floats too (IsNaN, IsInf of float8): every code is exactly a float32
+HALF_DTYPES |= {"float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn"}
 
 
 def read_model_bytes(path: str | Path) -> bytes:
