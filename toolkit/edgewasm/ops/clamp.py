@@ -58,6 +58,18 @@ def import_clip(im, node, at) -> None:
     elementwise.emit(im, node, "clip", [x, *bounds], dtype)
 
 
+def fold_clip(im, node, at) -> list:
+    """onnx's evaluator leaves an absent bound infinite; ONNX (and onnxruntime) clip to the finite limits."""
+    x = im.constants[node.input[0]]
+    limits = _dtype_limits(dtypes.of_array(x))
+    if im.opset < 11:
+        lo, hi = at.get("min", limits[0]), at.get("max", limits[1])
+    else:
+        lo, hi = (im.constants[node.input[i]].reshape(()) if len(node.input) > i and node.input[i] else limits[i - 1]
+                  for i in (1, 2))
+    return [np.minimum(np.maximum(x, np.asarray(lo, x.dtype)), np.asarray(hi, x.dtype))]
+
+
 def _dtype_limits(dtype: str) -> tuple:
     if dtypes.is_float(dtype):
         info = np.finfo(dtypes.numpy_dtype(dtype))
@@ -67,6 +79,7 @@ def _dtype_limits(dtype: str) -> tuple:
 
 
 IMPORTS = {"Relu": (import_relu, 1, 1), "Clip": (import_clip, 1, 3)}
+FOLDS = {"Clip": fold_clip}
 
 
 def lower(graph, node, program) -> None:
