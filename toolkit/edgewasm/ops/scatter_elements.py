@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..backend.indexing import (REDUCTION_OPSET, check_constant_indices, check_index_dtype, check_value_dtype,
                                 copy_into, elements_descriptor, reduction_of)
 from ..backend.program import Ptr
@@ -48,7 +50,20 @@ def import_scatter_elements(im, node, at) -> None:
             reduction=reduction)
 
 
+def fold_scatter(im, node, at) -> list:
+    """onnx's evaluator has no Scatter (opsets 9-10): ScatterElements without a reduction, in numpy."""
+    data, indices, updates = (im.constants[name] for name in node.input)
+    axis = normalize_axis(node, int(at.get("axis", 0)), data.ndim)
+    check_constant_indices(im, node, node.input[1], data.shape[axis])
+    where = list(np.indices(indices.shape, sparse=True))  # each element's own position off the axis
+    where[axis] = np.where(indices < 0, indices + data.shape[axis], indices).astype(np.int64)
+    y = data.copy()
+    y[tuple(where)] = updates  # a repeated index: the last one wins, as onnxruntime applies them
+    return [y]
+
+
 IMPORTS = {"ScatterElements": (import_scatter_elements, 3, 3), "Scatter": (import_scatter_elements, 3, 3)}
+FOLDS = {"Scatter": fold_scatter}
 
 
 def lower(graph, node, program) -> None:
