@@ -54,6 +54,18 @@ def import_identity(im, node, at) -> None:
 
 def import_dropout(im, node, at) -> None:
     """Inference: the identity. Training mode (random) and a mask the graph reads are refused."""
+    _dropout_mask(im, node)
+    import_identity(im, node, at)
+
+
+def fold_dropout(im, node, at) -> list:
+    """onnx's evaluator gives opsets 7-11 the opset-12 mask (all true, bool)."""
+    mask = _dropout_mask(im, node)
+    return [im.constants[node.input[0]]] + ([im.constants[mask]] if mask else [])
+
+
+def _dropout_mask(im, node) -> str | None:
+    """Refuses training mode; places the inference mask as a constant and returns its name."""
     training = node.input[2] if len(node.input) > 2 and node.input[2] else None
     ratio = node.input[1] if len(node.input) > 1 and node.input[1] else None
     dropping = ratio is None or float(np.asarray(im.const(ratio, node, "ratio")).reshape(-1)[0]) != 0
@@ -66,7 +78,7 @@ def import_dropout(im, node, at) -> None:
         if im.opset < 12:  # opsets 7-11: onnxruntime's inference mask is all false (0 in X's dtype before 10)
             kind = np.bool_ if im.opset >= 10 else numpy_dtype(im.dtype(node.input[0]))
             im.constants[mask] = np.zeros(im.shape(node.input[0]), kind)
-    import_identity(im, node, at)
+    return mask
 
 
 IMPORTS = {
@@ -75,6 +87,7 @@ IMPORTS = {
     "Identity": (import_identity, 1, 1),
     "Dropout": (import_dropout, 1, 3),
 }
+FOLDS = {"Dropout": fold_dropout}
 
 
 def lower(graph, node, program) -> None:
