@@ -51,6 +51,23 @@ def scalar_of(dtype: str, value) -> float | int | bool:
 
 
 def import_pad(im, node, at) -> None:
+    inputs, out, attrs = pad_arguments(im, node, at)
+    im.emit(IR_OP, inputs, node.output[0], out, node.name, **attrs)
+
+
+def fold_pad(im, node, at) -> list:
+    """onnx's evaluator fails on negative pads (a crop); numpy pads what the unit reads."""
+    _, _, attrs = pad_arguments(im, node, at)
+    x = im.constants[node.input[0]]
+    kept = x[tuple(slice(max(-b, 0), s - max(-e, 0)) for s, b, e in zip(x.shape, attrs["begin"], attrs["end"]))]
+    widths = [(max(b, 0), max(e, 0)) for b, e in zip(attrs["begin"], attrs["end"])]
+    if attrs["mode"] == "constant":
+        return [np.pad(kept, widths, constant_values=np.asarray(attrs["value"], x.dtype))]
+    return [np.pad(kept, widths, mode=attrs["mode"])]
+
+
+def pad_arguments(im, node, at) -> tuple[list[str], tuple[int, ...], dict]:
+    """Pad's inputs, output shape and IR attributes, from every opset spelling."""
     x = node.input[0]
     shape, dtype = im.shape(x), im.dtype(x)
     rank = len(shape)
@@ -98,8 +115,7 @@ def import_pad(im, node, at) -> None:
             raise ModelFormatError(f"Pad node {node.name!r}: reflect pads {b}, {e} of axis {axis} exceed its "
                                    f"{kept} kept elements less one")
     inputs = [x] if fill_input is None else [x, fill_input]
-    im.emit(IR_OP, inputs, node.output[0], out, node.name, dtype=dtype, mode=mode, begin=tuple(begin),
-            end=tuple(end), value=value)
+    return inputs, out, dict(dtype=dtype, mode=mode, begin=tuple(begin), end=tuple(end), value=value)
 
 
 def import_center_crop_pad(im, node, at) -> None:
@@ -125,6 +141,7 @@ def import_center_crop_pad(im, node, at) -> None:
 
 
 IMPORTS = {"Pad": (import_pad, 1, 4), "CenterCropPad": (import_center_crop_pad, 2, 2)}
+FOLDS = {"Pad": fold_pad}
 
 
 def source_indices(size: int, begin: int, end: int, mode: str) -> np.ndarray:
