@@ -589,3 +589,19 @@ def _has(op, version):
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
 def test_old_opset(tmp_path, row):
     check_row(tmp_path, row)
+
+
+def _folded(row: R) -> R:
+    """The same node with every input a constant: the importer folds it at the model's opset."""
+    folded = R(row.op, row.opset, row.attrs, *(v if isinstance(v, (str, K)) else K(v) for v in row.inputs),
+               outputs=row.outputs, note=row.note)
+    folded.outer = row.outer
+    return folded
+
+
+FOLDABLE = [r for r in ROWS if any(not isinstance(v, (str, K)) for v in r.inputs) and not r.outer]
+
+
+@pytest.mark.parametrize("row", FOLDABLE, ids=[r.id for r in FOLDABLE])
+def test_old_opset_folded(tmp_path, row):
+    check_row(tmp_path, _folded(row))
