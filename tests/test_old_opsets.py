@@ -420,6 +420,7 @@ ROWS = [
     R("LpNormalization", 7, {}, X3),
     R("LpNormalization", 7, {"axis": 1, "p": 1}, X3),
     R("MeanVarianceNormalization", 9, {}, IMG),
+    R("MeanVarianceNormalization", 9, {}, rnd(2, 3, 4, 5, seed=3), note="batch 2"),
     R("MeanVarianceNormalization", 13, {"axes": [1, 2, 3]}, IMG),
     *[R(op, 7, {}, X3) for op in ("Abs", "Neg", "Exp", "Tanh", "Sigmoid", "Relu", "Floor", "Ceil", "Sin", "Cos",
                                  "Tan", "Atan", "Softsign", "Softplus")],
