@@ -526,3 +526,19 @@ def test_float64_instance_norm_and_mvn(tmp_path):
     np.testing.assert_allclose(got["y"], want, rtol=1e-12, atol=1e-14)
     mean, std = x.mean((0, 2), keepdims=True), x.std((0, 2), keepdims=True)
     np.testing.assert_allclose(got["m"], (x - mean) / (std + 1e-9), rtol=1e-12, atol=1e-14)
+
+
+# -- float64 Pow --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exp_dtype,np_exp", [(DOUBLE, np.float64), (INT64, np.int64), (INT32, np.int32)])
+def test_float64_pow(tmp_path, exp_dtype, np_exp):
+    x = RNG.uniform(0.1, 4, (3, 4))
+    x[0] = [-2.0, -0.5, 0.0, 3.0]  # negative bases with integer exponents, a zero base
+    if np_exp == np.float64:
+        y = np.array([2.0, 3.0, 2.0, -1.5])
+    else:
+        y = np.array([2, 3, 4, -1], np_exp)
+    proto = model([helper.make_node("Pow", ["x", "y"], ["z"])], [("x", DOUBLE, [3, 4]), ("y", exp_dtype, [4])],
+                  [("z", DOUBLE, [3, 4])], opset=15)
+    _check_f64(tmp_path, proto, {"x": x, "y": y})

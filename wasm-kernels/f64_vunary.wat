@@ -324,3 +324,44 @@
     (br_if $terms (local.get $k)))
   (f64.div (call $f64_exp (f64.neg (f64.mul (local.get $z) (local.get $z))))
            (f64.mul (f64.const 0x1.c5bf891b4ef6ap+0) (local.get $t))))
+
+;; $f64_pow: helper, C's pow(a, b) in f64 (x_elementwise's float Pow, float64 only): b = 0 or a = 1
+;; give 1 (even for NaN); a NaN operand gives NaN; zeros and infinities as C's pow; another a < 0
+;; needs an integer b (else NaN), the sign from b's parity; an integer |b| <= 4 by multiplying
+;; (within 3 ulp); any other b as e^(b log|a|) ($f64_exp, $f64_log: relative error within
+;; |b log a| * 2^-50 + 2^-51, 4e-15 while |b log a| <= 10).
+(func $f64_pow (param $a f64) (param $b f64) (result f64)
+  (local $m f64) (local $odd i32) (local $integer i32) (local $r f64) (local $p f64) (local $k i64)
+  (if (i32.or (f64.eq (local.get $b) (f64.const 0)) (f64.eq (local.get $a) (f64.const 1)))
+    (then (return (f64.const 1))))
+  (if (i32.or (f64.ne (local.get $a) (local.get $a)) (f64.ne (local.get $b) (local.get $b)))
+    (then (return (f64.const nan))))
+  (local.set $m (f64.abs (local.get $a)))
+  (if (f64.eq (f64.abs (local.get $b)) (f64.const inf))
+    (then (if (f64.eq (local.get $m) (f64.const 1)) (then (return (f64.const 1))))
+          (return (select (f64.const inf) (f64.const 0)
+                          (i32.eq (f64.gt (local.get $m) (f64.const 1)) (f64.gt (local.get $b) (f64.const 0)))))))
+  (local.set $integer (f64.eq (f64.trunc (local.get $b)) (local.get $b)))
+  (local.set $odd (i32.and (local.get $integer)
+                           (f64.ne (f64.sub (local.get $b) (f64.mul (f64.const 2) (f64.trunc (f64.mul (local.get $b) (f64.const 0.5)))))
+                                   (f64.const 0))))
+  (if (i32.or (f64.eq (local.get $m) (f64.const 0)) (f64.eq (local.get $m) (f64.const inf)))
+    (then  ;; |a| = 0: +0 or +inf as b > 0 or < 0 (|a| = inf: the reverse); an odd b keeps a's sign
+      (local.set $r (select (f64.const inf) (f64.const 0)
+                            (i32.xor (f64.lt (local.get $b) (f64.const 0)) (f64.eq (local.get $m) (f64.const inf)))))
+      (return (select (f64.copysign (local.get $r) (local.get $a)) (local.get $r) (local.get $odd)))))
+  (if (i32.and (f64.lt (local.get $a) (f64.const 0)) (i32.eqz (local.get $integer))) (then (return (f64.const nan))))
+  (if (i32.and (local.get $integer) (f64.le (f64.abs (local.get $b)) (f64.const 4)))
+    (then
+      (local.set $k (i64.trunc_f64_s (f64.abs (local.get $b))))
+      (local.set $r (f64.const 1))
+      (local.set $p (local.get $m))
+      (loop $square
+        (if (i32.wrap_i64 (i64.and (local.get $k) (i64.const 1))) (then (local.set $r (f64.mul (local.get $r) (local.get $p)))))
+        (local.set $k (i64.shr_u (local.get $k) (i64.const 1)))
+        (if (i64.ne (local.get $k) (i64.const 0))
+          (then (local.set $p (f64.mul (local.get $p) (local.get $p)))
+                (br $square))))
+      (if (f64.lt (local.get $b) (f64.const 0)) (then (local.set $r (f64.div (f64.const 1) (local.get $r))))))
+    (else (local.set $r (call $f64_exp (f64.mul (local.get $b) (call $f64_log (local.get $m)))))))
+  (select (f64.neg (local.get $r)) (local.get $r) (i32.and (local.get $odd) (f64.lt (local.get $a) (f64.const 0)))))

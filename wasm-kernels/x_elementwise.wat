@@ -358,17 +358,18 @@
   (local.get $r))
 
 ;; $x_float_op: helper, op $op on class-2 values. See the op codes above; logical ops treat a
-;; nonzero (or NaN) value as true. Integer-only ops (bitwise, shifts, pow) give NaN.
+;; nonzero (or NaN) value as true. Integer-only ops (bitwise, shifts) give NaN; pow is
+;; f64_vunary.wat's $f64_pow (used for float64 only: float32 Pow has its own kernel).
 (func $x_float_op (param $op i32) (param $a f64) (param $b f64) (param $c f64) (result f64)
   (local $r f64)
   (block $nan (block $lxor (block $lor (block $land
-  (block $ge (block $gt (block $le (block $lt (block $eq (block $clip (block $min (block $max (block $fmod
+  (block $ge (block $gt (block $le (block $lt (block $eq (block $clip (block $fpow (block $min (block $max (block $fmod
   (block $mod (block $div (block $mul (block $sub (block $add (block $recip (block $round (block $ceil (block $floor
   (block $isninf (block $ispinf (block $isinf (block $isnan (block $lnot
   (block $sign (block $abs (block $neg (block $copy
     (br_table $copy $neg $abs $sign $lnot $nan $isnan $isinf $ispinf $isninf $floor $ceil $round $recip
               $nan $nan $nan $nan $nan $nan
-              $add $sub $mul $div $mod $fmod $max $min $nan $clip
+              $add $sub $mul $div $mod $fmod $max $min $fpow $clip
               $eq $lt $le $gt $ge $land $lor $lxor $nan $nan $nan $nan $nan
               $nan (local.get $op)))
     (return (local.get $a)))
@@ -401,6 +402,7 @@
     (return (call $f64_fmod (local.get $a) (local.get $b))))
     (return (f64.max (local.get $a) (local.get $b))))
     (return (f64.min (local.get $a) (local.get $b))))
+    (return (call $f64_pow (local.get $a) (local.get $b))))  ;; pow: float64 only (backend/elementwise.supports)
     (return (f64.min (f64.max (local.get $a) (local.get $b)) (local.get $c))))
     (return (f64.convert_i32_u (f64.eq (local.get $a) (local.get $b)))))
     (return (f64.convert_i32_u (f64.lt (local.get $a) (local.get $b)))))

@@ -44,7 +44,7 @@ def supports(op: str, dtype: str) -> bool:
     if dtype not in dtypes.COMPUTED:
         return False
     if dtypes.is_float(dtype):
-        return op not in NOT_IN_FLOAT_CLASS
+        return op not in NOT_IN_FLOAT_CLASS or (op == "pow" and dtype == "float64")  # $f64_pow
     return op not in FLOAT_ONLY
 
 
