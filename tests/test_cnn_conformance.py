@@ -18,8 +18,6 @@ NOT_PASSING = {  # case: (status, why)
     # onnx's expected output is written with 4 decimals (0.1511, 0.2841 for 0.15105554, 0.2840444);
     # onnxruntime misses it by the same 5.6e-5, see test_rounded_expectation_matches_onnxruntime
     ROUNDED_EXPECTATION: ("failed", "outside rtol 1e-4 + atol 1e-5"),
-    # a bug outside the CNN units: the expanded body's folded constant is lost before memory planning
-    "test_relu_expanded_ver18": ("failed", "KeyError: 'Relu_test_relu_expanded_function_Zero'"),
 }
 
 
