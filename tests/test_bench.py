@@ -40,10 +40,11 @@ REQUIRED_RESULT_FIELDS = {"status", "label", "p50_ms", "p95_ms", "samples", "blo
 
 
 def unsupported_model() -> onnx.ModelProto:
-    """A valid model onnxruntime runs and edgewasm will not compile (Det is no edge-inference op)."""
-    graph = helper.make_graph([helper.make_node("Det", ["x"], ["y"], name="det")], "det",
+    """A valid model onnxruntime runs and edgewasm will not compile (NonZero: its output shape
+    depends on the data)."""
+    graph = helper.make_graph([helper.make_node("NonZero", ["x"], ["y"], name="det")], "det",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+                              [helper.make_tensor_value_info("y", TensorProto.INT64, [3, "n"])])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
 
 
@@ -96,10 +97,10 @@ def test_unsupported_model_is_skipped_with_its_reason(server_run):
     assert det["source"].endswith("det.onnx") and det["flops"] is None
     skipped = det["results"]["wasmtime"]
     assert skipped["status"] == "skipped"
-    assert re.match(r"skipped: unsupported ONNX operator\(s\): Det \(nodes: det\)", skipped["reason"])
+    assert re.match(r"skipped: unsupported ONNX operator\(s\): NonZero \(nodes: det\)", skipped["reason"])
     assert det["edgewasm"] == {"status": "skipped", "reason": skipped["reason"]}
     assert det["results"]["onnxruntime"]["status"] == "ok"  # the baseline still runs
-    assert "skipped: unsupported ONNX operator(s): Det" in server_run["stdout"]
+    assert "skipped: unsupported ONNX operator(s): NonZero" in server_run["stdout"]
 
 
 def test_peak_kernels_and_host_overhead_are_reported(server_run):
