@@ -1,4 +1,4 @@
-"""`edgewasm compile | run | check | fuzz | loadtest | conformance | bench | serve`.
+"""`edgewasm compile | run | check | fuzz | loadtest | conformance | bench | serve | batch`.
 
 Exit codes: 0 ok; 1 a check found a disagreement; 2 bad input or usage, with a one-line
 message and no traceback (anything else is a bug and keeps its traceback).
@@ -221,7 +221,33 @@ def cmd_serve(args) -> int:
     dist = Path(args.dist)
     if not (dist / "index.html").is_file():
         raise UsageError(f"{dist} has no index.html: run `python build.py` first (or pass --dist)")
-    serve(dist, host=args.host, port=args.port)
+    if args.workers < 1:
+        raise UsageError("--workers must be >= 1")
+    serve(dist, host=args.host, port=args.port, processes=args.workers)
+    return EXIT_OK
+
+
+def cmd_batch(args) -> int:
+    from .batch import run_batch
+
+    bundle = _bundle(args.bundle)
+    inputs = {}
+    for pair in args.input or []:
+        name, sep, file = pair.partition("=")
+        if not sep or not name or not file:
+            raise UsageError(f"--input expects NAME=FILE.npy, got {pair!r}")
+        if name in inputs:
+            raise UsageError(f"--input {name} given twice")
+        inputs[name] = Path(file)
+    if not inputs:
+        raise UsageError("give at least one --input NAME=FILE.npy")
+    if args.chunk_rows is not None and args.chunk_rows < 1:
+        raise UsageError("--chunk-rows must be >= 1")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be >= 1")
+    report = run_batch(bundle, inputs, Path(args.output), variant=args.variant, scheduler=args.scheduler,
+                       workers=args.workers, chunk_rows=args.chunk_rows, log=_log)
+    print(report.summary())
     return EXIT_OK
 
 
@@ -402,7 +428,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dist", default="dist")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1,
+                   help="uvicorn worker processes (default 1); each loads its own models")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("batch", help="score .npy data sets with a bundle on Dask (same bits as model.run)")
+    p.add_argument("bundle")
+    p.add_argument("--input", action="append", metavar="NAME=FILE.npy",
+                   help="rows along axis 0, memory-mapped (repeat for every input)")
+    p.add_argument("-o", "--output", required=True,
+                   help="OUT.npy (several outputs: OUT_NAME.npy beside it) or a directory (NAME.npy each)")
+    p.add_argument("--variant")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://host:8786); default: a LocalCluster here")
+    p.add_argument("--workers", type=int, help="LocalCluster worker processes (default: the CPU count)")
+    p.add_argument("--chunk-rows", type=int, metavar="R",
+                   help="rows per task (default: about 8 MiB of input, a multiple of the model's batch)")
+    p.set_defaults(func=cmd_batch)
     return parser
 
 

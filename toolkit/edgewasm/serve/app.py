@@ -67,8 +67,13 @@ def create_app(dist: Path, workers: int = 4) -> Starlette:
                      middleware=[Middleware(DevServerHeaders)])
 
 
-def serve(dist: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(dist: Path, host: str = "127.0.0.1", port: int = 8000, processes: int = 1) -> None:
     import uvicorn
 
+    if processes > 1:  # uvicorn worker processes, each building the app from the environment
+        from .workers import serve_workers
+
+        serve_workers(dist, host, port, processes)
+        return
     print(f"serving {dist} at http://{host}:{port}/ (inference API at /api/infer)")
     uvicorn.run(create_app(dist), host=host, port=port, log_level="warning")

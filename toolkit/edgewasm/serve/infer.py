@@ -16,6 +16,7 @@ import asyncio
 import base64
 import binascii
 import json
+import os
 import re
 import threading
 import time
@@ -106,7 +107,7 @@ class InferenceApi:
                                "b64": base64.b64encode(value.astype(value.dtype.newbyteorder("<")).tobytes()).decode()}
                         for name, value in outputs.items()},
             "latency_ms": latency,
-        })
+        }, headers={"x-edgewasm-pid": str(os.getpid())})  # which server process answered
 
     def _model(self, name: str, variant: str | None):
         from ..runtime.wasmtime_host import load
