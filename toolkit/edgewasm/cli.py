@@ -272,6 +272,22 @@ def cmd_loadtest(args) -> int:
         raise UsageError(f"{dist}/models/{args.model} is not a bundle: run `python build.py` first (or pass --dist)")
     if args.clients < 1 or not 0 < args.seconds <= 600:
         raise UsageError("--clients must be >= 1 and --seconds in (0, 600]")
+    if args.workers is not None:
+        from .loadtest import load_test_workers
+
+        if args.workers < 1:
+            raise UsageError("--workers must be >= 1")
+        _log(f"loading /api/infer of `edgewasm serve --workers 1` and `--workers {args.workers}` with "
+             f"{args.clients} clients for {args.seconds} s each ...")
+        reports = load_test_workers(dist, args.model, args.clients, args.seconds, args.workers)
+        for _, report in reports:
+            for error in sorted(set(report.errors))[:5]:
+                print(f"error: {error}")
+        base = reports[0][1].requests / reports[0][1].seconds
+        for n, report in reports:
+            print(f"{n} worker{'s' if n > 1 else ''}: {report.summary()} "
+                  f"[{report.requests / report.seconds / base:.2f}x of 1 worker; server RSS over all processes]")
+        return EXIT_CHECK_FAILED if any(r.errors for _, r in reports) else EXIT_OK
     _log(f"loading /api/infer with {args.clients} clients for {args.seconds} s ...")
     report = load_test_dist(dist, args.model, args.clients, args.seconds)
     for error in sorted(set(report.errors))[:5]:
@@ -395,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="digits")
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="load `edgewasm serve --workers 1` and `--workers N` (child processes) and compare")
     p.set_defaults(func=cmd_loadtest)
 
     p = sub.add_parser("conformance", help="run onnx's backend node test cases and report per op")

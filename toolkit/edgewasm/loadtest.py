@@ -56,8 +56,11 @@ def rss_mib() -> float:
 
 
 def run_load(origin: str, body: bytes, clients: int = 16, seconds: float = 20.0,
-             max_requests: int = 200_000) -> LoadReport:
-    """POST `body` to origin/api/infer from `clients` threads until time or requests run out."""
+             max_requests: int = 200_000, rss=None) -> LoadReport:
+    """POST `body` to origin/api/infer from `clients` threads until time or requests run out.
+
+    `rss`: what to measure the server's memory with (default: this process, the in-process server)."""
+    rss = rss or rss_mib
     parts = urlsplit(origin)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the load test only targets loopback addresses")
@@ -97,11 +100,11 @@ def run_load(origin: str, body: bytes, clients: int = 16, seconds: float = 20.0,
     for t in threads:
         t.start()
     time.sleep(min(WARMUP_SECONDS, seconds / 2))
-    report.rss_after_warmup_mib = rss_mib()
+    report.rss_after_warmup_mib = rss()
     for t in threads:
         t.join(timeout=seconds + 60)
     report.seconds = time.monotonic() - started
-    report.rss_end_mib = rss_mib()
+    report.rss_end_mib = rss()
     return report
 
 
@@ -124,3 +127,111 @@ def load_test_dist(dist: Path, model: str, clients: int, seconds: float) -> Load
 
     with ServerThread(create_app(dist)) as server:
         return run_load(server.origin, infer_body(dist / "models" / model, model), clients, seconds)
+
+
+# ---- `edgewasm serve --workers N` in a child process: throughput for 1 and N worker processes ----
+
+def _tree_rss_mib(root: int) -> float:
+    """Resident memory of a process and all its descendants (Linux /proc; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
+
+
+class ServerProcess:
+    """`edgewasm serve --dist DIST --workers N` on a free loopback port, as a child process.
+
+    Ready once `workers` distinct processes have answered `/api/infer` (the `x-edgewasm-pid`
+    header), so a load test never measures a server whose workers are still starting.
+    """
+
+    def __init__(self, dist: Path, workers: int, body: bytes, start_timeout: float = 60.0):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.dist, self.workers, self.body, self.start_timeout = Path(dist), workers, body, start_timeout
+        self.process = None
+        self.pids: set[int] = set()
+
+    def __enter__(self) -> "ServerProcess":
+        import subprocess
+        import sys
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "edgewasm.cli", "serve", "--dist", str(self.dist), "--port", str(self.port),
+             "--workers", str(self.workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + self.start_timeout
+        while len(self.pids) < self.workers:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"edgewasm serve exited: {self.process.stderr.read().decode()[-500:]}")
+            if time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"edgewasm serve --workers {self.workers} answered from {len(self.pids)} "
+                                   f"processes within {self.start_timeout} s")
+            threads = [threading.Thread(target=self._probe) for _ in range(2 * self.workers)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if len(self.pids) < self.workers:
+                time.sleep(0.05)
+        return self
+
+    def _probe(self) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("POST", "/api/infer", self.body, {"content-type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            pid = response.getheader("x-edgewasm-pid")
+            if response.status == 200 and pid:
+                self.pids.add(int(pid))
+        except (OSError, http.client.HTTPException):
+            pass
+        finally:
+            connection.close()
+
+    def rss_mib(self) -> float:
+        return _tree_rss_mib(self.process.pid) if self.process else 0.0
+
+    def __exit__(self, *exc_info) -> None:
+        import signal
+        import subprocess
+
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # uvicorn's supervisor stops its workers
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def load_test_workers(dist: Path, model: str, clients: int, seconds: float,
+                      workers: int) -> list[tuple[int, LoadReport]]:
+    """The same load against `edgewasm serve` with 1 and with `workers` processes (each a child)."""
+    body = infer_body(dist / "models" / model, model)
+    reports = []
+    for n in sorted({1, workers}):
+        with ServerProcess(dist, n, body) as server:
+            report = run_load(server.origin, body, clients, seconds, rss=server.rss_mib)
+        reports.append((n, report))
+    return reports

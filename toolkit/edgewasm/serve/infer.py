@@ -61,6 +61,7 @@ class InferenceApi:
             response = JSONResponse({"error": str(exc)}, status_code=exc.status)
         except ClientDisconnect:
             return
+        response.headers["x-edgewasm-pid"] = str(os.getpid())  # which server process answered
         await response(scope, receive, send)
 
     async def _read_body(self, request: Request) -> bytes:
@@ -107,7 +108,7 @@ class InferenceApi:
                                "b64": base64.b64encode(value.astype(value.dtype.newbyteorder("<")).tobytes()).decode()}
                         for name, value in outputs.items()},
             "latency_ms": latency,
-        }, headers={"x-edgewasm-pid": str(os.getpid())})  # which server process answered
+        })
 
     def _model(self, name: str, variant: str | None):
         from ..runtime.wasmtime_host import load
