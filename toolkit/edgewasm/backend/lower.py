@@ -15,4 +15,30 @@ def lower(graph: Graph) -> Program:
     program = Program()
     for node in graph.nodes:
         IR_OPS[node.op].lower(graph, node, program)
+    canonicalize_nans(graph, program)
     return program
+
+
+# dtype -> (kernel, extra i32 args) of wasm-kernels/x_canonical_nan.wat; float dtypes with one NaN
+# encoding (float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu) or none (float4_e2m1fn) need no pass.
+CANONICAL_NAN = {
+    "float32": ("f32_canonical_nan", ()), "float64": ("f64_canonical_nan", ()),
+    "float16": ("x16_canonical_nan", (0x7C00, 0x7E00)), "bfloat16": ("x16_canonical_nan", (0x7F80, 0x7FC0)),
+    "float8_e4m3fn": ("x8_canonical_nan", (0x7E, 0x7F)), "float8_e5m2": ("x8_canonical_nan", (0x7C, 0x7E)),
+}
+
+
+def canonicalize_nans(graph: Graph, program: Program) -> None:
+    """After the last layer, rewrite every NaN of every float graph output as its dtype's canonical
+    quiet NaN (float32 0x7fc00000), so outputs have the same bits on every CPU (the wasm spec leaves
+    NaN sign and payload to the hardware). Once per distinct tensor; the calls belong to the last
+    layer (a --profile build times them with it)."""
+    node = program.calls[-1].node if program.calls else "__outputs"
+    done: set[str] = set()
+    for info in graph.outputs:
+        root = program.root(info.name)
+        if info.dtype not in CANONICAL_NAN or root in done or info.size == 0:
+            continue
+        done.add(root)
+        kernel, extra = CANONICAL_NAN[info.dtype]
+        program.call(kernel, [program.operand(graph, info.name), info.size, *extra], node)
