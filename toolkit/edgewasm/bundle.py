@@ -99,6 +99,7 @@ class VariantSpec:
     report: dict = field(default_factory=dict)
     layers: list[dict] = field(default_factory=list)  # a --profile build: [{"export", "node"}] in run order
     failures: list[str] = field(default_factory=list)  # run() status i + 1 means failures[i]
+    threads: int = 1  # a --threads N build: imports one shared memory, runs on up to N threads
 
     @property
     def memory_bytes(self) -> int:
@@ -194,7 +195,10 @@ def _parse_variant(name: str, v: dict) -> VariantSpec:
         report=_optional(v, "report", dict, {}, where),
         layers=[_layer(entry, f"{where}.layers") for entry in _optional(v, "layers", list, [], where)],
         failures=_optional(v, "failures", list, [], where),
+        threads=_optional(v, "threads", int, 1, where),
     )
+    if spec.threads < 1:
+        raise BundleError(f"manifest: {where}.threads must be >= 1")
     if not all(isinstance(message, str) for message in spec.failures):
         raise BundleError(f"manifest: {where}.failures must be a list of strings")
     check_layout(spec)
@@ -266,6 +270,7 @@ class VariantBuild:
     has_init: bool = False
     layers: list[dict] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    threads: int = 1
 
 
 def write_bundle(out: Path, name: str, source_sha256: str, variants: list[VariantBuild],
@@ -311,6 +316,7 @@ def write_bundle(out: Path, name: str, source_sha256: str, variants: list[Varian
             "report": v.report,
             **({"layers": v.layers} if v.layers else {}),
             **({"failures": v.failures} if v.failures else {}),
+            **({"threads": v.threads} if v.threads > 1 else {}),
         }
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n")

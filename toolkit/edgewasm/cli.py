@@ -65,7 +65,7 @@ def cmd_compile(args) -> int:
     manifest = compile_model(args.model, args.output, batch=args.batch, name=args.name, log=_log,
                              shapes=_shapes(args.shape or []), max_bytes=args.max_bytes,
                              variants=variants, options=options, eval_data=eval_data,
-                             chunk_bytes=args.chunk_bytes, profile=args.profile)
+                             chunk_bytes=args.chunk_bytes, profile=args.profile, threads=args.threads)
     print(summary_table(json.loads(manifest.read_text())))
     return EXIT_OK
 
@@ -138,7 +138,7 @@ def cmd_run(args) -> int:
     if args.profile:
         outputs = _print_profile(bundle, inputs, args)
     else:
-        outputs = run_engine(args.engine, bundle, inputs, args.variant, _memory_limit(args))
+        outputs = run_engine(args.engine, bundle, inputs, args.variant, _memory_limit(args), _threads(args))
     if args.output:
         np.savez(args.output, **{k: np.asarray(v) for k, v in outputs.items()})
         _log(f"wrote {args.output}")
@@ -185,6 +185,15 @@ def _memory_limit(args) -> int | None:
     return int(args.memory_limit * (1 << 20))
 
 
+def _threads(args) -> int | None:
+    """--threads k of run/check (None: the host's default; a --threads N build runs on min(N, cores))."""
+    if getattr(args, "threads", None) is None:
+        return None
+    if args.threads < 1:
+        raise UsageError(f"--threads must be a positive integer, got {args.threads}")
+    return args.threads
+
+
 def cmd_check(args) -> int:
     from .engines import NOISE_FACTOR, bit_identical, max_abs_diff, onnxruntime_noise, run_engine, within_contract
 
@@ -193,7 +202,7 @@ def cmd_check(args) -> int:
     results = {}
     for engine in ("wasmtime", "browser", "onnxruntime"):
         _log(f"running {engine} ...")
-        results[engine] = run_engine(engine, bundle, inputs, args.variant, _memory_limit(args))
+        results[engine] = run_engine(engine, bundle, inputs, args.variant, _memory_limit(args), _threads(args))
     noise = None
     ok = True
     for name, value in results["wasmtime"].items():
@@ -373,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="size of each weight chunk, which pages fetch in parallel and cache (default 1 MiB)")
     p.add_argument("--profile", action="store_true",
                    help="also export one entry point per layer, so hosts can time each layer")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="build the opt-in threaded module: imports one shared memory, runs on up to N threads "
+                        "(default 1: the zero-import module)")
     from .variants import add_compression_arguments
 
     add_compression_arguments(p)
@@ -386,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant")
     p.add_argument("-o", "--output", help="write the outputs to this .npz (keys are the ONNX output names)")
     p.add_argument("--profile", action="store_true", help="print per-layer times (a bundle compiled with --profile)")
+    p.add_argument("--threads", type=int, metavar="K", help="threads for a --threads N build (default min(N, cores))")
     p.add_argument("--memory-limit", type=float, metavar="MIB", help=MEMORY_LIMIT_HELP)
     p.set_defaults(func=cmd_run)
 
@@ -397,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-limit", type=float, metavar="MIB", help=MEMORY_LIMIT_HELP)
     p.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance against onnxruntime (default 1e-5)")
     p.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance against onnxruntime (default 1e-4)")
+    p.add_argument("--threads", type=int, metavar="K", help="threads for a --threads N build (default min(N, cores))")
     p.add_argument("--strict", action="store_true",
                    help="fail outside the tolerance even when onnxruntime's own optimization levels differ as much")
     p.set_defaults(func=cmd_check)

@@ -30,11 +30,12 @@ from .variants import Options, Recipe, check_options, compress, parse_variants, 
 
 def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = None,
                     options: Options | None = None, profile: bool = False,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[VariantBuild, str]:
+                    max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 1) -> tuple[VariantBuild, str]:
     """Graph -> one variant's module, weights and reference; also returns the module's wat.
 
     profile: also export one entry point per layer (`layer_<n>`) for the host to time.
     max_bytes: the largest linear memory the plan may take (frontend/limits.py).
+    threads: N >= 2 builds the opt-in threaded module (backend/threads.py), 1 the default one.
     """
     recipe, options = recipe or Recipe(), options or Options()
     graph, _ = channels_last(graph)
@@ -45,7 +46,11 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
     program = lower(graph)
     steps += store_weights(program, recipe)
     plan = plan_memory(graph, program, max_bytes)
-    wat = emit_module(program, plan, profile=profile)
+    if threads != 1:
+        from .backend.threads import emit_threaded_module, split_summary
+        wat = emit_threaded_module(program, plan, threads, profile=profile)
+    else:
+        wat = emit_module(program, plan, profile=profile)
     wasm = assemble(wat)
     weights_offset, region = shipped_region(program, plan)
 
@@ -60,6 +65,7 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
         "module_bytes": len(wasm),
         "memory_bytes": plan.pages * 65536,
         "flops": flops(graph),
+        **({"threads": {"max": threads, **split_summary(program)}} if threads > 1 else {}),
     }
     build = VariantBuild(
         name=name, wasm=wasm, pages=plan.pages,
@@ -67,7 +73,7 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
         weights_offset=weights_offset, weights=region, has_init=bool(program.init_calls),
         kernels=program.kernels, reference_onnx=export_reference(graph), report=report,
         layers=[{"export": export, "node": node} for export, node, _ in profile_layers(program)] if profile else [],
-        failures=program.failures,
+        failures=program.failures, threads=threads,
     )
     return build, wat
 
@@ -77,7 +83,8 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
                   chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                   log: Callable[[str], None] = lambda message: None,
                   variants: str | list[Recipe] | None = None, options: Options | None = None,
-                  eval_data=None, profile: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
+                  eval_data=None, profile: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+                  threads: int = 1) -> Path:
     """Compile an ONNX file into a bundle directory; returns the manifest path.
 
     shapes: {input name: full shape} fixes symbolic dimensions (`--shape`); `batch` fixes a
@@ -85,13 +92,26 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
 
     variants: e.g. "fp32,fp16,int8" (see edgewasm.variants); options: the compression amounts and
     data; eval_data: an evaluation.Dataset whose accuracy every variant's report records;
-    max_bytes: the most any constant, tensor or memory plan may take while compiling (2 GiB).
+    max_bytes: the most any constant, tensor or memory plan may take while compiling (2 GiB);
+    threads: N >= 2 makes every variant a threaded build (one shared memory import, up to N threads).
     """
     from .evaluation import compare_variants
 
     recipes = parse_variants(variants) if isinstance(variants, str) else list(variants or [Recipe()])
     options = options or Options()
     check_options(recipes, options)
+    exporter = None
+    if not isinstance(model, (str, Path, bytes, onnx.ModelProto)):
+        from .frontdoors import export
+
+        exported = export(model, example_inputs, log=log, **door_options)
+        model, exporter = exported.model, exported.exporter
+        shapes = {**exported.shapes, **(shapes or {})}
+        name = name or exported.name
+    elif example_inputs is not None or door_options:
+        from .frontdoors import ExportError
+
+        raise ExportError("example_inputs and exporter options are for framework models, not ONNX files")
     if isinstance(model, onnx.ModelProto):
         proto, data = load_onnx(model), model.SerializeToString()
     else:
@@ -99,9 +119,9 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
         proto = load_onnx(data, base_dir=None if isinstance(model, bytes) else Path(model).parent)
     log(f"imported {len(proto.graph.node)} ONNX nodes (opset {proto.opset_import[0].version if proto.opset_import else '?'})")
     graph = import_onnx(proto, batch=batch, shapes=shapes, max_bytes=max_bytes)
-    builds = []
+    builds, texts = [], {}
     for recipe in recipes:
-        build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile, max_bytes)
+        build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile, max_bytes, threads)
         log(f"{build.name}: {len(build.wasm)} bytes of module, {len(build.weights)} bytes of weights, "
             f"kernels {', '.join(build.kernels)}")
         builds.append(build)
@@ -109,5 +129,9 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
     bundle_name = name or ("model" if isinstance(model, (bytes, onnx.ModelProto)) else Path(model).stem)
     path = write_bundle(Path(out), bundle_name, hashlib.sha256(data).hexdigest(), builds,
                         toolkit_version=__version__, chunk_bytes=chunk_bytes)
+    if wat:
+        for variant, text in texts.items():
+            (Path(out) / variant / "model.wat").write_text(text)
+            log(f"wrote {Path(out) / variant / 'model.wat'}")
     log(f"wrote {path}")
     return path

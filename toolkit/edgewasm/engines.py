@@ -18,12 +18,13 @@ ENGINES = ("wasmtime", "browser", "onnxruntime")
 
 
 def run_wasmtime(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
-                 memory_limit: int | None = None) -> dict[str, np.ndarray]:
+                 memory_limit: int | None = None, threads: int | None = None) -> dict[str, np.ndarray]:
+    """threads: how many threads a --threads build runs on (None: its default)."""
     from .runtime.config import RuntimeConfig
     from .runtime.wasmtime_host import load
 
     config = RuntimeConfig(memory_limit=memory_limit) if memory_limit else None
-    return load(bundle, variant, config).run(inputs)
+    return load(bundle, variant, config, threads=threads).run(inputs)
 
 
 def run_onnxruntime(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
@@ -72,8 +73,11 @@ def run_browser(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None
 
 
 def run_engine(engine: str, bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
-               memory_limit: int | None = None):
-    """memory_limit: bytes of linear memory the module hosts allow (None: RuntimeConfig's default)."""
+               memory_limit: int | None = None, threads: int | None = None):
+    """memory_limit: bytes of linear memory the module hosts allow (None: RuntimeConfig's default);
+    threads: threads of a --threads build (wasmtime; None: the host's default)."""
+    if threads is not None and engine == "wasmtime":
+        return run_wasmtime(bundle, inputs, variant, memory_limit, threads)
     runners = {"wasmtime": run_wasmtime, "browser": run_browser, "onnxruntime": run_onnxruntime}
     return runners[engine](bundle, inputs, variant, memory_limit)
 

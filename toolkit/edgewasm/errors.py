@@ -74,3 +74,7 @@ class UnsupportedBrowserError(BundleError):
 
 class NetworkError(BundleError):
     """A bundle file could not be fetched at all (offline, connection refused) nor read from the cache."""
+
+
+class ThreadsError(EdgewasmError, ValueError):
+    """A thread count a build or host cannot use (--threads; load(..., threads=k))."""

@@ -83,7 +83,8 @@ def memory_limits(wasm: bytes) -> tuple[int, int | None]:
                 return initial, _uleb(wasm, p)[0] if flags & 1 else None
     except IndexError:
         raise BundleError("malformed or truncated WebAssembly binary") from None
-    return 0, None
+    shared = shared_memory_import(wasm)  # a threaded build's memory is imported
+    return (0, None) if shared is None else (shared, shared)
 
 
 def memory_pages(wasm: bytes) -> int:
@@ -91,10 +92,44 @@ def memory_pages(wasm: bytes) -> int:
     return memory_limits(wasm)[0]
 
 
+THREADED_EXPORTS = {"run", "run_thread", "init"}
+
+
+def shared_memory_import(wasm: bytes) -> int | None:
+    """A threaded build's (`--threads N`) one allowed import: `env.memory`, a shared memory whose
+    minimum is its maximum. Returns its pages; None when the module imports nothing; refuses any
+    other import (or any second one)."""
+    try:
+        for section, body, _ in sections(wasm):
+            if section != 2:
+                continue
+            count, p = _uleb(wasm, body)
+            if count == 0:
+                return None
+            module, p = _name(wasm, p)
+            field, p = _name(wasm, p)
+            kind, flags = wasm[p], wasm[p + 1] if wasm[p] == 2 else -1
+            if count != 1 or (module, field, kind) != ("env", "memory", 2) or flags != 3:
+                raise BundleError(f"module has {count} import(s) ({module}.{field} first); model modules import "
+                                  "nothing, or (a --threads build) exactly one shared memory env.memory")
+            initial, p = _uleb(wasm, p + 2)
+            maximum, p = _uleb(wasm, p)
+            if initial != maximum:
+                raise BundleError("a threaded module's shared memory must have equal minimum and maximum pages")
+            return initial
+    except (IndexError, UnicodeDecodeError):
+        raise BundleError("malformed or truncated WebAssembly binary") from None
+    return None
+
+
 def audit_module(wasm: bytes) -> None:
     imports, exports = module_interface(wasm)
     if imports:
-        raise BundleError(f"module has {imports} import(s); model modules must import nothing")
+        shared_memory_import(wasm)  # the one import a threaded build may have, or a BundleError
+        if set(exports) - THREADED_EXPORTS or "run" not in exports or "run_thread" not in exports:
+            raise BundleError(f"threaded module exports {sorted(exports)}; the ABI allows exactly run, run_thread "
+                              "and init")
+        return
     extra = {name for name in set(exports) - ABI_EXPORTS if not is_layer_entry(name)}
     if extra or "memory" not in exports or "run" not in exports:
         raise BundleError(f"module exports {sorted(exports)}; the ABI allows exactly memory, run and init "

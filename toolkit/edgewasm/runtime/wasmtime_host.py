@@ -30,17 +30,17 @@ from .sandbox import LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET, audit_module, i
 EPOCH_TICK = 0.005  # seconds between epoch increments
 NO_DEADLINE = 1 << 62
 
-_engines: dict[tuple[int, bool], wasmtime.Engine] = {}
+_engines: dict[tuple, wasmtime.Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def engine(stack_limit: int, interruptible: bool = True) -> wasmtime.Engine:
+def engine(stack_limit: int, interruptible: bool = True, threads: bool = False) -> wasmtime.Engine:
     """One engine per (stack limit, interruptible) (compiled code is shared; stores are not).
 
     Epoch interruption puts a check in every loop (20-50% of kernel time under Cranelift), so an
     engine gets it only when a deadline will use it.
     """
-    key = (stack_limit, interruptible)
+    key = (stack_limit, interruptible) + ((True,) if threads else ())  # threads: a --threads build's engine
     with _engines_lock:
         if key not in _engines:
             config = wasmtime.Config()
@@ -48,6 +48,9 @@ def engine(stack_limit: int, interruptible: bool = True) -> wasmtime.Engine:
             config.wasm_relaxed_simd = False
             config.epoch_interruption = interruptible
             config.max_wasm_stack = stack_limit
+            if threads:
+                config.wasm_threads = True
+                config.shared_memory = True
             _engines[key] = wasmtime.Engine(config)
             if interruptible and sum(k[1] for k in _engines) == 1:
                 threading.Thread(target=_tick_epochs, name="edgewasm-epoch", daemon=True).start()
@@ -58,7 +61,7 @@ def _tick_epochs() -> None:
     while True:
         time.sleep(EPOCH_TICK)
         with _engines_lock:
-            engines = [e for (_, interruptible), e in _engines.items() if interruptible]
+            engines = [e for key, e in _engines.items() if key[1]]
         for e in engines:
             e.increment_epoch()
 
@@ -213,8 +216,12 @@ def _view(memory: np.ndarray, spec: TensorSpec) -> np.ndarray:
     return memory[spec.offset:spec.offset + spec.nbytes].view(_little_endian_dtype(spec.dtype)).reshape(spec.shape)
 
 
-def load(source: str | Path, variant: str | None = None, config: RuntimeConfig | None = None) -> Model:
-    """Load a bundle directory / manifest path, or a bring-your-own `.wat` or `.wasm` module."""
+def load(source: str | Path, variant: str | None = None, config: RuntimeConfig | None = None,
+         threads: int | None = None) -> Model:
+    """Load a bundle directory / manifest path, or a bring-your-own `.wat` or `.wasm` module.
+
+    threads: how many threads a `--threads N` build runs on (1 <= threads <= N; default min(N, cores));
+    a single-threaded build accepts only 1 (or None)."""
     config = config or RuntimeConfig()
     path = Path(source)
     if path.suffix in (".wat", ".wasm"):
@@ -227,6 +234,8 @@ def load(source: str | Path, variant: str | None = None, config: RuntimeConfig |
         raise BundleError(f"cannot read bundle manifest {manifest}: {exc.strerror or exc}") from None
     chosen = spec.variant(variant)
     config.check_memory(chosen.memory_bytes, f"variant {chosen.name}")
+    from .wasmtime_threads import thread_count
+    threads = thread_count(chosen, threads)
     wasm = verify_bytes(chosen.module, _read(root, chosen.module.file))
     audit_module(wasm)
 
@@ -236,6 +245,9 @@ def load(source: str | Path, variant: str | None = None, config: RuntimeConfig |
             instance.write(LOOP_VARIANT_OFFSET, LOOP_VARIANT_NO_EPOCH.to_bytes(4, "little"))
         load_weights(chosen, instance, lambda rel: _read(root, rel), verify_bytes)
 
+    if chosen.threads > 1:  # one store and instance per thread over one shared memory
+        from .wasmtime_threads import ThreadedWasmtimeInstance
+        return WasmtimeModel(chosen, ThreadedWasmtimeInstance(wasm, config, setup, chosen.pages, threads))
     return WasmtimeModel(chosen, WasmtimeInstance(wasm, config, setup))
 
 

@@ -1,0 +1,166 @@
+"""The opt-in threaded build (`--threads N`): one shared-memory import, work split over output tiles,
+the same bits on every thread count as the single-threaded build (wasmtime host)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import edgewasm
+from edgewasm.errors import BundleError, DeadlineExceeded, IndexOutOfRangeError, ThreadsError
+from edgewasm.runtime.config import RuntimeConfig
+from edgewasm.runtime.sandbox import audit_module, shared_memory_import
+
+from cnn_models import make_mobilenet_v2
+from models import make_mlp
+from transformer_models import encoder_inputs, make_encoder
+
+N = 4
+
+
+def same_bits(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].dtype == b[name].dtype and a[name].shape == b[name].shape
+        assert a[name].tobytes() == b[name].tobytes(), name
+
+
+def build_pair(tmp_path, model: onnx.ModelProto, **options):
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    single = edgewasm.compile(path, tmp_path / "single", **options)
+    threaded = edgewasm.compile(path, tmp_path / "threaded", threads=N, **options)
+    return single.parent, threaded.parent
+
+
+def check_every_thread_count(single, threaded, inputs) -> None:
+    expected = edgewasm.load(single).run(inputs)
+    for k in range(1, N + 1):
+        model = edgewasm.load(threaded, threads=k)
+        same_bits(model.run(inputs), expected)
+        same_bits(model.run(inputs), expected)  # the barrier words are reset between runs
+
+
+def test_mlp_with_odd_sizes_same_bits_on_every_thread_count(tmp_path):
+    single, threaded = build_pair(tmp_path, make_mlp([301, 517, 263, 11], batch=37), batch=37)
+    x = np.random.default_rng(0).standard_normal((37, 301)).astype(np.float32)
+    check_every_thread_count(single, threaded, {"x": x})
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_gemv_split_over_column_panels(tmp_path, batch):
+    """Batch 1-3: too few rows, so the GEMM is split over 32-column panels instead."""
+    single, threaded = build_pair(tmp_path, make_mlp([257, 1031, 77], batch=batch), batch=batch)
+    x = np.random.default_rng(1).standard_normal((batch, 257)).astype(np.float32)
+    check_every_thread_count(single, threaded, {"x": x})
+
+
+def test_cnn_same_bits_on_every_thread_count(tmp_path):
+    single, threaded = build_pair(tmp_path, make_mobilenet_v2(width=0.35, resolution=61, classes=13))
+    x = np.random.default_rng(2).standard_normal((1, 3, 61, 61)).astype(np.float32)
+    check_every_thread_count(single, threaded, _feed(single, x))
+    report = json.loads((threaded / "manifest.json").read_text())["variants"]["fp32"]
+    assert report["threads"] == N and report["report"]["threads"]["split_calls"] > 0
+
+
+def test_transformer_same_bits_on_every_thread_count(tmp_path):
+    model = make_encoder(layers=2, d_model=72, heads=4, seq=19, ff=136)
+    inputs = encoder_inputs(batch=2, seq=19, d_model=72)
+    shapes = {name: value.shape for name, value in inputs.items()}
+    single, threaded = build_pair(tmp_path, model, shapes=shapes)
+    check_every_thread_count(single, threaded, inputs)
+
+
+def _feed(bundle, x) -> dict:
+    name = json.loads((bundle / "manifest.json").read_text())["variants"]["fp32"]["inputs"][0]["name"]
+    return {name: x}
+
+
+def test_threaded_module_imports_one_shared_memory_and_the_default_build_none(tmp_path):
+    single, threaded = build_pair(tmp_path, make_mlp([64, 96, 10], batch=8), batch=8)
+    plain = (single / "fp32" / "model.wasm").read_bytes()
+    wasm = (threaded / "fp32" / "model.wasm").read_bytes()
+    assert shared_memory_import(plain) is None
+    manifest = json.loads((threaded / "manifest.json").read_text())["variants"]["fp32"]
+    assert shared_memory_import(wasm) == manifest["memory"]["pages"]
+    audit_module(wasm)
+    assert "threads" not in json.loads((single / "manifest.json").read_text())["variants"]["fp32"]
+    # any other import is refused: a second import, another name, a memory that is not shared
+    import wasmtime
+    for bad in ['(import "env" "memory" (memory 1 1 shared)) (import "env" "f" (func))',
+                '(import "env" "mem" (memory 1 1 shared))',
+                '(import "env" "memory" (memory 1 1))',
+                '(import "env" "memory" (memory 1 2 shared))',
+                '(import "env" "f" (func))']:
+        module = bytes(wasmtime.wat2wasm(f'(module {bad} (func (export "run") (result i32) (i32.const 0)) '
+                                         '(func (export "run_thread") (param i32) (result i32) (i32.const 0)))'))
+        with pytest.raises(BundleError):
+            audit_module(module)
+
+
+def test_thread_count_errors(tmp_path):
+    single, threaded = build_pair(tmp_path, make_mlp([64, 96, 10], batch=8), batch=8)
+    with pytest.raises(ThreadsError, match="at most 4 thread"):
+        edgewasm.load(threaded, threads=5)
+    with pytest.raises(ThreadsError, match="at most 1 thread"):
+        edgewasm.load(single, threads=2)
+    with pytest.raises(ThreadsError, match="positive"):
+        edgewasm.load(threaded, threads=0)
+    with pytest.raises(ThreadsError, match="between 1 and"):
+        edgewasm.compile(tmp_path / "m.onnx", tmp_path / "bad", batch=8, threads=0)
+    assert edgewasm.load(single, threads=1).run({"x": np.ones((8, 64), np.float32)})
+
+
+def test_deadline_on_many_threads_leaves_the_model_usable(tmp_path):
+    single, threaded = build_pair(tmp_path, make_mlp([1024, 1024, 1024, 1024, 8], batch=96), batch=96)
+    x = np.random.default_rng(3).standard_normal((96, 1024)).astype(np.float32)
+    expected = edgewasm.load(single).run({"x": x})
+    model = edgewasm.load(threaded, threads=2, config=RuntimeConfig(deadline=0.001))
+    with pytest.raises(DeadlineExceeded, match="deadline"):
+        for _ in range(20):  # a 300M multiply-add model cannot finish in 1-2 epoch ticks
+            model.run({"x": x})
+    model.instance.config = RuntimeConfig(deadline=60.0)  # the same instances, now with time enough
+    same_bits(model.run({"x": x}), expected)
+
+
+def test_index_status_from_thread_0_stops_every_thread(tmp_path):
+    rng = np.random.default_rng(4)
+    table = rng.standard_normal((50, 96)).astype(np.float32)
+    w = (rng.standard_normal((96, 200)) / 10).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["e"]), helper.make_node("MatMul", ["e", "w"], ["y"])],
+        "g", [helper.make_tensor_value_info("ids", TensorProto.INT64, [40])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [40, 200])],
+        [numpy_helper.from_array(table, "table"), numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    single, threaded = build_pair(tmp_path, model)
+    ids = rng.integers(0, 50, 40)
+    m = edgewasm.load(threaded, threads=3)
+    bad = ids.copy()
+    bad[7] = 50
+    with pytest.raises(IndexOutOfRangeError):
+        m.run({"ids": bad})
+    same_bits(m.run({"ids": ids}), edgewasm.load(single).run({"ids": ids}))
+
+
+def test_cli_compile_and_run_with_threads(tmp_path):
+    onnx.save(make_mlp([40, 300, 7], batch=20), tmp_path / "m.onnx")
+    x = np.random.default_rng(5).standard_normal((20, 40)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    cli = [sys.executable, "-m", "edgewasm.cli"]
+    subprocess.run(cli + ["compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "b"), "--batch", "20",
+                          "--threads", "2"], check=True, capture_output=True)
+    for k in ("1", "2"):
+        subprocess.run(cli + ["run", str(tmp_path / "b"), "--input", f"x={tmp_path / 'x.npy'}", "--threads", k,
+                              "-o", str(tmp_path / f"y{k}.npz")], check=True, capture_output=True)
+    y1, y2 = np.load(tmp_path / "y1.npz"), np.load(tmp_path / "y2.npz")
+    assert y1.files == y2.files and all(y1[f].tobytes() == y2[f].tobytes() for f in y1.files)
+    bad = subprocess.run(cli + ["run", str(tmp_path / "b"), "--input", f"x={tmp_path / 'x.npy'}", "--threads", "3"],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "at most 2 thread" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,0 +1,223 @@
+"""The opt-in threaded module (`--threads N`): one shared memory imported, work split over output tiles.
+
+The module imports exactly one thing, `env.memory` (shared, minimum = maximum = the plan's pages),
+and exports `run() -> i32` (thread 0) and `run_thread(t) -> i32` (threads 1..k-1), plus `init()`
+when the variant has one. Every thread executes the same straight-line program:
+
+- a kernel call that is worth splitting (its work, known at compile time, is at least
+  MIN_SPLIT_WORK multiply-adds) is split over its *output* tiles: rows or column panels of a GEMM,
+  output pixels of a convolution, tiles of a Winograd transform. Each thread computes its own
+  contiguous range of tiles with the same kernel, and every output element is computed by exactly
+  the instruction sequence the single-threaded build uses (our kernels fix each element's order of
+  operations independently of the tile it falls in; f32_gemm.wat, f32_igemm.wat), so any thread
+  count gives the same bits;
+- every other call (small layers, data movement, index kernels, anything with a status) runs on
+  thread 0 alone, consecutive ones as one group;
+- after each group all threads meet at a barrier kept in memory (words below): an atomic
+  `i32.atomic.rmw.add` arrival counter and a generation word. The last to arrive resets the counter,
+  bumps the generation and `memory.atomic.notify`s; the others spin a little, then workers block in
+  `memory.atomic.wait32` (1 ms at a time, so a deadline's epoch check and the abort word are seen).
+  Thread 0 blocks only when the host says it may (the browser's main thread may not: it spins).
+
+The host writes the thread count k (1 <= k <= N) to THREADS_OFFSET before a run; k = 1 needs no
+workers at all (every barrier passes at once). A run-time status (an index out of range) is stored
+in STATUS_OFFSET by thread 0 and every thread returns it after the next barrier. A host that sees a
+thread trap writes ABORT_OFFSET so the others trap at their next barrier instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import ThreadsError, UnsupportedModelError
+from ..runtime.threads import (ABORT_OFFSET, COUNT_OFFSET, GENERATION_OFFSET, MAIN_MAY_BLOCK_OFFSET,
+                               STATUS_OFFSET, THREADS_OFFSET)
+from .codegen import BRANCH_MARKERS, _arg, _function, dispatch_call, loop_variant_kernels
+from .kernels import wat_functions
+from .plan import MemoryPlan
+from .program import Call, Program
+
+MAX_THREADS = 64
+MIN_SPLIT_WORK = 1 << 16  # multiply-adds below which a call stays on thread 0 (a barrier costs a few us)
+SPIN_ROUNDS = 4000  # loads of the generation word before a thread that may block waits
+WAIT_NS = 1_000_000  # one wait32 (ns): short, so epoch deadlines and the abort word are noticed
+
+
+@dataclass(frozen=True)
+class Split:
+    """How to give a thread tiles [s, e) of a call: args[count] becomes e - s, and each
+    (arg, stride) in `advance` moves args[arg] by s * stride(args); `unit` tiles are kept whole."""
+
+    count: int
+    unit: int
+    advance: tuple[tuple[int, Callable[[list], int]], ...]
+    work: Callable[[list], int]
+
+
+def _gemm_rows() -> Split:  # [m, n, k, a, a_stride, w, c, c_stride, min, max]
+    return Split(0, 4, ((3, lambda a: a[4]), (6, lambda a: a[7])), lambda a: a[0] * a[1] * a[2])
+
+
+def _gemm_columns() -> Split:  # 32 columns = 4 packed panels of (k + 1) * 8 f32
+    return Split(1, 32, ((5, lambda a: 4 * (a[2] + 1)), (6, lambda a: 4)),
+                 lambda a: a[0] * a[1] * a[2])
+
+
+GEMMS = {"f32_gemm_4x8", "f32_gemm_1x8", "f32_gemm_1x32"}
+SPLITS = {
+    # [m, n, taps, kc, ind, x, zero, w, y, y_stride, min, max]: output pixels
+    "f32_igemm_4x8": Split(0, 4, ((4, lambda a: 4 * a[2]), (8, lambda a: a[9])),
+                           lambda a: a[0] * a[1] * a[2] * a[3]),
+    # [m, c, ind, x, zero, w, y, min, max]: output pixels
+    "f32_dwconv_3x3p4c": Split(0, 4, ((2, lambda a: 36), (6, lambda a: 4 * a[1])), lambda a: a[0] * a[1] * 9),
+    # [m, c, taps, ind, x, zero, w, y, min, max]
+    "f32_dwconv_p4c": Split(0, 4, ((3, lambda a: 4 * a[2]), (7, lambda a: 4 * a[1])),
+                            lambda a: a[0] * a[1] * a[2]),
+    # [tile, count, tiles_w, c, x, h, w, pad_top, pad_left, zero, v, v_stride, v_plane]: tiles
+    "f32_winograd_input_2x2_3x3": Split(1, 1, ((0, lambda a: 1), (10, lambda a: a[11])),
+                                        lambda a: a[1] * a[3] * 16),
+    # [tile, count, tiles_w, k, m, m_stride, m_plane, bias, y, y_h, y_w, min, max]: tiles
+    "f32_winograd_output_2x2_3x3": Split(1, 1, ((0, lambda a: 1), (4, lambda a: a[5])),
+                                         lambda a: a[1] * a[3] * 16),
+}
+
+
+def split_of(call: Call) -> Split | None:
+    """How `call` is split over threads, or None (it runs on thread 0): decided at compile time."""
+    if call.failure or call.kernel.startswith("__"):
+        return None
+    if call.kernel in GEMMS:
+        m, n = call.args[0], call.args[1]
+        spec = _gemm_rows() if m >= 16 else _gemm_columns() if n >= 64 else None
+    else:
+        spec = SPLITS.get(call.kernel)
+    if spec is None or not all(isinstance(call.args[i], int) for i in (spec.count,)):
+        return None
+    if spec.work(call.args) < MIN_SPLIT_WORK or call.args[spec.count] < 2 * spec.unit:
+        return None
+    return spec
+
+
+def barrier_function() -> str:
+    return f"""  (func $__barrier (param $t i32) (param $k i32)
+    (local $gen i32) (local $spin i32)
+    (if (i32.le_u (local.get $k) (i32.const 1)) (then (return)))
+    (local.set $gen (i32.atomic.load (i32.const {GENERATION_OFFSET})))
+    (if (i32.eq (i32.add (i32.atomic.rmw.add (i32.const {COUNT_OFFSET}) (i32.const 1)) (i32.const 1)) (local.get $k))
+      (then
+        (i32.atomic.store (i32.const {COUNT_OFFSET}) (i32.const 0))
+        (drop (i32.atomic.rmw.add (i32.const {GENERATION_OFFSET}) (i32.const 1)))
+        (drop (memory.atomic.notify (i32.const {GENERATION_OFFSET}) (i32.const -1)))
+        (return)))
+    (loop $wait
+      (if (i32.ne (i32.atomic.load (i32.const {GENERATION_OFFSET})) (local.get $gen)) (then (return)))
+      (if (i32.atomic.load (i32.const {ABORT_OFFSET})) (then (unreachable)))
+      (local.set $spin (i32.add (local.get $spin) (i32.const 1)))
+      (if (i32.and (i32.gt_u (local.get $spin) (i32.const {SPIN_ROUNDS}))
+                   (i32.or (i32.ne (local.get $t) (i32.const 0))
+                           (i32.atomic.load (i32.const {MAIN_MAY_BLOCK_OFFSET}))))
+        (then (drop (memory.atomic.wait32 (i32.const {GENERATION_OFFSET}) (local.get $gen) (i64.const {WAIT_NS})))))
+      (br $wait)))"""
+
+
+def _split_call(call: Call, spec: Split, plan: MemoryPlan) -> list[str]:
+    """Thread $t's share of `call`: tiles [s, e) of its units, nothing when empty."""
+    count = call.args[spec.count]
+    units = -(-count // spec.unit)
+    lines = [
+        f"    (local.set $s (i32.mul (i32.div_u (i32.mul (i32.const {units}) (local.get $t)) (local.get $k)) (i32.const {spec.unit})))",
+        f"    (local.set $e (i32.mul (i32.div_u (i32.mul (i32.const {units}) (i32.add (local.get $t) (i32.const 1))) (local.get $k)) (i32.const {spec.unit})))",
+        f"    (if (i32.gt_s (local.get $e) (i32.const {count})) (then (local.set $e (i32.const {count}))))",
+    ]
+    moved = {index: stride(call.args) for index, stride in spec.advance}
+    args = []
+    for index, arg in enumerate(call.args):
+        text = _arg(arg, plan)
+        if index == spec.count:
+            text = "(i32.sub (local.get $e) (local.get $s))"
+        elif index in moved:
+            text = f"(i32.add {text} (i32.mul (local.get $s) (i32.const {moved[index]})))"
+        args.append(text)
+    lines.append(f"    (if (i32.gt_s (local.get $e) (local.get $s)) (then {dispatch_call(call.kernel, ' '.join(args))}))")
+    return lines
+
+
+def _body(program: Program, plan: MemoryPlan, statuses: dict[str, int]) -> list[str]:
+    lines = ["  (func $__run (param $t i32) (result i32)",
+             "    (local $k i32) (local $s i32) (local $e i32)",
+             f"    (local.set $k (i32.load (i32.const {THREADS_OFFSET})))",
+             "    (if (i32.lt_s (local.get $k) (i32.const 1)) (then (local.set $k (i32.const 1))))",
+             "    (if (i32.ge_u (local.get $t) (local.get $k)) (then (return (i32.const 0))))",
+             f"    (if (i32.eqz (local.get $t)) (then (i32.store (i32.const {STATUS_OFFSET}) (i32.const 0))))"]
+    solo: list[Call] = []
+
+    def barrier() -> None:
+        lines.append("    (call $__barrier (local.get $t) (local.get $k))")
+
+    def flush() -> None:
+        if not solo:
+            return
+        lines.append("    (if (i32.eqz (local.get $t)) (then (block $solo")
+        for call in solo:
+            args = " ".join(_arg(a, plan) for a in call.args)
+            lines.append(f"    ;; {call.node}")
+            if call.failure:
+                lines.append(f"    (if (call ${call.kernel} {args}) (then (i32.store (i32.const {STATUS_OFFSET}) "
+                             f"(i32.const {statuses[call.failure]})) (br $solo)))")
+            else:
+                lines.append(f"    {dispatch_call(call.kernel, args)}")
+        lines.append("    )))")
+        checks = any(call.failure for call in solo)
+        solo.clear()
+        barrier()
+        if checks:
+            lines.append(f"    (if (i32.load (i32.const {STATUS_OFFSET})) (then (return (i32.load (i32.const {STATUS_OFFSET})))))")
+
+    for call in program.calls:
+        if call.kernel == "__fail":
+            flush()
+            lines.append(f"    (return (i32.const {statuses[call.failure]}))")
+        elif call.kernel in BRANCH_MARKERS:  # every thread reads the same condition byte after a barrier
+            flush()
+            lines.append("    " + BRANCH_MARKERS[call.kernel].format(*(_arg(a, plan) for a in call.args)))
+        elif (spec := split_of(call)) is not None:
+            flush()
+            lines.append(f"    ;; {call.node} (split)")
+            lines += _split_call(call, spec, plan)
+            barrier()
+        else:
+            solo.append(call)
+    flush()
+    lines.append("    (i32.const 0))")
+    return lines
+
+
+def emit_threaded_module(program: Program, plan: MemoryPlan, threads: int, profile: bool = False) -> str:
+    """The module text of a `--threads N` build (N >= 2): see the module docstring."""
+    if profile:
+        raise UnsupportedModelError("--profile and --threads cannot be combined (profile a single-threaded build)")
+    if not 2 <= threads <= MAX_THREADS:
+        raise ThreadsError(f"--threads must be between 1 and {MAX_THREADS}, got {threads}")
+    lines = ["(module", f'  (import "env" "memory" (memory {plan.pages} {plan.pages} shared))']
+    lines.append(wat_functions(program.kernels + loop_variant_kernels(program.kernels)))
+    lines.append(barrier_function())
+    statuses = {message: code for code, message in enumerate(program.failures, start=1)}
+    if program.init_calls:  # the host calls init() once, on thread 0, before any run
+        lines += _function("init", program.init_calls, plan, statuses)
+    lines += _body(program, plan, statuses)
+    lines.append('  (func (export "run") (result i32) (call $__run (i32.const 0)))')
+    lines.append('  (func (export "run_thread") (param $t i32) (result i32)')
+    lines.append(f"    (if (i32.or (i32.eqz (local.get $t)) (i32.ge_u (local.get $t) (i32.const {threads}))) "
+                 "(then (unreachable)))")
+    lines.append("    (call $__run (local.get $t)))")
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def split_summary(program: Program) -> dict:
+    """What the threaded build splits: for the manifest's report."""
+    split = [c for c in program.calls if split_of(c) is not None]
+    return {"split_calls": len(split), "thread0_calls": sum(1 for c in program.calls
+                                                            if not c.kernel.startswith("__")) - len(split)}
+
