@@ -84,8 +84,15 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
                   log: Callable[[str], None] = lambda message: None,
                   variants: str | list[Recipe] | None = None, options: Options | None = None,
                   eval_data=None, profile: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                  threads: int = 1) -> Path:
+                  threads: int = 1, example_inputs=None, wat: bool = False, **door_options) -> Path:
     """Compile an ONNX file into a bundle directory; returns the manifest path.
+
+    model: an ONNX path, bytes or onnx.ModelProto, or a framework model that a front door exports
+    (edgewasm.frontdoors): a torch.nn.Module, a JAX function / Flax module, a Keras 3 model.
+    example_inputs (framework models): arrays, positional or {parameter name: array}, that fix the
+    inputs' shapes and dtypes; door_options: params= (Flax Linen variables), exporter= (PyTorch:
+    "auto", "dynamo", "torchscript"), opset=. wat: also write each variant's module as
+    <variant>/model.wat beside model.wasm (kernels named, each layer's calls commented).
 
     shapes: {input name: full shape} fixes symbolic dimensions (`--shape`); `batch` fixes a
     symbolic first dimension of the inputs it does not name.
