@@ -128,7 +128,11 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
     graph = import_onnx(proto, batch=batch, shapes=shapes, max_bytes=max_bytes)
     builds, texts = [], {}
     for recipe in recipes:
-        build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile, max_bytes, threads)
+        build, module_text = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile,
+                                             max_bytes, threads)
+        if exporter:
+            build.report["exporter"] = exporter
+        texts[build.name] = module_text
         log(f"{build.name}: {len(build.wasm)} bytes of module, {len(build.weights)} bytes of weights, "
             f"kernels {', '.join(build.kernels)}")
         builds.append(build)
