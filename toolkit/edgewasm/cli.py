@@ -65,7 +65,8 @@ def cmd_compile(args) -> int:
     manifest = compile_model(args.model, args.output, batch=args.batch, name=args.name, log=_log,
                              shapes=_shapes(args.shape or []), max_bytes=args.max_bytes,
                              variants=variants, options=options, eval_data=eval_data,
-                             chunk_bytes=args.chunk_bytes, profile=args.profile, threads=args.threads)
+                             chunk_bytes=args.chunk_bytes, profile=args.profile, threads=args.threads,
+                             wat=args.wat)
     print(summary_table(json.loads(manifest.read_text())))
     return EXIT_OK
 
@@ -382,6 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="size of each weight chunk, which pages fetch in parallel and cache (default 1 MiB)")
     p.add_argument("--profile", action="store_true",
                    help="also export one entry point per layer, so hosts can time each layer")
+    p.add_argument("--wat", action="store_true",
+                   help="also write each variant's module as readable <variant>/model.wat beside model.wasm "
+                        "(kernels named, each layer's calls commented)")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="build the opt-in threaded module: imports one shared memory, runs on up to N threads "
                         "(default 1: the zero-import module)")
