@@ -32,13 +32,27 @@ def canonicalize_nans(graph: Graph, program: Program) -> None:
     """After the last layer, rewrite every NaN of every float graph output as its dtype's canonical
     quiet NaN (float32 0x7fc00000), so outputs have the same bits on every CPU (the wasm spec leaves
     NaN sign and payload to the hardware). Once per distinct tensor; the calls belong to the last
-    layer (a --profile build times them with it)."""
+    layer (a --profile build times them with it). A BitCast's output is left as it is when its bits
+    come from integers, a graph input or a constant: there the bits are the result the model asks
+    for, and no CPU computed them."""
     node = program.calls[-1].node if program.calls else "__outputs"
+    producers = {out: n for n in graph.nodes for out in n.outputs}
     done: set[str] = set()
     for info in graph.outputs:
         root = program.root(info.name)
-        if info.dtype not in CANONICAL_NAN or root in done or info.size == 0:
+        if info.dtype not in CANONICAL_NAN or root in done or info.size == 0 or _given_bits(graph, program, producers, info.name):
             continue
         done.add(root)
         kernel, extra = CANONICAL_NAN[info.dtype]
         program.call(kernel, [program.operand(graph, info.name), info.size, *extra], node)
+
+
+def _given_bits(graph: Graph, program: Program, producers: dict, name: str) -> bool:
+    """A BitCast of integer bits, of a graph input or of a constant (through views)."""
+    node = producers.get(name)
+    if node is None or node.op != "BitCast":
+        return False
+    source = node.inputs[0]
+    root = program.root(source)
+    return (node.attrs.get("source") not in CANONICAL_NAN or graph.is_constant(source) or graph.is_constant(root)
+            or any(t.name in (source, root) for t in graph.inputs))
