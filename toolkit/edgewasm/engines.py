@@ -72,13 +72,22 @@ def run_browser(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None
     return run_in_browser(Path(bundle), inputs, variant, memory_limit=memory_limit)
 
 
+def run_node_arm64(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
+                   memory_limit: int | None = None) -> dict[str, np.ndarray]:
+    """arm64 V8 under qemu user-mode emulation (installed by .ci/arm64-setup): see arm64.py."""
+    from .arm64 import run_node_arm64 as run
+
+    return run(bundle, inputs, variant, memory_limit)
+
+
 def run_engine(engine: str, bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
                memory_limit: int | None = None, threads: int | None = None):
     """memory_limit: bytes of linear memory the module hosts allow (None: RuntimeConfig's default);
     threads: threads of a --threads build (wasmtime; None: the host's default)."""
     if threads is not None and engine == "wasmtime":
         return run_wasmtime(bundle, inputs, variant, memory_limit, threads)
-    runners = {"wasmtime": run_wasmtime, "browser": run_browser, "onnxruntime": run_onnxruntime}
+    runners = {"wasmtime": run_wasmtime, "browser": run_browser, "onnxruntime": run_onnxruntime,
+               "node-arm64": run_node_arm64}
     return runners[engine](bundle, inputs, variant, memory_limit)
 
 
