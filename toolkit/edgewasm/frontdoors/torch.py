@@ -35,7 +35,7 @@ def _dynamo(torch, module, args, kwargs, names, opset):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(module, args, kwargs=kwargs or None, dynamo=True, external_data=False,
-                                    opset_version=opset, verbose=False, input_names=names, fallback=False)
+                                    opset_version=opset, verbose=False, input_names=names)
     return onnx.load_model_from_string(program.model_proto.SerializeToString())
 
 
