@@ -109,7 +109,7 @@ class BrowserInstance:
 async def load_async(url: str, variant: str | None = None, config: RuntimeConfig | None = None, *,
                      priority: str = "balanced", context: Context | None = None, policy: Policy | None = None,
                      on_progress: Callable | None = None, cache: bool = True,
-                     concurrency: int = DEFAULT_CONCURRENCY) -> Model:
+                     concurrency: int = DEFAULT_CONCURRENCY, threads: int | None = None) -> Model:
     """Load a bundle (directory URL or `.../manifest.json`) or a bring-your-own `.wasm` URL.
 
     `variant`: a name, None for the manifest's default, or "auto" to let `policy` choose from
@@ -117,7 +117,9 @@ async def load_async(url: str, variant: str | None = None, config: RuntimeConfig
     loader: in parallel, sha256-verified, cached for offline visits (`cache=False` to bypass);
     `on_progress(Progress)` follows every file. The memory limit of `config` is checked before
     instantiation; the browser cannot interrupt a running module from Python, so the deadline
-    applies to the wasmtime host only.
+    applies to the wasmtime host only. `threads`: how many threads a `--threads N` build runs on
+    (default min(N, hardware threads); one when the page is not cross-origin isolated, and
+    `model.choice` says why; runtime/browser_threads.py).
     """
     config = config or RuntimeConfig()
     require_simd()
@@ -141,8 +143,12 @@ async def load_async(url: str, variant: str | None = None, config: RuntimeConfig
         chosen = spec.variant(variant)
         choice = _explicit_choice(spec, policy, chosen.name, "the manifest's default" if variant is None
                                   else "chosen by name", context)
-    variant_spec, instance, report = await _load_variant(spec, loader, config, choice.variant)
-    return BrowserModel(spec, loader, config, policy, variant_spec, instance, choice, report)
+    variant_spec, instance, report = await _load_variant(spec, loader, config, choice.variant, threads)
+    if getattr(instance, "threads_reason", None):
+        choice = Choice(choice.variant, choice.ranking, choice.reasons + (instance.threads_reason,), choice.context)
+    model = BrowserModel(spec, loader, config, policy, variant_spec, instance, choice, report)
+    model.threads = threads
+    return model
 
 
 def _explicit_choice(spec: BundleSpec, policy: Policy, name: str, why: str, context: Context | None) -> Choice:
@@ -151,14 +157,20 @@ def _explicit_choice(spec: BundleSpec, policy: Policy, name: str, why: str, cont
 
 
 async def _load_variant(bundle: BundleSpec, loader: ChunkLoader, config: RuntimeConfig,
-                        name: str) -> tuple[VariantSpec, "BrowserInstance", LoadReport]:
+                        name: str, threads: int | None = None) -> tuple[VariantSpec, "BrowserInstance", LoadReport]:
     """Fetch, verify and instantiate one variant, its weights written and `init` called."""
     variant = bundle.variant(name)
     config.check_memory(variant.memory_bytes, f"variant {variant.name}")
+    from .browser_threads import BrowserThreadedInstance, plan_threads
+    k, why = plan_threads(variant.threads, threads)
 
     async def instantiate(wasm: bytes) -> BrowserInstance:
         audit_module(wasm)
-        instance = await BrowserInstance.create(wasm)
+        if variant.threads > 1:  # a --threads build: one shared memory, k - 1 workers
+            instance = await BrowserThreadedInstance.create(wasm, variant.pages, k)
+            instance.threads_reason = why
+        else:
+            instance = await BrowserInstance.create(wasm)
         _check_memory(variant, instance)
         # V8 runs the load-splat kernel loops faster; same bits (runtime/sandbox.py). Compiled
         # bundles only: a bring-your-own module owns every byte of its memory.
@@ -193,7 +205,8 @@ class BrowserModel(Model):
 
     async def _load(self, choice: Choice) -> None:
         """Load `choice.variant` into a new instance; the current one keeps serving until it is ready."""
-        variant, instance, report = await _load_variant(self.bundle, self.loader, self.config, choice.variant)
+        variant, instance, report = await _load_variant(self.bundle, self.loader, self.config, choice.variant,
+                                                        getattr(self, "threads", None))
         self.variant, self.instance, self.choice, self.load_report = variant, instance, choice, report
         self.monitor.reset()  # latencies of different variants are not one distribution
 

@@ -1,0 +1,90 @@
+"""The threaded build (`--threads N`) in Chromium: k-1 module workers over one shared
+WebAssembly.Memory give the bits of the single-threaded build and of the wasmtime host."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+import edgewasm
+
+from cnn_models import make_mobilenet_v2
+from models import make_mlp
+from transformer_models import encoder_inputs, make_encoder
+
+pytestmark = pytest.mark.browser
+
+N = 3
+
+
+def build(tmp_path, model, **options):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model.SerializeToString())
+    single = edgewasm.compile(path, tmp_path / "single", **options).parent
+    threaded = edgewasm.compile(path, tmp_path / "threaded", threads=N, **options).parent
+    return single, threaded
+
+
+def run_in_page(browser, bundle, inputs: dict, threads: int | None) -> tuple[dict, list]:
+    """(outputs, model.choice.reasons) of `bundle` loaded in the page with `threads`."""
+    url = browser.register(bundle)
+    feeds = {name: [base64.b64encode(np.ascontiguousarray(v).tobytes()).decode(), str(v.dtype), list(v.shape)]
+             for name, v in inputs.items()}
+    reply = browser.evaluate_python(f"""
+import array, base64, json, edgewasm
+CODES = {{"float32": "f", "float64": "d", "int64": "q", "int32": "i", "uint8": "B", "int8": "b"}}
+def feed(data, dtype, shape):
+    raw = base64.b64decode(data)
+    if dtype not in CODES:
+        return raw
+    values = array.array(CODES[dtype])
+    values.frombytes(raw)
+    return values
+def raw(tensor):
+    return tensor.data.tobytes() if isinstance(tensor.data, array.array) else bytes(tensor.data)
+model = await edgewasm.load({url!r}, threads={threads!r})
+feeds = {{name: feed(*item) for name, item in json.loads({json.dumps(json.dumps(feeds))}).items()}}
+first = model.run(feeds)
+second = model.run(feeds)
+assert all(raw(first[k]) == raw(second[k]) for k in first)
+json.dumps([{{k: base64.b64encode(raw(v)).decode() for k, v in first.items()}}, list(model.choice.reasons)])
+""")
+    outputs, reasons = json.loads(reply)
+    return {k: base64.b64decode(v) for k, v in outputs.items()}, reasons
+
+
+def check(browser, single, threaded, inputs):
+    expected = {k: v.tobytes() for k, v in edgewasm.load(single).run(inputs).items()}
+    assert {k: v.tobytes() for k, v in edgewasm.load(threaded, threads=2).run(inputs).items()} == expected
+    for k in (1, 2, N):
+        outputs, reasons = run_in_page(browser, threaded, inputs, k)
+        assert outputs == expected, k
+        assert f"{k} thread(s) of {N} built" in reasons[-1]
+
+
+def test_mlp_same_bits_on_every_thread_count_and_as_wasmtime(browser, tmp_path):
+    single, threaded = build(tmp_path, make_mlp([301, 517, 263, 11], batch=37), batch=37)
+    check(browser, single, threaded, {"x": np.random.default_rng(0).standard_normal((37, 301)).astype(np.float32)})
+
+
+def test_cnn_same_bits_in_the_page(browser, tmp_path):
+    single, threaded = build(tmp_path, make_mobilenet_v2(width=0.35, resolution=61, classes=13))
+    name = json.loads((single / "manifest.json").read_text())["variants"]["fp32"]["inputs"][0]["name"]
+    check(browser, single, threaded, {name: np.random.default_rng(2).standard_normal((1, 3, 61, 61)).astype(np.float32)})
+
+
+def test_transformer_same_bits_in_the_page(browser, tmp_path):
+    inputs = encoder_inputs(batch=2, seq=19, d_model=72)
+    single, threaded = build(tmp_path, make_encoder(layers=1, d_model=72, heads=4, seq=19, ff=136),
+                             shapes={k: v.shape for k, v in inputs.items()})
+    check(browser, single, threaded, inputs)
+
+
+def test_too_many_threads_is_a_typed_error_in_the_page(browser, tmp_path):
+    _, threaded = build(tmp_path, make_mlp([64, 96, 10], batch=8), batch=8)
+    url = browser.register(threaded)
+    with pytest.raises(edgewasm.errors.ThreadsError, match=f"at most {N} thread"):
+        browser.evaluate_python(f"import edgewasm; await edgewasm.load({url!r}, threads={N + 1})")
