@@ -110,8 +110,8 @@ def shared_memory_import(wasm: bytes) -> int | None:
             field, p = _name(wasm, p)
             kind, flags = wasm[p], wasm[p + 1] if wasm[p] == 2 else -1
             if count != 1 or (module, field, kind) != ("env", "memory", 2) or flags != 3:
-                raise BundleError(f"module has {count} import(s) ({module}.{field} first); model modules import "
-                                  "nothing, or (a --threads build) exactly one shared memory env.memory")
+                raise BundleError(f"module has {count} import(s) ({module}.{field} first); model modules must import "
+                                  "nothing (a --threads build: exactly one shared memory, env.memory)")
             initial, p = _uleb(wasm, p + 2)
             maximum, p = _uleb(wasm, p)
             if initial != maximum:
