@@ -272,6 +272,7 @@ def test_missing_framework_names_the_pip_command(tmp_path):
     assert issubclass(FrameworkMissingError, edgewasm.errors.EdgewasmError)
 
 
+@pytest.mark.browser
 def test_edgewasm_check_passes_on_a_torch_result(tmp_path):
     torch = need("torch", "onnxscript")
     model = _cnn(torch)
@@ -324,6 +325,7 @@ def test_compile_wat_writes_readable_modules_that_assemble_to_model_wasm(tmp_pat
 
 # ---- examples ----
 
+@pytest.mark.browser
 @pytest.mark.parametrize("script,modules", [("torch_cnn.py", ("torch", "onnxscript")),
                                             ("jax_mlp.py", ("jax", "jax2onnx")),
                                             ("keras_model.py", ("keras", "tensorflow", "tf2onnx"))])
