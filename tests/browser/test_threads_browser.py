@@ -88,3 +88,73 @@ def test_too_many_threads_is_a_typed_error_in_the_page(browser, tmp_path):
     url = browser.register(threaded)
     with pytest.raises(edgewasm.errors.ThreadsError, match=f"at most {N} thread"):
         browser.evaluate_python(f"import edgewasm; await edgewasm.load({url!r}, threads={N + 1})")
+
+
+WORKER_RUN = """
+import array, base64, json, js, edgewasm
+from edgewasm.runtime.config import RuntimeConfig
+def raw(tensor):
+    return tensor.data.tobytes() if isinstance(tensor.data, array.array) else bytes(tensor.data)
+x = array.array("f")
+x.frombytes(base64.b64decode({x!r}))
+"""
+
+
+def test_worker_runs_off_the_main_thread_with_the_same_bits(browser, tmp_path):
+    single, threaded = build(tmp_path, make_mlp([301, 517, 263, 11], batch=37), batch=37)
+    x = np.random.default_rng(6).standard_normal((37, 301)).astype(np.float32)
+    expected = edgewasm.load(single).run({"x": x})["y"].tobytes()
+    for bundle in (single, threaded):  # a --threads build runs on one thread in the worker
+        url = browser.register(bundle)
+        reply = browser.evaluate_python(WORKER_RUN.format(x=base64.b64encode(x.tobytes()).decode()) + f"""
+model = await edgewasm.load({url!r}, worker=True)
+first = await model.run_async({{"x": x}})
+second = await model.run_async({{"x": x}})
+try:
+    model.run({{"x": x}})
+    refused = ""
+except edgewasm.errors.ExecutionError as exc:
+    refused = str(exc)
+model.close()
+json.dumps([base64.b64encode(raw(first["y"])).decode(), raw(first["y"]) == raw(second["y"]), refused, model.starts])
+""")
+        out, stable, refused, starts = json.loads(reply)
+        assert base64.b64decode(out) == expected and stable and "run_async" in refused and starts == 1
+
+
+def test_worker_deadline_terminates_it_and_the_next_run_starts_a_fresh_one(browser, tmp_path):
+    (tmp_path / "big.onnx").write_bytes(make_mlp([1024, 1024, 1024, 1024, 8], batch=96).SerializeToString())
+    single = edgewasm.compile(tmp_path / "big.onnx", tmp_path / "big", batch=96).parent
+    x = np.random.default_rng(7).standard_normal((96, 1024)).astype(np.float32)
+    expected = edgewasm.load(single).run({"x": x})["y"].tobytes()
+    url = browser.register(single)
+    reply = browser.evaluate_python(WORKER_RUN.format(x=base64.b64encode(x.tobytes()).decode()) + f"""
+model = await edgewasm.load({url!r}, worker=True, config=RuntimeConfig(deadline=0.002))
+frames = 0
+def tick(*_):
+    global frames
+    frames += 1
+    js.requestAnimationFrame(ticker)
+from pyodide.ffi import create_proxy
+ticker = create_proxy(tick)
+js.requestAnimationFrame(ticker)
+try:
+    await model.run_async({{"x": x}})
+    message = "no deadline"
+except edgewasm.errors.DeadlineExceeded as exc:
+    message = str(exc)
+model.config = RuntimeConfig(deadline=60.0)
+before = frames
+started = js.performance.now()
+runs = 0
+while js.performance.now() - started < 600:  # the page keeps painting while the worker computes
+    out = await model.run_async({{"x": x}})
+    runs += 1
+during = frames - before
+model.close()
+json.dumps([message, base64.b64encode(raw(out["y"])).decode(), model.starts, during, runs])
+""")
+    message, out, starts, frames, runs = json.loads(reply)
+    assert "deadline" in message and "fresh" in message
+    assert base64.b64decode(out) == expected and starts == 2
+    assert frames >= 5, (frames, runs)  # requestAnimationFrame kept ticking during the runs

@@ -109,17 +109,22 @@ class BrowserInstance:
 async def load_async(url: str, variant: str | None = None, config: RuntimeConfig | None = None, *,
                      priority: str = "balanced", context: Context | None = None, policy: Policy | None = None,
                      on_progress: Callable | None = None, cache: bool = True,
-                     concurrency: int = DEFAULT_CONCURRENCY, threads: int | None = None) -> Model:
+                     concurrency: int = DEFAULT_CONCURRENCY, manifest_sha256: str | None = None,
+                     threads: int | None = None,
+                     worker: bool = False) -> Model:
     """Load a bundle (directory URL or `.../manifest.json`) or a bring-your-own `.wasm` URL.
 
     `variant`: a name, None for the manifest's default, or "auto" to let `policy` choose from
     `context` (read from `navigator` with `priority` when not given). Files come through the chunk
     loader: in parallel, sha256-verified, cached for offline visits (`cache=False` to bypass);
-    `on_progress(Progress)` follows every file. The memory limit of `config` is checked before
+    `on_progress(Progress)` follows every file; `manifest_sha256` refuses (ManifestDigestError) a
+    manifest.json with other bytes, from the network or the cache. The memory limit of `config` is checked before
     instantiation; the browser cannot interrupt a running module from Python, so the deadline
     applies to the wasmtime host only. `threads`: how many threads a `--threads N` build runs on
     (default min(N, hardware threads); one when the page is not cross-origin isolated, and
-    `model.choice` says why; runtime/browser_threads.py).
+    `model.choice` says why; runtime/browser_threads.py). `worker=True`: the model runs in a
+    dedicated worker, `await model.run_async(inputs)`, with the deadline enforced by terminating it
+    (runtime/browser_worker.py).
     """
     config = config or RuntimeConfig()
     require_simd()
@@ -129,12 +134,15 @@ async def load_async(url: str, variant: str | None = None, config: RuntimeConfig
         raise BundleError(f"{url}: WebAssembly text cannot be assembled in the browser; "
                           "assemble it to .wasm first (e.g. with wasmtime.wat2wasm or wat2wasm)")
     if path.endswith(".wasm"):
+        if manifest_sha256 is not None:
+            raise BundleError(f"manifest_sha256 pins a bundle's manifest.json; {url} is a bare module")
         return await _load_module_url(url, config)
     if path.endswith(".json"):
         manifest_url = url
     else:
         manifest_url = urljoin(url if path.endswith("/") else _with_path(url, path + "/"), "manifest.json")
-    loader = ChunkLoader(manifest_url, use_cache=cache, concurrency=concurrency, on_progress=on_progress)
+    loader = ChunkLoader(manifest_url, use_cache=cache, concurrency=concurrency, on_progress=on_progress,
+                         manifest_sha256=manifest_sha256)
     spec = await loader.manifest()
     policy = policy or Policy()
     if variant == "auto":
@@ -143,6 +151,13 @@ async def load_async(url: str, variant: str | None = None, config: RuntimeConfig
         chosen = spec.variant(variant)
         choice = _explicit_choice(spec, policy, chosen.name, "the manifest's default" if variant is None
                                   else "chosen by name", context)
+    if worker:
+        from .browser_worker import WorkerModel
+
+        variant_spec, staged, report = await _load_variant(spec, loader, config, choice.variant, threads, stage=True)
+        model = WorkerModel(variant_spec, staged, output_maker(), config, choice, report)
+        await model.start()
+        return model
     variant_spec, instance, report = await _load_variant(spec, loader, config, choice.variant, threads)
     if getattr(instance, "threads_reason", None):
         choice = Choice(choice.variant, choice.ranking, choice.reasons + (instance.threads_reason,), choice.context)
@@ -157,7 +172,8 @@ def _explicit_choice(spec: BundleSpec, policy: Policy, name: str, why: str, cont
 
 
 async def _load_variant(bundle: BundleSpec, loader: ChunkLoader, config: RuntimeConfig,
-                        name: str, threads: int | None = None) -> tuple[VariantSpec, "BrowserInstance", LoadReport]:
+                        name: str, threads: int | None = None,
+                        stage: bool = False) -> tuple[VariantSpec, "BrowserInstance", LoadReport]:
     """Fetch, verify and instantiate one variant, its weights written and `init` called."""
     variant = bundle.variant(name)
     config.check_memory(variant.memory_bytes, f"variant {variant.name}")
@@ -166,7 +182,11 @@ async def _load_variant(bundle: BundleSpec, loader: ChunkLoader, config: Runtime
 
     async def instantiate(wasm: bytes) -> BrowserInstance:
         audit_module(wasm)
-        if variant.threads > 1:  # a --threads build: one shared memory, k - 1 workers
+        if stage:  # worker=True: what a load writes is kept for the model's worker (browser_worker.py)
+            from .browser_worker import StagedInstance
+
+            instance = StagedInstance(wasm, variant.memory_bytes)
+        elif variant.threads > 1:  # a --threads build: one shared memory, k - 1 workers
             instance = await BrowserThreadedInstance.create(wasm, variant.pages, k)
             instance.threads_reason = why
         else:
