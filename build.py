@@ -43,14 +43,26 @@ NEEDED = {
 
 # ---- environment: use this interpreter if it has everything, else .venv ----
 
+# EDGEWASM_EXTRAS=torch,jax,keras (set by .ci/run) also installs those extras, so the front-door
+# tests run; a plain checkout installs only dev (the frameworks are large).
+EXTRA_MODULES = {"torch": ["torch", "onnxscript"], "jax": ["jax", "jax2onnx", "flax"],
+                 "keras": ["keras", "tensorflow", "tf2onnx"]}
+
+
+def _extras() -> list[str]:
+    return ["dev"] + [e.strip() for e in os.environ.get("EDGEWASM_EXTRAS", "").split(",") if e.strip()]
+
+
 def _wanted_stamp() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    return stamp if _extras() == ["dev"] else f"{stamp} {','.join(_extras())}"
 
 
 def _environment_ready(command: str) -> bool:
     if sys.version_info < (3, 12):
         return False
     modules = NEEDED["build"] + (NEEDED["test"] if command == "test" else [])
+    modules += [m for extra in _extras() for m in EXTRA_MODULES.get(extra, [])]
     if not all(importlib.util.find_spec(m) for m in modules):
         return False
     spec = importlib.util.find_spec("edgewasm")  # tests run the CLI in subprocesses: it must be installed
@@ -85,9 +97,12 @@ def ensure_environment(command: str) -> None:
         log(f"creating {VENV} ...")
         subprocess.run([_find_python(), "-m", "venv", str(VENV)], check=True)
     if not VENV_STAMP.exists() or VENV_STAMP.read_text() != _wanted_stamp():
-        log("installing edgewasm[dev] into .venv (pip) ...")
+        extras = ",".join(_extras())
+        log(f"installing edgewasm[{extras}] into .venv (pip) ...")
+        started = time.monotonic()
         subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "-e", f"{ROOT}[dev]"], check=True)
+                        "-e", f"{ROOT}[{extras}]"], check=True)
+        log(f"installed in {time.monotonic() - started:.0f} s")
         VENV_STAMP.write_text(_wanted_stamp())
     if not in_venv:
         os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
