@@ -194,9 +194,52 @@ def expand(im, node) -> list[onnx.NodeProto]:
     return [_rename(inner, rename, attributes, f"{label}/{inner.op_type}{i}") for i, inner in enumerate(body.node)]
 
 
+def _head_size(im, node, at) -> int:
+    qs = im.shape(node.input[0])
+    return qs[3] if len(qs) == 4 else qs[2] // int(at["q_num_heads"])
+
+
+def _exact_scale(im, node, at, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
+    """The body computes sqrt(scale) in float32 and casts it to Q's dtype; the reference takes the
+    square root in float64 (1/sqrt(head_size) when scale is absent) before that cast, which float64
+    tensors can tell apart. That one Cast becomes the constant, computed as the reference does."""
+    kept = []
+    for inner in nodes:
+        if inner.op_type == "Cast" and len(inner.output) == 1 and inner.output[0].endswith("__ScaleFactorF"):
+            scale = float(at["scale"]) if "scale" in at else 1.0 / np.sqrt(_head_size(im, node, at))
+            im.constants[inner.output[0]] = np.asarray(np.sqrt(np.float64(scale)),
+                                                      dtypes.numpy_dtype(im.dtype(node.input[0])))
+            continue
+        kept.append(inner)
+    return kept
+
+
+def _padded_mask(im, node) -> onnx.NodeProto:
+    """A mask with fewer columns than the keys (past + new) is padded with False / -inf on the right,
+    as the reference pads it (the body does not, with a past cache)."""
+    mask = optional_input(node, 3)
+    if mask is None:
+        return node
+    ms, ks = im.shape(mask), im.shape(node.input[1])
+    past = optional_input(node, 4)
+    total = (ks[1] if len(ks) == 3 else ks[2]) + (im.shape(past)[2] if past is not None else 0)
+    if ms[-1] == total:
+        return node
+    dtype = dtypes.numpy_dtype(im.dtype(mask))
+    fill = im.fresh(f"{mask}__pad")
+    im.constants[fill] = np.full(ms[:-1] + (total - ms[-1],), False if dtype == np.bool_ else -np.inf, dtype)
+    padded = im.fresh(f"{mask}__padded")
+    im.import_nodes([helper.make_node("Concat", [mask, fill], [padded], f"{node.name}/mask_pad", axis=-1)])
+    out = onnx.NodeProto()
+    out.CopyFrom(node)
+    out.input[3] = padded
+    return out
+
+
 def import_attention(im, node, at) -> None:
     _check(im, node, at)
-    im.import_nodes(expand(im, node))
+    node = _padded_mask(im, node)
+    im.import_nodes(_exact_scale(im, node, at, expand(im, node)))
 
 
 IMPORTS = {"Attention": (import_attention, 3, 7)}
