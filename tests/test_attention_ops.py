@@ -155,14 +155,14 @@ def test_softcap_with_large_scores(tmp_path):
 
 
 @pytest.mark.parametrize("mask_type", [TensorProto.BOOL, F32])
-@pytest.mark.parametrize("mask_shape", [(3, 5), (1, 3, 5), (4, 3, 5), (2, 1, 3, 5), (2, 4, 3, 5), (1, 5), (3, 1)])
+@pytest.mark.parametrize("mask_shape", [(3, 5), (1, 3, 5), (4, 3, 5), (2, 1, 3, 5), (2, 4, 3, 5), (1, 5), (5,), (3, 1)])
 def test_masks_broadcast(tmp_path, mask_type, mask_shape):
     """(3, 1) has fewer columns than the 5 keys: padded with False / -inf; onnxruntime refuses it and
-    the 2-D (1, 5) broadcast over queries, so the reference is the oracle there."""
+    the (1, 5) and (5,) broadcasts over queries, so the reference is the oracle there."""
     inputs = qkv4(2, 3, 5, 4, 2, 4, 3)
     inputs["attn_mask"] = (mask_type, mask_shape)
     proto = model(inputs)
-    check(tmp_path, proto, feeds(proto, seed=7), ort=mask_shape not in ((3, 1), (1, 5)))
+    check(tmp_path, proto, feeds(proto, seed=7), ort=mask_shape not in ((3, 1), (1, 5), (5,)))
 
 
 @pytest.mark.parametrize("mask_type", [TensorProto.BOOL, F32])
@@ -233,9 +233,12 @@ def test_qk_matmul_output_modes(tmp_path, mode, softcap):
     check(tmp_path, proto, feeds(proto, seed=mode))
 
 
-@pytest.mark.parametrize("precision", [TensorProto.FLOAT, TensorProto.DOUBLE])
-def test_softmax_precision(tmp_path, precision):
-    proto = model(qkv3(1, 3, 4, 2, 2, 4, 4), q_num_heads=2, kv_num_heads=2, softmax_precision=precision)
+@pytest.mark.parametrize("dtype, precision", [(F32, TensorProto.FLOAT), (F32, TensorProto.DOUBLE),
+                                              (TensorProto.FLOAT16, TensorProto.FLOAT),
+                                              (TensorProto.BFLOAT16, TensorProto.FLOAT)])
+def test_softmax_precision(tmp_path, dtype, precision):
+    proto = model(qkv3(1, 3, 4, 2, 2, 4, 4, dtype), n_outputs=4, q_num_heads=2, kv_num_heads=2,
+                  softmax_precision=precision, qk_matmul_output_mode=3)
     check(tmp_path, proto, feeds(proto, seed=1), ort=False)
 
 
@@ -247,7 +250,20 @@ def test_nonpad_kv_seqlen(tmp_path, causal):
     inputs = qkv4(3, 2, 6, 4, 2, 4, 4)
     inputs["nonpad_kv_seqlen"] = (TensorProto.INT64, (3,))
     proto = model(inputs, opset=24, is_causal=causal)
-    check(tmp_path, proto, feeds(proto, seed=6, nonpad=[6, 3, 4]), ort=False)
+    # batch item 2 has fewer keys (1) than queries (2): causally its first query row is fully masked
+    got = check(tmp_path, proto, feeds(proto, seed=6, nonpad=[6, 3, 1]), ort=False)
+    if causal:
+        assert not got["Y"][2, :, 0].any() and got["Y"][2, :, 1].any()
+
+
+@pytest.mark.parametrize("left, right, causal", [(1, -1, 1), (2, 0, 0), (-1, 1, 0), (0, 2, 1)])
+def test_sliding_window_opset_25(tmp_path, left, right, causal):
+    inputs = qkv3(2, 4, 3, 2, 1, 4, 4)
+    inputs["past_key"] = (F32, (2, 1, 2, 4))
+    inputs["past_value"] = (F32, (2, 1, 2, 4))
+    proto = model(inputs, n_outputs=3, opset=25, q_num_heads=2, kv_num_heads=1, is_causal=causal,
+                  left_window_size=left, right_window_size=right)
+    check(tmp_path, proto, feeds(proto, seed=left + 3), ort=False)
 
 
 # -- dtypes ----------------------------------------------------------------------------------------------
@@ -307,6 +323,10 @@ def raw_model(inputs: dict, outputs=("Y",), opset=23, **attrs):
     (qkv4(1, 2, 2, 2, 2, 4, 4), {"qk_matmul_output_mode": 5}, ModelFormatError, "qk_matmul_output_mode"),
     (qkv4(1, 2, 2, 2, 2, 4, 4), {"softmax_precision": TensorProto.INT32}, ModelFormatError, "softmax_precision"),
     (qkv4(1, 2, 2, 2, 2, 4, 4, TensorProto.INT32), {}, UnsupportedModelError, "dtype int32"),
+    (qkv4(1, 2, 2, 2, 2, 4, 4), {"opset": 25, "q_num_heads": 2, "kv_num_heads": 2}, ModelFormatError,
+     "must not be given for 4-D"),
+    (qkv3(1, 2, 2, 2, 2, 4, 4), {"opset": 25, "q_num_heads": 2, "kv_num_heads": 2, "left_window_size": -3},
+     ModelFormatError, "left_window_size"),
 ])
 def test_errors(tmp_path, inputs, attrs, error, message):
     inputs = {k if v[0] != "" else "": v for k, v in inputs.items()}  # ("", ()) leaves a slot empty

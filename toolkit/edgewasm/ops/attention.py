@@ -13,6 +13,13 @@ GQA/MQA head repetition), MatMul (QK^T and PV), Mul (sqrt(scale) on Q and K), Ta
 Add and Where (attn_mask, is_causal with its past offset, nonpad_kv_seqlen, the fully-masked-row
 guard), Softmax and Cast (softmax_precision).
 
+Two steps differ from the body, to agree with onnx's reference implementation: a mask with fewer
+columns than the keys (past + new) is padded on the right with False / -inf first (a Concat with a
+constant), and sqrt(scale) (1/sqrt(head_size) by default) is a constant computed in float64 and
+rounded once to Q's dtype (the body takes the square root in float32). In qk_matmul_output_mode 0
+with a softcap, the output is the raw QK product as the spec, the body and onnxruntime have it
+(onnx's reference evaluator returns the softcapped scores there).
+
 Numerics follow the spec's body: float32 in float32; float16/bfloat16 round to their dtype between
 ops like the reference (each float32-only kernel runs between casts); float64 stays in float64
 (MatMul as a float64 Einsum, Softmax by float64_ops). Fully masked rows are 0 in Y and in the
@@ -117,8 +124,8 @@ def _check(im, node, at) -> None:
         raise ModelFormatError(f"{where}: nonpad_kv_seqlen must have shape [{batch}], got {list(im.shape(nonpad))}")
     if mask is not None:
         ms = im.shape(mask)
-        if not 2 <= len(ms) <= 4 or ms[-1] > total:
-            raise ModelFormatError(f"{where}: attn_mask {list(ms)} must have rank 2 to 4 and at most {total} "
+        if not 1 <= len(ms) <= 4 or ms[-1] > total:
+            raise ModelFormatError(f"{where}: attn_mask {list(ms)} must have rank 1 to 4 and at most {total} "
                                    "columns")
         padded = ms[:-1] + (total,)
         try:
