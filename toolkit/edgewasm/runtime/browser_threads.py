@@ -15,10 +15,12 @@ from ..errors import BundleError, ExecutionError, ThreadsError, UnsupportedBrows
 from .threads import ABORT_OFFSET, WORKER_EXPORT, thread_words
 
 GO_OFFSET = 44  # bumped by the page to start the workers on one run (runtime/threads.py's words end at 44)
+DONE_OFFSET = 48  # bumped by each worker when its run_thread returned or threw
+SETTLE_MS = 2000  # how long a run waits for the workers of the previous one (they leave within ~1 ms)
 
 WORKER_SOURCE = """
 onmessage = async (event) => {
-  const {module, memory, t, go, abort} = event.data;
+  const {module, memory, t, go, abort, done} = event.data;
   let exports;
   try {
     exports = (await WebAssembly.instantiate(module, {env: {memory}})).exports;
@@ -36,13 +38,14 @@ onmessage = async (event) => {
     seen = now;
     if (now < 0) { close(); return; }
     try { exports.%s(t); } catch (error) { Atomics.store(words, abort, 1); }
+    Atomics.add(words, done, 1);
   }
 };
 """ % WORKER_EXPORT
 
-# (source, module, memory, count, go, abort) -> Promise of the started workers (rejected with the first error)
+# (source, module, memory, count, go, abort, done) -> Promise of the started workers (rejected with the first error)
 START_WORKERS = """
-return (async (source, module, memory, count, go, abort) => {
+return (async (source, module, memory, count, go, abort, done) => {
   const url = URL.createObjectURL(new Blob([source], {type: 'text/javascript'}));
   const workers = [];
   const ready = [];
@@ -53,7 +56,7 @@ return (async (source, module, memory, count, go, abort) => {
       worker.onmessage = (event) => event.data.ready ? resolve() : reject(new Error(event.data.error));
       worker.onerror = (event) => reject(new Error(event.message || 'worker failed to start'));
     }));
-    worker.postMessage({module, memory, t, go, abort});
+    worker.postMessage({module, memory, t, go, abort, done});
   }
   try { await Promise.all(ready); } finally { URL.revokeObjectURL(url); }
   return workers;
@@ -99,6 +102,7 @@ class BrowserThreadedInstance:
         self._words = js.Int32Array.new(memory.buffer)
         self._size = int(self._bytes.length)
         self._views: dict = {}
+        self.runs = 0  # runs started on the workers (each worker bumps DONE once per run)
 
     @classmethod
     async def create(cls, wasm: bytes, pages: int, threads: int) -> "BrowserThreadedInstance":
@@ -125,7 +129,7 @@ class BrowserThreadedInstance:
             start = js.Function.new(START_WORKERS)
             try:
                 self.workers = list(await start(WORKER_SOURCE, module, memory, threads, GO_OFFSET // 4,
-                                                ABORT_OFFSET // 4))
+                                                ABORT_OFFSET // 4, DONE_OFFSET // 4))
             except JsException as exc:
                 raise BundleError(f"the model's {threads - 1} worker(s) did not start: {exc}") from None
         return self
@@ -156,15 +160,29 @@ class BrowserThreadedInstance:
         from pyodide.ffi import JsException
 
         if export == "run":
+            self._settle()
             for offset, value in thread_words(self.threads, main_may_block=False):
                 js.Atomics.store(self._words, offset // 4, value)
             if self.threads > 1:
+                self.runs += 1
                 js.Atomics.add(self._words, GO_OFFSET // 4, 1)
                 js.Atomics.notify(self._words, GO_OFFSET // 4)
         try:
             return int(self.functions[export]())
         except JsException as exc:
+            js.Atomics.store(self._words, ABORT_OFFSET // 4, 1)  # the workers leave their barriers
             raise ExecutionError(f"the module trapped in {export}() on {self.threads} thread(s): {exc}") from None
+
+    def _settle(self) -> None:
+        """Wait (spinning: the page may not block) until every worker left the previous run, so a
+        worker still leaving a trapped run never meets the next run's barriers."""
+        import js
+
+        expected = self.runs * (len(self.workers))
+        started = js.performance.now()
+        while int(js.Atomics.load(self._words, DONE_OFFSET // 4)) < expected:
+            if js.performance.now() - started > SETTLE_MS:
+                raise ExecutionError(f"the model's workers did not finish the previous run within {SETTLE_MS} ms")
 
     def close(self) -> None:
         """Stop the workers (they exit at their next wake-up; terminate makes sure)."""
