@@ -14,7 +14,7 @@ from . import __version__
 from .backend.assemble import assemble
 from .backend.codecs import shipped_region
 from .backend.codegen import emit_module, profile_layers
-from .backend.lower import lower
+from .backend.lower import BOUNDARY_KERNELS, lower  # BOUNDARY_KERNELS: the canonical-NaN pass, not an op's kernel
 from .backend.plan import plan_memory
 from .backend.reference import export_reference
 from .bundle import DEFAULT_CHUNK_BYTES, TensorSpec, VariantBuild, write_bundle
@@ -71,7 +71,7 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
         name=name, wasm=wasm, pages=plan.pages,
         inputs=boundary(graph.inputs), outputs=boundary(graph.outputs),
         weights_offset=weights_offset, weights=region, has_init=bool(program.init_calls),
-        kernels=program.kernels, reference_onnx=export_reference(graph), report=report,
+        kernels=[k for k in program.kernels if k not in BOUNDARY_KERNELS], reference_onnx=export_reference(graph), report=report,
         layers=[{"export": export, "node": node} for export, node, _ in profile_layers(program)] if profile else [],
         failures=program.failures, threads=threads,
     )
@@ -84,8 +84,15 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
                   log: Callable[[str], None] = lambda message: None,
                   variants: str | list[Recipe] | None = None, options: Options | None = None,
                   eval_data=None, profile: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                  threads: int = 1) -> Path:
+                  threads: int = 1, example_inputs=None, wat: bool = False, **door_options) -> Path:
     """Compile an ONNX file into a bundle directory; returns the manifest path.
+
+    model: an ONNX path, bytes or onnx.ModelProto, or a framework model that a front door exports
+    (edgewasm.frontdoors): a torch.nn.Module, a JAX function / Flax module, a Keras 3 model.
+    example_inputs (framework models): arrays, positional or {parameter name: array}, that fix the
+    inputs' shapes and dtypes; door_options: params= (Flax Linen variables), exporter= (PyTorch:
+    "auto", "dynamo", "torchscript"), opset=. wat: also write each variant's module as
+    <variant>/model.wat beside model.wasm (kernels named, each layer's calls commented).
 
     shapes: {input name: full shape} fixes symbolic dimensions (`--shape`); `batch` fixes a
     symbolic first dimension of the inputs it does not name.
@@ -100,6 +107,18 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
     recipes = parse_variants(variants) if isinstance(variants, str) else list(variants or [Recipe()])
     options = options or Options()
     check_options(recipes, options)
+    exporter = None
+    if not isinstance(model, (str, Path, bytes, onnx.ModelProto)):
+        from .frontdoors import export
+
+        exported = export(model, example_inputs, log=log, **door_options)
+        model, exporter = exported.model, exported.exporter
+        shapes = {**exported.shapes, **(shapes or {})}
+        name = name or exported.name
+    elif example_inputs is not None or door_options:
+        from .frontdoors import ExportError
+
+        raise ExportError("example_inputs and exporter options are for framework models, not ONNX files")
     if isinstance(model, onnx.ModelProto):
         proto, data = load_onnx(model), model.SerializeToString()
     else:
@@ -107,9 +126,13 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
         proto = load_onnx(data, base_dir=None if isinstance(model, bytes) else Path(model).parent)
     log(f"imported {len(proto.graph.node)} ONNX nodes (opset {proto.opset_import[0].version if proto.opset_import else '?'})")
     graph = import_onnx(proto, batch=batch, shapes=shapes, max_bytes=max_bytes)
-    builds = []
+    builds, texts = [], {}
     for recipe in recipes:
-        build, _ = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile, max_bytes, threads)
+        build, module_text = compile_variant(copy.deepcopy(graph), recipe.name, recipe, options, profile,
+                                             max_bytes, threads)
+        if exporter:
+            build.report["exporter"] = exporter
+        texts[build.name] = module_text
         log(f"{build.name}: {len(build.wasm)} bytes of module, {len(build.weights)} bytes of weights, "
             f"kernels {', '.join(build.kernels)}")
         builds.append(build)
@@ -117,5 +140,9 @@ def compile_model(model: str | Path, out: str | Path, batch: int = 1, name: str 
     bundle_name = name or ("model" if isinstance(model, (bytes, onnx.ModelProto)) else Path(model).stem)
     path = write_bundle(Path(out), bundle_name, hashlib.sha256(data).hexdigest(), builds,
                         toolkit_version=__version__, chunk_bytes=chunk_bytes)
+    if wat:
+        for variant, text in texts.items():
+            (Path(out) / variant / "model.wat").write_text(text)
+            log(f"wrote {Path(out) / variant / 'model.wat'}")
     log(f"wrote {path}")
     return path
