@@ -5,9 +5,8 @@
 ;; Codegen calls these once per float graph output after the last layer (backend/lower.py); all other
 ;; bits are left as they are. SIMD128 over 16 bytes at a time (compare, then bitselect the canonical
 ;; constant where the lane is NaN), a scalar loop for the tail; unaligned offsets are fine.
-;; Canonical values: float32 0x7fc00000, float64 0x7ff8000000000000, float16 0x7e00, bfloat16 0x7fc0,
-;; float8_e4m3fn 0x7f, float8_e5m2 0x7e (the other float8 types have one NaN, 0x80 or 0xff, already
-;; canonical; float4_e2m1fn has none).
+;; Canonical values: float32 0x7fc00000, float64 0x7ff8000000000000, float16 0x7e00, bfloat16 0x7fc0.
+;; (The float8 types are left as x_cast makes them: from the source's bits, sign kept, as ONNX says.)
 
 ;; $f32_canonical_nan: x[i] = x[i] != x[i] ? 0x7fc00000 : x[i] for i < $n, f32 at byte offset $x.
 (func $f32_canonical_nan (param $x i32) (param $n i32)
@@ -79,33 +78,4 @@
       (if (i32.gt_u (i32.and (i32.load16_u (local.get $x)) (i32.const 0x7fff)) (local.get $above))
         (then (i32.store16 (local.get $x) (local.get $canon))))
       (local.set $x (i32.add (local.get $x) (i32.const 2)))
-      (br_if $each (i32.ne (local.get $x) (local.get $end))))))
-
-;; $x8_canonical_nan: 8-bit floats (float8_e4m3fn, float8_e5m2; one byte per element, the code in
-;;   the byte): x[i] = (x[i] & 0x7f) > $above ? $canon : x[i] for i < $n, u8 at byte offset $x.
-;;   $above: the largest non-NaN magnitude code (e4m3fn 0x7e, e5m2 0x7c, its infinity);
-;;   $canon: the canonical NaN (e4m3fn 0x7f, e5m2 0x7e).
-(func $x8_canonical_nan (param $x i32) (param $n i32) (param $above i32) (param $canon i32)
-  (local $end i32) (local $vend i32) (local $v v128) (local $vabove v128) (local $vcanon v128)
-  (local.set $vabove (i8x16.splat (local.get $above)))
-  (local.set $vcanon (i8x16.splat (local.get $canon)))
-  (local.set $end (i32.add (local.get $x) (local.get $n)))
-  (local.set $vend (i32.add (local.get $x) (i32.and (local.get $n) (i32.const -16))))
-  (block $vdone
-    (br_if $vdone (i32.eq (local.get $x) (local.get $vend)))
-    (loop $vec
-      (local.set $v (v128.load (local.get $x)))
-      (v128.store (local.get $x)
-        (v128.bitselect (local.get $vcanon) (local.get $v)
-          (i8x16.gt_s (v128.and (local.get $v) (v128.const i8x16 0x7f 0x7f 0x7f 0x7f 0x7f 0x7f 0x7f 0x7f
-                                                                0x7f 0x7f 0x7f 0x7f 0x7f 0x7f 0x7f 0x7f))
-                      (local.get $vabove))))
-      (local.set $x (i32.add (local.get $x) (i32.const 16)))
-      (br_if $vec (i32.ne (local.get $x) (local.get $vend)))))
-  (block $done
-    (br_if $done (i32.eq (local.get $x) (local.get $end)))
-    (loop $each
-      (if (i32.gt_u (i32.and (i32.load8_u (local.get $x)) (i32.const 0x7f)) (local.get $above))
-        (then (i32.store8 (local.get $x) (local.get $canon))))
-      (local.set $x (i32.add (local.get $x) (i32.const 1)))
       (br_if $each (i32.ne (local.get $x) (local.get $end))))))

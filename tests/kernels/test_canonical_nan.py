@@ -15,8 +15,6 @@ CASES = {
     "float64": ("f64_canonical_nan", (), np.uint64, 0x7FF0000000000000, 0x7FF8000000000000),
     "float16": ("x16_canonical_nan", (0x7C00, 0x7E00), np.uint16, 0x7C00, 0x7E00),
     "bfloat16": ("x16_canonical_nan", (0x7F80, 0x7FC0), np.uint16, 0x7F80, 0x7FC0),
-    "float8_e4m3fn": ("x8_canonical_nan", (0x7E, 0x7F), np.uint8, 0x7E, 0x7F),
-    "float8_e5m2": ("x8_canonical_nan", (0x7C, 0x7E), np.uint8, 0x7C, 0x7E),
 }
 
 
