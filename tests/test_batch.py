@@ -154,3 +154,10 @@ def test_output_paths():
     assert output_paths(Path("d"), ["a"]) == {"a": Path("d/a.npy")}
     with pytest.raises(BatchError, match="collide"):
         output_paths(Path("d"), ["a/b", "a:b"])
+
+
+def test_a_worker_that_cannot_see_the_files_says_so(work, tmp_path):
+    from edgewasm.batch import run_chunk
+
+    with pytest.raises(BatchError, match="workers must see the bundle, the inputs and the outputs at the same paths"):
+        run_chunk(str(work / "mlp"), None, {"x": str(tmp_path / "elsewhere.npy")}, {"y": str(tmp_path / "o.npy")}, 0, 64)

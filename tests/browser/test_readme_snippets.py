@@ -92,7 +92,6 @@ def printed_result(browser, origin: str, path: str) -> tuple[str, list[float], l
     try:
         page.goto(origin + path)
         pattern = re.compile(r"^(\w+): .*?(\[+[-0-9.e, ]+\]+)\s*$", re.S)
-        page.wait_for_function("() => true")  # the page is open; results arrive on the console
         for _ in range(1200):
             found = [pattern.match(line) for line in lines]
             found = [m for m in found if m]

@@ -19,7 +19,7 @@ Needs `dask[distributed]`: `pip install 'edgewasm[batch]'`.
 
 from __future__ import annotations
 
-import math
+import atexit
 import os
 import re
 import sys
@@ -145,12 +145,23 @@ def plan(bundle: Path, inputs: dict[str, Path], variant: str | None = None):
 _cache = threading.local()
 _loads = [0]
 _loads_lock = threading.Lock()
+_all_caches: list[dict] = []  # every thread's cache, emptied at exit (wasmtime objects before wasmtime)
+
+
+def _drop_models() -> None:
+    for models in _all_caches:
+        models.clear()
+
+
+atexit.register(_drop_models)
 
 
 def _model(bundle: str, variant: str | None):
     models = getattr(_cache, "models", None)
     if models is None:
         models = _cache.models = {}
+        with _loads_lock:
+            _all_caches.append(models)
     key = (bundle, variant)
     if key not in models:
         from .runtime.wasmtime_host import load
@@ -174,11 +185,17 @@ def _anon_kib() -> int:
 def run_chunk(bundle: str, variant: str | None, inputs: dict[str, str], outputs: dict[str, str],
               start: int, stop: int) -> tuple[int, int, int]:
     """Run rows [start, stop) and write them into the output files; returns (pid, loads, anon KiB)."""
-    model = _model(bundle, variant)
-    spec = model.variant
+    import socket
+
+    try:
+        sources = {name: np.load(path, mmap_mode="r") for name, path in inputs.items()}
+        targets = {name: np.load(path, mmap_mode="r+") for name, path in outputs.items()}
+        model = _model(bundle, variant)
+        spec = model.variant
+    except (OSError, BundleError) as exc:
+        raise BatchError(f"the worker on {socket.gethostname()} cannot open {exc}: workers must see the bundle, "
+                         "the inputs and the outputs at the same paths as the client") from None
     batch = spec.inputs[0].shape[0]
-    sources = {t.name: np.load(inputs[t.name], mmap_mode="r") for t in spec.inputs}
-    targets = {t.name: np.load(outputs[t.name], mmap_mode="r+") for t in spec.outputs}
     for first in range(start, stop, batch):
         last = min(first + batch, stop)
         feeds = {}
@@ -241,13 +258,18 @@ def run_batch(bundle: Path, inputs: dict[str, Path], out: Path, *, variant: str 
         except (OSError, TimeoutError, ValueError) as exc:
             raise BatchError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
+        if not client.scheduler_info().get("workers"):
+            try:
+                client.wait_for_workers(1, timeout=60)
+            except TimeoutError:
+                raise BatchError(f"the Dask cluster at {scheduler} has no workers (waited 60 s)") from None
         n_workers = len(client.scheduler_info().get("workers", {}))
         args = (str(bundle), variant, {k: str(v) for k, v in inputs.items()},
                 {k: str(v) for k, v in paths.items()})
         futures = [client.submit(run_chunk, *args, s, e, key=f"edgewasm-batch-{s}-{e}-{time.time_ns()}",
                                  pure=False) for s, e in bounds]
         report = BatchReport(rows, chunk_rows, len(bounds), 0.0, paths, n_workers)
-        done_rows = 0
+        done_rows, shown = 0, 0.0
         size = {f.key: e - s for f, (s, e) in zip(futures, bounds)}
         for future in as_completed(futures):
             try:
@@ -255,7 +277,9 @@ def run_batch(bundle: Path, inputs: dict[str, Path], out: Path, *, variant: str 
             except EdgewasmError as exc:
                 raise BatchError(f"a chunk failed: {exc}") from None
             done_rows += size[future.key]
-            if progress:
+            now = time.perf_counter()
+            if progress and (now - shown >= 0.2 or done_rows == rows):  # at most 5 updates a second
+                shown = now
                 _progress(done_rows, rows, len(report.tasks), len(bounds), time.perf_counter() - started)
         if progress:
             sys.stderr.write("\n")
