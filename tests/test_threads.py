@@ -164,3 +164,15 @@ def test_cli_compile_and_run_with_threads(tmp_path):
     bad = subprocess.run(cli + ["run", str(tmp_path / "b"), "--input", f"x={tmp_path / 'x.npy'}", "--threads", "3"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "at most 2 thread" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_resnet_winograd_and_grouped_convolutions_same_bits(tmp_path):
+    """3x3 convolutions with >= 8 channels take the Winograd path (transforms split over tiles)."""
+    from cnn_models import make_resnet
+
+    model = make_resnet(stages=(1, 1), widths=(32, 40), resolution=97, classes=7)
+    single, threaded = build_pair(tmp_path, model)
+    kernels = json.loads((threaded / "manifest.json").read_text())["variants"]["fp32"]["kernels"]
+    assert "f32_winograd_input_2x2_3x3" in kernels
+    x = np.random.default_rng(8).standard_normal((1, 3, 97, 97)).astype(np.float32)
+    check_every_thread_count(single, threaded, _feed(single, x))
