@@ -244,6 +244,65 @@ def test_keras_functional_model(tmp_path):
         assert np.abs(approx - want).max() < 0.05, variant
 
 
+def test_keras_sequential_with_exact_gelu_and_subclassed_model(tmp_path):
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    keras = need("keras", "tensorflow", "tf2onnx")
+    keras.utils.set_random_seed(1)
+    x = np.random.default_rng(12).standard_normal((3, 5)).astype(np.float32)
+    # exact GELU: tf2onnx writes a non-standard Erfc node, which the door rewrites as 1 - Erf
+    sequential = keras.Sequential([keras.layers.Dense(6, activation="gelu"), keras.layers.Dense(2)])
+    path = edgewasm.compile(sequential, tmp_path / "s", example_inputs=(x,))
+    compiled = edgewasm.load(path.parent)
+    (got,) = compiled.run({compiled.variant.inputs[0].name: x}).values()
+    np.testing.assert_allclose(got, np.asarray(sequential(x)), atol=1e-5, rtol=1e-4)
+
+    class Sub(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, inputs):
+            return keras.ops.tanh(self.dense(inputs))
+
+    sub = Sub()
+    path = edgewasm.compile(sub, tmp_path / "c", example_inputs=x)
+    compiled = edgewasm.load(path.parent)
+    (got,) = compiled.run({compiled.variant.inputs[0].name: x}).values()
+    np.testing.assert_allclose(got, np.asarray(sub(x)), atol=1e-5, rtol=1e-4)
+
+
+def test_flax_nnx_module_and_integer_inputs(tmp_path):
+    jax = need("jax", "jax2onnx", "flax")
+    from flax import nnx
+
+    class Net(nnx.Module):
+        def __init__(self, rngs):
+            self.linear = nnx.Linear(5, 3, rngs=rngs)
+
+        def __call__(self, feats):
+            return nnx.relu(self.linear(feats))
+
+    net = Net(nnx.Rngs(0))
+    x = np.random.default_rng(13).standard_normal((2, 5)).astype(np.float32)
+    path = edgewasm.compile(net, tmp_path / "n", example_inputs=(x,))
+    compiled = edgewasm.load(path.parent)
+    assert [t.name for t in compiled.variant.inputs] == ["feats"]
+    (got,) = compiled.run({"feats": x}).values()
+    np.testing.assert_allclose(got, np.asarray(net(x)), atol=1e-5, rtol=1e-4)
+
+    table = np.random.default_rng(14).standard_normal((10, 4)).astype(np.float32)
+
+    def lookup(ids):
+        return jax.numpy.take(table, ids, axis=0).sum(axis=1)
+
+    ids = np.array([[1, 2, 3], [4, 5, 9]], np.int32)
+    path = edgewasm.compile(lookup, tmp_path / "i", example_inputs=(ids,))
+    compiled = edgewasm.load(path.parent)
+    assert compiled.variant.inputs[0].dtype == "int32"
+    (got,) = compiled.run({"ids": ids}).values()
+    np.testing.assert_allclose(got, np.asarray(lookup(ids)), atol=1e-6)
+
+
 # ---- dispatch, errors, check, --wat ----
 
 def test_kind_of_imports_no_framework():
