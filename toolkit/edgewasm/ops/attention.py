@@ -1,35 +1,38 @@
-"""Attention (opsets 23, 24, 25): scaled dot-product attention, decomposed at import into existing
-IR ops through the op's own ONNX function body.
+"""Attention (opsets 23, 24, 25): scaled dot-product attention, decomposed at import into standard
+ONNX nodes that the other units import into existing IR ops (no kernel of its own).
 
-The node is checked here first (dtypes, ranks, head counts, head sizes, past/present shapes, the
-mask's broadcast, attribute values), every failure a one-line typed error naming the node. Then
-onnx's schema builds the context-dependent function body for these input types and attributes
-(`get_context_dependent_function_with_opset_version`: the same nodes onnx's `_expanded` test
-models hold), its tensors are renamed under a fresh prefix and bound to the node's inputs and
-outputs, and the importer imports them like any other nodes: shape arithmetic (Shape, Range,
-Gather, the causal and padding masks of a static shape) folds to constants at compile time, and
-what remains is IR Reshape/Transpose/Concat/Expand (3-D packing, past_key/past_value -> present,
-GQA/MQA head repetition), MatMul (QK^T and PV), Mul (sqrt(scale) on Q and K), Tanh (softcap),
-Add and Where (attn_mask, is_causal with its past offset, nonpad_kv_seqlen, the fully-masked-row
-guard), Softmax and Cast (softmax_precision).
+The node is checked first (dtypes, ranks, head counts and sizes, past shapes, the mask's broadcast,
+attribute values), every failure a one-line typed error naming the node. Then, as onnx's reference
+implementation computes it (onnx/reference/ops/op_attention.py):
 
-Two steps differ from the body, to agree with onnx's reference implementation: a mask with fewer
-columns than the keys (past + new) is padded on the right with False / -inf first (a Concat with a
-constant), and sqrt(scale) (1/sqrt(head_size) by default) is a constant computed in float64 and
-rounded once to Q's dtype (the body takes the square root in float32). In qk_matmul_output_mode 0
-with a softcap, the output is the raw QK product as the spec, the body and onnxruntime have it
-(onnx's reference evaluator returns the softcapped scores there).
+    3-D Q/K/V (B, S, H*D) -> Reshape (B, S, H, D) -> Transpose (B, H, S, D)
+    past_key/past_value: Concat along the sequence axis -> present_key/present_value
+    scores = (Q * c) @ Transpose(K * c)           c = sqrt(scale), scale = 1/sqrt(head_size) by default,
+                                                   computed in float64 and rounded once to Q's dtype
+    softcap > 0: scores = Tanh(scores / softcap) * softcap
+    bias = attn_mask (bool: Where(mask, 0, -inf); fewer columns than keys: padded with False / -inf)
+         + the causal frontier (key j allowed iff j <= i + offset, offset = past length) and the
+           opset-25 sliding window, a compile-time constant (0 / -inf)
+         + with nonpad_kv_seqlen n (run time): keys j < n_b, and the frontier with offset n_b - Sq,
+           as int64 comparisons of constant index grids with n (Less / LessOrEqual / And / Where)
+    P = Softmax(scores + bias) (in softmax_precision between Casts when given), and rows whose bias
+        is all -inf are 0 (a constant guard, or ReduceMax/Equal of a run-time bias)
+    Y = P @ V, back to (B, S, H*Dv) for 3-D inputs
+    qk_matmul_output: mode 0 the raw product, 1 after softcap, 2 with the bias, 3 P
 
-Numerics follow the spec's body: float32 in float32; float16/bfloat16 round to their dtype between
-ops like the reference (each float32-only kernel runs between casts); float64 stays in float64
-(MatMul as a float64 Einsum, Softmax by float64_ops). Fully masked rows are 0 in Y and in the
-softmax-mode qk_matmul_output, as the spec's guard makes them.
+GQA/MQA (kv heads < q heads; query head h reads KV head h // (Hq/Hkv)) never repeats K or V: the
+query heads of a group are stacked by a free Reshape to (B, Hkv, g*S, D), multiplied by their KV
+head, and reshaped back. Constants fold at compile time (masks, frontiers, guards).
+
+dtypes: float32 in float32; float64 in float64 (MatMul as a float64 Einsum, Softmax by
+float64_ops); float16/bfloat16 round to their dtype between ops like the reference, each float32
+kernel running between casts. In mode 0 with a softcap the output is the raw product as the spec
+and onnxruntime have it (onnx's reference evaluator returns the softcapped scores there).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import onnx
 from onnx import helper
 
 from .. import dtypes
@@ -149,104 +152,172 @@ def _check(im, node, at) -> None:
             raise ModelFormatError(f"{where}: {attr} {int(at[attr])} is not allowed (opset 25, -1 or >= 0)")
 
 
-def _type(im, name: str) -> onnx.TypeProto:
-    return helper.make_tensor_type_proto(dtypes.to_onnx(im.dtype(name)), list(im.shape(name)))
+class _Nodes:
+    """Imports standard ONNX nodes one at a time under fresh names (so constants fold and every
+    dtype takes its unit's path: float64 in float64, float16/bfloat16 between casts)."""
+
+    def __init__(self, im, node):
+        self.im, self.node = im, node
+        self.base = (node.name or node.output[0]) + "__attention"
+        self.count = 0
+
+    def const(self, value, what: str = "c") -> str:
+        name = self.im.fresh(f"{self.base}__{what}")
+        self.im.constants[name] = np.ascontiguousarray(value)
+        return name
+
+    def op(self, op_type: str, inputs: list[str], output: str | None = None, **attrs) -> str:
+        self.count += 1
+        output = output or self.im.fresh(f"{self.base}__{op_type.lower()}")
+        self.im.import_nodes([helper.make_node(op_type, inputs, [output], f"{self.node.name}/{op_type}{self.count}",
+                                               **attrs)])
+        return output
+
+    def reshape(self, x: str, shape, output: str | None = None) -> str:
+        if output is None and tuple(shape) == self.im.shape(x):
+            return x
+        return self.op("Reshape", [x, self.const(np.array(shape, np.int64), "shape")], output)
+
+    def transpose(self, x: str, perm) -> str:
+        return self.op("Transpose", [x], perm=list(perm))
+
+    def identity(self, x: str, output: str) -> str:
+        return self.op("Identity", [x], output)
 
 
-def _rename(inner: onnx.NodeProto, rename, attributes: dict, name: str) -> onnx.NodeProto:
-    out = onnx.NodeProto()
-    out.CopyFrom(inner)
-    del out.input[:], out.output[:], out.attribute[:]
-    out.input.extend(rename(i) for i in inner.input)
-    out.output.extend(rename(o) for o in inner.output)
-    out.name = name
-    for attr in inner.attribute:
-        if attr.HasField("ref_attr_name"):
-            if attr.ref_attr_name in attributes:
-                bound = onnx.AttributeProto()
-                bound.CopyFrom(attributes[attr.ref_attr_name])
-                bound.name = attr.name
-                out.attribute.append(bound)
-        elif attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
-            raise UnsupportedModelError(f"Attention node {name!r}: its function body has a subgraph")
-        else:
-            out.attribute.append(attr)
-    return out
+def _heads(nodes: _Nodes, x: str, heads: int) -> str:
+    """(B, S, H*D) -> (B, H, S, D); 4-D inputs as they are."""
+    shape = nodes.im.shape(x)
+    if len(shape) == 4:
+        return x
+    b, s, hidden = shape
+    return nodes.transpose(nodes.reshape(x, (b, s, heads, hidden // heads)), (0, 2, 1, 3))
 
 
-def expand(im, node) -> list[onnx.NodeProto]:
-    """The Attention node's function body for its input types, bound to its tensors."""
-    version = max(v for v in (23, 24, 25) if v <= max(im.opset, 23))
-    schema = onnx.defs.get_schema("Attention", version)
-    full = onnx.NodeProto()
-    full.CopyFrom(node)
-    given = {a.name for a in node.attribute}
-    for attr in schema.attributes.values():  # the schema's defaults, as onnx's expanded tests bind them
-        if attr.name not in given and attr.default_value.name:
-            full.attribute.append(attr.default_value)
-    types = [_type(im, name) if name else onnx.TypeProto() for name in node.input]
-    body = onnx.FunctionProto()
-    body.ParseFromString(schema.get_context_dependent_function_with_opset_version(
-        schema.since_version, full.SerializeToString(), [t.SerializeToString() for t in types]))
-    prefix = im.fresh(f"{node.name or node.output[0]}__attention") + "__"
-    bound = {formal: (node.input[i] if i < len(node.input) else "") for i, formal in enumerate(body.input)}
-    bound.update({formal: node.output[i] for i, formal in enumerate(body.output)
-                  if i < len(node.output) and node.output[i]})
-
-    def rename(name: str) -> str:
-        return bound[name] if name in bound else (prefix + name if name else "")
-
-    attributes = {a.name: a for a in full.attribute}
-    label = node.name or node.output[0]
-    return [_rename(inner, rename, attributes, f"{label}/{inner.op_type}{i}") for i, inner in enumerate(body.node)]
+def _grouped_matmul(nodes: _Nodes, a: str, b: str, hkv: int) -> str:
+    """a (B, Hq, S, n) @ b (B, Hkv, n, m) with query head h reading KV head h // (Hq / Hkv): the
+    query heads of a group are stacked into one (B, Hkv, g*S, n) matrix (a free reshape), so the
+    KV heads are never repeated."""
+    batch, hq, rows, _ = nodes.im.shape(a)
+    m = nodes.im.shape(b)[3]
+    if hq == hkv:
+        return nodes.op("MatMul", [a, b])
+    grouped = nodes.reshape(a, (batch, hkv, (hq // hkv) * rows, nodes.im.shape(a)[3]))
+    return nodes.reshape(nodes.op("MatMul", [grouped, b]), (batch, hq, rows, m))
 
 
-def _head_size(im, node, at) -> int:
-    qs = im.shape(node.input[0])
-    return qs[3] if len(qs) == 4 else qs[2] // int(at["q_num_heads"])
-
-
-def _exact_scale(im, node, at, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
-    """The body computes sqrt(scale) in float32 and casts it to Q's dtype; the reference takes the
-    square root in float64 (1/sqrt(head_size) when scale is absent) before that cast, which float64
-    tensors can tell apart. That one Cast becomes the constant, computed as the reference does."""
-    kept = []
-    for inner in nodes:
-        if inner.op_type == "Cast" and len(inner.output) == 1 and inner.output[0].endswith("__ScaleFactorF"):
-            scale = float(at["scale"]) if "scale" in at else 1.0 / np.sqrt(_head_size(im, node, at))
-            im.constants[inner.output[0]] = np.asarray(np.sqrt(np.float64(scale)),
-                                                      dtypes.numpy_dtype(im.dtype(node.input[0])))
-            continue
-        kept.append(inner)
-    return kept
-
-
-def _padded_mask(im, node) -> onnx.NodeProto:
-    """A mask with fewer columns than the keys (past + new) is padded with False / -inf on the right,
-    as the reference pads it (the body does not, with a past cache)."""
-    mask = optional_input(node, 3)
-    if mask is None:
-        return node
-    ms, ks = im.shape(mask), im.shape(node.input[1])
-    past = optional_input(node, 4)
-    total = (ks[1] if len(ks) == 3 else ks[2]) + (im.shape(past)[2] if past is not None else 0)
-    if ms[-1] == total:
-        return node
-    dtype = dtypes.numpy_dtype(im.dtype(mask))
-    fill = im.fresh(f"{mask}__pad")
-    im.constants[fill] = np.full(ms[:-1] + (total - ms[-1],), False if dtype == np.bool_ else -np.inf, dtype)
-    padded = im.fresh(f"{mask}__padded")
-    im.import_nodes([helper.make_node("Concat", [mask, fill], [padded], f"{node.name}/mask_pad", axis=-1)])
-    out = onnx.NodeProto()
-    out.CopyFrom(node)
-    out.input[3] = padded
-    return out
+def _static_bias(shape_q: int, total: int, causal: bool, offset: int, left: int, right: int) -> np.ndarray | None:
+    """The (Sq, T) causal / sliding-window frontier as a bool 'allowed' array (None: all allowed)."""
+    i = np.arange(shape_q)[:, None] + offset
+    j = np.arange(total)[None, :]
+    allowed = np.ones((shape_q, total), bool)
+    if causal:
+        allowed &= j <= i
+    if left >= 0:
+        allowed &= i - j <= left
+    if right >= 0:
+        allowed &= j - i <= right
+    return None if allowed.all() else allowed
 
 
 def import_attention(im, node, at) -> None:
     _check(im, node, at)
-    node = _padded_mask(im, node)
-    im.import_nodes(_exact_scale(im, node, at, expand(im, node)))
+    nodes = _Nodes(im, node)
+    q, k, v = node.input[:3]
+    mask, past_k, past_v, nonpad = (optional_input(node, i) for i in (3, 4, 5, 6))
+    dtype = im.dtype(q)
+    np_dtype = dtypes.numpy_dtype(dtype)
+    rank = len(im.shape(q))
+    outputs = list(node.output) + [""] * (4 - len(node.output))
+
+    hq = im.shape(q)[1] if rank == 4 else int(at["q_num_heads"])
+    hkv = im.shape(k)[1] if rank == 4 else int(at["kv_num_heads"])
+    qh, kh, vh = _heads(nodes, q, hq), _heads(nodes, k, hkv), _heads(nodes, v, hkv)
+    batch, _, q_len, head = im.shape(qh)
+    if past_k is not None:
+        kh = nodes.op("Concat", [past_k, kh], outputs[1] or None, axis=2)
+        vh = nodes.op("Concat", [past_v, vh], outputs[2] or None, axis=2)
+        past = im.shape(past_k)[2]
+    else:
+        past = 0
+        for x, out in ((kh, outputs[1]), (vh, outputs[2])):
+            if out:
+                nodes.identity(x, out)
+    total = im.shape(kh)[2]
+
+    # scores = (Q * sqrt(scale)) @ (K * sqrt(scale))^T, sqrt(scale) rounded once to Q's dtype
+    scale = float(at["scale"]) if "scale" in at else 1.0 / np.sqrt(head)
+    root = nodes.const(np.asarray(np.sqrt(np.float64(scale)), np_dtype), "sqrt_scale")
+    kt = nodes.transpose(nodes.op("Mul", [kh, root]), (0, 1, 3, 2))
+    scores = _grouped_matmul(nodes, nodes.op("Mul", [qh, root]), kt, hkv)
+    raw = scores
+    softcap = float(at.get("softcap", 0.0))
+    if softcap > 0:
+        cap = nodes.const(np.asarray(softcap, np_dtype), "softcap")
+        scores = nodes.op("Mul", [nodes.op("Tanh", [nodes.op("Div", [scores, cap])]), cap])
+
+    # the additive bias: attn_mask (bool -> 0 / -inf), causal and window frontiers, padding
+    zero, minus_inf = nodes.const(np.asarray(0, np_dtype), "zero"), nodes.const(np.asarray(-np.inf, np_dtype), "ninf")
+    terms = []
+    if mask is not None:
+        ms = im.shape(mask)
+        if ms[-1] < total:  # fewer columns than keys: padded with False / -inf, as the reference does
+            fill = np.full(ms[:-1] + (total - ms[-1],), False if im.dtype(mask) == "bool" else -np.inf,
+                           dtypes.numpy_dtype(im.dtype(mask)))
+            mask = nodes.op("Concat", [mask, nodes.const(fill, "mask_pad")], axis=-1)
+        terms.append(nodes.op("Where", [mask, zero, minus_inf]) if im.dtype(mask) == "bool" else mask)
+    causal = bool(int(at.get("is_causal", 0)))
+    left, right = int(at.get("left_window_size", -1)), int(at.get("right_window_size", -1))
+    if nonpad is None:
+        allowed = _static_bias(q_len, total, causal, past, left, right)
+        if allowed is not None:
+            terms.append(nodes.const(np.where(allowed, np_dtype.type(0), np_dtype.type(-np.inf)), "frontier"))
+    else:  # per batch item b: keys j < n_b; the frontier's offset is n_b - Sq
+        seqlen = nodes.reshape(nonpad, (batch, 1, 1, 1))
+        j = np.arange(total, dtype=np.int64)
+        keep = nodes.op("Less", [nodes.const(j.reshape(1, 1, 1, total), "key_index"), seqlen])
+        d = j[None, :] - np.arange(q_len, dtype=np.int64)[:, None] + q_len  # j - i + Sq: allowed iff <= n_b
+        if causal:
+            keep = nodes.op("And", [keep, nodes.op("LessOrEqual", [nodes.const(d, "causal_index"), seqlen])])
+        if left >= 0:  # i + n_b - Sq - j <= left  <=>  n_b <= left + (j - i + Sq)
+            keep = nodes.op("And", [keep, nodes.op("LessOrEqual", [seqlen, nodes.const(d + left, "left_index")])])
+        if right >= 0:  # j - i - n_b + Sq <= right  <=>  (j - i + Sq) - right <= n_b
+            keep = nodes.op("And", [keep, nodes.op("LessOrEqual", [nodes.const(d - right, "right_index"), seqlen])])
+        terms.append(nodes.op("Where", [keep, zero, minus_inf]))
+    bias = None
+    for term in terms:
+        bias = term if bias is None else nodes.op("Add", [bias, term])
+    biased = scores if bias is None else nodes.op("Add", [scores, bias])
+
+    mode = int(at.get("qk_matmul_output_mode", 0))
+    if outputs[3] and mode in (0, 1, 2):
+        nodes.identity({0: raw, 1: scores, 2: biased}[mode], outputs[3])
+
+    precision = at.get("softmax_precision")
+    wide = SOFTMAX_PRECISIONS.get(int(precision)) if precision is not None else None
+    if wide is not None and wide != dtype:
+        soft = nodes.op("Softmax", [nodes.op("Cast", [biased], to=dtypes.to_onnx(wide))], axis=-1)
+        probs = nodes.op("Cast", [soft], to=dtypes.to_onnx(dtype))
+    else:
+        probs = nodes.op("Softmax", [biased], axis=-1)
+    if bias is not None:  # a query row with no allowed key is 0, not NaN
+        if bias in im.constants:
+            dead = np.isneginf(np.max(np.broadcast_to(im.constants[bias], im.shape(bias)), axis=-1, keepdims=True))
+            guard = nodes.const(dead, "dead_rows") if dead.any() else None
+        else:
+            guard = nodes.op("Equal", [nodes.op("ReduceMax", [bias, nodes.const(np.array([-1], np.int64), "axes")],
+                                                keepdims=1), minus_inf])
+        if guard is not None:
+            probs = nodes.op("Where", [guard, zero, probs])
+    if outputs[3] and mode == 3:
+        nodes.identity(probs, outputs[3])
+
+    y = _grouped_matmul(nodes, probs, vh, hkv)
+    if rank == 3:
+        b, h, s, d = im.shape(y)
+        nodes.reshape(nodes.transpose(y, (0, 2, 1, 3)), (b, s, h * d), outputs[0])
+    else:
+        nodes.identity(y, outputs[0])
 
 
 IMPORTS = {"Attention": (import_attention, 3, 7)}
