@@ -18,6 +18,7 @@ from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
 
 import edgewasm
+from edgewasm.engines import run_onnxruntime
 from edgewasm.errors import ModelFormatError, UnsupportedModelError
 
 NP = {TensorProto.FLOAT: np.float32, TensorProto.FLOAT16: np.float16, TensorProto.DOUBLE: np.float64,
@@ -114,6 +115,8 @@ def check(tmp_path, proto, inputs, ort=True):
     if ort:
         for name, value in ort_outputs(proto, inputs).items():
             close(got[name], value, dtype, name, "onnxruntime")
+        for name, value in run_onnxruntime(tmp_path / "bundle", inputs).items():  # the variant's reference.onnx
+            close(got[name], value, dtype, name, "reference.onnx")
     return got
 
 
@@ -189,6 +192,33 @@ def test_fully_masked_rows_are_zero(tmp_path):
     assert got["Y"][:, :, 0].any()
 
 
+def test_run_time_float_mask_with_a_fully_masked_row(tmp_path):
+    inputs = qkv3(2, 3, 4, 2, 1, 4, 4)
+    inputs["attn_mask"] = (F32, (2, 1, 3, 4))
+    proto = model(inputs, n_outputs=4, q_num_heads=2, kv_num_heads=1, qk_matmul_output_mode=3)
+    mask = np.random.default_rng(0).standard_normal((2, 1, 3, 4))
+    mask[1, 0, 2] = -np.inf
+    mask[0, 0, 0, :2] = -np.inf
+    got = check(tmp_path, proto, feeds(proto, seed=3, mask=mask), ort=False)
+    assert not got["Y"][1, 2].any() and np.isfinite(got["Y"]).all()
+
+
+@pytest.mark.parametrize("causal", [0, 1])
+def test_constant_mask_and_no_repeated_kv_heads(tmp_path, causal):
+    """A mask initializer folds into one constant bias; GQA multiplies each KV head once (no Expand)."""
+    from edgewasm.frontend.onnx import import_onnx
+
+    inputs = qkv3(1, 4, 4, 4, 2, 4, 4)
+    proto = model(inputs, q_num_heads=4, kv_num_heads=2, is_causal=causal)
+    mask = np.random.default_rng(1).random((4, 4)) < 0.6
+    mask[:, 0] = True
+    proto.graph.node[0].input.append("attn_mask")
+    proto.graph.initializer.append(onnx.numpy_helper.from_array(mask, "attn_mask"))
+    check(tmp_path, proto, feeds(proto, seed=4))
+    ops = [n.op for n in import_onnx(proto).nodes]
+    assert "Expand" not in ops and ops.count("MatMul") == 2, ops
+
+
 # -- causal, past and present -------------------------------------------------------------------------
 
 
@@ -254,6 +284,17 @@ def test_nonpad_kv_seqlen(tmp_path, causal):
     got = check(tmp_path, proto, feeds(proto, seed=6, nonpad=[6, 3, 1]), ort=False)
     if causal:
         assert not got["Y"][2, :, 0].any() and got["Y"][2, :, 1].any()
+
+
+@pytest.mark.parametrize("left, right, causal", [(1, -1, 1), (2, 0, 0), (-1, 1, 0)])
+def test_nonpad_with_sliding_window_and_short_mask(tmp_path, left, right, causal):
+    inputs = qkv4(2, 3, 6, 2, 2, 4, 4)
+    inputs["attn_mask"] = (TensorProto.BOOL, (3, 5))
+    inputs["nonpad_kv_seqlen"] = (TensorProto.INT64, (2,))
+    proto = model(inputs, opset=25, is_causal=causal, left_window_size=left, right_window_size=right)
+    mask = np.ones((3, 5), bool)
+    mask[0, 1] = False
+    check(tmp_path, proto, feeds(proto, seed=2, nonpad=[5, 4], mask=mask), ort=False)
 
 
 @pytest.mark.parametrize("left, right, causal", [(1, -1, 1), (2, 0, 0), (-1, 1, 0), (0, 2, 1)])
