@@ -176,3 +176,27 @@ def test_resnet_winograd_and_grouped_convolutions_same_bits(tmp_path):
     assert "f32_winograd_input_2x2_3x3" in kernels
     x = np.random.default_rng(8).standard_normal((1, 3, 97, 97)).astype(np.float32)
     check_every_thread_count(single, threaded, _feed(single, x))
+
+
+def test_a_trap_in_one_worker_frees_the_others_and_the_model_stays_usable(tmp_path):
+    import wasmtime
+
+    from edgewasm.errors import ExecutionError
+
+    single, threaded = build_pair(tmp_path, make_mlp([301, 517, 263, 11], batch=37), batch=37)
+    x = np.random.default_rng(9).standard_normal((37, 301)).astype(np.float32)
+    expected = edgewasm.load(single).run({"x": x})
+    model = edgewasm.load(threaded, threads=3)
+    real = model.instance.worker_functions[2]
+
+    def trap_midway(store, t):  # thread 2 traps after thread 0 and 1 are already inside run
+        import time
+        time.sleep(0.05)
+        raise wasmtime.Trap("injected trap in thread 2")
+
+    model.instance.worker_functions[2] = trap_midway
+    with pytest.raises(ExecutionError, match="injected trap in thread 2.*re-made"):
+        model.run({"x": x})  # threads 0 and 1 wait at a barrier for thread 2: the abort word frees them
+    assert model.instance.worker_functions[2] is not real  # new instances
+    same_bits(model.run({"x": x}), expected)
+    same_bits(model.run({"x": x}), expected)
