@@ -200,3 +200,16 @@ def test_a_trap_in_one_worker_frees_the_others_and_the_model_stays_usable(tmp_pa
     assert model.instance.worker_functions[2] is not real  # new instances
     same_bits(model.run({"x": x}), expected)
     same_bits(model.run({"x": x}), expected)
+
+
+def test_bench_threads_adds_a_column_per_thread_count(tmp_path):
+    from edgewasm.bench import BenchOptions, render_text, run_bench
+
+    options = BenchOptions(models=["mlp-b32"], engines=["wasmtime"], repeats=1, cold_starts=0,
+                           microbenchmarks=False, workdir=tmp_path, threads=[1, 2])
+    report = run_bench(options)
+    results = report["models"][0]["results"]
+    assert set(results) == {"wasmtime", "wasmtime@2"}
+    assert results["wasmtime@2"]["status"] == "ok" and results["wasmtime@2"]["p50_ms"] > 0
+    assert "x2 threads" in render_text(report)
+    assert json.loads((tmp_path / "mlp-b32" / "bundle-threads2" / "manifest.json").read_text())["variants"]["fp32"]["threads"] == 2

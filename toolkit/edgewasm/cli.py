@@ -341,11 +341,19 @@ def cmd_bench(args) -> int:
     options = BenchOptions(models=names(args.models, SUITE_NAMES), model_files=[Path(f) for f in args.model or []],
                            engines=names(args.engines, ENGINE_IDS), variants=names(args.variants, ()),
                            repeats=args.repeats, cold_starts=args.cold_starts, ort_web_version=args.ort_web_version)
+    if args.threads is not None:
+        from .bench.threads import parse_threads
+
+        try:
+            options.threads = parse_threads(args.threads)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     options.command = shlex.join(  # the reports print what reproduces them
         ["edgewasm", "bench", "--models", ",".join(options.models), "--engines", ",".join(options.engines),
          "--repeats", str(args.repeats), "--cold-starts", str(args.cold_starts)]
         + [a for f in args.model or [] for a in ("--model", f)]
         + (["--variants", ",".join(options.variants)] if options.variants else [])
+        + (["--threads", ",".join(map(str, options.threads))] if max(options.threads) > 1 else [])
         + (["--ort-web-version", args.ort_web_version] if "onnxruntime-web" in options.engines else [])
         + [a for flag in ("json", "html") if getattr(args, flag) for a in (f"--{flag}", getattr(args, flag))])
     if not options.models and not options.model_files:
@@ -458,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ort-web-version", default="1.30.0", help="npm version of onnxruntime-web (default 1.30.0)")
     p.add_argument("--json", metavar="FILE", help="write the full report as JSON")
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with charts")
+    p.add_argument("--threads", metavar="K,...",
+                   help="also benchmark the --threads build on these thread counts, e.g. 1,2 (a column per k > 1 "
+                        "for wasmtime and browser)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("serve", help="serve the demo page (with COOP/COEP headers)")

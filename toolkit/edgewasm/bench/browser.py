@@ -144,8 +144,8 @@ from edgewasm.bundle import DTYPES
 _bench_models = {}
 
 
-async def _bench_load(key, url):
-    model = await edgewasm.load(url)
+async def _bench_load(key, url, threads=None):
+    model = await edgewasm.load(url, threads=threads)
     staged = js.edgewasmBench.inputs.get(key)
     inputs = {}
     for spec in model.inputs:

@@ -53,6 +53,7 @@ class BenchOptions:
     workdir: Path | None = None
     ort_web_version: str = ORT_WEB_VERSION
     command: str = ""
+    threads: list[int] = field(default_factory=lambda: [1])  # k > 1: <engine>@k columns (bench/threads.py)
 
 
 class Bench:
@@ -98,6 +99,19 @@ class Bench:
                     self.engines["onnxruntime-web"] = OrtWebEngine(self.browser)
                 except EngineUnavailable as exc:
                     self.unavailable["onnxruntime-web"] = str(exc)
+
+        if max(self.options.threads) > 1:  # the --threads build's columns
+            from .threads import ThreadedChromiumEngine, ThreadedWasmtimeEngine
+
+            built = max(self.options.threads)
+            for engine_id in [e for e in wanted if "@" in e]:
+                base, k = engine_id.split("@")
+                if base in self.unavailable:
+                    self.unavailable[engine_id] = self.unavailable[base]
+                elif base == "wasmtime":
+                    self.engines[engine_id] = ThreadedWasmtimeEngine(int(k), built)
+                elif self.browser is not None:
+                    self.engines[engine_id] = ThreadedChromiumEngine(self.browser, int(k), built)
 
     def close(self) -> None:
         if self.browser is not None:
@@ -268,7 +282,7 @@ class Bench:
         p50_s = result["p50_ms"] / 1000.0
         result["inferences_per_s"] = 1.0 / p50_s
         result["items_per_s"] = model.batch / p50_s
-        flops = model.flops if engine_id in EDGEWASM_ENGINES else model.original_flops
+        flops = model.flops if engine_id.split("@")[0] in EDGEWASM_ENGINES else model.original_flops
         result["gflops"] = flops / p50_s / 1e9 if flops else None
         result["memory_bytes"] = facts.get("memory_bytes")
         if "call_path" in facts:
@@ -416,6 +430,10 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict:
     unknown = [e for e in options.engines if e not in ENGINE_IDS]
     if unknown:
         raise ValueError(f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(ENGINE_IDS)}")
+    if max(options.threads) > 1:
+        from .threads import thread_engine_ids
+
+        options.engines = list(options.engines) + thread_engine_ids(options.engines, options.threads)
     return Bench(options, progress).run()
 
 
