@@ -39,7 +39,12 @@ def build_pair(tmp_path, model: onnx.ModelProto, **options):
     return single.parent, threaded.parent
 
 
+def split_calls(bundle) -> int:
+    return json.loads((bundle / "manifest.json").read_text())["variants"]["fp32"]["report"]["threads"]["split_calls"]
+
+
 def check_every_thread_count(single, threaded, inputs) -> None:
+    assert split_calls(threaded) > 0  # the model really is split over threads
     expected = edgewasm.load(single).run(inputs)
     for k in range(1, N + 1):
         model = edgewasm.load(threaded, threads=k)
@@ -56,14 +61,14 @@ def test_mlp_with_odd_sizes_same_bits_on_every_thread_count(tmp_path):
 @pytest.mark.parametrize("batch", [1, 3])
 def test_gemv_split_over_column_panels(tmp_path, batch):
     """Batch 1-3: too few rows, so the GEMM is split over 32-column panels instead."""
-    single, threaded = build_pair(tmp_path, make_mlp([257, 1031, 77], batch=batch), batch=batch)
-    x = np.random.default_rng(1).standard_normal((batch, 257)).astype(np.float32)
+    single, threaded = build_pair(tmp_path, make_mlp([1031, 2053, 301], batch=batch), batch=batch)
+    x = np.random.default_rng(1).standard_normal((batch, 1031)).astype(np.float32)
     check_every_thread_count(single, threaded, {"x": x})
 
 
 def test_cnn_same_bits_on_every_thread_count(tmp_path):
-    single, threaded = build_pair(tmp_path, make_mobilenet_v2(width=0.35, resolution=61, classes=13))
-    x = np.random.default_rng(2).standard_normal((1, 3, 61, 61)).astype(np.float32)
+    single, threaded = build_pair(tmp_path, make_mobilenet_v2(width=0.5, resolution=77, classes=13))
+    x = np.random.default_rng(2).standard_normal((1, 3, 77, 77)).astype(np.float32)
     check_every_thread_count(single, threaded, _feed(single, x))
     report = json.loads((threaded / "manifest.json").read_text())["variants"]["fp32"]
     assert report["threads"] == N and report["report"]["threads"]["split_calls"] > 0
@@ -132,11 +137,11 @@ def test_deadline_on_many_threads_leaves_the_model_usable(tmp_path):
 def test_index_status_from_thread_0_stops_every_thread(tmp_path):
     rng = np.random.default_rng(4)
     table = rng.standard_normal((50, 96)).astype(np.float32)
-    w = (rng.standard_normal((96, 200)) / 10).astype(np.float32)
+    w = (rng.standard_normal((96, 600)) / 10).astype(np.float32)
     graph = helper.make_graph(
         [helper.make_node("Gather", ["table", "ids"], ["e"]), helper.make_node("MatMul", ["e", "w"], ["y"])],
         "g", [helper.make_tensor_value_info("ids", TensorProto.INT64, [40])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [40, 200])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [40, 600])],
         [numpy_helper.from_array(table, "table"), numpy_helper.from_array(w, "w")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
     single, threaded = build_pair(tmp_path, model)
@@ -144,6 +149,7 @@ def test_index_status_from_thread_0_stops_every_thread(tmp_path):
     m = edgewasm.load(threaded, threads=3)
     bad = ids.copy()
     bad[7] = 50
+    assert split_calls(threaded) > 0
     with pytest.raises(IndexOutOfRangeError):
         m.run({"ids": bad})
     same_bits(m.run({"ids": ids}), edgewasm.load(single).run({"ids": ids}))
@@ -213,3 +219,11 @@ def test_bench_threads_adds_a_column_per_thread_count(tmp_path):
     assert results["wasmtime@2"]["status"] == "ok" and results["wasmtime@2"]["p50_ms"] > 0
     assert "x2 threads" in render_text(report)
     assert json.loads((tmp_path / "mlp-b32" / "bundle-threads2" / "manifest.json").read_text())["variants"]["fp32"]["threads"] == 2
+
+
+def test_a_model_too_small_to_split_runs_on_one_thread_by_default(tmp_path):
+    single, threaded = build_pair(tmp_path, make_mlp([64, 96, 10], batch=8), batch=8)
+    assert split_calls(threaded) == 0
+    assert edgewasm.load(threaded).instance.threads == 1  # no worker is woken for nothing
+    x = np.random.default_rng(10).standard_normal((8, 64)).astype(np.float32)
+    same_bits(edgewasm.load(threaded, threads=2).run({"x": x}), edgewasm.load(single).run({"x": x}))

@@ -57,6 +57,8 @@ json.dumps([{{k: base64.b64encode(raw(v)).decode() for k, v in first.items()}}, 
 
 
 def check(browser, single, threaded, inputs):
+    report = json.loads((threaded / "manifest.json").read_text())["variants"]["fp32"]["report"]
+    assert report["threads"]["split_calls"] > 0  # the model really is split over threads
     expected = {k: v.tobytes() for k, v in edgewasm.load(single).run(inputs).items()}
     assert {k: v.tobytes() for k, v in edgewasm.load(threaded, threads=2).run(inputs).items()} == expected
     for k in (1, 2, N):
@@ -71,14 +73,14 @@ def test_mlp_same_bits_on_every_thread_count_and_as_wasmtime(browser, tmp_path):
 
 
 def test_cnn_same_bits_in_the_page(browser, tmp_path):
-    single, threaded = build(tmp_path, make_mobilenet_v2(width=0.35, resolution=61, classes=13))
+    single, threaded = build(tmp_path, make_mobilenet_v2(width=0.5, resolution=77, classes=13))
     name = json.loads((single / "manifest.json").read_text())["variants"]["fp32"]["inputs"][0]["name"]
-    check(browser, single, threaded, {name: np.random.default_rng(2).standard_normal((1, 3, 61, 61)).astype(np.float32)})
+    check(browser, single, threaded, {name: np.random.default_rng(2).standard_normal((1, 3, 77, 77)).astype(np.float32)})
 
 
 def test_transformer_same_bits_in_the_page(browser, tmp_path):
     inputs = encoder_inputs(batch=2, seq=19, d_model=72)
-    single, threaded = build(tmp_path, make_encoder(layers=1, d_model=72, heads=4, seq=19, ff=136),
+    single, threaded = build(tmp_path, make_encoder(layers=2, d_model=72, heads=4, seq=19, ff=136),
                              shapes={k: v.shape for k, v in inputs.items()})
     check(browser, single, threaded, inputs)
 

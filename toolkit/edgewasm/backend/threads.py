@@ -5,7 +5,7 @@ and exports `run() -> i32` (thread 0) and `run_thread(t) -> i32` (threads 1..k-1
 when the variant has one. Every thread executes the same straight-line program:
 
 - a kernel call that is worth splitting (its work, known at compile time, is at least
-  MIN_SPLIT_WORK multiply-adds) is split over its *output* tiles: rows or column panels of a GEMM,
+  MIN_SPLIT_WORK multiply-adds, in a model whose splittable work is at least MIN_MODEL_SPLIT_WORK) is split over its *output* tiles: rows or column panels of a GEMM,
   output pixels of a convolution, tiles of a Winograd transform. Each thread computes its own
   contiguous range of tiles with the same kernel, and every output element is computed by exactly
   the instruction sequence the single-threaded build uses (our kernels fix each element's order of
@@ -40,6 +40,9 @@ from .program import Call, Program
 
 MAX_THREADS = 64
 MIN_SPLIT_WORK = 1 << 16  # multiply-adds below which a call stays on thread 0 (a barrier costs a few us)
+# multiply-adds of all splittable calls below which nothing is split: waking the other threads for a
+# run costs more than such a model computes (mlp-b1, 0.5M: 0.05 ms on one thread, 0.17 ms on two)
+MIN_MODEL_SPLIT_WORK = 1 << 21
 SPIN_ROUNDS = 4000  # loads of the generation word before a thread that may block waits
 WAIT_NS = 1_000_000  # one wait32 (ns): short, so epoch deadlines and the abort word are noticed
 
@@ -81,6 +84,13 @@ SPLITS = {
     "f32_winograd_output_2x2_3x3": Split(1, 1, ((0, lambda a: 1), (4, lambda a: a[5])),
                                          lambda a: a[1] * a[3] * 16),
 }
+
+
+def splits(program: Program) -> list[Split | None]:
+    """split_of for every call, or all None when the model is too small to pay for threads."""
+    found = [split_of(call) for call in program.calls]
+    work = sum(spec.work(call.args) for call, spec in zip(program.calls, found) if spec is not None)
+    return found if work >= MIN_MODEL_SPLIT_WORK else [None] * len(found)
 
 
 def split_of(call: Call) -> Split | None:
@@ -174,14 +184,14 @@ def _body(program: Program, plan: MemoryPlan, statuses: dict[str, int]) -> list[
         if checks:
             lines.append(f"    (if (i32.load (i32.const {STATUS_OFFSET})) (then (return (i32.load (i32.const {STATUS_OFFSET})))))")
 
-    for call in program.calls:
+    for call, spec in zip(program.calls, splits(program)):
         if call.kernel == "__fail":
             flush()
             lines.append(f"    (return (i32.const {statuses[call.failure]}))")
         elif call.kernel in BRANCH_MARKERS:  # every thread reads the same condition byte after a barrier
             flush()
             lines.append("    " + BRANCH_MARKERS[call.kernel].format(*(_arg(a, plan) for a in call.args)))
-        elif (spec := split_of(call)) is not None:
+        elif spec is not None:
             flush()
             lines.append(f"    ;; {call.node} (split)")
             lines += _split_call(call, spec, plan)
@@ -217,7 +227,6 @@ def emit_threaded_module(program: Program, plan: MemoryPlan, threads: int, profi
 
 def split_summary(program: Program) -> dict:
     """What the threaded build splits: for the manifest's report."""
-    split = [c for c in program.calls if split_of(c) is not None]
-    return {"split_calls": len(split), "thread0_calls": sum(1 for c in program.calls
-                                                            if not c.kernel.startswith("__")) - len(split)}
+    split = sum(1 for spec in splits(program) if spec is not None)
+    return {"split_calls": split, "thread0_calls": sum(1 for c in program.calls if not c.kernel.startswith("__")) - split}
 

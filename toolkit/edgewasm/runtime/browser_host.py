@@ -178,7 +178,8 @@ async def _load_variant(bundle: BundleSpec, loader: ChunkLoader, config: Runtime
     variant = bundle.variant(name)
     config.check_memory(variant.memory_bytes, f"variant {variant.name}")
     from .browser_threads import BrowserThreadedInstance, plan_threads
-    k, why = plan_threads(variant.threads, threads)
+    k, why = plan_threads(variant.threads, threads,
+                          variant.threads > 1 and variant.report.get("threads", {}).get("split_calls") == 0)
 
     async def instantiate(wasm: bytes) -> BrowserInstance:
         audit_module(wasm)

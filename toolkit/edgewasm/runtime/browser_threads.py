@@ -70,7 +70,7 @@ def hardware_threads() -> int:
     return max(1, int(getattr(js.navigator, "hardwareConcurrency", 1) or 1))
 
 
-def plan_threads(built: int, requested: int | None) -> tuple[int, str]:
+def plan_threads(built: int, requested: int | None, splits_nothing: bool = False) -> tuple[int, str]:
     """(k, why) for a build of `built` threads in this page."""
     import js
 
@@ -79,6 +79,8 @@ def plan_threads(built: int, requested: int | None) -> tuple[int, str]:
     if requested is not None and requested > built:
         raise ThreadsError(f"this variant was built for at most {built} thread(s) (compile with --threads "
                            f"{requested} for more), not {requested}")
+    if requested is None and splits_nothing:
+        return 1, f"1 thread(s) of {built} built: the model is too small to split over threads"
     wanted = requested if requested is not None else min(built, hardware_threads())
     if wanted > 1 and not bool(getattr(js, "crossOriginIsolated", False)):
         return 1, (f"1 thread instead of {wanted}: the page is not cross-origin isolated (serve it with "

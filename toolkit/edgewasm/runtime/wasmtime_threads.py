@@ -29,10 +29,16 @@ from .wasmtime_host import EPOCH_TICK, NO_DEADLINE, WasmtimeInstance, engine
 from .native_call import bind as bind_native_call
 
 
+def splits_nothing(variant: VariantSpec) -> bool:
+    """A --threads build of a model too small to split (its report says so): one thread runs it all."""
+    return variant.threads > 1 and variant.report.get("threads", {}).get("split_calls") == 0
+
+
 def thread_count(variant: VariantSpec, requested: int | None) -> int:
-    """k for a variant built for `variant.threads`: the request, or min(N, cores)."""
+    """k for a variant built for `variant.threads`: the request, or min(N, cores) (1 when the
+    compiler split nothing: other threads would only wait)."""
     if requested is None:
-        return max(1, min(variant.threads, os.cpu_count() or 1))
+        return 1 if splits_nothing(variant) else max(1, min(variant.threads, os.cpu_count() or 1))
     if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
         raise ThreadsError(f"threads must be a positive integer, got {requested!r}")
     if requested > variant.threads:
