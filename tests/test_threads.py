@@ -225,5 +225,6 @@ def test_a_model_too_small_to_split_runs_on_one_thread_by_default(tmp_path):
     single, threaded = build_pair(tmp_path, make_mlp([64, 96, 10], batch=8), batch=8)
     assert split_calls(threaded) == 0
     assert edgewasm.load(threaded).instance.threads == 1  # no worker is woken for nothing
+    assert edgewasm.load(threaded, threads=2).instance.threads == 1  # even when asked: they would only wait
     x = np.random.default_rng(10).standard_normal((8, 64)).astype(np.float32)
     same_bits(edgewasm.load(threaded, threads=2).run({"x": x}), edgewasm.load(single).run({"x": x}))

@@ -79,7 +79,7 @@ def plan_threads(built: int, requested: int | None, splits_nothing: bool = False
     if requested is not None and requested > built:
         raise ThreadsError(f"this variant was built for at most {built} thread(s) (compile with --threads "
                            f"{requested} for more), not {requested}")
-    if requested is None and splits_nothing:
+    if splits_nothing:
         return 1, f"1 thread(s) of {built} built: the model is too small to split over threads"
     wanted = requested if requested is not None else min(built, hardware_threads())
     if wanted > 1 and not bool(getattr(js, "crossOriginIsolated", False)):

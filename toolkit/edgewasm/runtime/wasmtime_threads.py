@@ -44,7 +44,7 @@ def thread_count(variant: VariantSpec, requested: int | None) -> int:
     if requested > variant.threads:
         raise ThreadsError(f"variant {variant.name} was built for at most {variant.threads} thread(s) "
                          f"(compile with --threads {requested} for more), not {requested}")
-    return requested
+    return 1 if splits_nothing(variant) else requested  # nothing split: more threads would only wait
 
 
 class ThreadedWasmtimeInstance(WasmtimeInstance):
