@@ -105,6 +105,7 @@ class BrowserThreadedInstance:
         self._size = int(self._bytes.length)
         self._views: dict = {}
         self.runs = 0  # runs started on the workers (each worker bumps DONE once per run)
+        self._clean = False  # the shared words are as a finished run leaves them (written once, then after a trap)
 
     @classmethod
     async def create(cls, wasm: bytes, pages: int, threads: int) -> "BrowserThreadedInstance":
@@ -162,9 +163,12 @@ class BrowserThreadedInstance:
         from pyodide.ffi import JsException
 
         if export == "run":
-            self._settle()
-            for offset, value in thread_words(self.threads, main_may_block=False):
-                js.Atomics.store(self._words, offset // 4, value)
+            if self.workers:
+                self._settle()
+            if not self._clean:  # a finished run leaves them clean: counter 0, no abort
+                for offset, value in thread_words(self.threads, main_may_block=False):
+                    js.Atomics.store(self._words, offset // 4, value)
+                self._clean = True
             if self.threads > 1:
                 self.runs += 1
                 js.Atomics.add(self._words, GO_OFFSET // 4, 1)
@@ -173,6 +177,7 @@ class BrowserThreadedInstance:
             return int(self.functions[export]())
         except JsException as exc:
             js.Atomics.store(self._words, ABORT_OFFSET // 4, 1)  # the workers leave their barriers
+            self._clean = False
             raise ExecutionError(f"the module trapped in {export}() on {self.threads} thread(s): {exc}") from None
 
     def _settle(self) -> None:
