@@ -1,5 +1,6 @@
 """Same bits on ARM, NaNs included: every output of a parity suite run in arm64 V8 (the official arm64
-Node under qemu user-mode emulation: edgewasm.arm64, installed by .ci/arm64-setup) equals, bit for
+Node under qemu user-mode emulation: edgewasm.arm64, installed by .ci/arm64-setup), and on wasmtime's
+aarch64 build (Cranelift's aarch64 backend, in Debian's arm64 CPython under qemu), equals, bit for
 bit, NaN payloads and signs included, the output of the same bundle on wasmtime on this x86-64
 machine. The suite: an MLP in every variant kind (fp32, fp16, int8, int16, sparse), a MobileNetV2-
 style CNN, a transformer encoder, models whose outputs are NaN and infinities in every float dtype,
@@ -40,6 +41,16 @@ def _engine() -> list[str]:
     command = arm64.node_command()
     if command is None:
         message = f"the arm64 engine is not installed: {arm64.SETUP_HINT}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return command
+
+
+def _python_engine() -> list[str]:
+    command = arm64.python_command()
+    if command is None:
+        message = f"the arm64 CPython is not installed: {arm64.SETUP_HINT}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -173,6 +184,7 @@ def parity(tmp_path_factory):
         x64.append(runs)
     items = [(bundle, input_sets, variant) for _, bundle, input_sets, variant in suite]
     arm = {tier: arm64.run_many(items, command=command + flags) for tier, flags in TIERS.items()}
+    arm["wasmtime"] = arm64.run_many(items, engine="wasmtime", command=_python_engine())
     return suite, x64, arm
 
 
@@ -192,14 +204,15 @@ def _compare(name: str, want, got) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("tier", list(TIERS))
+@pytest.mark.parametrize("tier", [*TIERS, "wasmtime"])
 def test_arm64_v8_gives_the_same_bits_as_x86_64_wasmtime(parity, tier):
     suite, x64, arm = parity
     problems = []
     for (name, *_), want_runs, got_runs in zip(suite, x64, arm[tier]):
         for i, (want, got) in enumerate(zip(want_runs, got_runs)):
             problems += _compare(f"{name} (input set {i})", want, got)
-    assert not problems, f"{len(problems)} differences in V8's {tier} tier:\n" + "\n".join(problems[:20])
+    where = "wasmtime (Cranelift aarch64)" if tier == "wasmtime" else f"V8's {tier} tier"
+    assert not problems, f"{len(problems)} differences in {where}:\n" + "\n".join(problems[:20])
 
 
 def test_the_suite_covers_nans_infinities_and_every_variant(parity):

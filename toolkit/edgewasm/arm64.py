@@ -70,6 +70,52 @@ process.stdout.write(JSON.stringify({arch: process.arch, node: process.version, 
 """
 
 
+# The same job format and answer, run by an arm64 CPython with wasmtime's aarch64 wheel (stdlib + wasmtime).
+RUNNER_PY = r"""
+import json, platform, sys
+import wasmtime
+job_file, blob_file, out_file = sys.argv[1:4]
+job = json.load(open(job_file))
+blob = open(blob_file, 'rb').read()
+engine = wasmtime.Engine()
+modules = [wasmtime.Module.from_file(engine, p) for p in job['modules']]
+out = bytearray()
+results = []
+for j in job['jobs']:
+    try:
+        store = wasmtime.Store(engine)
+        exports = wasmtime.Instance(store, modules[j['module']], []).exports(store)
+        memory = exports['memory']
+        def put(w):
+            off, start, length = w
+            if length:
+                memory.write(store, blob[start:start + length], off)
+        for w in j['setup']:
+            put(w)
+        if j['init']:
+            status = exports['init'](store)
+            if status != 0:
+                results.append({'error': 'init returned status %d' % status})
+                continue
+        runs = []
+        for r in j['runs']:
+            for w in r['writes']:
+                put(w)
+            status = exports['run'](store)
+            reads = []
+            for off, length in r['reads']:
+                reads.append([len(out), length])
+                out += memory.read(store, off, off + length)
+            runs.append({'status': status, 'reads': reads})
+        results.append({'runs': runs})
+    except Exception as e:
+        results.append({'error': (str(e).strip().splitlines() or [type(e).__name__])[0]})
+open(out_file, 'wb').write(bytes(out))
+arch = {'aarch64': 'arm64', 'x86_64': 'x64'}.get(platform.machine(), platform.machine())
+sys.stdout.write(json.dumps({'arch': arch, 'node': None, 'results': results}))
+"""
+
+
 def arm64_dir() -> Path:
     return Path(os.environ.get("EDGEWASM_ARM64_DIR") or Path.home() / ".cache" / "edgewasm" / "arm64")
 
@@ -85,6 +131,40 @@ def node_command() -> list[str] | None:
 
 def available() -> bool:
     return node_command() is not None
+
+
+def python_command() -> list[str] | None:
+    """The command that starts the arm64 CPython of .ci/arm64-setup, or None."""
+    launcher = arm64_dir() / "run-python"
+    return [str(launcher)] if launcher.is_file() and os.access(launcher, os.X_OK) else None
+
+
+def wasmtime_path(log=lambda message: None) -> Path:
+    """A directory holding wasmtime's aarch64 wheel, unpacked: the same version as this Python's
+    wasmtime (fetched with pip once, cached next to the arm64 engine)."""
+    import importlib.metadata
+    import sys
+    import zipfile
+
+    version = importlib.metadata.version("wasmtime")
+    target = arm64_dir() / f"wasmtime-{version}-aarch64"
+    if (target / "wasmtime" / "__init__.py").is_file():
+        return target
+    log(f"fetching wasmtime=={version} for aarch64 with pip (once; cached in {target})")
+    with tempfile.TemporaryDirectory(dir=arm64_dir()) as tmp:
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                               "--disable-pip-version-check", "--platform", "manylinux2014_aarch64",
+                               "--python-version", "3.11", f"wasmtime=={version}", "-d", tmp],
+                              capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("wasmtime-*.whl"))
+        if done.returncode != 0 or not wheels:
+            raise EdgewasmError(f"could not download wasmtime=={version} for aarch64 with pip: "
+                                f"{(done.stderr.strip().splitlines() or ['no wheel'])[-1]}")
+        staging = Path(tmp) / "unpacked"
+        zipfile.ZipFile(wheels[0]).extractall(staging)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+    return target
 
 
 class _Recorder:
@@ -115,7 +195,7 @@ class _Prepared:
     init: bool
 
 
-def _prepare(bundle: Path, variant: str | None) -> _Prepared:
+def _prepare(bundle: Path, variant: str | None, word: int = LOOP_VARIANT_V8) -> _Prepared:
     root = Path(bundle)
     root = root if root.is_dir() else root.parent
     try:
@@ -133,19 +213,28 @@ def _prepare(bundle: Path, variant: str | None) -> _Prepared:
 
     verify_bytes(spec.module, read(spec.module.file))
     recorder = _Recorder()
-    recorder.write(LOOP_VARIANT_OFFSET, LOOP_VARIANT_V8.to_bytes(4, "little"))  # V8's loops, as the browser host
+    recorder.write(LOOP_VARIANT_OFFSET, word.to_bytes(4, "little"))  # the engine's loops, as its host writes
     load_weights(spec, recorder, read, verify_bytes)
     return _Prepared(spec, str((root / spec.module.file).resolve()), recorder.writes, recorder.init)
 
 
 def run_many(items: list[tuple[Path, list[dict], str | None]], timeout: float = 600.0,
-             command: list[str] | None = None) -> list[list[dict[str, np.ndarray] | EdgewasmError]]:
-    """Run every (bundle, [inputs, ...], variant) in one arm64 Node process (one instance per item,
-    its input sets in order). Returns, per item, per input set, the outputs as numpy arrays (the
-    wasmtime host's dtypes) or the typed error that run raised."""
-    command = command or node_command()
+             command: list[str] | None = None, engine: str = "node") -> list[list[dict[str, np.ndarray] | EdgewasmError]]:
+    """Run every (bundle, [inputs, ...], variant) in one arm64 process (one instance per item, its
+    input sets in order): engine "node" (V8, loop-variant word 1) or "wasmtime" (Cranelift aarch64 in
+    an arm64 CPython, word 2 as the wasmtime host without a deadline). Returns, per item, per input
+    set, the outputs as numpy arrays (the wasmtime host's dtypes) or the typed error run raised."""
+    from .runtime.sandbox import LOOP_VARIANT_NO_EPOCH
+
+    default = node_command() if engine == "node" else python_command()
+    command = command or default
     if command is None:
-        raise EdgewasmError(f"the arm64 engine is not installed ({arm64_dir() / 'run-node'} is missing): {SETUP_HINT}")
+        launcher = "run-node" if engine == "node" else "run-python"
+        raise EdgewasmError(f"the arm64 engine is not installed ({arm64_dir() / launcher} is missing): {SETUP_HINT}")
+    env = None
+    if engine == "wasmtime":
+        env = {**os.environ, "PYTHONPATH": str(wasmtime_path()), "PYTHONDONTWRITEBYTECODE": "1"}
+    word = LOOP_VARIANT_V8 if engine == "node" else LOOP_VARIANT_NO_EPOCH
     blob = bytearray()
 
     def add(data: bytes) -> int:
@@ -156,7 +245,7 @@ def run_many(items: list[tuple[Path, list[dict], str | None]], timeout: float = 
     modules: dict[str, int] = {}
     jobs, prepared = [], []
     for bundle, input_sets, variant in items:
-        p = _prepare(bundle, variant)
+        p = _prepare(bundle, variant, word)
         prepared.append(p)
         runs = []
         for inputs in input_sets:
@@ -167,12 +256,13 @@ def run_many(items: list[tuple[Path, list[dict], str | None]], timeout: float = 
                      "setup": [[off, add(data), len(data)] for off, data in p.setup], "init": p.init, "runs": runs})
     with tempfile.TemporaryDirectory(prefix="edgewasm-arm64-") as tmp:
         tmp = Path(tmp)
-        (tmp / "runner.js").write_text(RUNNER_JS)
+        runner = tmp / ("runner.js" if engine == "node" else "runner.py")
+        runner.write_text(RUNNER_JS if engine == "node" else RUNNER_PY)
         (tmp / "job.json").write_text(json.dumps({"modules": list(modules), "jobs": jobs}))
         (tmp / "blob.bin").write_bytes(bytes(blob))
         try:
-            done = subprocess.run([*command, str(tmp / "runner.js"), str(tmp / "job.json"), str(tmp / "blob.bin"),
-                                   str(tmp / "out.bin")], capture_output=True, text=True, timeout=timeout)
+            done = subprocess.run([*command, str(runner), str(tmp / "job.json"), str(tmp / "blob.bin"),
+                                   str(tmp / "out.bin")], capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             raise ExecutionError(f"the arm64 engine did not finish in {timeout:.0f} s") from None
         if done.returncode != 0:
@@ -180,12 +270,13 @@ def run_many(items: list[tuple[Path, list[dict], str | None]], timeout: float = 
             raise EdgewasmError(f"the arm64 engine failed (exit {done.returncode}): {detail}")
         answer = json.loads(done.stdout)
         out = (tmp / "out.bin").read_bytes()
-    if answer["arch"] != "arm64" and command == node_command():
+    if answer["arch"] != "arm64" and command == default:
         raise EdgewasmError(f"the arm64 engine ran on {answer['arch']}, not arm64: {SETUP_HINT}")
     results = []
     for p, result in zip(prepared, answer["results"]):
         if "error" in result:
-            results.append([ExecutionError(f"arm64 V8: {result['error']}")] * len(result.get("runs", [None])))
+            where = "arm64 V8" if engine == "node" else "arm64 wasmtime"
+            results.append([ExecutionError(f"{where}: {result['error']}")] * len(items[len(results)][1]))
             continue
         per_run = []
         for run in result["runs"]:
@@ -203,6 +294,16 @@ def run_node_arm64(bundle: Path, inputs: dict, variant: str | None = None,
                    memory_limit: int | None = None) -> dict[str, np.ndarray]:
     """One run of a bundle in arm64 V8 (the `node-arm64` engine of `edgewasm run`)."""
     result = run_many([(Path(bundle), [inputs], variant)])[0][0]
+    if isinstance(result, EdgewasmError):
+        raise result
+    return result
+
+
+def run_wasmtime_arm64(bundle: Path, inputs: dict, variant: str | None = None,
+                       memory_limit: int | None = None) -> dict[str, np.ndarray]:
+    """One run of a bundle on wasmtime (Cranelift's aarch64 backend) in an emulated arm64 CPython
+    (the `wasmtime-arm64` engine of `edgewasm run`)."""
+    result = run_many([(Path(bundle), [inputs], variant)], engine="wasmtime")[0][0]
     if isinstance(result, EdgewasmError):
         raise result
     return result

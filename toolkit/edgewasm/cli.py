@@ -402,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compression_arguments(p)
     p.set_defaults(func=cmd_compile)
 
-    engines = ("wasmtime", "browser", "onnxruntime", "node-arm64")  # node-arm64: .ci/arm64-setup (arm64.py)
+    engines = ("wasmtime", "browser", "onnxruntime", "node-arm64", "wasmtime-arm64")  # *-arm64: .ci/arm64-setup (arm64.py)
     p = sub.add_parser("run", help="run a bundle on one engine")
     p.add_argument("bundle")
     p.add_argument("--input", action="append", metavar="NAME=FILE.npy")

@@ -80,6 +80,14 @@ def run_node_arm64(bundle: Path, inputs: dict[str, np.ndarray], variant: str | N
     return run(bundle, inputs, variant, memory_limit)
 
 
+def run_wasmtime_arm64(bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
+                       memory_limit: int | None = None) -> dict[str, np.ndarray]:
+    """wasmtime's aarch64 build in an arm64 CPython under qemu (installed by .ci/arm64-setup): see arm64.py."""
+    from .arm64 import run_wasmtime_arm64 as run
+
+    return run(bundle, inputs, variant, memory_limit)
+
+
 def run_engine(engine: str, bundle: Path, inputs: dict[str, np.ndarray], variant: str | None = None,
                memory_limit: int | None = None, threads: int | None = None):
     """memory_limit: bytes of linear memory the module hosts allow (None: RuntimeConfig's default);
@@ -87,7 +95,7 @@ def run_engine(engine: str, bundle: Path, inputs: dict[str, np.ndarray], variant
     if threads is not None and engine == "wasmtime":
         return run_wasmtime(bundle, inputs, variant, memory_limit, threads)
     runners = {"wasmtime": run_wasmtime, "browser": run_browser, "onnxruntime": run_onnxruntime,
-               "node-arm64": run_node_arm64}
+               "node-arm64": run_node_arm64, "wasmtime-arm64": run_wasmtime_arm64}
     return runners[engine](bundle, inputs, variant, memory_limit)
 
 
