@@ -30,7 +30,9 @@ def load(source, variant: str | None = None, **options):
 
 
 def compile(model, out, batch: int = 1, name: str | None = None, shapes=None, **options):
-    """Compile an ONNX model into a bundle directory (see `edgewasm.compiler.compile_model`).
+    """Compile an ONNX model (path, bytes, ModelProto), a torch.nn.Module, a JAX function / Flax module
+    or a Keras 3 model (with example_inputs=(...); see edgewasm.frontdoors) into a bundle directory
+    (see `edgewasm.compiler.compile_model`).
 
     shapes: {input name: shape} fixes symbolic dimensions, e.g. {"x": (1, 3, 48, 320)}."""
     from .compiler import compile_model
