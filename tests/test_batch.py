@@ -161,3 +161,36 @@ def test_a_worker_that_cannot_see_the_files_says_so(work, tmp_path):
 
     with pytest.raises(BatchError, match="workers must see the bundle, the inputs and the outputs at the same paths"):
         run_chunk(str(work / "mlp"), None, {"x": str(tmp_path / "elsewhere.npy")}, {"y": str(tmp_path / "o.npy")}, 0, 64)
+
+
+def test_several_inputs_of_different_dtypes(cluster, tmp_path):
+    nodes = [helper.make_node("Cast", ["ids"], ["idsf"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["x", "idsf"], ["y"])]
+    graph = helper.make_graph(nodes, "two_inputs",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4]),
+                               helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    (tmp_path / "m.onnx").write_bytes(model.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b", batch=16)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((777, 4)).astype(np.float32)
+    ids = rng.integers(-5, 5, (777, 4))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "ids.npy", ids)
+    report = run_batch(tmp_path / "b", {"x": tmp_path / "x.npy", "ids": tmp_path / "ids.npy"}, tmp_path / "y.npy",
+                       scheduler=cluster.scheduler_address, chunk_rows=50, progress=False)
+    assert report.chunks == 16
+    assert np.array_equal(np.load(tmp_path / "y.npy"), x * ids.astype(np.float32))
+
+    np.save(tmp_path / "short.npy", ids[:700])
+    with pytest.raises(BatchError, match="different numbers of rows"):
+        run_batch(tmp_path / "b", {"x": tmp_path / "x.npy", "ids": tmp_path / "short.npy"}, tmp_path / "z.npy",
+                  scheduler=cluster.scheduler_address)
+    with pytest.raises(BatchError, match=r"missing --input for \['ids'\]"):
+        run_batch(tmp_path / "b", {"x": tmp_path / "x.npy"}, tmp_path / "z.npy", scheduler=cluster.scheduler_address)
+    np.save(tmp_path / "ids32.npy", ids.astype(np.int32))
+    with pytest.raises(BatchError, match="holds int32, the model takes int64"):
+        run_batch(tmp_path / "b", {"x": tmp_path / "x.npy", "ids": tmp_path / "ids32.npy"}, tmp_path / "z.npy",
+                  scheduler=cluster.scheduler_address)
+    assert not (tmp_path / "z.npy").exists()
