@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BundleError, IntegrityError
+from .errors import BundleError, IntegrityError, ManifestDigestError
 
 FORMAT = "edgewasm-bundle"
 FORMAT_VERSION = 1
@@ -130,6 +130,28 @@ def verify_bytes(spec: FileSpec, data: bytes) -> bytes:
         raise IntegrityError(f"{spec.file}: expected {spec.nbytes} bytes, got {len(data)} (truncated or replaced?)")
     if sha256(data) != spec.sha256:
         raise IntegrityError(f"{spec.file}: sha256 does not match the manifest (corrupted or replaced)")
+    return data
+
+
+def manifest_pin(expected: str | None) -> str | None:
+    """A manifest_sha256 argument as 64 lower-case hex digits (None: nothing pinned)."""
+    if expected is None:
+        return None
+    pin = expected.strip().lower() if isinstance(expected, str) else ""
+    if len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin):
+        raise BundleError(f"manifest_sha256 must be 64 hex digits (the sha256 of manifest.json), got {expected!r}")
+    return pin
+
+
+def check_manifest_digest(data: bytes, expected: str | None, where: str) -> bytes:
+    """Return the manifest's bytes if they have the pinned sha256 (hex; None pins nothing)."""
+    pin = manifest_pin(expected)
+    if pin is None:
+        return data
+    actual = sha256(data)
+    if actual != pin:
+        raise ManifestDigestError(f"{where}: manifest.json has sha256 {actual}, not the pinned {pin} "
+                                  "(edited or replaced since it was pinned); refusing to load it")
     return data
 
 

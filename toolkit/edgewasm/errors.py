@@ -38,6 +38,11 @@ class IntegrityError(BundleError):
     """A bundle file's bytes do not match the sha256 recorded in its manifest."""
 
 
+class ManifestDigestError(IntegrityError):
+    """The bundle's manifest.json is not the one its loader pinned (`load(..., manifest_sha256=...)`):
+    edited or replaced since the page or program that loads it was made."""
+
+
 class InputError(EdgewasmError):
     """Inputs given to `Model.run` do not match the model's names, shapes or dtypes."""
 

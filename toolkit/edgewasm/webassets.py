@@ -7,7 +7,9 @@ by the content of the sources it is built from), so staging again is a local cop
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -146,7 +149,10 @@ def build_wheel(log: Log = print) -> Path:
 
     Building from a copy keeps stale `build/` leftovers in the checkout out of the wheel.
     """
-    root = project_root()
+    try:
+        root = project_root()
+    except StagingError:  # a pip install: the wheel is made from the installed package itself
+        return build_installed_wheel(log)
     files = _source_files(root)
     cached = cache_dir() / "wheels" / _sources_digest(files)
     wheels = list(cached.glob("edgewasm-*-py3-none-any.whl"))
@@ -189,3 +195,102 @@ def _register_wheel(pristine_lock: Path, wheel: Path, lock_out: Path) -> None:
     except RuntimeError as exc:
         raise StagingError(f"cannot register {wheel.name} in pyodide-lock.json: {exc}") from None
     _replace_file(lock_out, json.dumps(spec.to_dict(), sort_keys=True).encode())
+
+
+# -- the wheel of an installed edgewasm (no source checkout) -----------------------------------
+
+WHEEL_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same files give the same wheel bytes
+
+
+def installed_package_files(package: Path) -> list[tuple[str, Path]]:
+    """(name in the wheel, path) of every file of the installed package, sorted, without bytecode."""
+    files = []
+    for directory, subdirs, names in os.walk(package, followlinks=True):  # a checkout's wat/ is a link
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        for name in sorted(names):
+            if not name.endswith((".pyc", ".pyo")):
+                path = Path(directory) / name
+                files.append((f"{package.name}/{path.relative_to(package).as_posix()}", path))
+    return files
+
+
+def installed_metadata(package: Path | None = None, distribution: str = "edgewasm") -> tuple[str, str]:
+    """(METADATA text, entry_points.txt text or "") of the installed distribution: the one installed
+    beside `package` (site-packages) if there is one, else the first on sys.path."""
+    from importlib import metadata
+
+    beside = [] if package is None else [d for d in metadata.distributions(path=[str(Path(package).parent)])
+                                         if (d.metadata["Name"] or "").lower() == distribution]
+    try:
+        dist = beside[0] if beside else metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        raise StagingError(f"{distribution} is neither a source checkout nor an installed distribution "
+                           "(no .dist-info found), so its browser wheel cannot be made") from None
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+    if not text:
+        raise StagingError(f"the installed {distribution} has no METADATA; reinstall it with pip")
+    return text, dist.read_text("entry_points.txt") or ""
+
+
+def wheel_bytes(files: list[tuple[str, bytes]], metadata_text: str, entry_points: str = "") -> tuple[str, bytes]:
+    """A pure-Python wheel (file name, bytes) of `files`, reproducible byte for byte."""
+    fields = {}
+    for line in metadata_text.splitlines():
+        if not line.strip():
+            break  # the description follows the headers
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip().lower(), value.strip())
+    name, version = fields.get("name"), fields.get("version")
+    if not name or not version:
+        raise StagingError("the installed METADATA lacks Name or Version")
+    stem = f"{name.replace('-', '_').lower()}-{version}"
+    info = f"{stem}.dist-info"
+    entries = sorted(files) + [(f"{info}/METADATA", metadata_text.encode()),
+                               (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: edgewasm\n"
+                                                 b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
+                               (f"{info}/top_level.txt", f"{files[0][0].split('/')[0]}\n".encode())]
+    if entry_points:
+        entries.append((f"{info}/entry_points.txt", entry_points.encode()))
+    record = []
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for arcname, data in entries:
+            _write_entry(archive, arcname, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{arcname},sha256={digest},{len(data)}")
+        record.append(f"{info}/RECORD,,")
+        _write_entry(archive, f"{info}/RECORD", ("\n".join(record) + "\n").encode())
+    return f"{stem}-py3-none-any.whl", buffer.getvalue()
+
+
+def _write_entry(archive: zipfile.ZipFile, arcname: str, data: bytes) -> None:
+    entry = zipfile.ZipInfo(arcname, WHEEL_EPOCH)
+    entry.external_attr = 0o644 << 16
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(entry, data)
+
+
+def build_installed_wheel(log: Log = print, package: Path | None = None,
+                          metadata: tuple[str, str] | None = None) -> Path:
+    """The browser runtime wheel of an installed edgewasm (site-packages), cached by its content.
+
+    Pyodide needs only the package's files and its METADATA (whose `sys_platform != 'emscripten'`
+    markers keep numpy, onnx and wasmtime out of the page), so they are zipped as they are installed.
+    """
+    package = Path(package or Path(__file__).resolve().parent)
+    metadata_text, entry_points = metadata or installed_metadata(package)
+    files = [(arcname, path.read_bytes()) for arcname, path in installed_package_files(package)]
+    digest = hashlib.sha256(metadata_text.encode() + b"\0" + entry_points.encode())
+    for arcname, data in files:
+        digest.update(arcname.encode() + b"\0" + hashlib.sha256(data).digest())
+    cached = cache_dir() / "wheels" / f"installed-{digest.hexdigest()[:20]}"
+    wheels = list(cached.glob("*-py3-none-any.whl"))
+    if len(wheels) == 1:
+        return wheels[0]
+    log(f"making the browser runtime wheel from the installed package ({package})")
+    name, data = wheel_bytes(files, metadata_text, entry_points)
+    cached.mkdir(parents=True, exist_ok=True)
+    _replace_file(cached / name, data)
+    _prune(cached.parent, keep=KEEP_WHEELS)
+    return cached / name

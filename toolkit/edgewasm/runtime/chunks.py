@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 from urllib.parse import urljoin, urlsplit
 
-from ..bundle import BundleSpec, FileSpec, VariantSpec, parse_manifest, verify_bytes
+from ..bundle import (BundleSpec, FileSpec, VariantSpec, check_manifest_digest, manifest_pin, parse_manifest,
+                      verify_bytes)
 from ..errors import BundleError, IntegrityError, NetworkError
 
 CACHE_NAME = "edgewasm-bundles-v1"
@@ -109,9 +110,10 @@ class ChunkLoader:
     """
 
     def __init__(self, manifest_url: str, use_cache: bool = True, concurrency: int = DEFAULT_CONCURRENCY,
-                 on_progress: Callable[[Progress], None] | None = None):
+                 on_progress: Callable[[Progress], None] | None = None, manifest_sha256: str | None = None):
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self.manifest_sha256 = manifest_pin(manifest_sha256)  # a pinned manifest: any other bytes are refused
         self.manifest_url = manifest_url
         self.use_cache = use_cache
         self.concurrency = concurrency
@@ -151,8 +153,10 @@ class ChunkLoader:
             cached = await cache.match(self.manifest_url) if cache is not None else None
             if not cached:
                 raise
-            return parse_manifest((await cached.arrayBuffer()).to_bytes())
-        spec = parse_manifest(buffer.to_bytes())  # never cache what we would refuse to read
+            data = (await cached.arrayBuffer()).to_bytes()
+            return parse_manifest(check_manifest_digest(data, self.manifest_sha256, self.manifest_url))
+        # never cache what we would refuse to read (nor fall back to a cached copy of a refused one)
+        spec = parse_manifest(check_manifest_digest(buffer.to_bytes(), self.manifest_sha256, self.manifest_url))
         if cache is not None:
             await self._put(cache, self.manifest_url, js.Response.new(buffer), None)
         return spec

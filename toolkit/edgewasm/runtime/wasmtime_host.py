@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import wasmtime
 
-from ..bundle import TensorSpec, VariantSpec, parse_manifest, verify_bytes
+from ..bundle import TensorSpec, VariantSpec, check_manifest_digest, parse_manifest, verify_bytes
 from ..errors import BundleError, DeadlineExceeded, ExecutionError
 from .config import RuntimeConfig
 from .core import Model, check_status, load_weights, sidecar_variant
@@ -217,19 +217,22 @@ def _view(memory: np.ndarray, spec: TensorSpec) -> np.ndarray:
 
 
 def load(source: str | Path, variant: str | None = None, config: RuntimeConfig | None = None,
-         threads: int | None = None) -> Model:
+         threads: int | None = None, manifest_sha256: str | None = None) -> Model:
     """Load a bundle directory / manifest path, or a bring-your-own `.wat` or `.wasm` module.
 
     threads: how many threads a `--threads N` build runs on (1 <= threads <= N; default min(N, cores));
-    a single-threaded build accepts only 1 (or None)."""
+    a single-threaded build accepts only 1 (or None). manifest_sha256: refuse (ManifestDigestError) a
+    manifest.json whose sha256 differs."""
     config = config or RuntimeConfig()
     path = Path(source)
     if path.suffix in (".wat", ".wasm"):
+        if manifest_sha256 is not None:
+            raise BundleError(f"manifest_sha256 pins a bundle's manifest.json; {path.name} is a bare module")
         return _load_module_file(path, config)
     root = path if path.is_dir() else path.parent
     manifest = root / "manifest.json" if path.is_dir() else path
     try:
-        spec = parse_manifest(manifest.read_bytes())
+        spec = parse_manifest(check_manifest_digest(manifest.read_bytes(), manifest_sha256, str(manifest)))
     except OSError as exc:
         raise BundleError(f"cannot read bundle manifest {manifest}: {exc.strerror or exc}") from None
     chosen = spec.variant(variant)
