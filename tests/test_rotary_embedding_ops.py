@@ -124,3 +124,35 @@ def test_errors(tmp_path):
     bad.graph.output[0].type.tensor_type.elem_type = TensorProto.DOUBLE
     with pytest.raises(UnsupportedModelError, match="float16"):
         compile_error(tmp_path, bad)
+
+
+# -- refusals of a shape that is a run-time value name the graph inputs it comes from ------------
+
+def test_range_refusal_names_the_graph_input(tmp_path):
+    # n = Cast(Add(size, 1)): Range's limit is an intermediate; the refusal names 'size'
+    nodes = [helper.make_node("Add", ["size", "one"], ["s1"]), helper.make_node("Cast", ["s1"], ["lim"], to=TensorProto.FLOAT),
+             helper.make_node("Range", ["zero", "lim", "step"], ["y"])]
+    inits = [numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.float32(0), "zero"),
+             numpy_helper.from_array(np.float32(1), "step")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("size", TensorProto.INT64, [])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    with pytest.raises(UnsupportedModelError, match=r"output shape is the value of \['size'\] \(through \['lim'\]\)"):
+        compile_error(tmp_path, proto)
+
+
+def test_loop_trip_count_refusal_names_the_graph_input(tmp_path):
+    body = helper.make_graph([helper.make_node("Identity", ["c"], ["c_out"]), helper.make_node("Identity", ["v"], ["v_out"])],
+                             "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                                      helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+                                      helper.make_tensor_value_info("v", TensorProto.FLOAT, [2])],
+                             [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+                              helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [2])])
+    nodes = [helper.make_node("Mul", ["n", "two"], ["m"]), helper.make_node("Loop", ["m", "", "x"], ["y"], body=body)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("n", TensorProto.INT64, []),
+                                           helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+                              [numpy_helper.from_array(np.array(2, np.int64), "two")])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    with pytest.raises(UnsupportedModelError, match=r"trip count M is computed at run time.*output shape is the value of \['n'\]"):
+        compile_error(tmp_path, proto)

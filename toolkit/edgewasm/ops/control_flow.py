@@ -94,8 +94,10 @@ def _import_branch(im, node, graph, side: str) -> list[str] | None:
 
 def _scalar(im, node, name: str, what: str):
     if name not in im.constants:
+        from .folded import run_time_sources
         raise UnsupportedModelError(f"{node.op_type} node {node.name!r}: {what} is computed at run time; loops are "
-                                    "unrolled at compile time, so it must be known then")
+                                    "unrolled at compile time, so it must be known then (its output shape is "
+                                    f"the value of {run_time_sources(im, [name])})")
     return np.asarray(im.constants[name]).reshape(-1)[0]
 
 
