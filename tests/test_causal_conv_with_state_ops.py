@@ -11,16 +11,15 @@ import ml_dtypes
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from onnx.reference import ReferenceEvaluator
 
 import edgewasm
-from edgewasm.engines import run_onnxruntime, within_contract
+from edgewasm.engines import within_contract
 from edgewasm.errors import ModelFormatError, UnsupportedModelError
+
+from oracles import ONNX_TYPES, check, compile_and_run, ort_outputs, reference_outputs
 
 OPSET = 27
 INPUTS = ("input", "weight", "bias", "past_state")
-ONNX_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float16): TensorProto.FLOAT16,
-              np.dtype(ml_dtypes.bfloat16): TensorProto.BFLOAT16, np.dtype(np.float64): TensorProto.DOUBLE}
 
 
 def model(feeds: dict, constants: dict | None = None, outputs=("output", "present_state"), **attrs):
@@ -41,46 +40,6 @@ def model(feeds: dict, constants: dict | None = None, outputs=("output", "presen
         [helper.make_tensor_value_info(n, dtype, shapes[n]) for n in outputs if n],
         [numpy_helper.from_array(v, n) for n, v in constants.items()])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=10)
-
-
-def compile_and_run(tmp_path, proto, feeds):
-    path = tmp_path / "m.onnx"
-    path.write_bytes(proto.SerializeToString())
-    edgewasm.compile(path, tmp_path / "bundle")
-    return edgewasm.load(tmp_path / "bundle").run(feeds)
-
-
-def ort_outputs(proto, feeds):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(names, feeds)))
-
-
-def reference_outputs(proto, feeds):
-    names = [o.name for o in proto.graph.output]
-    return dict(zip(names, ReferenceEvaluator(proto).run(None, feeds)))
-
-
-def check(tmp_path, proto, feeds, want=None, atol=1e-5, rtol=1e-4, variant=True):
-    """Compile, run, compare with `want` (onnxruntime on the original graph unless given) in dtype,
-    shape and value; also the variant's reference.onnx in onnxruntime."""
-    got = compile_and_run(tmp_path, proto, feeds)
-    want = ort_outputs(proto, feeds) if want is None else want
-    assert set(got) == set(want)
-    for name, w in want.items():
-        g = got[name]
-        assert g.dtype == w.dtype and g.shape == w.shape, (name, g.dtype, g.shape, w.dtype, w.shape)
-        g64, w64 = g.astype(np.float64), w.astype(np.float64)
-        assert within_contract(g64, w64, atol=atol, rtol=rtol), (name, np.abs(g64 - w64).max())
-    if variant:
-        ref = run_onnxruntime(tmp_path / "bundle", feeds)
-        for name, w in want.items():
-            assert within_contract(ref[name].astype(np.float64), w.astype(np.float64), atol=atol, rtol=rtol), name
-    return got
 
 
 def inputs(b=2, c=3, length=6, k=4, bias=False, past=False, seed=0, dtype=np.float32):
