@@ -798,9 +798,11 @@ def markdown(report: Report, detail_link: str | None = None) -> str:
                 lines.append(f"| {label} | {len(chosen)} | "
                              + ", ".join(f"{op} ({k})" for op, k in sorted(ops.items())) + " |")
     rows = causes(report)
-    if rows:
-        lines += ["", "## Why edgewasm misses, by cause", "",
-                  "| cause | cases | op (cases) |", "|---|---:|---|"]
+    lines += ["", "## Why edgewasm misses, by cause", ""]
+    if not rows:
+        lines.append("None: edgewasm passes every in-scope case of this run.")
+    else:
+        lines += ["| cause | cases | op (cases) |", "|---|---:|---|"]
         for c, k, names in rows:
             lines.append(f"| {c} | {k} | " + ", ".join(f"{name} ({m})" for name, m in names.most_common()) + " |")
     lines += ["", "## Per op", "", table(report),
