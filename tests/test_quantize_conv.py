@@ -1,15 +1,16 @@
-"""int8 convolutions: our variant is onnxruntime's quantize_dynamic Conv (DynamicQuantizeLinear ->
-ConvInteger -> Cast -> Mul -> Add) with its bits, and its own quantized models import with them."""
+"""int8 convolutions: onnxruntime's quantize_dynamic Conv (DynamicQuantizeLinear -> ConvInteger ->
+Cast -> Mul -> Add) imports with its bits; our own dynamic int8 variant keeps convolutions float."""
 
 from __future__ import annotations
 
 import numpy as np
 import onnx
 import pytest
-from onnx import helper, numpy_helper
+from onnx import helper
 
 import edgewasm
-from edgewasm.engines import bit_identical, run_onnxruntime
+from edgewasm.cli import main
+from edgewasm.engines import bit_identical
 from edgewasm.errors import UnsupportedModelError
 from edgewasm.frontend.onnx import import_onnx
 
@@ -35,27 +36,22 @@ def compile_to(tmp_path, proto, batch, variants=None):
     return tmp_path / "b"
 
 
-@pytest.mark.parametrize("name", CNNS)
-def test_int8_cnn_is_onnxruntimes_quantize_dynamic(tmp_path, name):
+@pytest.mark.parametrize("name", ["padded_strided", "depthwise_pointwise"])
+def test_dynamic_int8_keeps_convolutions_float_and_says_why(tmp_path, name, capsys):
+    """Dynamic int8 is slower than fp32 on a convolution (issue 17: MobileNetV3-small 7-9x), so the
+    int8 variant runs the fp32 convolutions, bit for bit, and its report and the CLI say why."""
     layers, shape = CNNS[name]
     proto = small_cnn(layers, shape)
-    bundle = compile_to(tmp_path, proto, shape[0], "int8")
-    model = edgewasm.load(bundle)
-    assert "qu8_dynquant" in model.variant.kernels and "f32_igemm_4x8" not in model.variant.kernels
-    theirs = ort_quantize_dynamic(proto)
-    for x in input_batches(tuple(shape), 8, seed=1):
-        got = model.run({"x": x})["y"]
-        assert bit_identical(got, run_onnxruntime(bundle, {"x": x})["y"]), "vs our reference.onnx"
-        assert bit_identical(got, ort_outputs(theirs, {"x": x})["y"]), "vs onnxruntime's quantized model"
-
-
-def test_conv_weights_are_quantized_per_tensor_as_onnxruntime_does(tmp_path):
-    proto = small_cnn(CNNS["padded_strided"][0], CNNS["padded_strided"][1], seed=2)
-    theirs = {i.name: numpy_helper.to_array(i) for i in ort_quantize_dynamic(proto).graph.initializer}
-    bundle = compile_to(tmp_path, proto, 2, "int8")
-    ours = {numpy_helper.to_array(i).tobytes() for i in onnx.load(bundle / "int8" / "reference.onnx").graph.initializer
-            if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4}
-    assert ours == {theirs[f"w{i}_quantized"].tobytes() for i in range(3)}
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    assert main(["compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "b"), "--batch", str(shape[0]),
+                 "--variants", "fp32,int8"]) == 0
+    assert f"int8: {len(layers)} layer(s) kept float: dynamic int8 is slower than fp32" in capsys.readouterr().out
+    fp32, int8 = edgewasm.load(tmp_path / "b", "fp32"), edgewasm.load(tmp_path / "b", "int8")
+    assert not [k for k in int8.variant.kernels if k.startswith(("qu8", "qdu8", "u8"))]
+    step = next(s for s in int8.variant.report["steps"] if s["pass"] == "int8 dynamic")
+    assert len(step["kept_float"]["layers"]) == len(layers) and "--calibrate" in step["kept_float"]["reason"]
+    for x in input_batches(tuple(shape), 3, seed=1):
+        assert bit_identical(int8.run({"x": x})["y"], fp32.run({"x": x})["y"])
 
 
 @pytest.mark.parametrize("name", ["padded_strided", "depthwise_pointwise"])

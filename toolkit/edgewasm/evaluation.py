@@ -152,5 +152,8 @@ def summary_table(manifest: dict) -> str:
             ", ".join(report.get("methods", [])),
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    notes = [f"{name}: {len(step['kept_float']['layers'])} layer(s) kept float: {step['kept_float']['reason']}"
+             for name, variant in manifest["variants"].items()
+             for step in variant.get("report", {}).get("steps", []) if "kept_float" in step]
+    return "\n".join(["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows] + notes)
 

@@ -5,9 +5,9 @@ fp16   every float32 constant a node reads is rounded to the nearest float16 (ke
        and `init()` widens them (backend/codecs.py).
 int8   dynamic: each Gemm becomes DynamicQuantize (uint8 activations, scale and zero point computed
        at run time) + IntegerGemm (int8 weights, symmetric per output column, int32 accumulation,
-       float epilogue), and each Conv DynamicQuantize + IntegerConv (weights per tensor): the
-       graph onnxruntime's `quantize_dynamic(per_channel=True)` makes of a MatMul or Conv, with the
-       same weights, scales and arithmetic, so its reference.onnx gives our bits.
+       float epilogue): the graph onnxruntime's `quantize_dynamic(per_channel=True)` makes of a
+       MatMul, with the same weights, scales and arithmetic, so its reference.onnx gives our bits.
+       Convolutions stay float (CONV_KEPT_FLOAT says why; static int8 is the fast CNN path).
        static (with calibration data): QLinearGemm / QLinearConv chains, as quantize_static (QDQ)
        makes them (uint8 max pooling, QLinearGlobalAveragePool, reshapes in between).
 int16  dynamic: each Gemm becomes DynamicQuantize16 (int16 activations, symmetric per tensor, scale
@@ -71,28 +71,29 @@ def round_to_half(graph: Graph) -> tuple[Graph, dict]:
                    "max_abs_change": worst}
 
 
+CONV_KEPT_FLOAT = ("dynamic int8 is slower than fp32 on a convolution: the run-time range, quantize and "
+                   "float-epilogue passes over each input and output cost more than the integer products save "
+                   "(MobileNetV3-small 7-9x slower, depthwise layers 10x); quantize convolutions statically "
+                   "(--calibrate), which keeps them in uint8 from layer to layer")
+
+
 def quantize_dynamic_int8(graph: Graph) -> tuple[Graph, dict]:
-    """Rewrite every Gemm into DynamicQuantize + IntegerGemm (one DynamicQuantize per activation)."""
+    """Rewrite every Gemm into DynamicQuantize + IntegerGemm (one DynamicQuantize per activation);
+    convolutions stay float (CONV_KEPT_FLOAT), which the report lists."""
     quantized: dict[str, list[str]] = {}  # activation -> [q, scale, zp]
     dense: dict[str, tuple[str, str]] = {}  # Gemm weights -> [q, scale]
     nodes: list[Node] = []
-    layers = []
+    layers, kept = [], []
     for node in graph.nodes:
-        if node.op not in ("Gemm", "Conv"):
+        if node.op == "Conv":
+            kept.append(node.name or node.outputs[0])
+        if node.op != "Gemm":
             nodes.append(node)
             continue
         x, w_name = node.inputs[0], node.inputs[1]
         if x not in quantized:
             quantized[x] = _dynamic_quantize(graph, x, nodes, node.name)
         w = graph.constants[w_name]
-        if node.op == "Conv":  # per tensor: onnxruntime's ConvInteger has no per-channel weights
-            q, scale = quantize_symmetric(w, axis=None)
-            nodes.append(Node("IntegerConv", [*quantized[x], _constant(graph, f"{w_name}__qc8", q),
-                                              _constant(graph, f"{w_name}__wscale", scale), *node.inputs[2:]],
-                              node.outputs, dict(node.attrs), node.name))
-            layers.append({"layer": node.name or node.outputs[0], "weights": list(w.shape), "per": "tensor",
-                           "max_abs_weight_error": float(np.abs(q * scale - w).max(initial=0.0))})
-            continue
         q, scale = quantize_symmetric(w, axis=1)
         if w_name not in dense:  # Gemms sharing weights (an unrolled recurrence's steps) share their quantization
             dense[w_name] = _constant(graph, f"{w_name}__qc8w", q), _constant(graph, f"{w_name}__wscale", scale)
@@ -103,8 +104,8 @@ def quantize_dynamic_int8(graph: Graph) -> tuple[Graph, dict]:
                        "max_abs_weight_error": float(np.abs(q * scale[None, :] - w).max(initial=0.0))})
     graph.nodes = nodes
     return graph, {"pass": "int8 dynamic", "activations": "uint8 per tensor, computed at run time",
-                   "weights": "int8 symmetric, per output column (dense) or per tensor (convolution)",
-                   "layers": layers}
+                   "weights": "int8 symmetric, per output column", "layers": layers,
+                   **({"kept_float": {"layers": kept, "reason": CONV_KEPT_FLOAT}} if kept else {})}
 
 
 def quantize_dynamic_int16(graph: Graph) -> tuple[Graph, dict]:
