@@ -1,0 +1,1 @@
+../../../web/snapshot-worker.mjs
