@@ -10,7 +10,8 @@ pyproject.toml changes.
 
 dist/ gets models/digits/ (the compiled bundle, fp32 + fp16 + int8, plus samples.json with held-out
 digits and the accuracy), models/index.json, pyodide/ (vendored Pyodide with the edgewasm wheel in
-its lockfile), web/'s files, and sw.js with its precache list (edgewasm/offline.py).
+its lockfile), the shell (boot code, `_headers`: edgewasm/webshell.py, the same as `edgewasm web`
+stages), web/'s page, and sw.js with its precache list.
 """
 
 from __future__ import annotations
@@ -168,19 +169,17 @@ def build_model(models: Path) -> Path:
 
 def build(dist: Path) -> Path:
     _import_paths()
-    from edgewasm.offline import write_service_worker
-    from edgewasm.webassets import stage_runtime
+    from edgewasm.webshell import seal, stage_shell
 
     started = time.monotonic()
     dist.mkdir(parents=True, exist_ok=True)
     build_model(dist / "models")
-    stage_runtime(dist, log=log)
+    stage_shell(dist, log=log)  # Pyodide + wheel, boot code, _headers: the same as `edgewasm web`
     (dist / "models" / "index.json").write_text(json.dumps({"models": ["digits"]}) + "\n")
-    for page_file in sorted((ROOT / "web").iterdir()):
-        if page_file.is_file() and page_file.name != "sw.js":
+    for page_file in sorted((ROOT / "web").iterdir()):  # the hand-written demo page
+        if page_file.is_file():
             shutil.copyfile(page_file, dist / page_file.name)
-    precache = write_service_worker(ROOT / "web" / "sw.js", dist)  # after staging: it lists the runtime
-    log(f"service worker: {len(precache['files'])} files precached for offline visits (build {precache['build']})")
+    seal(dist, log=log)  # last: sw.js lists the files above
     log(f"built {dist} in {time.monotonic() - started:.1f} s")
     return dist
 
