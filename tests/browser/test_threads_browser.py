@@ -160,3 +160,47 @@ json.dumps([message, base64.b64encode(raw(out["y"])).decode(), model.starts, dur
     assert "deadline" in message and "fresh" in message
     assert base64.b64decode(out) == expected and starts == 2
     assert frames >= 5, (frames, runs)  # requestAnimationFrame kept ticking during the runs
+
+
+BENCH_THREADS = """
+import json, sys
+from pathlib import Path
+from edgewasm.bench import BenchOptions, render_text, run_bench
+report = run_bench(BenchOptions(models=["mlp-b32"], engines=["browser", "onnxruntime-web"], repeats=1, cold_starts=0,
+                                warmup_seconds=0.1, block_seconds=0.05,
+                                microbenchmarks=False, workdir=Path(sys.argv[1]), threads=[1, 2]))
+print(json.dumps({"report": report, "text": render_text(report)}, default=str))
+"""
+
+
+def test_bench_threads_gives_onnxruntime_web_the_same_thread_count_in_the_page(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if shutil.which("chromium") is None:
+        if os.environ.get("CI"):
+            pytest.fail("no `chromium` on PATH")
+        pytest.skip("no `chromium` on PATH (apt-get install chromium)")
+    # A process of its own: Playwright's sync API allows one driver per thread (the session fixture may hold one).
+    toolkit = Path(edgewasm.__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", BENCH_THREADS, str(tmp_path)], capture_output=True, text=True,
+                          timeout=240, env={**os.environ, "PYTHONPATH": str(toolkit)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    reply = json.loads(done.stdout.splitlines()[-1])
+    report, text = reply["report"], reply["text"]
+    results = report["models"][0]["results"]
+    assert set(results) == {"browser", "onnxruntime-web", "browser@2", "onnxruntime-web@2"}
+    assert all(r["status"] == "ok" for r in results.values()), results
+    assert report["machine"]["cross_origin_isolated"] is True
+    ort2 = results["onnxruntime-web@2"]
+    assert ort2["threads"] == 2 and ort2["pthread_workers"] >= 1  # numThreads = 2 really started a worker
+    assert results["onnxruntime-web"]["threads"] == 1
+    ratios = results["browser@2"]["latency_ratio_vs"]
+    assert ratios["onnxruntime-web@2"] == pytest.approx(results["browser@2"]["p50_ms"] / ort2["p50_ms"])
+    assert ratios["browser"] == pytest.approx(results["browser@2"]["p50_ms"] / results["browser"]["p50_ms"])
+    assert ratios["onnxruntime-web"] == pytest.approx(results["browser@2"]["p50_ms"]
+                                                      / results["onnxruntime-web"]["p50_ms"])
+    assert "Threads (p50" in text and f"{ratios['onnxruntime-web@2']:.2f}" in text

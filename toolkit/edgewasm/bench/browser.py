@@ -57,9 +57,10 @@ MEMORY_HOOK_JS = """
 })();
 """
 
-# onnxruntime-web's configuration, the same in the session page and the cold pages.
-ORT_CONFIGURE_JS = """(ort, base) => {
-  ort.env.wasm.numThreads = 1;
+# onnxruntime-web's configuration, the same in the session page and the cold pages. `threads` > 1
+# needs a cross-origin isolated page (SharedArrayBuffer): the bench's server sends COOP/COEP.
+ORT_CONFIGURE_JS = """(ort, base, threads) => {
+  ort.env.wasm.numThreads = threads;
   ort.env.wasm.simd = true;
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = base;
@@ -121,8 +122,9 @@ const makeFeeds = {feeds};
 try {{
   const query = new URLSearchParams(location.search);
   const base = new URL(query.get("ort"), location.href).href;
-  const ort = await import(base + "{entry}");
-  const options = configure(ort, base);
+  const threads = Number(query.get("threads") || 1);
+  const ort = await import(base + "{entry}" + (threads > 1 ? "?threads=" + threads : ""));
+  const options = configure(ort, base, threads);
   const session = await ort.InferenceSession.create(query.get("model"), options);
   const feeds = makeFeeds(ort, JSON.parse(query.get("inputs")), (spec, n) => new Uint8Array(n));
   await session.run(feeds);
@@ -172,7 +174,13 @@ def _bench_drop(key):
 '''
 
 PAGE_JS = """() => {
-  window.edgewasmBench = {inputs: new Map(), sessions: new Map(), loops: new Map()};
+  window.edgewasmBench = {inputs: new Map(), sessions: new Map(), loops: new Map(), orts: new Map(), pthreads: 0};
+  // onnxruntime-web's threads are Emscripten pthreads, each a module worker named "em-pthread":
+  // counting them shows that numThreads = k really started k - 1 workers.
+  const Worker = window.Worker;
+  window.Worker = new Proxy(Worker, {construct(target, args, newTarget) {
+    if (args[1] && args[1].name === "em-pthread") window.edgewasmBench.pthreads += 1;
+    return Reflect.construct(target, args, newTarget); }});
   let resolution = Infinity;
   for (let i = 0; i < 200; i++) {
     const a = performance.now(); let b = performance.now();
@@ -182,13 +190,16 @@ PAGE_JS = """() => {
   return {crossOriginIsolated: self.crossOriginIsolated, timerResolutionMs: resolution, userAgent: navigator.userAgent};
 }"""
 
-ORT_IMPORT_JS = """async (ortBase) => {
+# One import of onnxruntime-web per thread count: its thread count is fixed when its wasm backend
+# first starts, so k > 1 imports the module under another URL (`?threads=k`), which gives a
+# separate module instance (its own `env` and wasm backend) in the same page.
+ORT_IMPORT_JS = """async ([ortBase, threads]) => {
   const bench = window.edgewasmBench;
   const configure = %s;
-  bench.ort = await import(ortBase + "%s");
-  bench.ortOptions = configure(bench.ort, new URL(ortBase, location.href).href);
+  const ort = await import(ortBase + "%s" + (threads > 1 ? "?threads=" + threads : ""));
+  bench.orts.set(threads, {ort, options: configure(ort, new URL(ortBase, location.href).href, threads)});
   bench.makeFeeds = %s;
-  return bench.ort.env.versions;
+  return ort.env.versions;
 }""" % (ORT_CONFIGURE_JS, ORT_ENTRY, ORT_FEEDS_JS)
 
 STAGE_INPUTS_JS = """([key, inputs]) => {
@@ -197,11 +208,13 @@ STAGE_INPUTS_JS = """([key, inputs]) => {
   window.edgewasmBench.inputs.set(key, staged);
 }"""
 
-ORT_LOAD_JS = """async ([key, modelUrl, specs]) => {
+ORT_LOAD_JS = """async ([key, modelUrl, specs, threads]) => {
   const bench = window.edgewasmBench;
-  const session = await bench.ort.InferenceSession.create(modelUrl, bench.ortOptions);
+  const {ort, options} = bench.orts.get(threads);
+  const session = await ort.InferenceSession.create(modelUrl, options);
   const staged = bench.inputs.get(key);
-  bench.sessions.set(key, {session, feeds: bench.makeFeeds(bench.ort, specs, (spec) => staged.get(spec.name))});
+  bench.sessions.set(key, {session, feeds: bench.makeFeeds(ort, specs, (spec) => staged.get(spec.name))});
+  return {pthreads: bench.pthreads, numThreads: ort.env.wasm.numThreads};
 }"""
 
 ORT_BLOCK_JS = """async ([key, samples, group]) => {
@@ -276,6 +289,7 @@ class BenchBrowser:
         self.served = ServedFiles()
         self.ort_url = ""
         self.ort_error: str | None = None
+        self.ort_threads: dict[int, dict] = {}  # thread count -> onnxruntime-web's versions, once imported
         self.ort_web_version = ort_web_version
         # A runtime staged for this run alone: the shared default directory can be restaged by a
         # concurrent session built from other sources, which breaks the wheel's lockfile digest.
@@ -301,13 +315,25 @@ class BenchBrowser:
 
     def _import_ort_web(self, version: str) -> None:
         """Stage onnxruntime-web and import it into the session page; on failure only the
-        onnxruntime-web engine is unavailable."""
+        onnxruntime-web engines are unavailable."""
         try:
             url = self.serve(fetch_ort_web(version, log=self.log))
-            self.page_info["ort"] = self.evaluate(ORT_IMPORT_JS, url)
+            self.page_info["ort"] = self.evaluate(ORT_IMPORT_JS, [url, 1])
             self.ort_url = url
+            self.ort_threads[1] = self.page_info["ort"]
         except Exception as exc:  # noqa: BLE001
             self.ort_error = " ".join(str(exc).split())
+
+    def ort_web_threads(self, threads: int) -> None:
+        """Import onnxruntime-web configured for `threads` (once per count); EngineUnavailable when
+        it cannot run them (no SharedArrayBuffer outside a cross-origin isolated page)."""
+        if self.ort_error or not self.ort_url:
+            raise EngineUnavailable(f"onnxruntime-web could not be staged: {self.ort_error}")
+        if threads > 1 and not self.page_info["crossOriginIsolated"]:
+            raise EngineUnavailable(f"onnxruntime-web on {threads} threads needs a cross-origin isolated page "
+                                    "(SharedArrayBuffer); the bench page is not")
+        if threads not in self.ort_threads:
+            self.ort_threads[threads] = self.evaluate(ORT_IMPORT_JS, [self.ort_url, threads])
 
     def serve(self, directory: Path) -> str:
         url = self.session.register(Path(directory))
@@ -408,29 +434,30 @@ class ChromiumEngine:
 
 
 class OrtWebLoaded:
-    def __init__(self, browser: BenchBrowser, key: str):
-        self.browser, self.key = browser, key
+    def __init__(self, browser: BenchBrowser, key: str, facts: dict | None = None):
+        self.browser, self.key, self._facts = browser, key, facts or {}
         self.clock_resolution_ms = browser.page_info["timerResolutionMs"]
 
     def block(self, samples: int, group: int = 1) -> list[float]:
         return self.browser.evaluate(ORT_BLOCK_JS, [self.key, int(samples), int(group)])
 
     def facts(self) -> dict:
-        return {}
+        return dict(self._facts)
 
     def close(self) -> None:
         self.browser.evaluate(ORT_RELEASE_JS, self.key)
 
 
 class OrtWebEngine:
-    """onnxruntime-web's wasm backend (SIMD, one thread, no proxy worker) on the original .onnx."""
+    """onnxruntime-web's wasm backend (SIMD, no proxy worker) on the original .onnx: one thread,
+    or `threads` (Emscripten pthreads: the page plus threads - 1 workers) as `onnxruntime-web@k`."""
 
-    id, wasm_host = "onnxruntime-web", "chromium"
+    wasm_host = "chromium"
 
-    def __init__(self, browser: BenchBrowser):
-        if browser.ort_error or not browser.ort_url:
-            raise EngineUnavailable(f"onnxruntime-web could not be staged: {browser.ort_error}")
-        self.browser = browser
+    def __init__(self, browser: BenchBrowser, threads: int = 1):
+        browser.ort_web_threads(threads)
+        self.browser, self.threads = browser, threads
+        self.id = "onnxruntime-web" if threads == 1 else f"onnxruntime-web@{threads}"
         self.version = (browser.page_info.get("ort") or {}).get("web", browser.ort_web_version)
 
     def refusal(self, model: BenchModel) -> dict | None:
@@ -442,17 +469,20 @@ class OrtWebEngine:
 
     def cold_start(self, model: BenchModel) -> dict:
         directory_url, model_url = self._model_url(model)
-        query = {"ort": self.browser.ort_url, "model": model_url, "inputs": json.dumps(model.input_specs())}
+        query = {"ort": self.browser.ort_url, "model": model_url, "inputs": json.dumps(model.input_specs()),
+                 "threads": self.threads}
         result = self.browser.cold_page("ort-web.html", query, model_url)
         result.pop("model_memory_bytes")
         result["memory_bytes"] = result.pop("wasm_memory_bytes")  # onnxruntime's heap: weights, arena, runtime
         return result
 
     def load(self, model: BenchModel) -> OrtWebLoaded:
-        key = f"ort-web:{model.name}:{time.monotonic_ns()}"
+        key = f"ort-web@{self.threads}:{model.name}:{time.monotonic_ns()}"
         self.browser.stage_inputs(key, model)
-        self.browser.evaluate(ORT_LOAD_JS, [key, self._model_url(model)[1], model.input_specs()])
-        return OrtWebLoaded(self.browser, key)
+        started = self.browser.evaluate(ORT_LOAD_JS, [key, self._model_url(model)[1], model.input_specs(), self.threads])
+        if started["numThreads"] != self.threads:
+            raise RuntimeError(f"onnxruntime-web runs {started['numThreads']} thread(s), not {self.threads}")
+        return OrtWebLoaded(self.browser, key, {"threads": self.threads, "pthread_workers": started["pthreads"]})
 
     def close(self) -> None:
         pass

@@ -129,9 +129,12 @@ def model_lines(report: dict) -> tuple[list[str], list[str]]:
 
 def render_text(report: dict) -> str:
     models, footnotes = model_lines(report)
+    from .threads import threads_lines
+
     blocks = [peak_lines(report), kernel_lines(report), overhead_lines(report),
               ["Models (x ort-web, x native: how many times faster than that engine at p50; with --variants, x <first "
-              "variant>: than the model's first variant on the same engine)"] + models + footnotes]
+              "variant>: than the model's first variant on the same engine)"] + models + footnotes,
+              threads_lines(report)]
     unavailable = [f"{e}: unavailable: {v['reason'].splitlines()[0]}" for e, v in report.get("engines", {}).items()
                    if v.get("status") == "unavailable"]
     if unavailable:

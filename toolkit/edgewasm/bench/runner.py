@@ -110,6 +110,13 @@ class Bench:
                     self.unavailable[engine_id] = self.unavailable[base]
                 elif base == "wasmtime":
                     self.engines[engine_id] = ThreadedWasmtimeEngine(int(k), built)
+                elif base == "onnxruntime-web":
+                    from .browser import OrtWebEngine
+
+                    try:
+                        self.engines[engine_id] = OrtWebEngine(self.browser, int(k))
+                    except EngineUnavailable as exc:
+                        self.unavailable[engine_id] = str(exc)
                 elif self.browser is not None:
                     self.engines[engine_id] = ThreadedChromiumEngine(self.browser, int(k), built)
 
@@ -285,8 +292,9 @@ class Bench:
         flops = model.flops if engine_id.split("@")[0] in EDGEWASM_ENGINES else model.original_flops
         result["gflops"] = flops / p50_s / 1e9 if flops else None
         result["memory_bytes"] = facts.get("memory_bytes")
-        if "call_path" in facts:
-            result["call_path"] = facts["call_path"]
+        for key in ("call_path", "threads", "pthread_workers"):  # pthread_workers: onnxruntime-web's, counted
+            if key in facts:
+                result[key] = facts[key]
         if cold:
             result["cold_start_ms"] = median([c["cold_start_ms"] for c in cold])
             result["cold_start_samples_ms"] = [c["cold_start_ms"] for c in cold]
@@ -320,6 +328,10 @@ class Bench:
             add_variant_speedups(model_reports)
             add_derived(model_reports, peak, {e: getattr(self.engines.get(e), "wasm_host", None)
                                               for e in self.options.engines})
+            if max(self.options.threads) > 1:
+                from .threads import add_thread_ratios
+
+                add_thread_ratios(model_reports)
             return {
                 "schema": SCHEMA,
                 "command": self.options.command,
@@ -329,7 +341,7 @@ class Bench:
                                             self.browser.page_info if self.browser else None),
                 "settings": {"repeats": self.options.repeats, "block_seconds": self.options.block_seconds,
                              "warmup_seconds": self.options.warmup_seconds, "cold_starts": self.options.cold_starts,
-                             "engines": self.options.engines, "threads": 1},
+                             "engines": self.options.engines, "threads": self.options.threads},
                 "engines": {e: {"label": ENGINE_LABELS[e], "status": "unavailable" if e in self.unavailable else "ok",
                                 **({"reason": self.unavailable[e]} if e in self.unavailable else {})}
                             for e in self.options.engines},

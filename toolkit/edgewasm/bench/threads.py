@@ -4,6 +4,8 @@ For every k > 1 in the list, each edgewasm engine that is benchmarked (wasmtime,
 column `<engine>@<k>`: the same model compiled once more with `--threads max(k)` (beside the
 bench's own bundle, in `bundle-threads<N>/`), loaded with `threads=k`. The k = 1 columns stay the
 default single-threaded build, so every ratio compares against what ships without threads.
+onnxruntime-web gets `onnxruntime-web@<k>` (`ort.env.wasm.numThreads = k`) in the same page,
+interleaved with the others like every column; the threads table gives the latency ratios.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pathlib import Path
 from .engines import ENGINE_LABELS, BENCH_MEMORY_LIMIT, _TimedCalls
 from .prepare import BenchModel
 
-THREADED_BASES = ("wasmtime", "browser")
-BASE_LABELS = {"wasmtime": "edgewasm/wasmtime", "browser": "edgewasm/chromium"}
+THREADED_BASES = ("wasmtime", "browser", "onnxruntime-web")
+BASE_LABELS = {"wasmtime": "edgewasm/wasmtime", "browser": "edgewasm/chromium", "onnxruntime-web": "onnxruntime-web"}
+ORT_WEB = "onnxruntime-web"
 
 
 def parse_threads(text: str | None) -> list[int]:
@@ -50,6 +53,59 @@ def thread_engine_ids(engines: list[str], counts: list[int]) -> list[str]:
     except ImportError:
         pass
     return extra
+
+
+def split(engine_id: str) -> tuple[str, int]:
+    """'browser@2' -> ('browser', 2); 'browser' -> ('browser', 1)."""
+    base, _, k = engine_id.partition("@")
+    return base, int(k) if k else 1
+
+
+def add_thread_ratios(models: list[dict]) -> None:
+    """Latency ratios (< 1: faster) of every `<engine>@k` result, as `latency_ratio_vs`:
+    against the same engine on 1 thread, and for edgewasm's engines against onnxruntime-web on k
+    threads and on 1 thread."""
+    for model in models:
+        results = model["results"]
+
+        def p50(engine_id: str) -> float | None:
+            result = results.get(engine_id, {})
+            return result["p50_ms"] if result.get("status") == "ok" else None
+
+        for engine_id, result in results.items():
+            base, k = split(engine_id)
+            if k == 1 or result.get("status") != "ok":
+                continue
+            references = [base] + ([f"{ORT_WEB}@{k}", ORT_WEB] if base != ORT_WEB else [])
+            result["latency_ratio_vs"] = {ref: result["p50_ms"] / p50(ref) for ref in references if p50(ref)}
+
+
+def threads_lines(report: dict) -> list[str]:
+    """The threads table: p50 on 1 and k threads and the ratios (latency / reference latency)."""
+    from .report import _table, ms
+
+    rows = []
+    for model in report["models"]:
+        results = model["results"]
+        for engine_id, result in results.items():
+            base, k = split(engine_id)
+            if k == 1 or result.get("status") != "ok":
+                continue
+            ratios = result.get("latency_ratio_vs", {})
+            one = results.get(base, {})
+            rows.append([model["name"], BASE_LABELS.get(base, base), str(k),
+                         ms(one.get("p50_ms")) if one.get("status") == "ok" else "-", ms(result["p50_ms"]),
+                         _ratio(ratios.get(base)), _ratio(ratios.get(f"{ORT_WEB}@{k}")), _ratio(ratios.get(ORT_WEB))])
+    if not rows:
+        return []
+    return (["Threads (p50; ratios are latency / the reference's latency, < 1 is faster; ort-web is "
+             "onnxruntime-web with numThreads = k or 1 in the same page)"]
+            + _table(["model", "engine", "k", "1 thread ms", "k threads ms", "/ 1 thread", "/ ort-web k",
+                      "/ ort-web 1"], rows, {2, 3, 4, 5, 6, 7}))
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def threaded_bundle(model: BenchModel, threads: int) -> Path:
