@@ -56,24 +56,26 @@ class DevServerHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(dist: Path, workers: int = 4) -> Starlette:
-    """Serve `dist/` (index.html at /) and the inference API over `dist/models/`."""
+def create_app(dist: Path, workers: int = 4, threads: int | None = None) -> Starlette:
+    """Serve `dist/` (index.html at /) and the inference API over `dist/models/` (`threads`: at most
+    this many threads per request for a `--threads N` build; None: min(N, cores))."""
     dist = Path(dist)
     if not (dist / "index.html").is_file():
         raise EdgewasmError(f"{dist} has no index.html; build it first (`python build.py`)")
-    api = InferenceApi(dist / "models", workers=workers)
+    api = InferenceApi(dist / "models", workers=workers, threads=threads)
     return Starlette(routes=[Route("/api/infer", api, methods=["GET", "POST", "PUT", "DELETE"]),
                              Mount("/", app=SafeStatic(dist))],
                      middleware=[Middleware(DevServerHeaders)])
 
 
-def serve(dist: Path, host: str = "127.0.0.1", port: int = 8000, processes: int = 1) -> None:
+def serve(dist: Path, host: str = "127.0.0.1", port: int = 8000, processes: int = 1,
+          threads: int | None = None) -> None:
     import uvicorn
 
     if processes > 1:  # uvicorn worker processes, each building the app from the environment
         from .workers import serve_workers
 
-        serve_workers(dist, host, port, processes)
+        serve_workers(dist, host, port, processes, threads)
         return
     print(f"serving {dist} at http://{host}:{port}/ (inference API at /api/infer)")
-    uvicorn.run(create_app(dist), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(dist, threads=threads), host=host, port=port, log_level="warning")

@@ -3,11 +3,13 @@
 Request:  {"model": "digits", "variant": "fp32" (optional),
            "inputs": {"pixels": {"shape": [1, 64], "dtype": "float32", "data": [..] | "b64": ".."}}}
            (dtype: the input's own, see bundle.DTYPES; b64 holds its little-endian encoding)
-Response: {"model", "variant", "outputs": {name: {"shape", "dtype", "b64"}}, "latency_ms"}
+Response: {"model", "variant", "outputs": {name: {"shape", "dtype", "b64"}}, "latency_ms", "threads"}
 
 Outputs travel as base64 of their little-endian bytes, so the page can compare them with its own
 bit for bit. Bodies are size-limited, every field is validated (400 with a one-line reason), and
 inference runs on a bounded number of worker threads; past the queue limit the answer is 503.
+A `--threads N` build runs each request on min(threads, N) threads (`threads=None`: the wasmtime
+host's default, min(N, cores)); the bits are those of the single-threaded build either way.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ class ApiError(Exception):
 class InferenceApi:
     """Loads each model once (per variant) and serializes calls on its instance."""
 
-    def __init__(self, models_dir: Path, max_body: int = 8 << 20, workers: int = 4, queue: int = 64):
+    def __init__(self, models_dir: Path, max_body: int = 8 << 20, workers: int = 4, queue: int = 64,
+                 threads: int | None = None):
         self.models_dir = Path(models_dir).resolve()
+        self.threads = threads
         self.max_body = max_body
         self.workers = asyncio.Semaphore(workers)
         self.queue = queue
@@ -108,6 +112,7 @@ class InferenceApi:
                                "b64": base64.b64encode(value.astype(value.dtype.newbyteorder("<")).tobytes()).decode()}
                         for name, value in outputs.items()},
             "latency_ms": latency,
+            "threads": getattr(model.instance, "threads", 1),
         })
 
     def _model(self, name: str, variant: str | None):
@@ -120,10 +125,20 @@ class InferenceApi:
                 if not (bundle / "manifest.json").is_file():
                     raise ApiError(404, f"no model named {name!r}")
                 try:
-                    self._models[key] = (load(bundle, variant), threading.Lock())
+                    self._models[key] = (load(bundle, variant, threads=self._threads(bundle, variant)),
+                                         threading.Lock())
                 except BundleError as exc:
                     raise ApiError(404 if "no variant" in str(exc) else 500, str(exc)) from None
             return self._models[key]
+
+
+    def _threads(self, bundle: Path, variant: str | None) -> int | None:
+        """min(self.threads, what the variant was built for); None: the host's default."""
+        from ..bundle import parse_manifest
+
+        if self.threads is None:
+            return None
+        return min(self.threads, parse_manifest((bundle / "manifest.json").read_bytes()).variant(variant).threads)
 
 
 def _parse_request(body: bytes) -> dict:
