@@ -233,7 +233,7 @@ def cmd_serve(args) -> int:
         raise UsageError(f"{dist} has no index.html: run `python build.py` first (or pass --dist)")
     if args.workers < 1:
         raise UsageError("--workers must be >= 1")
-    serve(dist, host=args.host, port=args.port, processes=args.workers)
+    serve(dist, host=args.host, port=args.port, processes=args.workers, threads=_threads(args))
     return EXIT_OK
 
 
@@ -477,6 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1,
                    help="uvicorn worker processes (default 1); each loads its own models")
+    p.add_argument("--threads", type=int, metavar="K",
+                   help="/api/infer runs a --threads N build on min(K, N) threads (default min(N, cores))")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("batch", help="score .npy data sets with a bundle on Dask (same bits as model.run)")
