@@ -162,3 +162,22 @@ def static_cnn(layers: list[dict], in_shape: list, seed: int = 0, head: int | No
               helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
               helper.make_node("Gemm", ["f", "wf", "bf"], ["y"], name="fc")]
     return make_model(nodes, [("x", in_shape)], [("y", [in_shape[0], head])], constants, "static_cnn")
+
+
+def activation_cnn(seed: int = 0):
+    """conv0 -> HardSwish -> depthwise conv1 -> LeakyRelu -> conv2 -> HardSigmoid -> Clip -> conv3,
+    plus conv0's float output added to conv3's (a float reader beside the table)."""
+    rng = np.random.default_rng(seed)
+    w = lambda *shape: (rng.standard_normal(shape) * 0.4).astype(np.float32)  # noqa: E731
+    constants = {"w0": w(8, 3, 3, 3), "b0": w(8), "w1": w(8, 1, 3, 3), "w2": w(8, 8, 1, 1), "w3": w(8, 8, 1, 1),
+                 "lo": np.float32(0.1), "hi": np.float32(0.7)}
+    nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], pads=[1, 1, 1, 1]),
+             helper.make_node("HardSwish", ["c0"], ["h0"], name="hswish"),
+             helper.make_node("Conv", ["h0", "w1"], ["c1"], group=8, pads=[1, 1, 1, 1]),
+             helper.make_node("LeakyRelu", ["c1"], ["h1"], alpha=0.15, name="lrelu"),
+             helper.make_node("Conv", ["h1", "w2"], ["c2"]),
+             helper.make_node("HardSigmoid", ["c2"], ["s2"], alpha=0.3, beta=0.45, name="hsigmoid"),
+             helper.make_node("Clip", ["s2", "lo", "hi"], ["h2"], name="clip"),
+             helper.make_node("Conv", ["h2", "w3"], ["c3"]),
+             helper.make_node("Add", ["c3", "c0"], ["y"])]
+    return make_model(nodes, [("x", [2, 3, 9, 9])], [("y", [2, 8, 9, 9])], constants, "activation_cnn")

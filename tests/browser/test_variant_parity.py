@@ -14,7 +14,7 @@ from edgewasm.variants import Options
 
 from bits import assert_same_bits
 from models import make_mlp
-from quant_models import input_batches, matmul_mlp, ort_quantize_dynamic, ort_quantize_static, small_cnn, static_cnn
+from quant_models import activation_cnn, input_batches, matmul_mlp, ort_quantize_dynamic, ort_quantize_static, small_cnn, static_cnn
 
 pytestmark = pytest.mark.browser
 
@@ -59,10 +59,13 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     edgewasm.compile(root / "static_cnn.onnx", root / "static_cnn", batch=2, variants="int8",
                      options=Options(calibrate={"x": calibration}))
     edgewasm.compile(root / "mlp.onnx", root / "int16_b6", batch=6, variants="int16")  # the 4-row int16 GEMM
+    (root / "act_cnn.onnx").write_bytes(activation_cnn().SerializeToString())  # static int8 lookup tables
+    edgewasm.compile(root / "act_cnn.onnx", root / "static_act", batch=2, variants="int8",
+                     options=Options(calibrate={"x": rng.standard_normal((16, 3, 9, 9)).astype(np.float32)}))
     return {"mlp": root / "mlp", "int16_b6": root / "int16_b6", "static": root / "static", "ort": root / "ort",
             "ort_static": root / "ort_static",
             "cnn": root / "cnn", "ort_cnn": root / "ort_cnn", "ort_static_cnn": root / "ort_static_cnn",
-            "ort_qdq_cnn": root / "ort_qdq_cnn", "static_cnn": root / "static_cnn"}
+            "ort_qdq_cnn": root / "ort_qdq_cnn", "static_cnn": root / "static_cnn", "static_act": root / "static_act"}
 
 
 def inputs_for(model) -> list[dict[str, np.ndarray]]:
@@ -106,7 +109,8 @@ def test_static_int8_variant_matches_wasmtime_bit_for_bit(browser, bundles, vari
 @pytest.mark.parametrize("bundle, kernel", [("int16_b6", "qds16_f32_qc16w_gemm_4x4c2"), ("ort", "qu8_dynquant"),
                                             ("ort_static", "qu8_qc8w_gemm_4x4c2"),
                                             ("ort_cnn", "u8_im2col"), ("ort_static_cnn", "u8_maxpool_c16"),
-                                            ("ort_qdq_cnn", "u8_transpose"), ("static_cnn", "u8_im2col")])
+                                            ("ort_qdq_cnn", "u8_transpose"), ("static_cnn", "u8_im2col"),
+                                            ("static_act", "x8_lut")])
 def test_onnxruntime_quantized_model_matches_wasmtime_bit_for_bit(browser, bundles, bundle, kernel):
     server = edgewasm.load(bundles[bundle])
     assert kernel in server.variant.kernels

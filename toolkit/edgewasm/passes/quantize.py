@@ -235,11 +235,45 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
         else:
             del graph.tensors[y]
     graph.nodes = nodes
+    tables = fold_lookup_tables(graph)
     samples = len(next(iter(data.values())))
     return graph, {"pass": "int8 static", "calibration_samples": samples, "calibration": "min/max",
                    "activations": "uint8 per tensor, calibrated",
                    "weights": "int8 symmetric per output column (dense) or output channel (convolution)",
-                   "layers": report}
+                   "layers": report, **({"lookup_tables": tables} if tables else {})}
+
+
+def fold_lookup_tables(graph: Graph) -> list[str]:
+    """Dequantize -> elementwise ops (ops/qlinear_lookup.py TABLED) -> Quantize becomes one
+    QLinearLookup from uint8 to uint8 (a 256-byte table, the chain's exact bits) where no other op
+    reads the chain's float tensors (the Dequantize stays for other float readers of its output)."""
+    from ..ops.qlinear_lookup import TABLED
+
+    producer = {o: n for n in graph.nodes for o in n.outputs}
+    folded = []
+    for quantize in [n for n in graph.nodes if n.op == "Quantize"]:
+        chain, f = [], quantize.inputs[0]
+        while (f in producer and producer[f].op in TABLED and graph.info(f).dtype == "float32"
+               and len(graph.consumers(f)) == 1 and not graph.is_graph_output(f)):
+            chain.insert(0, producer[f])
+            f = producer[f].inputs[0]
+        dequantize = producer.get(f)
+        if not chain or dequantize is None or dequantize.op != "Dequantize" or graph.is_graph_output(f):
+            continue
+        keys = {"HardSigmoid": ("alpha", "beta"), "LeakyRelu": ("alpha",), "Clamp": ("min", "max")}
+        attrs = {"chain": [(n.op, {k: float(n.attrs[k]) for k in keys.get(n.op, ())}) for n in chain],
+                 "x_scale": dequantize.attrs["scale"], "x_zp": int(dequantize.attrs["zero_point"]),
+                 "y_scale": quantize.attrs["scale"], "y_zp": int(quantize.attrs["zero_point"])}
+        lookup = Node("QLinearLookup", [dequantize.inputs[0]], list(quantize.outputs), attrs, chain[0].name)
+        graph.nodes[graph.nodes.index(quantize)] = lookup
+        for node in chain:
+            graph.nodes.remove(node)
+            del graph.tensors[node.outputs[0]]
+        if not graph.consumers(f):
+            graph.nodes.remove(dequantize)
+            del graph.tensors[f]
+        folded.append(" -> ".join(["Dequantize", *(n.op for n in chain), "Quantize"]) + f" ({chain[0].name})")
+    return folded
 
 
 def _follows_uint8(graph: Graph, node: Node) -> bool:
