@@ -36,6 +36,7 @@ def reference_outputs(proto: onnx.ModelProto, feeds: dict) -> dict[str, np.ndarr
 
 
 def compile_and_run(tmp_path, proto: onnx.ModelProto, feeds: dict, **compile_options) -> dict[str, np.ndarray]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "m.onnx"
     path.write_bytes(proto.SerializeToString())
     edgewasm.compile(path, tmp_path / "bundle", **compile_options)

@@ -4,7 +4,6 @@ original model within the fp32 contract (atol 1e-5 + rtol 1e-4)."""
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 import wasmtime
 from onnx import helper
@@ -15,13 +14,7 @@ from edgewasm.backend.assemble import CUSTOM_SECTION, assemble
 from edgewasm.runtime.sandbox import sections, module_interface
 
 from models import make_mlp as mlp, make_model
-
-
-def ort_run(proto, inputs):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
+from oracles import ort_outputs
 
 
 def compile_and_compare(tmp_path, proto, inputs, batch=1):
@@ -29,7 +22,7 @@ def compile_and_compare(tmp_path, proto, inputs, batch=1):
     path.write_bytes(proto.SerializeToString())
     edgewasm.compile(path, tmp_path / "bundle", batch=batch)
     got = edgewasm.load(tmp_path / "bundle").run(inputs)
-    want = ort_run(proto, inputs)
+    want = ort_outputs(proto, inputs)
     assert set(got) == set(want)
     for name in want:
         assert got[name].shape == want[name].shape and got[name].dtype == np.float32

@@ -5,13 +5,13 @@ their branch, loops and scans unroll."""
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
 import edgewasm
 from edgewasm.engines import run_onnxruntime
 from edgewasm.errors import ExecutionError, UnsupportedModelError
+from oracles import ort_outputs
 
 FLOAT, INT64, BOOL = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
 
@@ -31,13 +31,8 @@ def compile_model(tmp_path, proto, **kwargs):
     return edgewasm.load(tmp_path / "b")
 
 
-def ort_run(proto, feeds):
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
-
-
 def assert_matches(tmp_path, loaded, proto, feeds):
-    got, want = loaded.run(feeds), ort_run(proto, feeds)
+    got, want = loaded.run(feeds), ort_outputs(proto, feeds)
     reference = run_onnxruntime(tmp_path / "b", feeds)
     for name, value in want.items():
         assert got[name].dtype == value.dtype and got[name].shape == value.shape, name

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import edgewasm
 from edgewasm.engines import run_onnxruntime
 from edgewasm.errors import ModelFormatError, UnsupportedModelError
+from oracles import ort_outputs
 
 FLOAT = TensorProto.FLOAT
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -116,13 +116,6 @@ def layout0_twin(model: onnx.ModelProto) -> onnx.ModelProto:
     return twin
 
 
-def ort_run(model, feeds):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
-
-
 def check(tmp_path, model, feeds, reference_too=True):
     """Compile, run, compare with onnxruntime (the layout-0 twin for layout 1) and, for the
     layer's reference.onnx, onnxruntime on it; returns edgewasm's outputs."""
@@ -131,7 +124,7 @@ def check(tmp_path, model, feeds, reference_too=True):
     edgewasm.compile(path, tmp_path / "bundle")
     got = edgewasm.load(tmp_path / "bundle").run(feeds)
     layout = next((a.i for a in model.graph.node[0].attribute if a.name == "layout"), 0)
-    want = ort_run(layout0_twin(model) if layout else model, feeds)
+    want = ort_outputs(layout0_twin(model) if layout else model, feeds)
     assert set(got) == set(want)
     for name in want:
         assert got[name].dtype == np.float32 and got[name].shape == want[name].shape, name
@@ -341,7 +334,7 @@ def test_runtime_states_change_the_outputs(tmp_path):
     other = dict(feeds, init_h=feeds["init_h"] * -2, init_c=feeds["init_c"] + 1)
     second = module.run(other)
     for got, inputs in ((first, feeds), (second, other)):
-        want = ort_run(model, inputs)
+        want = ort_outputs(model, inputs)
         for name in want:
             np.testing.assert_allclose(got[name], want[name], atol=1e-5, rtol=1e-4)
     assert not np.allclose(first["Y_h"], second["Y_h"])

@@ -6,10 +6,8 @@ data; the variant's reference.onnx; and the typed errors."""
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
@@ -17,6 +15,7 @@ import edgewasm
 from edgewasm.engines import run_onnxruntime
 from edgewasm.errors import ModelFormatError, UnsupportedModelError
 from kernels import reference_reduce as ref
+from oracles import compile_and_run, ort_outputs
 
 REDUCE_OPS = ["ReduceMax", "ReduceMin", "ReduceSum", "ReduceMean", "ReduceProd", "ReduceL1", "ReduceL2",
               "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"]
@@ -46,18 +45,6 @@ def build(nodes, inputs: dict[str, np.ndarray], outputs: list[str], inits: dict[
     return proto
 
 
-def compile_and_run(tmp_path, proto, feeds):
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
-    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "bundle")
-    return edgewasm.load(tmp_path / "bundle").run(feeds)
-
-
-def onnxruntime(proto, feeds) -> dict[str, np.ndarray]:
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in proto.graph.output], session.run(None, feeds)))
-
-
 def assert_matches(got: dict, want: dict, rtol: float = 1e-4, atol: float = 1e-5) -> None:
     assert set(got) == set(want)
     for name, expected in want.items():
@@ -74,7 +61,7 @@ def assert_matches(got: dict, want: dict, rtol: float = 1e-4, atol: float = 1e-5
 def check(tmp_path, proto, feeds, dtype: str = "float32"):
     got = compile_and_run(tmp_path, proto, feeds)
     rtol, atol = ORT_TOLERANCE.get(dtype, (1e-4, 1e-5))
-    assert_matches(got, onnxruntime(proto, feeds), rtol, atol)
+    assert_matches(got, ort_outputs(proto, feeds), rtol, atol)
     return got
 
 
@@ -307,7 +294,7 @@ def test_topk_unsorted_returns_the_same_set(tmp_path):
     node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], axis=1, sorted=0)
     proto = build(node, {"x": x}, ["values", "indices"], {"k": np.array([5], np.int64)}, 11)
     got = compile_and_run(tmp_path, proto, {"x": x})
-    want = onnxruntime(proto, {"x": x})
+    want = ort_outputs(proto, {"x": x})
     assert (np.sort(got["indices"], axis=1) == np.sort(want["indices"], axis=1)).all()
     assert (np.take_along_axis(x, got["indices"], axis=1) == got["values"]).all()
 

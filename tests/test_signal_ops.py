@@ -7,12 +7,12 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import edgewasm
 from edgewasm.errors import ModelFormatError, UnsupportedModelError
+from oracles import ort_outputs
 
 ONNX_TYPES = {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE, "float16": TensorProto.FLOAT16,
               "bfloat16": TensorProto.BFLOAT16, "int32": TensorProto.INT32, "int64": TensorProto.INT64,
@@ -52,12 +52,6 @@ def run_edgewasm(tmp_path, proto, feeds):
     return edgewasm.load(tmp_path / "bundle").run(feeds)
 
 
-def run_ort(proto, feeds):
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(names, feeds)))
-
-
 def assert_close(got, want, atol=1e-5, rtol=1e-4):
     assert got.dtype == want.dtype and got.shape == want.shape, (got.dtype, got.shape, want.dtype, want.shape)
     if want.dtype.kind in "iub":
@@ -68,7 +62,7 @@ def assert_close(got, want, atol=1e-5, rtol=1e-4):
 
 def check(tmp_path, proto, feeds, want=None, **tol):
     got = run_edgewasm(tmp_path, proto, feeds)
-    want = want if want is not None else run_ort(proto, feeds)
+    want = want if want is not None else ort_outputs(proto, feeds)
     assert set(got) == set(want)
     for name in want:
         assert_close(got[name], want[name], **tol)
@@ -203,7 +197,7 @@ def test_stft(tmp_path, c, window_kind, step, frame, onesided):
     got = run_edgewasm(tmp_path, proto, feeds)
     assert_close(got["y"], want, atol=1e-4, rtol=1e-4)
     if c == 1:
-        assert_close(got["y"], run_ort(proto, feeds)["y"], atol=1e-4, rtol=1e-4)
+        assert_close(got["y"], ort_outputs(proto, feeds)["y"], atol=1e-4, rtol=1e-4)
 
 
 def test_stft_float64(tmp_path):
@@ -307,7 +301,7 @@ def test_cumprod(tmp_path, dtype, exclusive, reverse, shape, axis):
     want = numpy_cumprod(x, axis % len(shape), exclusive, reverse)
     got = check(tmp_path, proto, {"x": x}, want={"y": want}, atol=1e-6, rtol=1e-6)
     if dtype in ("float32", "float64", "int32", "int64"):
-        assert_close(got["y"], run_ort(proto, {"x": x})["y"], atol=1e-6, rtol=1e-6)
+        assert_close(got["y"], ort_outputs(proto, {"x": x})["y"], atol=1e-6, rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -391,7 +385,7 @@ def test_tensor_scatter(tmp_path, mode, write_kind, shape, update_len, axis, dty
     want = numpy_tensor_scatter(past, update, write if write_kind != "none" else None, a, mode)
     got = check(tmp_path, proto, feeds, want={"y": want}, atol=0, rtol=0)
     if dtype == "float32":
-        assert_close(got["y"], run_ort(proto, feeds)["y"], atol=0, rtol=0)
+        assert_close(got["y"], ort_outputs(proto, feeds)["y"], atol=0, rtol=0)
 
 
 def test_tensor_scatter_linear_overflow_is_a_run_time_error(tmp_path):
@@ -471,7 +465,7 @@ def test_tfidf_vectorizer(tmp_path, dtype, mode, lo, hi, skip, shape):
     x = rng.choice([2, 3, 5, 7, 11, 13], shape).astype(dtype)
     check(tmp_path, proto, {"x": x}, atol=0, rtol=1e-6)
     from edgewasm.engines import run_onnxruntime
-    assert_close(run_onnxruntime(tmp_path / "bundle", {"x": x})["y"], run_ort(proto, {"x": x})["y"], atol=0, rtol=1e-6)
+    assert_close(run_onnxruntime(tmp_path / "bundle", {"x": x})["y"], ort_outputs(proto, {"x": x})["y"], atol=0, rtol=1e-6)
 
 
 @pytest.mark.parametrize("mode", ["TF", "TFIDF"])

@@ -6,7 +6,6 @@ plus the variant's reference.onnx; and the typed errors for what is refused."""
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
@@ -14,6 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 import edgewasm
 from edgewasm.engines import run_onnxruntime
 from edgewasm.errors import ModelFormatError, UnsupportedModelError
+from oracles import ort_outputs
 
 ONNX_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE,
               np.dtype(np.float16): TensorProto.FLOAT16, np.dtype(np.int64): TensorProto.INT64,
@@ -41,13 +41,6 @@ def model(node, feeds: dict, inits: dict | None = None, opset: int = 17, outputs
     return proto
 
 
-def ort_run(proto, feeds):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
-
-
 def reference_run(proto, feeds):
     from onnx.reference import ReferenceEvaluator
     return ReferenceEvaluator(proto).run(None, feeds)[0]
@@ -58,7 +51,7 @@ def check(tmp_path, proto, feeds, want=None, atol=1e-5, rtol=1e-4, reference=Tru
     path.write_bytes(proto.SerializeToString())
     edgewasm.compile(path, tmp_path / "bundle")
     got = edgewasm.load(tmp_path / "bundle").run(feeds)
-    want = want if want is not None else ort_run(proto, feeds)
+    want = want if want is not None else ort_outputs(proto, feeds)
     if reference:
         ref = run_onnxruntime(tmp_path / "bundle", feeds)
     for name, value in want.items():
@@ -573,7 +566,7 @@ def test_upsample_nearest_moves_any_dtype(tmp_path, dtype):
 def test_upsample_linear_float16_computes_in_float32(tmp_path):
     x = rand(1, 2, 3, 4, seed=64, dtype=np.float16)
     node = helper.make_node("Upsample", ["x"], ["y"], mode="linear", scales=[1.0, 1.0, 2.0, 2.0])
-    want = ort_run(model(node, {"x": x.astype(np.float32)}, opset=7), {"x": x.astype(np.float32)})
+    want = ort_outputs(model(node, {"x": x.astype(np.float32)}, opset=7), {"x": x.astype(np.float32)})
     check(tmp_path, model(node, {"x": x}, opset=7), {"x": x}, want={"y": want["y"].astype(np.float16)},
           atol=1e-3, rtol=1e-3, reference=False)
 
