@@ -148,7 +148,7 @@ def compress(graph: Graph, recipe: Recipe, options: Options) -> tuple[Graph, lis
 
 def store_weights(program, recipe: Recipe) -> list[dict]:
     """Pick the shipped encodings of the lowered weights: sparse for pruned variants, float16 for fp16."""
-    from .backend.codecs import stage_init_inputs, store_half, store_sparse
+    from .backend.codecs import order_init, store_half, store_sparse
 
     reports = []
     half = recipe.precision == "fp16"
@@ -156,7 +156,7 @@ def store_weights(program, recipe: Recipe) -> list[dict]:
         reports.append(store_sparse(program, half=half))
     if half:
         reports.append(store_half(program))
-    stage_init_inputs(program)  # weights only init() reads: the arena reuses their bytes afterwards
+    order_init(program)  # the order the memory plan packs the encodings in (backend/plan.py)
     return reports
 
 

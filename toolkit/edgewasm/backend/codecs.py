@@ -12,6 +12,10 @@ the weights they rebuild.
           those elements, in the weight's dtype (x8/x16/x32_bitmask_expand)
 Both together: a sparse float weight with float16 values is expanded into the upper half of its
 own f32 array, then widened in place.
+
+Each encoding records how far past its destination's start it may lie for its kernel to expand it
+in place (`Program.in_place`), so the planner can ship it inside the bytes it expands into
+(backend/plan.py): the kernels run forward and read an element's source before writing it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from .plan import MemoryPlan
 from .program import Call, Program, Ptr
 
 EXPAND_KERNELS = {1: "x8_bitmask_expand", 2: "x16_bitmask_expand", 4: "x32_bitmask_expand"}
+EXPANSIONS = {"f16_f32_vcvt", *EXPAND_KERNELS.values()}  # the kernels that expand an encoding into its weight
 
 
 def _is_half_exact(array: np.ndarray) -> bool:
@@ -53,10 +58,10 @@ def store_half(program: Program) -> dict:
         program.staged[staged] = array.astype("<f2")
         program.derived.add(name)
         program.init_calls.append(Call("f16_f32_vcvt", [array.size, Ptr(staged), Ptr(name)], f"{name} (float16)"))
+        program.in_place[staged] = (name, 2 * array.size)  # f16_f32_vcvt: 8 halves read before 32 bytes are written
         converted += 1
         before += array.nbytes
     program.init_calls += transforms
-    _derived_first(program)
     return {"codec": "float16", "weights": converted, "bytes_before": before, "bytes_after": before // 2}
 
 
@@ -83,6 +88,12 @@ def store_sparse(program: Program, half: bool = False) -> dict:
         program.staged[f"{name}__mask"] = mask
         program.staged[f"{name}__values"] = values
         program.derived.add(name)
+        # the bitmask kernels write element i after reading its value and mask byte i // 8: the values may
+        # lie (zeros before the last value) elements, the mask (e * K - K // 8) bytes past where they expand to
+        into, size = (2 * array.size, 2) if as_half else (0, array.itemsize)
+        last = 8 * ((array.size - 1) // 8)
+        program.in_place[f"{name}__values"] = (name, into + size * int(array.size - keep.sum()))
+        program.in_place[f"{name}__mask"] = (name, into + size * last - last // 8)
         node = f"{name} (sparse{', float16' if as_half else ''})"
         if as_half:  # expand the halves into the upper half of the f32 array, then widen in place
             upper = Ptr(name, 2 * array.size)
@@ -97,25 +108,29 @@ def store_sparse(program: Program, half: bool = False) -> dict:
         before += array.nbytes
         after += size
     program.init_calls += transforms
-    _derived_first(program)
     return {"codec": "bitmask sparse" + (" + float16" if half else ""), "weights": encoded,
             "bytes_before": before, "bytes_after": after}
 
 
-def stage_init_inputs(program: Program) -> None:
-    """Ship the weights that only `init()` reads (e.g. Winograd's 3x3 taps, which init() turns
-    into the GEMM operand) as staged bytes: after init() the arena reuses them. Run after the codecs:
-    a weight a codec encoded is derived and stays."""
+def order_init(program: Program) -> None:
+    """Order init(): first the expansions of the weights run() reads (the planner packs their
+    encodings in this order), then the rest, each expansion of a weight only init() reads (e.g. a
+    Winograd tap) just before its first reader, so few expanded ones are alive at once."""
     read_by_run = {arg.tensor for call in program.calls for arg in call.args if isinstance(arg, Ptr)}
-    read_by_init = {arg.tensor for call in program.init_calls for arg in call.args if isinstance(arg, Ptr)}
-    for name in list(program.weights):
-        if name in read_by_init and name not in read_by_run and name not in program.derived:
-            program.staged[name] = program.weights.pop(name)
 
+    def target(call: Call) -> str | None:
+        return call.args[-1].tensor if call.kernel in EXPANSIONS else None
 
-def _derived_first(program: Program) -> None:
-    """Derived weights go first, so the shipped bytes (the rest, then the staged) are contiguous."""
-    program.weights = dict(sorted(program.weights.items(), key=lambda item: item[0] not in program.derived))
+    first = [c for c in program.init_calls if target(c) in read_by_run]
+    pending = [c for c in program.init_calls if target(c) and target(c) not in read_by_run]
+    rest = []
+    for call in program.init_calls:
+        if target(call):
+            continue
+        reads = {arg.tensor for arg in call.args if isinstance(arg, Ptr)}
+        rest += [c for c in pending if target(c) in reads] + [call]
+        pending = [c for c in pending if target(c) not in reads]
+    program.init_calls = first + rest + pending
 
 
 def shipped_region(program: Program, plan: MemoryPlan) -> tuple[int, bytes]:

@@ -40,6 +40,9 @@ class Program:
     init_calls: list[Call] = field(default_factory=list)
     staged: dict[str, np.ndarray] = field(default_factory=dict)
     derived: set[str] = field(default_factory=set)
+    # staged -> (derived weight, bytes): init()'s kernel may read it from inside that weight's own bytes when it
+    # starts at least this far past the weight's start (the planner may then ship it there; backend/plan.py)
+    in_place: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def kernels(self) -> list[str]:

@@ -17,10 +17,10 @@ from ..bundle import BundleSpec, TensorSpec, VariantSpec
 from ..errors import BundleError, ExecutionError, UnsupportedBrowserError
 from .adaptive import Choice, Context, Policy
 from .chunks import DEFAULT_CONCURRENCY, ChunkLoader, LoadReport, fetch_buffer
-from .config import RuntimeConfig
+from .config import RuntimeConfig, page_memory_limit
 from .core import Model, decode_tensor, sidecar_variant
 from .monitor import LatencyMonitor
-from .navigator import read_context
+from .navigator import device_memory_gb, read_context
 from .sandbox import LOOP_VARIANT_OFFSET, LOOP_VARIANT_V8, audit_module, is_layer_entry, memory_limits, memory_pages
 
 try:
@@ -118,7 +118,8 @@ async def load_async(url: str, variant: str | None = None, config: RuntimeConfig
     `context` (read from `navigator` with `priority` when not given). Files come through the chunk
     loader: in parallel, sha256-verified, cached for offline visits (`cache=False` to bypass);
     `on_progress(Progress)` follows every file; `manifest_sha256` refuses (ManifestDigestError) a
-    manifest.json with other bytes, from the network or the cache. The memory limit of `config` is checked before
+    manifest.json with other bytes, from the network or the cache. The memory limit of `config` (by default
+    half the device's memory, 512 MiB .. 4 GiB: runtime/config.py) is checked before
     instantiation; the browser cannot interrupt a running module from Python, so the deadline
     applies to the wasmtime host only. `threads`: how many threads a `--threads N` build runs on
     (default min(N, hardware threads); one when the page is not cross-origin isolated, and
@@ -126,7 +127,7 @@ async def load_async(url: str, variant: str | None = None, config: RuntimeConfig
     dedicated worker, `await model.run_async(inputs)`, with the deadline enforced by terminating it
     (runtime/browser_worker.py).
     """
-    config = config or RuntimeConfig()
+    config = config or RuntimeConfig(memory_limit=page_memory_limit(device_memory_gb()))
     require_simd()
     url = absolute_url(url)
     path = urlsplit(url).path

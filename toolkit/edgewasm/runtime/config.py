@@ -7,11 +7,22 @@ from dataclasses import dataclass
 from ..errors import ResourceLimitError
 
 MiB = 1 << 20
+GiB = 1 << 30
+PAGE_MIN_LIMIT, PAGE_MAX_LIMIT = 512 * MiB, 4 * GiB  # the page's default: at least this, at most wasm32's reach
+
+
+def page_memory_limit(device_memory_gb: float | None) -> int:
+    """The page's default memory limit: half of what `navigator.deviceMemory` reports (browsers say
+    0.25 .. 8 GB), at least 512 MiB (also when the browser does not say) and at most 4 GiB."""
+    if not device_memory_gb or device_memory_gb <= 0:
+        return PAGE_MIN_LIMIT
+    return int(min(PAGE_MAX_LIMIT, max(PAGE_MIN_LIMIT, device_memory_gb * GiB / 2)))
 
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """memory_limit: bytes of linear memory a model may have (refused before instantiation).
+    """memory_limit: bytes of linear memory a model may have (refused before instantiation); in the
+      page the default follows the device instead (`page_memory_limit`).
     stack_limit: bytes of wasm stack (wasmtime's max_wasm_stack).
     deadline: seconds one `run` may take before it is interrupted (wasmtime only). None = no
       deadline, and an engine without epoch checks: 20-25% faster on whole models, for modules

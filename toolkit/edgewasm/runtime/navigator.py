@@ -30,8 +30,15 @@ async def read_context(priority: str = "balanced", **overrides) -> Context:
         if effective_type in EFFECTIVE_TYPES:
             sensed["effective_type"] = str(effective_type)
         sensed["save_data"] = bool(getattr(connection, "saveData", False))
-    device_memory = getattr(navigator, "deviceMemory", None)
-    if isinstance(device_memory, (int, float)) and device_memory > 0:
-        sensed["device_memory_gb"] = float(device_memory)
+    if (device_memory := device_memory_gb()) is not None:
+        sensed["device_memory_gb"] = device_memory
     sensed.update(overrides)
     return Context(**sensed)
+
+
+def device_memory_gb() -> float | None:
+    """`navigator.deviceMemory` in GB, or None where the browser does not say."""
+    import js
+
+    device_memory = getattr(js.navigator, "deviceMemory", None)
+    return float(device_memory) if isinstance(device_memory, (int, float)) and device_memory > 0 else None
