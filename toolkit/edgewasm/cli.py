@@ -1,4 +1,4 @@
-"""`edgewasm compile | run | check | fuzz | loadtest | conformance | bench | serve | batch`.
+"""`edgewasm compile | run | check | fuzz | loadtest | conformance | bench | serve | web | batch`.
 
 Exit codes: 0 ok; 1 a check found a disagreement; 2 bad input or usage, with a one-line
 message and no traceback (anything else is a bug and keeps its traceback).
@@ -234,6 +234,20 @@ def cmd_serve(args) -> int:
     if args.workers < 1:
         raise UsageError("--workers must be >= 1")
     serve(dist, host=args.host, port=args.port, processes=args.workers, threads=_threads(args))
+    return EXIT_OK
+
+
+def cmd_web(args) -> int:
+    import time
+
+    from .webpage import build_site
+
+    started = time.monotonic()
+    site = Path(args.output)
+    index = build_site([Path(b) for b in args.bundles], site, title=args.title, log=_log)
+    print(f"wrote {site}: {', '.join(index['models'])} in {time.monotonic() - started:.1f} s; host it on any static "
+          "server that sends _headers' COOP/COEP headers (docs/deploy.md), e.g. `edgewasm serve --dist "
+          f"{shlex.quote(str(site))}`")
     return EXIT_OK
 
 
@@ -480,6 +494,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, metavar="K",
                    help="/api/infer runs a --threads N build on min(K, N) threads (default min(N, cores))")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("web", help="stage a static site for your bundles (Pyodide, the runtime, a page per manifest)")
+    p.add_argument("bundles", nargs="+", metavar="BUNDLE", help="bundle directories (edgewasm compile's output)")
+    p.add_argument("-o", "--output", required=True, metavar="SITE", help="directory to write the site into")
+    p.add_argument("--title", help="the page's title (default: the models' names)")
+    p.set_defaults(func=cmd_web)
 
     p = sub.add_parser("batch", help="score .npy data sets with a bundle on Dask (same bits as model.run)")
     p.add_argument("bundle")
