@@ -323,7 +323,9 @@ class App:
             listen(by_testid("variant"), "change", lambda event: run_soon(self.switch(event.target.value))),
             listen(by_testid("priority"), "change", lambda event: run_soon(self.adapt(event.target.value))),
             listen(by_testid("model"), "change", lambda event: run_soon(self.change_model(event.target.value))),
+            listen(by_testid("threads"), "change", lambda event: run_soon(self.use_threads(event.target.value))),
         ]
+        self.threads = None  # "auto": a --threads N build on min(N, hardware threads)
         accuracy = samples.get("accuracy", {}).get("edgewasm")
         if accuracy is not None:
             by_testid("accuracy").textContent = f"{100 * accuracy:.1f} %"
@@ -334,7 +336,7 @@ class App:
     # -- controls ----------------------------------------------------------------------------
 
     def enable(self, on=True):
-        for name in ("sample", "clear", "variant", "priority", "model", "server-toggle", "edge-cloud-run"):
+        for name in ("sample", "clear", "variant", "priority", "model", "threads", "server-toggle", "edge-cloud-run"):
             by_testid(name).disabled = not on
 
     def fill_model_picker(self):
@@ -353,6 +355,9 @@ class App:
         reason = by_testid("variant-reason")
         reason.textContent = self.model.choice.explain()
         reason.dataset.variant = self.model.variant.name
+        threads = by_testid("threads-reason")
+        threads.textContent = self.model.threads_reason
+        threads.dataset.threads = str(getattr(self.model.instance, "threads", 1))
 
     async def switch(self, name):
         await self.reload_with(lambda: self.model.switch(name))
@@ -363,9 +368,13 @@ class App:
 
     async def change_model(self, name):
         async def load():
-            self.model = await load_model(name, self.priority, self.load_panel)
+            self.model = await load_model(name, self.priority, self.load_panel, self.threads)
             self.model_name = self.twin.model_name = name
         await self.reload_with(load)
+
+    async def use_threads(self, value):
+        self.threads = None if value == "auto" else int(value)
+        await self.change_model(self.model_name)
 
     async def reload_with(self, action):
         """Run a load (switch, adapt, another model) with the controls off, then re-predict."""
@@ -472,10 +481,29 @@ async def fetch_json(url):
     return json.loads(await response.text())
 
 
-async def load_model(name, priority, load_panel):
+async def load_model(name, priority, load_panel, threads=None):
+    """Load on `threads` (None: the build's default); a build made for fewer threads (the default
+    build: one) loads on one, and `model.threads_reason` says why."""
     load_panel.reset("…")
-    model = await edgewasm.load(f"models/{name}/", variant="auto", priority=priority,
-                                on_progress=load_panel.on_progress)
+
+    async def load(threads):
+        return await edgewasm.load(f"models/{name}/", variant="auto", priority=priority,
+                                   on_progress=load_panel.on_progress, threads=threads)
+    refused = None
+    try:
+        model = await load(threads)
+    except edgewasm.errors.ThreadsError as exc:  # built for fewer threads (the default build: one)
+        refused, model = exc, await load(None)
+    said = [r for r in model.choice.reasons if "thread(s)" in r or "thread instead" in r]
+    if said:  # the runtime's: k of N built, or why one (not cross-origin isolated, too small to split)
+        model.threads_reason = said[-1]
+    elif threads not in (None, 1) and not js.crossOriginIsolated:
+        model.threads_reason = (f"1 thread instead of {threads}: the page is not cross-origin isolated (it needs "
+                                "COOP/COEP to share memory with workers)")
+    elif refused is not None:
+        model.threads_reason = f"1 thread instead of {threads}: {refused}"
+    else:
+        model.threads_reason = "1 thread: this build is single-threaded (edgewasm compile --threads N for more)"
     load_panel.done(model.load_report)
     return model
 
