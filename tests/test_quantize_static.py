@@ -38,7 +38,7 @@ def test_calibrated_int8_is_onnxruntimes_quantize_static(tmp_path, sizes, batch)
     bundle = compile_to(tmp_path, proto, batch, variants="int8", options=Options(calibrate={"x": calibration}))
     model = edgewasm.load(bundle)
     assert model.variant.report["methods"][0] == "int8 static"
-    assert "qu8_qc8w_gemm_4x4c2" in model.variant.kernels or "qu8_qc8w_gemm_1x4c2" in model.variant.kernels
+    assert any(k.startswith("qu8_qc8w_gemm_") for k in model.variant.kernels)
     theirs = ort_quantize_static(proto, calibration, batch)
     for x in input_batches((batch, sizes[0]), 12, seed=1):
         got = model.run({"x": x})

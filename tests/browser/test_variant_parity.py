@@ -107,7 +107,7 @@ def test_static_int8_variant_matches_wasmtime_bit_for_bit(browser, bundles, vari
 
 
 @pytest.mark.parametrize("bundle, kernel", [("int16_b6", "qds16_f32_qc16w_gemm_4x4c2"), ("ort", "qu8_dynquant"),
-                                            ("ort_static", "qu8_qc8w_gemm_4x4c2"),
+                                            ("ort_static", "qu8_qc8w_gemm_4x8c2"),
                                             ("ort_cnn", "u8_im2col"), ("ort_static_cnn", "u8_maxpool_c16"),
                                             ("ort_qdq_cnn", "u8_transpose"), ("static_cnn", "u8_im2col"),
                                             ("static_act", "x8_lut")])

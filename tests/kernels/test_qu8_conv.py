@@ -7,7 +7,7 @@ import pytest
 
 from edgewasm.backend.convolution import group_matrices
 from edgewasm.backend.indirection import indirection
-from edgewasm.backend.qpacking import pack_qu8_qc8w_gemm
+from edgewasm.backend.qpacking import qu8_gemm_kernel
 from edgewasm.window import Window
 
 from . import reference_quant as ref
@@ -39,13 +39,13 @@ def test_im2col_gemm_is_qlinear_conv(case, per_channel):
     window = Window((h, wd), (oh, ow), (kh, kw), strides, dilations, pads[:2], pads[2:])
     ind = indirection(window, 1, c)
     cg, mg, taps, pixels = c // group, m // group, kh * kw, oh * ow
-    runner = KernelRunner("u8_im2col", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", pages=32)
+    runner = KernelRunner("u8_im2col", "qu8_qc8w_gemm_4x8c2", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", pages=32)
     x_off, ind_off, zp_off = runner.put(x.reshape(-1), misalign=1), runner.put(ind), runner.put(np.array([x_zp], np.uint8))
     rows_off = runner.alloc(pixels * taps * cg)
     y_off = runner.put(np.full(pixels * m, 0xA5, np.uint8))
-    gemm = "qu8_qc8w_gemm_1x4c2" if pixels < 4 else "qu8_qc8w_gemm_4x4c2"
+    gemm, pack = qu8_gemm_kernel(pixels, mg)  # the compiler's choice: 4x8c2, 4x4c2 or 1x4c2
     for g, mat in enumerate(group_matrices(w.astype(np.float32), group, False)):
-        packed = runner.put(pack_qu8_qc8w_gemm(mat.astype(np.int8), bias[g * mg:(g + 1) * mg],
+        packed = runner.put(pack(mat.astype(np.int8), bias[g * mg:(g + 1) * mg],
                                                multiplier[g * mg:(g + 1) * mg].astype(np.float32)))
         runner.call("u8_im2col", pixels, taps, cg, ind_off, x_off + g * cg, zp_off, rows_off)
         runner.call(gemm, pixels, mg, taps * cg, rows_off, taps * cg, x_zp, packed, y_off + g * mg, m, y_zp, 0, 255)

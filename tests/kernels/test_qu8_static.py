@@ -1,4 +1,4 @@
-"""f32_qu8_vcvt, qu8_f32_vcvt and qu8_qc8w_gemm_{4x4,1x4}c2 (the static int8 path): bit-exact against
+"""f32_qu8_vcvt, qu8_f32_vcvt and qu8_qc8w_gemm_{4x8,4x4,1x4}c2 (the static int8 path): bit-exact against
 the references over odd sizes, zero points at both ends, saturation, strides; exact writes."""
 
 import numpy as np
@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgewasm.backend.qpacking import pack_qu8_qc8w_gemm
+from edgewasm.backend.qpacking import pack_qu8_qc8w_gemm, pack_qu8_qc8w_gemm_nr8
 
 from . import reference_quant as ref
 from .harness import KernelRunner, assert_same_bits
 
-GEMMS = ("qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2")
+GEMMS = ("qu8_qc8w_gemm_4x8c2", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2")
 GUARD = 32
 
 
@@ -46,7 +46,8 @@ def run_gemm(kernel, a, a_zp, w, bias, mult, c_zp, qmin=0, qmax=255, a_pad=0, c_
     rows = np.full((m, a_stride), 0xEE, np.uint8)
     rows[:, :k] = a
     a_off = runner.put_at_end(rows.reshape(-1)[: (m - 1) * a_stride + k])
-    w_off = runner.put(pack_qu8_qc8w_gemm(w, bias, mult))
+    pack = pack_qu8_qc8w_gemm_nr8 if kernel.endswith("x8c2") else pack_qu8_qc8w_gemm
+    w_off = runner.put(pack(w, bias, mult))
     c_bytes = (m - 1) * c_stride + n
     sentinel = np.random.default_rng(m * 100 + n).integers(0, 256, c_bytes + 2 * GUARD).astype(np.uint8)
     region = runner.put(sentinel, misalign=1)
@@ -71,7 +72,7 @@ def random_case(rng, m, n, k):
 
 @pytest.mark.parametrize("kernel", GEMMS)
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 9])
-@pytest.mark.parametrize("n", [1, 3, 4, 5, 8, 13])
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 8, 9, 13, 16, 21])
 def test_gemm_bit_exact_odd_sizes(kernel, m, n):
     rng = np.random.default_rng([m, n, 1])
     for k in [1, 2, 7, 8, 9, 16, 31, 64]:
@@ -95,7 +96,7 @@ def test_gemm_saturates_and_narrows_to_bounds(kernel):
 
 
 @settings(max_examples=40, deadline=None)
-@given(m=st.integers(1, 9), n=st.integers(1, 14), k=st.integers(0, 40), seed=st.integers(0, 2**32 - 1))
+@given(m=st.integers(1, 9), n=st.integers(1, 20), k=st.integers(0, 40), seed=st.integers(0, 2**32 - 1))
 def test_property_gemms_agree_with_reference(m, n, k, seed):
     case = random_case(np.random.default_rng(seed), m, n, k)
     expected = ref.qu8_gemm(*case, 0, 255)

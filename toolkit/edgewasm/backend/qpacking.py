@@ -44,6 +44,40 @@ def pack_qu8_qc8w_gemm(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray) 
     return _pack(w, [("bias", bias, np.int32), ("multiplier", multiplier, np.float32)])
 
 
+def qu8_gemm_kernel(rows: int, n: int):
+    """The requantizing GEMM for rows x n outputs and its packing: 4x8c2 (A's loads and shuffles
+    shared by 8 columns) unless there are under 4 rows (1x4c2) or at most 4 columns (4x4c2)."""
+    if rows < 4:
+        return "qu8_qc8w_gemm_1x4c2", pack_qu8_qc8w_gemm
+    if n <= NR:
+        return "qu8_qc8w_gemm_4x4c2", pack_qu8_qc8w_gemm
+    return "qu8_qc8w_gemm_4x8c2", pack_qu8_qc8w_gemm_nr8
+
+
+def pack_qu8_qc8w_gemm_nr8(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+    """Panels of 8 columns for qu8_qc8w_gemm_4x8c2: 8 int32 bias, 8 f32 multipliers, then for
+    t < ceil(K/2) the pairs (w[2t, c], w[2t+1, c]) of columns c = 8p..8p+3, then of 8p+4..8p+7;
+    zero past K and past N."""
+    w = np.asarray(w)
+    if w.ndim != 2 or w.dtype != np.int8:
+        raise TypeError(f"qc8w weights must be int8 [K, N], got {w.dtype} of shape {w.shape}")
+    k, n = w.shape
+    panels, pairs = -(-n // 8), -(-k // KR)
+    padded = np.zeros((pairs * KR, panels * 8), np.int8)
+    padded[:k, :n] = w
+    # [pairs, 2, panels, 2 halves, 4] -> [panels, pairs, halves, 4 columns, 2]
+    body = padded.reshape(pairs, KR, panels, 2, 4).transpose(2, 0, 3, 4, 1).reshape(panels, -1)
+    heads = []
+    for values, dtype in ((bias, "<i4"), (multiplier, "<f4")):
+        values = np.asarray(values)
+        if values.shape != (n,):
+            raise TypeError(f"qc8w heads must have shape ({n},), got {values.shape}")
+        row = np.zeros(panels * 8, dtype)
+        row[:n] = values
+        heads.append(row.reshape(panels, 8).view(np.uint8))
+    return np.ascontiguousarray(np.concatenate(heads + [body.view(np.uint8)], axis=1).reshape(-1))
+
+
 def _pack(w: np.ndarray, heads: list[tuple[str, np.ndarray, type]]) -> np.ndarray:
     """Pack int8 (or int16) w [K, N] and two 4-byte per-column head rows into uint8 panels.
 

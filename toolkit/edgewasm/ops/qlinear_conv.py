@@ -21,7 +21,7 @@ import numpy as np
 
 from ..backend.convolution import group_matrices, indirection_buffer
 from ..backend.program import Ptr
-from ..backend.qpacking import pack_qu8_qc8w_gemm
+from ..backend.qpacking import qu8_gemm_kernel
 from ..errors import UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from ..frontend.spatial import sliding_window
@@ -144,15 +144,15 @@ def lower(graph, node, program) -> None:
     if cg == 1 and mg == 1 and not window.is_pointwise:
         _lower_depthwise(graph, node, program, mult)
         return
-    panels = [pack_qu8_qc8w_gemm(m.astype(np.int8), bias[g * mg:(g + 1) * mg], mult[g * mg:(g + 1) * mg])
+    batch = graph.info(xq).shape[0]
+    kernel, pack = qu8_gemm_kernel(batch * window.out_pixels if window.is_pointwise else window.out_pixels, mg)
+    panels = [pack(m.astype(np.int8), bias[g * mg:(g + 1) * mg], mult[g * mg:(g + 1) * mg])
               for g, m in enumerate(group_matrices(w.astype(np.float32), group, False))]
     packed = program.weight(f"{y}__qu8_qc8w", np.concatenate(panels))
     offsets = np.cumsum([0] + [p.size for p in panels[:-1]])
     x_zp, y_zp = int(a["x_zp"]), int(a["y_zp"])
-    batch = graph.info(xq).shape[0]
     if window.is_pointwise:  # one GEMM over the pixels of the whole batch
         pixels = batch * window.out_pixels
-        kernel = "qu8_qc8w_gemm_1x4c2" if pixels < 4 else "qu8_qc8w_gemm_4x4c2"
         for g in range(group):
             program.call(kernel, [pixels, mg, cg, Ptr(xq, g * cg), channels, x_zp, Ptr(packed.tensor, int(offsets[g])),
                                   Ptr(y, g * mg), out_channels, y_zp, 0, 255], node.name)
@@ -161,7 +161,6 @@ def lower(graph, node, program) -> None:
     rows = program.temp(f"{y}__im2col", window.out_pixels * k)
     zp = program.weight(f"__u8_{x_zp}", np.array([x_zp], np.uint8))
     ind = indirection_buffer(program, window, channels)
-    kernel = "qu8_qc8w_gemm_1x4c2" if window.out_pixels < 4 else "qu8_qc8w_gemm_4x4c2"
     in_image, out_image = math.prod(graph.info(xq).shape[1:]), math.prod(graph.info(y).shape[1:])
     for image in range(batch):
         for g in range(group):

@@ -17,7 +17,7 @@ import numpy as np
 from onnx import helper
 
 from ..backend.program import Ptr
-from ..backend.qpacking import pack_qu8_qc8w_gemm
+from ..backend.qpacking import qu8_gemm_kernel
 from ..errors import ModelFormatError, UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from .quantize_linear import per_tensor
@@ -117,10 +117,10 @@ def lower(graph, node, program) -> None:
     shape = graph.info(xq).shape
     rows, k, n = math.prod(shape[:-1]), shape[-1], w.shape[1]
     a = node.attrs
+    kernel, pack = qu8_gemm_kernel(rows, n)
     packed = program.weight(f"{node.outputs[0]}__qu8_qc8w",
-                            pack_qu8_qc8w_gemm(w, graph.constants[bias],
-                                               multiplier(a["x_scale"], graph.constants[w_scale], a["y_scale"])))
-    kernel = "qu8_qc8w_gemm_1x4c2" if rows < 4 else "qu8_qc8w_gemm_4x4c2"
+                            pack(w, graph.constants[bias],
+                                 multiplier(a["x_scale"], graph.constants[w_scale], a["y_scale"])))
     program.call(kernel, [rows, n, k, Ptr(xq), k, int(a["x_zp"]), packed, Ptr(node.outputs[0]), n,
                           int(a["y_zp"]), 0, 255], node.name)
 
