@@ -1,4 +1,4 @@
-"""Measure what compression cost: bytes, FLOPs and accuracy of every variant against fp32.
+"""Measure what compression cost: bytes, FLOPs, latency and accuracy of every variant against fp32.
 
 Accuracy is measured by running each compiled module itself (wasmtime, straight from its
 VariantBuild, before the bundle is written) over `--eval DATA.npz`: one array per model input,
@@ -6,20 +6,31 @@ batch first, plus `labels` (class ids). The prediction is the argmax over the la
 model's first output. Data are run in slices of the compiled batch; a short last slice is padded
 with zeros (which can shift a dynamically quantized slice's scale: compile with --batch 1 to
 measure every sample on its own).
+
+Latency (`report["latency"]`, when a bundle has several variants) is timed here too, so the
+adaptive policy knows which variant is faster: every variant and fp32 loaded in wasmtime at once,
+zero inputs, one warm-up run each, then LATENCY_ROUNDS rounds that run each once in turn
+(interleaved, so a busy moment slows all alike); the median per variant, and its ratio to fp32's.
+A few runs on the compiling machine: a coarse figure for choosing, not a benchmark (`edgewasm bench`).
 """
 
 from __future__ import annotations
 
+import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .bundle import FileSpec, VariantBuild, VariantSpec, sha256
-from .errors import CompressionError, ExecutionError
+from .bundle import FileSpec, VariantBuild, VariantSpec, packed_nbytes, sha256
+from .errors import CompressionError, EdgewasmError, ExecutionError
 
 LABELS = "labels"
+LATENCY_ROUNDS = 5
+LATENCY_METHOD = (f"wasmtime at compile time: zero inputs, one warm-up run, then the median of {LATENCY_ROUNDS} "
+                  "runs interleaved with the other variants' and fp32's")
 
 
 @dataclass(frozen=True)
@@ -57,16 +68,19 @@ def load_build(build: VariantBuild):
     """A wasmtime Model straight from a VariantBuild (weights written, init() run)."""
     from .runtime.config import RuntimeConfig
     from .runtime.wasmtime_host import WasmtimeInstance, WasmtimeModel
+    from .runtime.sandbox import LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET
 
     spec = VariantSpec(build.name, FileSpec(f"{build.name}/model.wasm", sha256(build.wasm), len(build.wasm)),
                        build.pages, build.inputs, build.outputs, has_init=build.has_init)
 
     def setup(instance) -> None:
+        instance.write(LOOP_VARIANT_OFFSET, LOOP_VARIANT_NO_EPOCH.to_bytes(4, "little"))  # as the host: no deadline
         instance.write(build.weights_offset, build.weights)
         if build.has_init and instance.call("init") != 0:
             raise ExecutionError("model init returned a non-zero status")
 
-    return WasmtimeModel(spec, WasmtimeInstance(build.wasm, RuntimeConfig(deadline=None), setup))
+    config = RuntimeConfig(memory_limit=max(RuntimeConfig().memory_limit, spec.memory_bytes), deadline=None)
+    return WasmtimeModel(spec, WasmtimeInstance(build.wasm, config, setup))
 
 
 def run_dataset(model, data: Dataset) -> np.ndarray:
@@ -92,6 +106,27 @@ def run_dataset(model, data: Dataset) -> np.ndarray:
     return np.concatenate(results)
 
 
+def measure_latency(builds: list[VariantBuild], reference: VariantBuild, log: Callable[[str], None]) -> None:
+    """Add `latency` {ms, vs_fp32, fp32_ms, method} to each build's report (see the module docstring)."""
+    timed = [reference] + [b for b in builds if b is not reference]
+    models = [load_build(b) for b in timed]
+    feeds = [{t.name: bytes(packed_nbytes(t.dtype, int(np.prod(t.shape)))) for t in m.inputs} for m in models]
+    seconds: list[list[float]] = [[] for _ in timed]
+    for round_ in range(LATENCY_ROUNDS + 1):  # round 0: the warm-up
+        for model, feed, times in zip(models, feeds, seconds):
+            start = time.perf_counter()
+            model.run(feed)
+            if round_:
+                times.append(time.perf_counter() - start)
+    fp32_ms = 1000 * statistics.median(seconds[0])
+    for build, times in zip(timed, seconds):
+        ms = 1000 * statistics.median(times)
+        if any(build is b for b in builds):
+            build.report["latency"] = {"ms": round(ms, 4), "vs_fp32": round(ms / fp32_ms, 3),
+                                       "fp32_ms": round(fp32_ms, 4), "method": LATENCY_METHOD}
+            log(f"{build.name}: {ms:.3f} ms per run in wasmtime, {ms / fp32_ms:.2f}x fp32's")
+
+
 def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
     predicted = outputs.reshape(len(labels), -1).argmax(axis=1)
     return float((predicted == labels).mean())
@@ -99,10 +134,16 @@ def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
 
 def compare_variants(builds: list[VariantBuild], baseline: Callable[[], VariantBuild], data: Dataset | None,
                      log: Callable[[str], None] = lambda message: None) -> None:
-    """Add `compression` (bytes and FLOPs against fp32) and, with data, `accuracy` to each report."""
+    """Add `compression` (bytes and FLOPs against fp32), `latency` when there is a choice (several
+    variants) and, with data, `accuracy` to each report."""
     reference = next((b for b in builds if b.name == "fp32"), None)
     if reference is None and (data is not None or len(builds) > 1 or builds[0].name != "fp32"):
         reference = baseline()
+    if len(builds) > 1 and all(b.threads == 1 for b in builds):  # (a threaded build needs its threads' host)
+        try:
+            measure_latency(builds, reference, log)
+        except EdgewasmError as exc:  # e.g. a model whose run() refuses zero inputs: the policy goes without
+            log(f"latency not measured: {exc}")
     fp32_outputs = None
     if data is not None:
         if data.labels is None:
@@ -136,7 +177,7 @@ def compare_variants(builds: list[VariantBuild], baseline: Callable[[], VariantB
 
 def summary_table(manifest: dict) -> str:
     """The CLI's table: one row per variant."""
-    header = ("variant", "weights", "vs fp32", "module", "FLOPs", "accuracy", "methods")
+    header = ("variant", "weights", "vs fp32", "module", "FLOPs", "memory", "latency", "accuracy", "methods")
     rows = [header]
     for name, variant in manifest["variants"].items():
         report = variant.get("report", {})
@@ -148,6 +189,8 @@ def summary_table(manifest: dict) -> str:
             f"{compression['weight_bytes_vs_fp32']:.1%}" if compression else "-",
             f"{report.get('module_bytes', 0):,} B",
             f"{report.get('flops', 0):,}",
+            f"{report.get('memory_bytes', 0) / (1 << 20):.1f} MiB",
+            f"{report['latency']['vs_fp32']:.2f}x fp32" if "latency" in report else "-",
             f"{acc['accuracy']:.4f} ({acc['delta_points']:+.2f})" if acc else "-",
             ", ".join(report.get("methods", [])),
         ))

@@ -11,13 +11,20 @@ same `Policy`. The policy, in order:
 3. Drop the variants whose measured accuracy (the report's `accuracy`, from `edgewasm compile
    --eval`) is more than 1 point below the best variant's: compression may save bytes, but the
    policy never trades away a visible share of the answers on its own.
-4. Priority 'accuracy' takes the first of what is left, 'power' the last. 'balanced' (the
+4. Drop, for 'power' and 'balanced', every variant measured slower than one above it in the
+   ranking (the report's `latency.vs_fp32`, timed through wasmtime at compile time when a bundle
+   has several variants; beyond SLOWER_MARGIN, since a few compile-time runs are noisy): a lighter
+   variant that makes each inference longer spends more energy, not less. So a step down never
+   reaches a variant slower than one it passed over, and the last one left is the fastest (within
+   the margin) of the variants the accuracy bound keeps. Variants without a measurement stay.
+5. Priority 'accuracy' takes the first of what is left, 'power' the last. 'balanced' (the
    default) steps down by the strongest of these signals (not their sum):
    - battery below 20 % and not charging, `saveData`, or a 2g / slow-2g connection: to the last;
    - battery below 50 % and not charging, a 3g connection, or `deviceMemory` <= 1 GB: one step.
    Unknown signals (an API the browser lacks) count as no pressure.
 
-The `Choice` says which variant and why, in words a page can show.
+The `Choice` says which variant and why, in words a page can show, with the numbers (latency
+relative to fp32, memory, download) of the chosen variant and of those it skipped as slower.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ EFFECTIVE_TYPES = ("slow-2g", "2g", "3g", "4g")
 LOW_BATTERY, HALF_BATTERY = 0.20, 0.50
 MEMORY_SHARE = 16  # a model may use 1/16 of the device's memory
 MAX_ACCURACY_DROP = 0.01  # below the best measured accuracy, a variant is not chosen automatically
+SLOWER_MARGIN = 0.10  # a variant is slower than another when its measured latency exceeds it by this share
+MiB = 1 << 20
 GiB = 1 << 30
 TO_LIGHTEST = 1 << 30  # a step count past the end of any ranking
 
@@ -102,6 +111,21 @@ def download_bytes(variant: VariantSpec) -> int:
     return variant.module.nbytes + sum(chunk.nbytes for chunk in variant.weights)
 
 
+def latency_vs_fp32(variant: VariantSpec) -> float | None:
+    """Measured latency relative to fp32 (the report's `latency.vs_fp32`), or None if not measured."""
+    latency = variant.report.get("latency")
+    value = latency.get("vs_fp32") if isinstance(latency, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+
+
+def numbers(variant: VariantSpec) -> str:
+    """'fp16 (0.95x fp32's latency, 21.0 MiB memory, 7.9 MiB download)': what the policy weighed."""
+    ratio = latency_vs_fp32(variant)
+    speed = f"{ratio:.2f}x fp32's latency, " if ratio is not None else ""
+    return (f"{variant.name} ({speed}{variant.memory_bytes / MiB:.1f} MiB memory, "
+            f"{download_bytes(variant) / MiB:.1f} MiB download)")
+
+
 def _accuracy(variant: VariantSpec) -> float | None:
     """Measured accuracy from the report: `{"accuracy": {"accuracy": 0.97, ...}}` (`--eval`) or a number."""
     value = variant.report.get("accuracy")
@@ -126,17 +150,36 @@ class Policy:
         names = tuple(v.name for v in ranking)
         eligible, memory_reason = self._fitting(ranking, context)
         eligible, accuracy_reason = self._accurate_enough(eligible)
+        speed_reason = ""
         if context.priority == "accuracy":
             chosen, reasons = eligible[0], ["priority 'accuracy': the most accurate variant"]
         elif context.priority == "power":
-            chosen, reasons = eligible[-1], ["priority 'power': the lightest variant"]
+            eligible, speed_reason = self._not_slower(eligible)
+            chosen, reasons = eligible[-1], ["priority 'power': the lightest variant not slower than a more precise one"]
         else:
+            eligible, speed_reason = self._not_slower(eligible)
             steps, pressure = self._pressure(context)
             chosen = eligible[min(steps, len(eligible) - 1)]
             reasons = ["priority 'balanced'", *pressure] if pressure else \
                 ["priority 'balanced' and nothing calls for saving: the most accurate variant"]
-        reasons += [reason for reason in (memory_reason, accuracy_reason) if reason]
+        reasons.append(numbers(chosen))
+        reasons += [reason for reason in (speed_reason, memory_reason, accuracy_reason) if reason]
         return Choice(chosen.name, names, tuple(reasons), context)
+
+    def _not_slower(self, ranking: list[VariantSpec]) -> tuple[list[VariantSpec], str]:
+        """The variants no slower (beyond SLOWER_MARGIN) than every measured variant above them."""
+        kept, skipped = [], []
+        fastest: VariantSpec | None = None  # the fastest measured variant so far (the kept include it)
+        for variant in ranking:
+            ratio = latency_vs_fp32(variant)
+            if ratio is not None and fastest is not None and ratio > latency_vs_fp32(fastest) * (1 + SLOWER_MARGIN):
+                skipped.append(f"{numbers(variant)} is slower than {fastest.name} "
+                               f"({latency_vs_fp32(fastest):.2f}x)")
+                continue
+            kept.append(variant)
+            if ratio is not None and (fastest is None or ratio < latency_vs_fp32(fastest)):
+                fastest = variant
+        return kept, ("skipped as slower: " + "; ".join(skipped)) if skipped else ""
 
     def _fitting(self, ranking: list[VariantSpec], context: Context) -> tuple[list[VariantSpec], str]:
         if context.device_memory_gb is None:
