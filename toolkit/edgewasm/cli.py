@@ -340,7 +340,7 @@ def cmd_conformance(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import SUITE_NAMES, BenchOptions, render_text, run_bench, write_html, write_json
+    from .bench import BenchOptions, render_text, run_bench, write_html, write_json
     from .bench.engines import ENGINE_IDS
     from .bench.progress import Progress
 
@@ -352,7 +352,7 @@ def cmd_bench(args) -> int:
     missing = [f for f in args.model or [] if not Path(f).is_file()]
     if missing:
         raise UsageError(f"no such ONNX file: {missing[0]}")
-    options = BenchOptions(models=names(args.models, SUITE_NAMES), model_files=[Path(f) for f in args.model or []],
+    options = BenchOptions(models=names(args.models, ("all",)), model_files=[Path(f) for f in args.model or []],
                            engines=names(args.engines, ENGINE_IDS), variants=names(args.variants, ()),
                            repeats=args.repeats, cold_starts=args.cold_starts, ort_web_version=args.ort_web_version)
     if args.threads is not None:
@@ -467,11 +467,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_conformance)
 
     p = sub.add_parser("bench", help="benchmark the model suite on every engine side by side")
-    p.add_argument("--models", metavar="NAME,...", help="suite models (default: all; '' for none): "
-                   "digits, digits-b64, mlp-b1, mlp-b32, mobilenetv2, resnet-block, transformer")
+    p.add_argument("--models", metavar="NAME,...", help="models or groups (default: all = suite + real; '' for none). "
+                   "suite: digits, digits-b64, mlp-b1, mlp-b32, mobilenetv2, resnet-block, transformer; real (from "
+                   "the model zoo): efficientnet-b0, mobilenetv3-small, convnext-t, resnet18, bert-s128, "
+                   "whisper-encoder, ssdlite-det, ppocr-det, lraspp-seg")
     p.add_argument("--model", action="append", metavar="FILE.onnx", help="also benchmark this ONNX file (repeatable)")
     p.add_argument("--engines", metavar="ENGINE,...",
-                   help="default: wasmtime,browser,onnxruntime,onnxruntime-web (browser = edgewasm in Chromium)")
+                   help="default: wasmtime,browser,onnxruntime,onnxruntime-web,litert,litert-compat (browser = "
+                        "edgewasm in Chromium; litert = LiteRT.js on the model's .tflite twin, litert-compat its "
+                        "build without relaxed SIMD; twins need the keras extra)")
     p.add_argument("--variants", metavar="VARIANT,...",
                    help="compression variants to compare, one row each (e.g. fp32,int8,fp32+structured+distill; "
                         "distill fits seeded random inputs)")

@@ -4,7 +4,8 @@ An engine loads a prepared model into a `LoadedModel` whose `block(n, group)` re
 samples in ms, each the mean of `group` consecutive inferences, timed where the inference runs
 (here: `time.perf_counter` in this process). `group` is 1 unless an inference is too short for
 the clock to resolve (the browser's is 5 us). `cold_start` measures a fresh load up to the first result.
-The browser engines (edgewasm in Chromium through Pyodide, onnxruntime-web) are in `bench.browser`.
+The browser engines (edgewasm in Chromium through Pyodide, onnxruntime-web) are in `bench.browser`,
+LiteRT.js (on `.tflite` twins) in `bench.litert`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Protocol
 
 from .prepare import BenchModel
 
-ENGINE_IDS = ("wasmtime", "browser", "onnxruntime", "onnxruntime-web")
+ENGINE_IDS = ("wasmtime", "browser", "onnxruntime", "onnxruntime-web", "litert", "litert-compat")
 ENGINE_LABELS = {
     "wasmtime": "edgewasm/wasmtime",
     "browser": "edgewasm/chromium",
     "onnxruntime": "onnxruntime (native)",
     "onnxruntime-web": "onnxruntime-web",
+    "litert": "LiteRT.js (relaxed SIMD)",  # bench.litert: its default build, on the model's .tflite twin
+    "litert-compat": "LiteRT.js (SIMD128)",  # its build without relaxed SIMD
 }
 BENCH_MEMORY_LIMIT = 4 << 30  # wasm32's whole address space: the bench measures speed, not limits
 

@@ -11,6 +11,7 @@ from .engines import ENGINE_LABELS
 from .report import render_text
 
 COLORS = {"wasmtime": "#2b6cb0", "browser": "#2f855a", "onnxruntime": "#718096", "onnxruntime-web": "#c05621",
+          "litert": "#805ad5", "litert-compat": "#b794f4",
           "wasmtime-no-epoch": "#90cdf4", "chromium": "#2f855a"}
 LABEL_WIDTH, BAR_WIDTH, NOTE_WIDTH = 250, 400, 170
 ROW, GAP = 18, 10

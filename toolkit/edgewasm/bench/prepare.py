@@ -37,6 +37,7 @@ class BenchModel:
     inputs: dict[str, np.ndarray]
     variant: str | None = None  # the compression recipe (edgewasm.variants); None: the compiler's default
     edgewasm_refusal: dict | None = None  # {"status": "skipped" | "error", "reason"} if it did not compile
+    twin: object | None = None  # bench.twins.Twin for LiteRT.js, or the NoTwin reason (str); None: not asked for
     compile_report: dict = field(default_factory=dict)
 
     @property
@@ -63,7 +64,8 @@ class BenchModel:
 
 
 def prepare_suite_model(entry: SuiteModel, workdir: Path, variants: list[str] | None = None) -> list[BenchModel]:
-    return _prepare_variants(entry.build(), entry.name, entry.description, "suite", workdir, variants)
+    inputs = entry.inputs() if entry.inputs else None
+    return _prepare_variants(entry.build(), entry.name, entry.description, "suite", workdir, variants, inputs)
 
 
 def prepare_file_model(path: Path, workdir: Path, taken: set[str],
@@ -77,10 +79,11 @@ def prepare_file_model(path: Path, workdir: Path, taken: set[str],
 
 
 def _prepare_variants(proto: onnx.ModelProto, name: str, description: str, source: str, workdir: Path,
-                      variants: list[str] | None) -> list[BenchModel]:
+                      variants: list[str] | None, inputs: dict[str, np.ndarray] | None = None) -> list[BenchModel]:
     if not variants:
-        return [_prepare(proto, name, description, source, workdir)]
-    return [_prepare(proto, f"{name}[{variant}]", description, source, workdir, variant) for variant in variants]
+        return [_prepare(proto, name, description, source, workdir, inputs=inputs)]
+    return [_prepare(proto, f"{name}[{variant}]", description, source, workdir, variant, inputs)
+            for variant in variants]
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -91,7 +94,7 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def _prepare(proto: onnx.ModelProto, name: str, description: str, source: str, workdir: Path,
-             variant: str | None = None) -> BenchModel:
+             variant: str | None = None, inputs: dict[str, np.ndarray] | None = None) -> BenchModel:
     from ..compiler import compile_model
     from ..variants import Options
 
@@ -99,7 +102,7 @@ def _prepare(proto: onnx.ModelProto, name: str, description: str, source: str, w
     directory.mkdir(parents=True, exist_ok=True)
     data = proto.SerializeToString()
     (directory / ONNX_FILE).write_bytes(data)
-    inputs = random_inputs(proto)
+    inputs = random_inputs(proto) if inputs is None else inputs
     batch = next((int(v.shape[0]) for v in inputs.values() if v.ndim), 1)
     model = BenchModel(name, description, source, batch, directory, inputs, variant)
     options = Options(distill=teacher_inputs(proto)) if variant and "distill" in variant else None

@@ -95,7 +95,7 @@ def overhead_lines(report: dict) -> list[str]:
 def model_lines(report: dict) -> tuple[list[str], list[str]]:
     """The models table and its footnotes (the full reasons of skipped/failed rows)."""
     headers = ["model", "engine", "p50 ms", "p95 ms", "items/s", "GFLOP/s", "%peak", "mem MiB", "shipped MB",
-               "gzip MB", "cold ms", "x ort-web", "x native"]
+               "gzip MB", "cold ms", "x ort-web", "x native", "x litert"]
     base = next((m["variant"] for m in report["models"] if m.get("variant")), None)
     if base:  # --variants: how many times faster than the model's first variant on the same engine
         headers.append(f"x {base}")
@@ -123,6 +123,7 @@ def model_lines(report: dict) -> tuple[list[str], list[str]]:
                 fmt(shipped["total_gzip"] / 1e6 if shipped.get("total_gzip") else None, ".2f"),
                 fmt(r.get("cold_start_ms"), ".0f"),
                 fmt(speedups.get("onnxruntime-web"), ".2f"), fmt(speedups.get("onnxruntime"), ".2f"),
+                fmt(speedups.get("litert"), ".2f"),
             ] + ([fmt(r.get("speedup_vs_variant", {}).get(base), ".2f")] if base else []))
     return _table(headers, rows, set(range(2, len(headers)))), notes
 
@@ -132,7 +133,8 @@ def render_text(report: dict) -> str:
     from .threads import threads_lines
 
     blocks = [peak_lines(report), kernel_lines(report), overhead_lines(report),
-              ["Models (x ort-web, x native: how many times faster than that engine at p50; with --variants, x <first "
+              ["Models (x ort-web, x native, x litert: how many times faster than that engine at p50 (LiteRT.js's default "
+              "build, on the model's .tflite twin); with --variants, x <first "
               "variant>: than the model's first variant on the same engine)"] + models + footnotes,
               threads_lines(report)]
     unavailable = [f"{e}: unavailable: {v['reason'].splitlines()[0]}" for e, v in report.get("engines", {}).items()

@@ -25,10 +25,11 @@ from .ortweb import ORT_WEB_VERSION
 from .prepare import BenchModel, prepare_file_model, prepare_suite_model
 from .progress import Progress
 from .stats import latency_summary, median
-from .suite import SUITE_NAMES, suite_model
+from .suite import SUITE_NAMES, expand_names, model_names, suite_model
 
 SCHEMA = "edgewasm-bench/1"
-REFERENCES = ("onnxruntime-web", "onnxruntime")  # speedups are reported against these
+REFERENCES = ("onnxruntime-web", "onnxruntime", "litert")  # speedups are reported against these
+LITERT_ENGINES = ("litert", "litert-compat")
 EDGEWASM_ENGINES = ("wasmtime", "browser")  # the engines that run the compiled (maybe compressed) variant
 MICRO_SECONDS = 0.1  # one microbenchmark sample
 MAX_BLOCK = 100_000
@@ -80,7 +81,7 @@ class Bench:
                 self.engines["onnxruntime"] = OnnxruntimeEngine()
             except EngineUnavailable as exc:
                 self.unavailable["onnxruntime"] = str(exc)
-        browser_engines = [e for e in ("browser", "onnxruntime-web") if e in wanted]
+        browser_engines = [e for e in ("browser", "onnxruntime-web") + LITERT_ENGINES if e in wanted]
         if browser_engines:
             from .browser import BenchBrowser, ChromiumEngine, OrtWebEngine
 
@@ -99,6 +100,13 @@ class Bench:
                     self.engines["onnxruntime-web"] = OrtWebEngine(self.browser)
                 except EngineUnavailable as exc:
                     self.unavailable["onnxruntime-web"] = str(exc)
+            for engine_id in [e for e in LITERT_ENGINES if e in wanted]:
+                from .litert import LiteRtEngine
+
+                try:
+                    self.engines[engine_id] = LiteRtEngine(self.browser, engine_id)
+                except EngineUnavailable as exc:
+                    self.unavailable[engine_id] = str(exc)
 
         if max(self.options.threads) > 1:  # the --threads build's columns
             from .threads import ThreadedChromiumEngine, ThreadedWasmtimeEngine
@@ -197,7 +205,25 @@ class Bench:
         for model in models:
             if model.edgewasm_refusal:
                 self.log(f"{model.name}: edgewasm {model.edgewasm_refusal['reason']}")
+        if any(e in self.options.engines for e in LITERT_ENGINES):
+            self.add_twins(models)
         return models
+
+    def add_twins(self, models: list[BenchModel]) -> None:
+        """Each model's `.tflite` twin for LiteRT.js (bench.twins), or the reason it has none."""
+        import onnx
+
+        from .twins import NoTwin, twin_for, twin_summary
+
+        for model in models:
+            self.progress.show(f"{model.name}: .tflite twin")
+            try:
+                model.twin = twin_for(onnx.load(str(model.onnx_path)), model.name.split("[")[0], model.inputs,
+                                      log=self.log)
+                self.log(f"{model.name}: twin {twin_summary(model.twin.info)}")
+            except NoTwin as exc:
+                model.twin = str(exc)
+                self.log(f"{model.name}: {exc}")
 
     def run_model(self, model: BenchModel) -> dict:
         results: dict[str, dict] = {}
@@ -256,6 +282,7 @@ class Bench:
         return {"name": model.name, "description": model.description, "source": model.source,
                 "variant": model.variant, "batch": model.batch, "flops": model.flops, "inputs": model.input_specs(),
                 "edgewasm": self.compile_summary(model),
+                **({"twin": getattr(model.twin, "info", model.twin)} if model.twin is not None else {}),
                 "results": {e: results[e] for e in self.options.engines if e in results}}
 
     def calibrate(self, handle) -> tuple[int, int]:
@@ -428,9 +455,12 @@ def add_variant_speedups(models: list[dict]) -> None:
 
 
 def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict:
-    unknown = [m for m in options.models if m not in SUITE_NAMES]
+    options.models = expand_names(options.models)
+    known = model_names("all")
+    unknown = [m for m in options.models if m not in known]
     if unknown:
-        raise ValueError(f"unknown suite model(s) {', '.join(unknown)}; the suite is {', '.join(SUITE_NAMES)}")
+        raise ValueError(f"unknown suite model(s) {', '.join(unknown)}; the suite is {', '.join(SUITE_NAMES)}, "
+                         f"the real models {', '.join(model_names('real'))} (groups: suite, real, all)")
     if options.variants:
         from ..errors import CompressionError
         from ..variants import parse_variants

@@ -25,6 +25,7 @@ class SuiteModel:
     description: str
     batch: int
     build: Callable[[], onnx.ModelProto]
+    inputs: Callable[[], dict[str, np.ndarray]] | None = None  # None: seeded random inputs (bench.prepare)
 
 
 class GraphBuilder:
@@ -189,8 +190,29 @@ SUITE = (
 SUITE_NAMES = tuple(m.name for m in SUITE)
 
 
+GROUPS = ("suite", "real", "all")  # --models names for the hand-built suite, the real architectures, both
+
+
+def model_names(group: str) -> tuple[str, ...]:
+    from .real import REAL_NAMES
+
+    return {"suite": SUITE_NAMES, "real": REAL_NAMES, "all": SUITE_NAMES + REAL_NAMES}[group]
+
+
+def expand_names(names: list[str]) -> list[str]:
+    """Model names with the groups (suite, real, all) spelled out, each name once, in order."""
+    out: list[str] = []
+    for name in names:
+        for each in model_names(name) if name in GROUPS else (name,):
+            if each not in out:
+                out.append(each)
+    return out
+
+
 def suite_model(name: str) -> SuiteModel:
-    for model in SUITE:
+    from .real import REAL
+
+    for model in SUITE + REAL:
         if model.name == name:
             return model
     raise KeyError(name)
