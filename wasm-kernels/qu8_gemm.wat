@@ -220,17 +220,21 @@
     (br_if $rows (local.get $m))))
 
 ;; $qu8_requantize: helper, f32(acc + bias) * mult clamped to [lo, hi] (qmin - zp, qmax - zp), rounded
-;; half to even, plus the zero point: four i32 in [qmin, qmax].
+;; half to even, plus the zero point: four i32 in [qmin, qmax]. The rounding is MLAS's: adding
+;; 1.5 * 2^23 rounds a value of magnitude <= 255 to an integer half to even (exactly
+;; f32x4.nearest), and its low bits are that integer + 0x4b400000, which the zero point's add
+;; takes back out (cheaper than nearest + trunc_sat, which x86 engines expand to ~8 instructions).
+;; M must be finite (compute_scale_zp scales are: an infinite M times a zero sum has no byte).
 (func $qu8_requantize (param $acc v128) (param $bias v128) (param $mult v128) (param $lo v128) (param $hi v128)
   (param $zp v128) (result v128)
   (i32x4.add
-    (i32x4.trunc_sat_f32x4_s
-      (f32x4.nearest
-        (f32x4.min
-          (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add (local.get $acc) (local.get $bias))) (local.get $mult))
-                     (local.get $lo))
-          (local.get $hi))))
-    (local.get $zp)))
+    (f32x4.add
+      (f32x4.min
+        (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add (local.get $acc) (local.get $bias))) (local.get $mult))
+                   (local.get $lo))
+        (local.get $hi))
+      (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+    (i32x4.sub (local.get $zp) (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000))))
 
 ;; $qu8_store4: helper, stores the four i32 lanes of $v (each in [0, 255]) as 4 bytes at $c.
 (func $qu8_store4 (param $c i32) (param $v v128)
