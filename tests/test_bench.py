@@ -280,7 +280,8 @@ def test_bench_runs_the_browser_engines(tmp_path):
     json_path = tmp_path / "bench.json"
     toolkit = Path(edgewasm.__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(toolkit), os.environ.get("PYTHONPATH", "")])}
-    # A model whose activations need 146 MiB of linear memory: over the page's 128 MiB default.
+    # A model whose activations need 146 MiB of linear memory (over the page's old 128 MiB default):
+    # the bench raises every limit, runs it and reports its memory.
     wide = helper.make_graph([helper.make_node("Expand", ["x", "shape"], ["wide"]),
                               helper.make_node("ReduceSum", ["wide", "axes"], ["y"], keepdims=0)], "wide",
                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 1])],
@@ -293,13 +294,11 @@ def test_bench_runs_the_browser_engines(tmp_path):
                            "browser,onnxruntime-web", "--repeats", "1", "--json", str(json_path),
                            "--model", str(tmp_path / "wide.onnx")],
                           capture_output=True, text=True, env=env, timeout=600)
-    assert done.returncode == 1, done.stderr[-3000:]  # a row that cannot run is a failed check
+    assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(json_path.read_text())
-    (refused,) = [m for m in report["models"] if m["name"] == "wide"]
-    assert refused["results"]["browser"]["status"] == "error"
-    assert refused["results"]["browser"]["reason"].startswith("ResourceLimitError: variant fp32 needs 146."), \
-        refused["results"]["browser"]["reason"]
-    assert "the runtime limit is 128.0 MiB" in refused["results"]["browser"]["reason"]
+    (wide_row,) = [m for m in report["models"] if m["name"] == "wide"]
+    assert wide_row["results"]["browser"]["status"] == "ok", wide_row["results"]["browser"]
+    assert wide_row["results"]["browser"]["memory_bytes"] >= 146 << 20
     report["models"] = [m for m in report["models"] if m["name"] != "wide"]
     assert report["machine"]["cross_origin_isolated"] is True
     assert report["machine"]["onnxruntime_web"] == "1.30.0"

@@ -97,7 +97,8 @@ EDGEWASM_COLD_HTML = """<!doctype html>
   const modelMemory = await pyodide.runPythonAsync(`
 import array, edgewasm
 from edgewasm.bundle import DTYPES
-model = await edgewasm.load(bundle_url)
+from edgewasm.runtime.config import PAGE_MAX_LIMIT, RuntimeConfig
+model = await edgewasm.load(bundle_url, config=RuntimeConfig(memory_limit=PAGE_MAX_LIMIT))  # speed, not limits
 model.run({{t.name: array.array(DTYPES[t.dtype][0], bytes(t.nbytes)) for t in model.inputs}})
 model.instance.memory_bytes
 `);
@@ -142,12 +143,14 @@ try {{
 PAGE_PYTHON = r'''
 import array, js, edgewasm
 from edgewasm.bundle import DTYPES
+from edgewasm.runtime.config import PAGE_MAX_LIMIT, RuntimeConfig
 
 _bench_models = {}
 
 
 async def _bench_load(key, url, threads=None):
-    model = await edgewasm.load(url, threads=threads)
+    # the bench measures speed, not limits: wasm32's whole reach, as the wasmtime engine (bench/engines.py)
+    model = await edgewasm.load(url, threads=threads, config=RuntimeConfig(memory_limit=PAGE_MAX_LIMIT))
     staged = js.edgewasmBench.inputs.get(key)
     inputs = {}
     for spec in model.inputs:
