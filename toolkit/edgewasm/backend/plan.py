@@ -1,4 +1,5 @@
-"""Static memory plan: `[weights][activation arena]`, every tensor at a 16-byte aligned offset.
+"""Static memory plan: `[weights][activation arena]`, every tensor at a 16-byte aligned offset
+(but the in-place encodings below, packed byte to byte).
 
 Activations whose lifetimes do not overlap share bytes (first fit over the buffers already
 placed). Views (Reshape) share their source's bytes and extend its lifetime. Graph outputs live
