@@ -29,7 +29,8 @@ def precache_list(dist: Path) -> list[str]:
     if not wheel:
         raise EdgewasmError(f"{dist}/pyodide/pyodide-lock.json does not register the edgewasm wheel")
     samples = sorted(p.relative_to(dist).as_posix() for p in dist.glob("models/*/samples.json"))
-    files = [*SHELL_FILES, *samples, *RUNTIME_FILES, f"pyodide/{wheel}"]
+    snapshots = sorted(p.relative_to(dist).as_posix() for p in dist.glob("pyodide/snapshot/*.bin.gz"))
+    files = [*SHELL_FILES, *samples, *RUNTIME_FILES, f"pyodide/{wheel}", *snapshots]  # snapshot: edgewasm/snapshot.py
     missing = [f for f in files if not (dist / f).is_file()]
     if missing:
         raise EdgewasmError(f"the site in {dist} lacks {', '.join(missing)}")
