@@ -169,6 +169,7 @@ def build_model(models: Path) -> Path:
 
 def build(dist: Path) -> Path:
     _import_paths()
+    from edgewasm.snapshot import bake_snapshot
     from edgewasm.webshell import seal, stage_shell
 
     started = time.monotonic()
@@ -179,6 +180,9 @@ def build(dist: Path) -> Path:
     for page_file in sorted((ROOT / "web").iterdir()):  # the hand-written demo page
         if page_file.is_file():
             shutil.copyfile(page_file, dist / page_file.name)
+    snapshot = bake_snapshot(dist, log=log)  # a first visit restores Python from it, not booting it
+    if snapshot:
+        log(f"Python memory snapshot: {snapshot.relative_to(dist)} ({snapshot.stat().st_size / 1e6:.1f} MB gzip)")
     seal(dist, log=log)  # last: sw.js lists the files above
     log(f"built {dist} in {time.monotonic() - started:.1f} s")
     return dist
