@@ -1,9 +1,10 @@
 // Boot Python as fast as the browser allows, then hand the page over to app.py (the logic is Python).
 //
-// A first visit boots Pyodide and loads the edgewasm wheel (from its lockfile entry). Once the first
-// result is shown, a worker saves a memory snapshot of an interpreter with edgewasm imported, and a
-// service worker precaches the shell: the next visit restores the snapshot instead of booting
-// (measured in README.md) and works with the network off.
+// A first visit restores the memory snapshot baked at build time (edgewasm/snapshot.py: Python with
+// edgewasm imported, keyed by the Pyodide build and the wheel's sha256) instead of booting Python.
+// Without one (or when it does not fit this build) it boots Pyodide and loads the edgewasm wheel,
+// and once the first result is shown a worker saves a snapshot for the next visit. A service
+// worker precaches the shell (the baked snapshot too), so later visits work with the network off.
 "use strict";
 
 const SNAPSHOT_CACHE = "edgewasm-snapshots-v1";
@@ -12,7 +13,8 @@ const statusLine = document.querySelector('[data-testid="status"]');
 
 // What the tests and the page read: how Python started and when each step was done
 // (performance.now(), i.e. milliseconds since the page was opened).
-const boot = (window.edgewasmBoot = { path: null, snapshot: "none", marks: {} });
+// `restored` says which snapshot Python came from ("baked" or "saved"), `fallback` why none was used.
+const boot = (window.edgewasmBoot = { path: null, snapshot: "none", restored: null, fallback: null, marks: {} });
 window.edgewasmMark = (name) => (boot.marks[name] = performance.now());
 
 function say(text) {
@@ -50,7 +52,26 @@ async function runtimeInfo() {
     integrity: "sha256-" + btoa(String.fromCharCode(...wheel.sha256.match(/../g).map((h) => parseInt(h, 16)))),
     // A snapshot is only valid for this Pyodide build and this exact wheel.
     snapshotKey: new URL(`pyodide/snapshot/${platform}-${python}-${abi}-${wheel.sha256}.bin`, location.href).href,
+    bakedSnapshot: new URL(`pyodide/snapshot/${platform}-${python}-${abi}-${wheel.sha256}.bin.gz`, location.href).href,
   };
+}
+
+// The build's snapshot: { bytes: a promise } (so Pyodide fetches its own files meanwhile), or null.
+async function bakedSnapshot(info) {
+  const response = await fetch(info.bakedSnapshot);
+  if (!response.ok) {
+    boot.fallback = `no snapshot baked for this Pyodide build and wheel (HTTP ${response.status})`;
+    console.info(`${boot.fallback}: ${info.bakedSnapshot}; starting Python normally`);
+    return null;
+  }
+  return { bytes: inflate(response) };
+}
+
+async function inflate(response) {
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes; // a host that served it with Content-Encoding: gzip
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 async function readSnapshot(info) {
@@ -60,37 +81,49 @@ async function readSnapshot(info) {
 }
 
 async function restoreFromSnapshot(info, snapshot, indexURL) {
+  // The snapshot holds the imported modules, not the files: the wheel goes back for lazy imports.
+  const wheel = fetch(info.wheelUrl, { integrity: info.integrity }).then((response) => {
+    if (!response.ok) throw new Error(`${info.wheelUrl}: HTTP ${response.status}`);
+    return response.arrayBuffer();
+  });
+  wheel.catch(() => {}); // awaited below; a failed restore must not leave it unhandled
   const pyodide = await loadPyodide({ indexURL, _loadSnapshot: snapshot });
   window.edgewasmMark("pyodide");
-  // The snapshot holds the imported modules, not the files: put the wheel back for lazy imports.
-  const response = await fetch(info.wheelUrl, { integrity: info.integrity });
-  if (!response.ok) throw new Error(`${info.wheelUrl}: HTTP ${response.status}`);
   pyodide.FS.mkdirTree(SNAPSHOT_WHEEL_DIR);
-  pyodide.FS.writeFile(info.wheelPath, new Uint8Array(await response.arrayBuffer()));
+  pyodide.FS.writeFile(info.wheelPath, new Uint8Array(await wheel));
   return pyodide;
 }
 
 async function bootPython(info) {
   const indexURL = new URL("pyodide/", location.href).href;
   window.edgewasmProgress("pyodide", "Python (Pyodide)", "starting…", "loading");
-  const snapshot = await readSnapshot(info).catch(() => null);
-  if (snapshot) {
+  const saved = await readSnapshot(info).catch(() => null);
+  const baked = saved ? null : await bakedSnapshot(info).catch((error) => {
+    boot.fallback = `the baked snapshot could not be fetched (${error})`;
+    return null;
+  });
+  if (saved || baked) {
+    const source = saved ? "saved" : "baked";
     try {
-      const pyodide = await restoreFromSnapshot(info, snapshot, indexURL);
+      const pyodide = await restoreFromSnapshot(info, saved || baked.bytes, indexURL);
       window.edgewasmMark("wheel");
       boot.path = boot.snapshot = "snapshot";
-      window.edgewasmProgress("pyodide", "Python (Pyodide)", `restored from a snapshot at ${seconds(boot.marks.pyodide)}`, "done");
+      boot.restored = source;
+      window.edgewasmProgress("pyodide", "Python (Pyodide)", `restored from the ${source} snapshot at ${seconds(boot.marks.pyodide)}`, "done");
       window.edgewasmProgress("wheel", "edgewasm wheel", "in the snapshot", "done");
       return pyodide;
     } catch (error) {
-      console.warn("the Python snapshot could not be restored; starting Python normally", error);
-      await caches.delete(SNAPSHOT_CACHE);
+      boot.fallback = `the ${source} snapshot could not be restored: ${String(error.message || error).trim().split("\n")[0]}`;
+      console.warn(`${boot.fallback}; starting Python normally`, error);
+      if (saved) await caches.delete(SNAPSHOT_CACHE);
     }
   }
+  say(boot.fallback ? `loading Python (Pyodide): ${boot.fallback}…` : "loading Python (Pyodide)…");
   const pyodide = await loadPyodide({ indexURL });
   window.edgewasmMark("pyodide");
   boot.path = "standard";
-  window.edgewasmProgress("pyodide", "Python (Pyodide)", `started at ${seconds(boot.marks.pyodide)}`, "done");
+  const why = boot.fallback ? ` (${boot.fallback})` : "";
+  window.edgewasmProgress("pyodide", "Python (Pyodide)", `started at ${seconds(boot.marks.pyodide)}${why}`, "done");
   window.edgewasmProgress("wheel", "edgewasm wheel", "loading…", "loading");
   const problems = [];
   const loaded = await pyodide.loadPackage("edgewasm", {
