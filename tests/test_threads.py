@@ -228,3 +228,44 @@ def test_a_model_too_small_to_split_runs_on_one_thread_by_default(tmp_path):
     assert edgewasm.load(threaded, threads=2).instance.threads == 1  # even when asked: they would only wait
     x = np.random.default_rng(10).standard_normal((8, 64)).astype(np.float32)
     same_bits(edgewasm.load(threaded, threads=2).run({"x": x}), edgewasm.load(single).run({"x": x}))
+
+
+ROWS, COLS = 301, 259
+
+
+def rows_model() -> onnx.ModelProto:
+    """Softmax, LayerNormalization, Erf, Mul by a scalar, Mul by a row, Tanh, Add: each big enough
+    to be split (301 x 259, odd on purpose)."""
+    rng = np.random.default_rng(11)
+    gamma, beta, scale = (numpy_helper.from_array(v.astype(np.float32), n) for v, n in
+                          ((1 + 0.1 * rng.standard_normal(COLS), "gamma"), (rng.standard_normal(COLS), "beta"),
+                           (rng.standard_normal((1, COLS)), "scale")))
+    half = numpy_helper.from_array(np.float32(0.5), "half")
+    nodes = [helper.make_node("Softmax", ["x"], ["s"], name="softmax", axis=-1),
+             helper.make_node("LayerNormalization", ["s", "gamma", "beta"], ["n"], name="norm", axis=-1, epsilon=1e-5),
+             helper.make_node("Erf", ["n"], ["e"], name="erf"),
+             helper.make_node("Mul", ["e", "half"], ["h"], name="by_scalar"),  # one run against a scalar
+             helper.make_node("Mul", ["h", "scale"], ["r"], name="by_row"),  # every row against one row
+             helper.make_node("Tanh", ["r"], ["t"], name="tanh"),
+             helper.make_node("Add", ["t", "x"], ["y"], name="add")]
+    graph = helper.make_graph(nodes, "rows", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [ROWS, COLS])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [ROWS, COLS])],
+                              [gamma, beta, scale, half])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+
+
+def rows_input() -> np.ndarray:
+    x = np.random.default_rng(12).standard_normal((ROWS, COLS)).astype(np.float32)
+    x[7, :] = -np.inf  # a row of -inf: NaN outputs from softmax, the same NaN bits on every thread count
+    return x
+
+
+def test_row_and_elementwise_kernels_split_with_the_same_bits(tmp_path):
+    """Softmax and LayerNormalization rows, unary and binary elementwise kernels (a collapsed run,
+    whole broadcast rows, plain vadd) are split too, at odd sizes, with the single-threaded bits."""
+    model = rows_model()
+    single, threaded = build_pair(tmp_path, model, wat=True)
+    wat = (threaded / "fp32" / "model.wat").read_text()
+    split = {line.split()[1] for line in wat.splitlines() if line.strip().startswith(";;") and line.endswith("(split)")}
+    assert split == {node.name for node in model.graph.node}, split
+    check_every_thread_count(single, threaded, {"x": rows_input()})

@@ -85,6 +85,13 @@ def test_transformer_same_bits_in_the_page(browser, tmp_path):
     check(browser, single, threaded, inputs)
 
 
+def test_row_and_elementwise_splits_same_bits_in_the_page(browser, tmp_path):
+    from test_threads import rows_input, rows_model
+
+    single, threaded = build(tmp_path, rows_model())
+    check(browser, single, threaded, {"x": rows_input()})
+
+
 def test_too_many_threads_is_a_typed_error_in_the_page(browser, tmp_path):
     _, threaded = build(tmp_path, make_mlp([64, 96, 10], batch=8), batch=8)
     url = browser.register(threaded)

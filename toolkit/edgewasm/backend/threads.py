@@ -67,6 +67,31 @@ def _gemm_columns() -> Split:  # 32 columns = 4 packed panels of (k + 1) * 8 f32
                  lambda a: a[0] * a[1] * a[2])
 
 
+def _elementwise(count: int, pointers: tuple[int, ...], cost: int) -> Split:
+    """n f32 elements at `pointers` (4 bytes each), in 16-element units: every split point is a
+    multiple of the kernels' 4-lane vectors, so an element takes the vector or the tail path exactly
+    as in the single-threaded build. `cost`: multiply-adds one element is worth (a barrier's price)."""
+    return Split(count, 16, tuple((i, lambda a: 4) for i in pointers), lambda a, c=count: a[c] * cost)
+
+
+def _vbinary_nd(args: list) -> Split | None:
+    """[op, n, b_run, d0, sa0, sb0, d1, sa1, sb1, a, b, y]: whole outer rows (i1, else i0), or
+    16-element units of the run when the broadcast collapsed to one run."""
+    n, d0, d1 = args[1], args[3], args[6]
+    if not all(isinstance(v, int) for v in args[1:9]):
+        return None
+    work = lambda a: a[1] * a[3] * a[6]  # noqa: E731
+    if d1 >= 2:
+        return Split(6, 1, ((9, lambda a: a[7]), (10, lambda a: a[8]), (11, lambda a: 4 * a[1] * a[3])), work)
+    if d0 >= 2:
+        return Split(3, 1, ((9, lambda a: a[4]), (10, lambda a: a[5]), (11, lambda a: 4 * a[1])), work)
+    return Split(1, 16, ((9, lambda a: 4), (10, lambda a: 4 * a[2]), (11, lambda a: 4)), work)
+
+
+CHEAP, TRANSCENDENTAL = 1, 8  # multiply-adds an element of an elementwise kernel is worth
+UNARY = {"f32_vclamp", "f32_vsqrt", "f32_vlrelu", "f32_vhsigmoid", "f32_vhswish"}  # (n, x, y, ...)
+TRANSCENDENTAL_UNARY = {"f32_vlog", "f32_vsigmoid", "f32_vtanh", "f32_verf", "f32_vgelu", "f32_vgelu_tanh"}
+
 GEMMS = {"f32_gemm_4x8", "f32_gemm_1x8", "f32_gemm_1x32"}
 SPLITS = {
     # [m, n, taps, kc, ind, x, zero, w, y, y_stride, min, max]: output pixels
@@ -83,6 +108,18 @@ SPLITS = {
     # [tile, count, tiles_w, k, m, m_stride, m_plane, bias, y, y_h, y_w, min, max]: tiles
     "f32_winograd_output_2x2_3x3": Split(1, 1, ((0, lambda a: 1), (4, lambda a: a[5])),
                                          lambda a: a[1] * a[3] * 16),
+    # row kernels: every row is computed alone, in the same order whatever rows surround it
+    # [rows, n, x, y]
+    "f32_softmax": Split(0, 1, ((2, lambda a: 4 * a[1]), (3, lambda a: 4 * a[1])),
+                         lambda a: a[0] * a[1] * TRANSCENDENTAL),
+    # [rows, n, x, gamma, beta, y, mean_out, inv_std_out, eps] (mean_out/inv_std_out 0: not written)
+    "f32_layernorm": Split(0, 1, ((2, lambda a: 4 * a[1]), (5, lambda a: 4 * a[1]),
+                                  (6, lambda a: 4 if a[6] != 0 else 0), (7, lambda a: 4 if a[7] != 0 else 0)),
+                           lambda a: a[0] * a[1] * 4),
+    "f32_vadd": _elementwise(0, (1, 2, 3), CHEAP),  # [n, a, b, y]
+    "f32_vunary_op": _elementwise(1, (2, 3), TRANSCENDENTAL),  # [op, n, x, y, p0, p1]
+    **{kernel: _elementwise(0, (1, 2), CHEAP) for kernel in UNARY},
+    **{kernel: _elementwise(0, (1, 2), TRANSCENDENTAL) for kernel in TRANSCENDENTAL_UNARY},
 }
 
 
@@ -100,6 +137,8 @@ def split_of(call: Call) -> Split | None:
     if call.kernel in GEMMS:
         m, n = call.args[0], call.args[1]
         spec = _gemm_rows() if m >= 16 else _gemm_columns() if n >= 64 else None
+    elif call.kernel == "f32_vbinary_nd":
+        spec = _vbinary_nd(call.args)
     else:
         spec = SPLITS.get(call.kernel)
     if spec is None or not all(isinstance(call.args[i], int) for i in (spec.count,)):
