@@ -58,7 +58,7 @@ def test_onnxruntime_static_cnn_imports_with_its_bits(tmp_path, name, fmt, per_c
     assert {"u8_im2col", "f32_qu8_vcvt", "qu8_f32_vcvt"} <= set(model.variant.kernels)
     assert "f32_igemm_4x8" not in model.variant.kernels and "f32_gemm_4x8" not in model.variant.kernels
     if name == "conv_pool_depthwise_gap_gemm":
-        assert {"qu8_qc8w_dwconv_c8", "u8_maxpool_c16"} <= set(model.variant.kernels)
+        assert {"qu8_qc8w_dwconv_c16x2", "u8_maxpool_c16"} <= set(model.variant.kernels)
     for x in input_batches(tuple(shape), 8, seed=11):
         got = model.run({"x": x})["y"]
         assert bit_identical(got, ort_outputs(theirs, {"x": x})["y"]), "vs onnxruntime's quantized model"

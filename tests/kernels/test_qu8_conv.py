@@ -54,14 +54,17 @@ def test_im2col_gemm_is_qlinear_conv(case, per_channel):
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("channels", [1, 7, 8, 9, 16, 21])
+@pytest.mark.parametrize("channels", [1, 7, 8, 9, 16, 21, 24, 31, 40])
 @pytest.mark.parametrize("geometry", [((5, 6), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
                                       ((7, 7), (3, 3), (2, 2), (0, 1, 1, 0), (1, 1)),
-                                      ((6, 5), (2, 3), (1, 2), (2, 1, 1, 2), (2, 1))])
+                                      ((6, 5), (2, 3), (1, 2), (2, 1, 1, 2), (2, 1)),
+                                      ((6, 6), (1, 1), (2, 2), (0, 0, 0, 0), (1, 1)),
+                                      ((9, 8), (5, 5), (1, 1), (2, 2, 2, 2), (1, 1))])
 def test_depthwise_is_qlinear_conv(channels, geometry):
-    """qu8_qc8w_dwconv_c8 (8-channel blocks, scalar channel tail) against the scalar reference,
-    with guard bytes around Y and X placed at the end of memory's used region."""
-    from edgewasm.ops.qlinear_conv import pack_qu8_dwconv
+    """qu8_qc8w_dwconv_c16x2 (16-channel blocks, an 8-channel step, scalar tail; taps in pairs, odd
+    counts included; the zero point folded into the bias) against the scalar reference, with guard
+    bytes around Y and X placed at the end of memory's used region."""
+    from edgewasm.ops.qlinear_conv import pack_qu8_dwconv16x2
 
     (h, wd), (kh, kw), strides, pads, dilations = geometry
     rng = np.random.default_rng([channels, kh, strides[0]])
@@ -74,15 +77,16 @@ def test_depthwise_is_qlinear_conv(channels, geometry):
     ow = (wd + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
     window = Window((h, wd), (oh, ow), (kh, kw), strides, dilations, pads[:2], pads[2:])
     ind = indirection(window, 1, channels)
-    runner = KernelRunner("qu8_qc8w_dwconv_c8")
+    runner = KernelRunner("qu8_qc8w_dwconv_c16x2")
     pad_off = runner.put_at_end(np.full(channels, x_zp, np.uint8))
     x_off = pad_off - x.size
     runner.write(x_off, x.reshape(-1))
-    ind_off, w_off = runner.put(ind), runner.put(pack_qu8_dwconv(w, bias, multiplier))
+    ind_off, w_off = runner.put(ind), runner.put(pack_qu8_dwconv16x2(w, bias, multiplier, x_zp))
+    ptrs = runner.alloc(4 * (kh * kw + 1))
     n = oh * ow * channels
     y_off = runner.put(np.full(n + 32, 0xA5, np.uint8), misalign=1)
-    runner.call("qu8_qc8w_dwconv_c8", oh * ow, channels, kh * kw, ind_off, x_off, pad_off, w_off, y_off + 16,
-                x_zp, y_zp, 0, 255)
+    runner.call("qu8_qc8w_dwconv_c16x2", oh * ow, channels, kh * kw, ind_off, x_off, pad_off, w_off, y_off + 16,
+                y_zp, 0, 255, ptrs)
     raw = np.frombuffer(runner.read_bytes(y_off, n + 32), np.uint8)
     assert (raw[:16] == 0xA5).all() and (raw[16 + n:] == 0xA5).all(), "wrote outside Y"
     want = ref.qlinear_conv_nhwc(x, x_zp, w, bias, multiplier, y_zp, strides, pads, dilations, channels)

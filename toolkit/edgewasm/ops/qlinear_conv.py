@@ -7,7 +7,7 @@ dilations and group (depthwise included).
 
 Lowered as u8 im2col (u8_im2col.wat, padding = x_zp) + the requantizing GEMM of QLinearGemm
 (qu8_gemm.wat) per image and group; a pointwise convolution is that GEMM straight over the
-pixels; a depthwise one (one output channel per input channel) is qu8_dwconv.wat. Imported from ONNX QLinearConv (quantize_static's QOperator format) and from the QDQ
+pixels; a depthwise one (one output channel per input channel) is qu8_qc8w_dwconv_c16x2 (qu8_dwconv.wat). Imported from ONNX QLinearConv (quantize_static's QOperator format) and from the QDQ
 chain DequantizeLinear -> Conv(., DequantizeLinear(w) [, DequantizeLinear(b)]) -> QuantizeLinear,
 which frontend/quantized.py rewrites into a QLinearConv node (onnxruntime's QDQ transformer does
 the same, and adds the int32 bias as is, whatever scale its DequantizeLinear declares).
@@ -99,22 +99,23 @@ def _import_qlinear_conv_any(im, node, at) -> None:
 IMPORTS = {"QLinearConv": (_import_qlinear_conv_any, 8, 9)}
 
 
-def pack_qu8_dwconv(w: np.ndarray, bias: np.ndarray, mult: np.ndarray) -> np.ndarray:
-    """Blocks of 8 channels for qu8_qc8w_dwconv_c8: 8 int32 bias, 8 f32 multipliers, then taps x 8
-    int8 weights (tap-major), zeros past the last channel. w int8 [C, 1, *kernel]."""
+def pack_qu8_dwconv16x2(w: np.ndarray, bias: np.ndarray, mult: np.ndarray, x_zp: int) -> np.ndarray:
+    """Blocks of 16 channels for qu8_qc8w_dwconv_c16x2: 16 int32 biases with the input's zero point
+    folded in (bias - x_zp * sum over taps of w, wrapping as the kernel's int32 sums do), 16 f32
+    multipliers, then per pair of taps p the 16 channels' (w[2p, ch], w[2p+1, ch]) (0 for a tap
+    past the last); zeros past the last channel. w int8 [C, 1, *kernel]."""
     channels, taps = w.shape[0], math.prod(w.shape[2:])
-    blocks = -(-channels // 8)
-    heads = np.zeros((blocks, 16), np.uint32)
-    for half, values in ((slice(0, 8), bias.astype("<i4").view("<u4")), (slice(8, 16), mult.astype("<f4").view("<u4"))):
-        column = np.zeros(blocks * 8, np.uint32)
-        column[:channels] = values
-        heads[:, half] = column.reshape(blocks, 8)
-    body = np.zeros((blocks, taps, 8), np.int8)
-    padded = np.zeros((blocks * 8, taps), np.int8)
-    padded[:channels] = w.reshape(channels, taps)
-    body[:] = padded.reshape(blocks, 8, taps).transpose(0, 2, 1)
-    return np.concatenate([heads.astype("<u4").view(np.uint8).reshape(blocks, 64),
-                           body.view(np.uint8).reshape(blocks, 8 * taps)], axis=1).reshape(-1)
+    blocks, pairs = -(-channels // 16), -(-taps // 2)
+    sums = w.reshape(channels, taps).astype(np.int64).sum(axis=1)
+    folded = ((bias.astype(np.int64) - int(x_zp) * sums + 2**31) % 2**32 - 2**31).astype("<i4")
+    heads = np.zeros((2, blocks * 16), np.uint32)
+    heads[0, :channels] = folded.view("<u4")
+    heads[1, :channels] = mult.astype("<f4").view("<u4")
+    heads = heads.reshape(2, blocks, 16).transpose(1, 0, 2).astype("<u4").view(np.uint8).reshape(blocks, 128)
+    padded = np.zeros((blocks * 16, 2 * pairs), np.int8)
+    padded[:channels, :taps] = w.reshape(channels, taps)
+    body = padded.reshape(blocks, 16, pairs, 2).transpose(0, 2, 1, 3).reshape(blocks, 32 * pairs)
+    return np.concatenate([heads, body.view(np.uint8)], axis=1).reshape(-1)
 
 
 def _lower_depthwise(graph, node, program, mult: np.ndarray) -> None:
@@ -122,14 +123,16 @@ def _lower_depthwise(graph, node, program, mult: np.ndarray) -> None:
     y = node.outputs[0]
     a, window = node.attrs, node.attrs["window"]
     channels = graph.info(xq).shape[-1]
-    packed = program.weight(f"{y}__qu8_dw", pack_qu8_dwconv(graph.constants[w_name], graph.constants[bias_name], mult))
+    packed = program.weight(f"{y}__qu8_dw", pack_qu8_dwconv16x2(graph.constants[w_name], graph.constants[bias_name],
+                                                                mult, int(a["x_zp"])))
+    ptrs = program.temp(f"{y}__taps", 4 * (window.taps + 1))
     pad = program.weight(f"__u8_row_{int(a['x_zp'])}_{channels}", np.full(channels, int(a["x_zp"]), np.uint8))
     ind = indirection_buffer(program, window, channels)
     in_image, out_image = math.prod(graph.info(xq).shape[1:]), math.prod(graph.info(y).shape[1:])
     for image in range(graph.info(xq).shape[0]):
-        program.call("qu8_qc8w_dwconv_c8", [window.out_pixels, channels, window.taps, ind, Ptr(xq, image * in_image),
-                                            pad, packed, Ptr(y, image * out_image), int(a["x_zp"]), int(a["y_zp"]),
-                                            0, 255], node.name)
+        program.call("qu8_qc8w_dwconv_c16x2", [window.out_pixels, channels, window.taps, ind, Ptr(xq, image * in_image),
+                                               pad, packed, Ptr(y, image * out_image), int(a["y_zp"]), 0, 255, ptrs],
+                     node.name)
 
 
 def lower(graph, node, program) -> None:
