@@ -67,11 +67,35 @@ async function bakedSnapshot(info) {
   return { bytes: inflate(response) };
 }
 
+// Inflating ~30 MiB takes a few hundred ms: a worker does it, off the thread that starts Pyodide.
+const INFLATER = `onmessage = async ({ data }) => {
+  try {
+    const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream("gzip"));
+    const memory = await new Response(stream).arrayBuffer();
+    postMessage({ memory }, [memory]);
+  } catch (error) {
+    postMessage({ error: String(error) });
+  }
+};`;
+
 async function inflate(response) {
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes; // a host that served it with Content-Encoding: gzip
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const bytes = await response.arrayBuffer();
+  const head = new Uint8Array(bytes, 0, 2);
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return new Uint8Array(bytes); // a host sent it with Content-Encoding: gzip
+  const url = URL.createObjectURL(new Blob([INFLATER], { type: "text/javascript" }));
+  const worker = new Worker(url);
+  try {
+    const reply = await new Promise((resolve, reject) => {
+      worker.onmessage = ({ data }) => resolve(data);
+      worker.onerror = (event) => reject(new Error(event.message || "the inflating worker failed"));
+      worker.postMessage(bytes, [bytes]);
+    });
+    if (reply.error) throw new Error(`the snapshot does not inflate: ${reply.error}`);
+    return new Uint8Array(reply.memory);
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
 }
 
 async function readSnapshot(info) {
