@@ -83,3 +83,36 @@ def test_a_trap_after_run_reused_the_init_region_leaves_the_model_right(bundle):
             model.run(x)
         assert instance.functions["run"] is not run_then_trap  # a new instance: bytes written again, init() run
         assert_same_bits(model.run(x)["y"], want)
+
+
+def adversarial_mlp() -> onnx.ModelProto:
+    """Zero patterns at the edges of what in-place expansion allows: the last weight expanded (the
+    least room above it) has all its zeros first, so its values are read last; another has them
+    all last; the first is 6 elements (under the 8 a mask byte covers). Every weight is
+    float16-exact and at least 60 % zeros."""
+    from models import make_mlp
+
+    model = make_mlp([3, 2, 40, 33, 8, 8], batch=2, softmax=False)
+    for tensor in model.graph.initializer:
+        value = numpy_helper.to_array(tensor).copy()
+        if value.ndim == 2:
+            flat = value.reshape(-1)
+            zeros = int(np.ceil(0.6 * flat.size))
+            if tensor.name == "w2":
+                flat[-zeros:] = 0
+            else:
+                flat[:zeros] = 0
+        tensor.CopyFrom(numpy_helper.from_array(value.astype(np.float16).astype(np.float32), tensor.name))
+    return model
+
+
+def test_in_place_expansion_restores_every_bit_at_the_edges(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(adversarial_mlp().SerializeToString())
+    variants = ("fp32", "fp16", "fp32+prune", "fp16+prune", "int8", "int8+prune")
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b", variants=",".join(variants), options=Options(prune=0.5))
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())["variants"]
+    x = {"x": np.random.default_rng(4).standard_normal((2, 3)).astype(np.float32)}
+    for name, same_as in (("fp16", "fp32"), ("fp32+prune", "fp32"), ("fp16+prune", "fp32"), ("int8+prune", "int8")):
+        assert manifest[name]["init"] and manifest[name]["memory"]["pages"] <= manifest[same_as]["memory"]["pages"]
+        assert_same_bits(edgewasm.load(tmp_path / "b", name).run(x)["logits"],
+                         edgewasm.load(tmp_path / "b", same_as).run(x)["logits"])
