@@ -4,24 +4,47 @@
 ;; as onnxruntime's ConvInteger pads.
 
 ;; $u8_im2col: rows[p, t*cg .. (t+1)*cg) = x[ind[p, t] .. + cg), or cg copies of *zp where
-;; ind[p, t] = -1, for p < pixels and t < taps.
+;; ind[p, t] = -1, for p < pixels and t < taps; each row then ends with $row_pad copies of *zp
+;; (a row of taps * cg + row_pad bytes: the static int8 GEMM pads k to a multiple of 8 with zero
+;; weights, so its k loop has no tail; zp - zp adds 0).
 ;;   $ind   byte offset of pixels * taps i32 entries (edgewasm.backend.indirection, pixel_bytes =
 ;;          the tensor's channels): byte offsets relative to $x, -1 for padding
 ;;   $x     byte offset of the uint8 input's first channel of this group
 ;;   $cg    channels copied per tap (>= 1);  $zp: byte offset of the u8 zero point
-;;   $out   byte offset of pixels * taps * cg bytes; must not overlap x
+;;   $out   byte offset of pixels * (taps * cg + row_pad) bytes; must not overlap x
+;;   $row_pad  bytes of *zp after each row (>= 0)
+;; Copies under 16 bytes move byte by byte (a memory.copy call costs more than a first conv's
+;; 3 channels).
 (func $u8_im2col (param $pixels i32) (param $taps i32) (param $cg i32) (param $ind i32) (param $x i32)
-  (param $zp i32) (param $out i32)
-  (local $entries i32) (local $offset i32) (local $fill i32)
-  (local.set $entries (i32.mul (local.get $pixels) (local.get $taps)))
-  (if (i32.le_s (local.get $entries) (i32.const 0)) (then (return)))
+  (param $zp i32) (param $out i32) (param $row_pad i32)
+  (local $t i32) (local $offset i32) (local $fill i32) (local $src i32) (local $i i32) (local $step i32)
+  (if (i32.or (i32.le_s (local.get $pixels) (i32.const 0)) (i32.le_s (local.get $taps) (i32.const 0)))
+    (then (return)))
   (local.set $fill (i32.load8_u (local.get $zp)))
-  (loop $entry
-    (local.set $offset (i32.load (local.get $ind)))
-    (if (i32.eq (local.get $offset) (i32.const -1))
-      (then (memory.fill (local.get $out) (local.get $fill) (local.get $cg)))
-      (else (memory.copy (local.get $out) (i32.add (local.get $x) (local.get $offset)) (local.get $cg))))
-    (local.set $out (i32.add (local.get $out) (local.get $cg)))
-    (local.set $ind (i32.add (local.get $ind) (i32.const 4)))
-    (local.set $entries (i32.sub (local.get $entries) (i32.const 1)))
-    (br_if $entry (local.get $entries))))
+  (loop $pixel
+    (local.set $t (local.get $taps))
+    (loop $tap
+      (local.set $offset (i32.load (local.get $ind)))
+      (if (i32.lt_u (local.get $cg) (i32.const 16))
+        (then
+          ;; a padding tap reads the zero point byte cg times (step 0), others step through x
+          (local.set $step (i32.ne (local.get $offset) (i32.const -1)))
+          (local.set $src (select (i32.add (local.get $x) (local.get $offset)) (local.get $zp) (local.get $step)))
+          (local.set $i (i32.const 0))
+          (loop $bytes
+            (i32.store8 (i32.add (local.get $out) (local.get $i))
+              (i32.load8_u (i32.add (local.get $src) (i32.mul (local.get $i) (local.get $step)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $bytes (i32.lt_u (local.get $i) (local.get $cg)))))
+        (else
+          (if (i32.eq (local.get $offset) (i32.const -1))
+            (then (memory.fill (local.get $out) (local.get $fill) (local.get $cg)))
+            (else (memory.copy (local.get $out) (i32.add (local.get $x) (local.get $offset)) (local.get $cg))))))
+      (local.set $out (i32.add (local.get $out) (local.get $cg)))
+      (local.set $ind (i32.add (local.get $ind) (i32.const 4)))
+      (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+      (br_if $tap (local.get $t)))
+    (if (local.get $row_pad) (then (memory.fill (local.get $out) (local.get $fill) (local.get $row_pad))))
+    (local.set $out (i32.add (local.get $out) (local.get $row_pad)))
+    (local.set $pixels (i32.sub (local.get $pixels) (i32.const 1)))
+    (br_if $pixel (local.get $pixels))))

@@ -41,14 +41,16 @@ def test_im2col_gemm_is_qlinear_conv(case, per_channel):
     cg, mg, taps, pixels = c // group, m // group, kh * kw, oh * ow
     runner = KernelRunner("u8_im2col", "qu8_qc8w_gemm_4x8c2", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", pages=32)
     x_off, ind_off, zp_off = runner.put(x.reshape(-1), misalign=1), runner.put(ind), runner.put(np.array([x_zp], np.uint8))
-    rows_off = runner.alloc(pixels * taps * cg)
+    k = taps * cg
+    k_pad = -(-k // 8) * 8  # as the compiler: rows padded with x_zp against zero weights
+    rows_off = runner.alloc(pixels * k_pad)
     y_off = runner.put(np.full(pixels * m, 0xA5, np.uint8))
     gemm, pack = qu8_gemm_kernel(pixels, mg)  # the compiler's choice: 4x8c2, 4x4c2 or 1x4c2
     for g, mat in enumerate(group_matrices(w.astype(np.float32), group, False)):
-        packed = runner.put(pack(mat.astype(np.int8), bias[g * mg:(g + 1) * mg],
-                                               multiplier[g * mg:(g + 1) * mg].astype(np.float32)))
-        runner.call("u8_im2col", pixels, taps, cg, ind_off, x_off + g * cg, zp_off, rows_off)
-        runner.call(gemm, pixels, mg, taps * cg, rows_off, taps * cg, x_zp, packed, y_off + g * mg, m, y_zp, 0, 255)
+        packed = runner.put(pack(np.pad(mat.astype(np.int8), ((0, k_pad - k), (0, 0))), bias[g * mg:(g + 1) * mg],
+                                 multiplier[g * mg:(g + 1) * mg].astype(np.float32)))
+        runner.call("u8_im2col", pixels, taps, cg, ind_off, x_off + g * cg, zp_off, rows_off, k_pad - k)
+        runner.call(gemm, pixels, mg, k_pad, rows_off, k_pad, x_zp, packed, y_off + g * mg, m, y_zp, 0, 255)
     got = np.frombuffer(runner.read_bytes(y_off, pixels * m), np.uint8).reshape(oh, ow, m)
     want = ref.qlinear_conv_nhwc(x, x_zp, w, bias, multiplier, y_zp, strides, pads, dilations, group)
     np.testing.assert_array_equal(got, want)

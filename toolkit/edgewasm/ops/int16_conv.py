@@ -54,7 +54,7 @@ def lower(graph, node, program) -> None:
     for image in range(graph.info(q).shape[0]):
         for g in range(group):
             program.call("u8_im2col", [window.out_pixels, window.taps, 2 * cg, ind,
-                                       Ptr(q, image * in_image + 2 * g * cg), zero, rows], node.name)
+                                       Ptr(q, image * in_image + 2 * g * cg), zero, rows, 0], node.name)
             program.call(kernel, [window.out_pixels, mg, k, rows, 2 * k, Ptr(q_scale),
                                   Ptr(packed.tensor, int(offsets[g])), Ptr(y, image * out_image + 4 * g * mg),
                                   4 * out_channels, lo, hi], node.name)

@@ -131,7 +131,7 @@ def lower(graph, node, program) -> None:
     for image in range(batch):
         for g in range(group):
             program.call("u8_im2col", [window.out_pixels, window.taps, cg, ind, Ptr(q, image * in_image + g * cg),
-                                       params[1], rows], node.name)
+                                       params[1], rows, 0], node.name)
             program.call(kernel, [window.out_pixels, mg, k, rows, k, *params, Ptr(packed.tensor, int(offsets[g])),
                                   Ptr(y, image * out_image + 4 * g * mg), 4 * out_channels, lo, hi], node.name)
 

@@ -5,7 +5,8 @@ with onnxruntime's bits (checked against its QLinearConv on random inputs, scale
 w int8 per tensor or per output channel (quantize_static's per_channel), any strides, pads,
 dilations and group (depthwise included).
 
-Lowered as u8 im2col (u8_im2col.wat, padding = x_zp) + the requantizing GEMM of QLinearGemm
+Lowered as u8 im2col (u8_im2col.wat, padding = x_zp, rows padded with x_zp to a multiple of 8
+taps x channels, against zero weights) + the requantizing GEMM of QLinearGemm
 (qu8_gemm.wat) per image and group; a pointwise convolution is that GEMM straight over the
 pixels; a depthwise one (one output channel per input channel) is qu8_qc8w_dwconv_c16x2 (qu8_dwconv.wat). Imported from ONNX QLinearConv (quantize_static's QOperator format) and from the QDQ
 chain DequantizeLinear -> Conv(., DequantizeLinear(w) [, DequantizeLinear(b)]) -> QuantizeLinear,
@@ -149,7 +150,11 @@ def lower(graph, node, program) -> None:
         return
     batch = graph.info(xq).shape[0]
     kernel, pack = qu8_gemm_kernel(batch * window.out_pixels if window.is_pointwise else window.out_pixels, mg)
-    panels = [pack(m.astype(np.int8), bias[g * mg:(g + 1) * mg], mult[g * mg:(g + 1) * mg])
+    k = window.taps * cg
+    # im2col rows are padded with x_zp to a multiple of 8 (zero weights): the GEMM's k loop has no tail
+    k_pad = k if window.is_pointwise else -(-k // 8) * 8
+    panels = [pack(np.pad(m.astype(np.int8), ((0, k_pad - k), (0, 0))), bias[g * mg:(g + 1) * mg],
+                   mult[g * mg:(g + 1) * mg])
               for g, m in enumerate(group_matrices(w.astype(np.float32), group, False))]
     packed = program.weight(f"{y}__qu8_qc8w", np.concatenate(panels))
     offsets = np.cumsum([0] + [p.size for p in panels[:-1]])
@@ -160,16 +165,15 @@ def lower(graph, node, program) -> None:
             program.call(kernel, [pixels, mg, cg, Ptr(xq, g * cg), channels, x_zp, Ptr(packed.tensor, int(offsets[g])),
                                   Ptr(y, g * mg), out_channels, y_zp, 0, 255], node.name)
         return
-    k = window.taps * cg
-    rows = program.temp(f"{y}__im2col", window.out_pixels * k)
+    rows = program.temp(f"{y}__im2col", window.out_pixels * k_pad)
     zp = program.weight(f"__u8_{x_zp}", np.array([x_zp], np.uint8))
     ind = indirection_buffer(program, window, channels)
     in_image, out_image = math.prod(graph.info(xq).shape[1:]), math.prod(graph.info(y).shape[1:])
     for image in range(batch):
         for g in range(group):
             program.call("u8_im2col", [window.out_pixels, window.taps, cg, ind, Ptr(xq, image * in_image + g * cg),
-                                       zp, rows], node.name)
-            program.call(kernel, [window.out_pixels, mg, k, rows, k, x_zp, Ptr(packed.tensor, int(offsets[g])),
+                                       zp, rows, k_pad - k], node.name)
+            program.call(kernel, [window.out_pixels, mg, k_pad, rows, k_pad, x_zp, Ptr(packed.tensor, int(offsets[g])),
                                   Ptr(y, image * out_image + g * mg), out_channels, y_zp, 0, 255], node.name)
 
 
