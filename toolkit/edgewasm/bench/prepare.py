@@ -22,6 +22,7 @@ from .suite import SuiteModel
 
 INPUT_SEED = 0
 DISTILL_SEED, DISTILL_SAMPLES = 1, 512
+CALIBRATION_SAMPLES = 16  # rows of seeded random inputs that calibrate a static int8 variant (--calibrate)
 ONNX_FILE, BUNDLE_DIR, INPUTS_FILE = "model.onnx", "bundle", "inputs.json"
 ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT32: "int32",
                onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT8: "int8"}
@@ -63,26 +64,33 @@ class BenchModel:
                 for name, value in self.inputs.items()]
 
 
-def prepare_suite_model(entry: SuiteModel, workdir: Path, variants: list[str] | None = None) -> list[BenchModel]:
+def prepare_suite_model(entry: SuiteModel, workdir: Path, variants: list[str] | None = None,
+                        calibrate: bool = False) -> list[BenchModel]:
     inputs = entry.inputs() if entry.inputs else None
-    return _prepare_variants(entry.build(), entry.name, entry.description, "suite", workdir, variants, inputs)
+    return _prepare_variants(entry.build(), entry.name, entry.description, "suite", workdir, variants, inputs,
+                             calibrate)
 
 
 def prepare_file_model(path: Path, workdir: Path, taken: set[str],
-                       variants: list[str] | None = None) -> list[BenchModel]:
+                       variants: list[str] | None = None, calibrate: bool = False) -> list[BenchModel]:
     """A user's model: named after its file (made unique), symbolic dimensions fixed to 1."""
     from ..frontend.onnx import load_onnx, read_model_bytes
 
     proto = load_onnx(read_model_bytes(path), base_dir=Path(path).parent)
     name = _unique(re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(path).stem) or "model", taken)
-    return _prepare_variants(proto, name, f"{Path(path).name} (--model)", str(path), workdir, variants)
+    return _prepare_variants(proto, name, f"{Path(path).name} (--model)", str(path), workdir, variants,
+                             calibrate=calibrate)
 
 
 def _prepare_variants(proto: onnx.ModelProto, name: str, description: str, source: str, workdir: Path,
-                      variants: list[str] | None, inputs: dict[str, np.ndarray] | None = None) -> list[BenchModel]:
+                      variants: list[str] | None, inputs: dict[str, np.ndarray] | None = None,
+                      calibrate: bool = False) -> list[BenchModel]:
+    """One row per variant; with `calibrate`, int8 variants are static (calibrated on
+    CALIBRATION_SAMPLES rows of seeded random inputs) and their rows say so."""
     if not variants:
         return [_prepare(proto, name, description, source, workdir, inputs=inputs)]
-    return [_prepare(proto, f"{name}[{variant}]", description, source, workdir, variant, inputs)
+    return [_prepare(proto, f"{name}[{variant}{' static' if calibrate and variant.startswith('int8') else ''}]",
+                     description, source, workdir, variant, inputs, calibrate)
             for variant in variants]
 
 
@@ -94,7 +102,8 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def _prepare(proto: onnx.ModelProto, name: str, description: str, source: str, workdir: Path,
-             variant: str | None = None, inputs: dict[str, np.ndarray] | None = None) -> BenchModel:
+             variant: str | None = None, inputs: dict[str, np.ndarray] | None = None,
+             calibrate: bool = False) -> BenchModel:
     from ..compiler import compile_model
     from ..variants import Options
 
@@ -105,7 +114,9 @@ def _prepare(proto: onnx.ModelProto, name: str, description: str, source: str, w
     inputs = random_inputs(proto) if inputs is None else inputs
     batch = next((int(v.shape[0]) for v in inputs.values() if v.ndim), 1)
     model = BenchModel(name, description, source, batch, directory, inputs, variant)
-    options = Options(distill=teacher_inputs(proto)) if variant and "distill" in variant else None
+    options = Options(distill=teacher_inputs(proto) if variant and "distill" in variant else None,
+                      calibrate=teacher_inputs(proto, CALIBRATION_SAMPLES)
+                      if calibrate and variant and variant.startswith("int8") else None)
     try:
         manifest = compile_model(data, model.bundle, batch=1, name=name, variants=variant, options=options)
         manifest = json.loads(Path(manifest).read_text())
@@ -120,17 +131,17 @@ def _prepare(proto: onnx.ModelProto, name: str, description: str, source: str, w
     return model
 
 
-def teacher_inputs(proto: onnx.ModelProto) -> dict[str, np.ndarray]:
-    """About DISTILL_SAMPLES rows of seeded random inputs: batches stacked along the first axis."""
+def teacher_inputs(proto: onnx.ModelProto, samples: int = DISTILL_SAMPLES) -> dict[str, np.ndarray]:
+    """About `samples` rows of seeded random inputs: batches stacked along the first axis."""
     batches, rows = [], 0
-    for seed in range(DISTILL_SEED, DISTILL_SEED + DISTILL_SAMPLES):
+    for seed in range(DISTILL_SEED, DISTILL_SEED + samples):
         batch = random_inputs(proto, seed)
         first = next(iter(batch.values()), None)
         if first is None or first.ndim == 0:
             return batch  # nothing to stack along
         batches.append(batch)
         rows += first.shape[0]
-        if rows >= DISTILL_SAMPLES:
+        if rows >= samples:
             break
     return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
 
