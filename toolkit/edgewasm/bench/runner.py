@@ -45,6 +45,7 @@ class BenchOptions:
     models: list[str] = field(default_factory=lambda: list(SUITE_NAMES))
     model_files: list[Path] = field(default_factory=list)
     variants: list[str] = field(default_factory=list)  # compression recipes: one row per model and variant
+    calibrate: bool = False  # int8 variants static, calibrated on seeded random inputs
     engines: list[str] = field(default_factory=lambda: list(ENGINE_IDS))
     repeats: int = 5
     block_seconds: float = 0.25
@@ -195,11 +196,11 @@ class Bench:
         models = []
         for name in self.options.models:
             self.progress.show(f"compiling {name}")
-            models.extend(prepare_suite_model(suite_model(name), workdir, self.options.variants))
+            models.extend(prepare_suite_model(suite_model(name), workdir, self.options.variants, self.options.calibrate))
         taken = set(self.options.models)
         for path in self.options.model_files:
             self.progress.show(f"compiling {Path(path).name}")
-            rows = prepare_file_model(Path(path), workdir, taken, self.options.variants)
+            rows = prepare_file_model(Path(path), workdir, taken, self.options.variants, self.options.calibrate)
             taken.update(row.name.split("[")[0] for row in rows)
             models.extend(rows)
         for model in models:
@@ -444,7 +445,7 @@ def add_variant_speedups(models: list[dict]) -> None:
     for model in models:
         if model.get("variant") is None:
             continue
-        family = model["name"][: -len(f"[{model['variant']}]")]
+        family = model["name"].rsplit("[", 1)[0]  # "m[int8 static]": the row names its variant
         first = base.setdefault(family, model)
         for engine_id, result in model["results"].items():
             if engine_id not in EDGEWASM_ENGINES:
