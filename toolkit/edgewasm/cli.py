@@ -354,7 +354,7 @@ def cmd_bench(args) -> int:
         raise UsageError(f"no such ONNX file: {missing[0]}")
     options = BenchOptions(models=names(args.models, ("all",)), model_files=[Path(f) for f in args.model or []],
                            engines=names(args.engines, ENGINE_IDS), variants=names(args.variants, ()),
-                           repeats=args.repeats, cold_starts=args.cold_starts, ort_web_version=args.ort_web_version)
+                           calibrate=args.calibrate, repeats=args.repeats, cold_starts=args.cold_starts, ort_web_version=args.ort_web_version)
     if args.threads is not None:
         from .bench.threads import parse_threads
 
@@ -367,6 +367,7 @@ def cmd_bench(args) -> int:
          "--repeats", str(args.repeats), "--cold-starts", str(args.cold_starts)]
         + [a for f in args.model or [] for a in ("--model", f)]
         + (["--variants", ",".join(options.variants)] if options.variants else [])
+        + (["--calibrate"] if options.calibrate else [])
         + (["--threads", ",".join(map(str, options.threads))] if max(options.threads) > 1 else [])
         + (["--ort-web-version", args.ort_web_version] if "onnxruntime-web" in options.engines else [])
         + [a for flag in ("json", "html") if getattr(args, flag) for a in (f"--{flag}", getattr(args, flag))])
@@ -479,6 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", metavar="VARIANT,...",
                    help="compression variants to compare, one row each (e.g. fp32,int8,fp32+structured+distill; "
                         "distill fits seeded random inputs)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="int8 variants are static (--calibrate of compile), calibrated on 16 rows of seeded random inputs")
     p.add_argument("--repeats", type=int, default=5, help="timed blocks per engine and model (default 5)")
     p.add_argument("--cold-starts", type=int, default=1, help="cold starts per engine and model (default 1)")
     p.add_argument("--ort-web-version", default="1.30.0", help="npm version of onnxruntime-web (default 1.30.0)")
