@@ -153,6 +153,17 @@ def test_variants_are_rows_compared_with_the_first_variant():
     assert header.endswith("x fp32")
 
 
+def test_calibrate_makes_the_int8_rows_static():
+    """--calibrate: int8 variants are compiled static (uint8 from layer to layer) and named so; fp32 rows are not."""
+    options = BenchOptions(models=["digits-b64"], engines=["wasmtime"], repeats=1, variants=["fp32", "int8"],
+                           calibrate=True, microbenchmarks=False, warmup_seconds=0.02, block_seconds=0.01)
+    base, static = run_bench(options)["models"]
+    assert (base["name"], static["name"]) == ("digits-b64[fp32]", "digits-b64[int8 static]")
+    assert static["results"]["wasmtime"]["speedup_vs_variant"]["fp32"] > 0
+    assert main(["bench", "--models", "digits", "--engines", "wasmtime", "--variants", "fp32,int8", "--calibrate",
+                 "--repeats", "1", "--cold-starts", "0"]) == 0
+
+
 def test_bench_refuses_unknown_variants(capsys):
     assert main(["bench", "--models", "digits", "--engines", "wasmtime", "--variants", "fp32,fp64"]) == 2
     assert "'fp64' is not a precision" in capsys.readouterr().err
