@@ -162,6 +162,38 @@ async function bootPython(info) {
   return pyodide;
 }
 
+// The page's first model, fetched (and its module compiled) while Python starts. A page names it
+// with <link rel="preload" as="fetch" crossorigin href=".../manifest.json" data-edgewasm-model>
+// (data-edgewasm-model="VARIANT", default: the manifest's). Python's chunk loader takes these
+// responses by URL instead of fetching again, verifies them as always, and instantiates the module
+// compiled from the response it verified (runtime/chunks.py).
+function fetchModelsEarly() {
+  const early = (window.edgewasmEarly = new Map()); // url -> Promise<Response>, taken once
+  const compiled = (window.edgewasmEarlyModules = new Map()); // url -> Promise<WebAssembly.Module>
+  const start = (url) => {
+    const response = fetch(url);
+    early.set(url, response);
+    return response;
+  };
+  const fetchOne = async (link) => {
+    const manifestUrl = link.href;
+    const response = await start(manifestUrl);
+    if (!response.ok) return;
+    const manifest = await response.clone().json();
+    const variant = manifest.variants[link.dataset.edgewasmModel || manifest.default_variant];
+    if (!variant) return;
+    const moduleUrl = new URL(variant.module.file, manifestUrl).href;
+    const module = start(moduleUrl).then((r) => (r.ok ? r.clone() : Promise.reject(new Error(`HTTP ${r.status}`))));
+    const compiling = WebAssembly.compileStreaming(module);
+    compiling.catch(() => {}); // Python then compiles the bytes it fetched itself
+    compiled.set(moduleUrl, compiling);
+    for (const chunk of variant.weights) start(new URL(chunk.file, manifestUrl).href);
+  };
+  for (const link of document.querySelectorAll("link[data-edgewasm-model]")) {
+    fetchOne(link).catch((error) => console.info(`the model could not be fetched early (${link.href}): ${error}`));
+  }
+}
+
 function makeSnapshotWhenIdle(info) {
   if (!("caches" in self) || boot.path === "snapshot") return;
   const start = () => {
@@ -191,6 +223,7 @@ function registerServiceWorker() {
 
 async function main() {
   say("loading Python (Pyodide)…");
+  fetchModelsEarly();
   const info = await runtimeInfo();
   const pyodide = await bootPython(info);
   window.pyodide = pyodide;

@@ -106,6 +106,8 @@ def test_first_visit_predicts_samples_as_the_compiled_model_does(visit, manifest
     page = visit.page
     boot = visit.boot()
     assert (boot["path"], boot["restored"], boot["fallback"]) == ("snapshot", "baked", None)  # build.py baked it
+    # the model's files were fetched, and its module compiled, while Python started: the loader took them all
+    assert page.evaluate("[window.edgewasmEarly.size, pyodide.runPython('app.model.instance.compiled_early')]") == [0, True]
     assert 0 < boot["marks"]["pyodide"] <= boot["marks"]["wheel"] < boot["marks"]["model"] < boot["marks"]["firstResult"]
     print(f"\nfirst visit: page open to first result {boot['marks']['firstResult'] / 1000:.2f} s")
     assert page.get_by_test_id("first-result").get_attribute("data-ms") == str(boot["marks"]["firstResult"])

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from ..bundle import BundleSpec, TensorSpec, VariantSpec
 from ..errors import BundleError, ExecutionError, UnsupportedBrowserError
 from .adaptive import Choice, Context, Policy
-from .chunks import DEFAULT_CONCURRENCY, ChunkLoader, LoadReport, fetch_buffer
+from .chunks import DEFAULT_CONCURRENCY, ChunkLoader, LoadReport, fetch_buffer, take_compiled_early
 from .config import RuntimeConfig, page_memory_limit
 from .core import Model, decode_tensor, sidecar_variant
 from .monitor import LatencyMonitor
@@ -48,6 +48,7 @@ class BrowserInstance:
     def __init__(self, js_instance, fixed_memory: bool = False):
         import js
 
+        self.compiled_early = False  # True: from the page's compile while Python started (app.js)
         exports = js_instance.exports
         self.memory = exports.memory
         self.fixed_memory = fixed_memory
@@ -65,15 +66,27 @@ class BrowserInstance:
         self._views: dict[tuple[int, int], object] = {}
 
     @classmethod
-    async def create(cls, wasm: bytes) -> "BrowserInstance":
+    async def create(cls, wasm: bytes, compiled=None) -> "BrowserInstance":
+        """Instantiate `wasm`, or `compiled` (a promise of the module compiled from these very bytes)."""
         import js
 
+        module = None
+        if compiled is not None:
+            try:
+                module = await compiled
+            except JsException:  # the early compile failed: compile the verified bytes here
+                module = None
         try:
-            result = await js.WebAssembly.instantiate(_uint8array(wasm), js.Object.new())
+            if module is not None:
+                js_instance = await js.WebAssembly.instantiate(module, js.Object.new())
+            else:
+                js_instance = (await js.WebAssembly.instantiate(_uint8array(wasm), js.Object.new())).instance
         except JsException as exc:
             raise BundleError(f"the module does not compile or instantiate in this browser: {exc}") from None
         initial, maximum = memory_limits(wasm)
-        return cls(result.instance, fixed_memory=maximum == initial)
+        instance = cls(js_instance, fixed_memory=maximum == initial)
+        instance.compiled_early = module is not None
+        return instance
 
     @property
     def memory_bytes(self) -> int:
@@ -192,7 +205,7 @@ async def _load_variant(bundle: BundleSpec, loader: ChunkLoader, config: Runtime
             instance = await BrowserThreadedInstance.create(wasm, variant.pages, k)
             instance.threads_reason = why
         else:
-            instance = await BrowserInstance.create(wasm)
+            instance = await BrowserInstance.create(wasm, take_compiled_early(loader.url(variant.module)))
         _check_memory(variant, instance)
         # V8 runs the load-splat kernel loops faster; same bits (runtime/sandbox.py). Compiled
         # bundles only: a bring-your-own module owns every byte of its memory.

@@ -77,13 +77,39 @@ class LoadReport:
                 "cache_errors": list(self.cache_errors)}
 
 
+_COMPILED_EARLY: dict[str, object] = {}  # url -> the page's compile of the response fetch_buffer read
+
+
+def _take_early(url: str):
+    """The response the page started fetching while Python started (app.js), once; or None."""
+    import js
+
+    early = getattr(js, "edgewasmEarly", None)
+    response = early.get(url) if early is not None else None
+    if response is None:
+        return None
+    early.delete(url)
+    compiled = js.edgewasmEarlyModules.get(url)
+    if compiled is not None:
+        _COMPILED_EARLY[url] = compiled
+    return response
+
+
+def take_compiled_early(url: str):
+    """The page's WebAssembly.compileStreaming of the response `fetch_buffer(url)` read, or None.
+
+    Only a compile of that very response: the caller verified its bytes, so the module is theirs."""
+    return _COMPILED_EARLY.pop(url, None)
+
+
 async def fetch_buffer(url: str):
     """GET `url` -> its JS ArrayBuffer; HTTP errors and unreachable networks raise BundleError."""
     import js
     from pyodide.ffi import JsException
 
+    _COMPILED_EARLY.pop(url, None)
     try:
-        response = await js.fetch(url)
+        response = await (_take_early(url) or js.fetch(url))
     except JsException as exc:
         raise NetworkError(f"cannot fetch {url}: {exc}") from None
     if not response.ok:
