@@ -79,6 +79,15 @@ def test_the_page_has_one_control_per_input_and_escapes_names():
         assert testid in page
 
 
+@pytest.fixture(autouse=True)
+def baked(monkeypatch):
+    """The sites whose snapshot would be baked (in Node: tests/test_snapshot.py and the browser tests
+    cover that), recorded instead, so these tests stay fast."""
+    sites = []
+    monkeypatch.setattr("edgewasm.webpage.bake_snapshot", lambda site, log: sites.append(Path(site)))
+    return sites
+
+
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundles")
@@ -89,7 +98,7 @@ def bundles(tmp_path_factory):
     return out
 
 
-def test_edgewasm_web_stages_a_site_that_pins_and_samples_each_bundle(bundles, tmp_path, capsys):
+def test_edgewasm_web_stages_a_site_that_pins_and_samples_each_bundle(bundles, tmp_path, capsys, baked):
     x = np.arange(6, dtype=np.float32) / 7
     (bundles / "mlp" / "samples.json").write_text(json.dumps({"samples": [{"x": [1, 2]}, {"x": [x.tolist()]}]}))
     site = tmp_path / "deep" / "site"
@@ -98,6 +107,7 @@ def test_edgewasm_web_stages_a_site_that_pins_and_samples_each_bundle(bundles, t
     finally:
         (bundles / "mlp" / "samples.json").unlink()
     assert "wrote" in capsys.readouterr().out
+    assert baked == [site]
     index = json.loads((site / "models" / "index.json").read_text())
     assert index["models"] == ["mlp", "img"] and index["title"] == "Mine"
     for entry in index["bundles"]:
@@ -130,9 +140,9 @@ def test_edgewasm_web_stages_a_site_that_pins_and_samples_each_bundle(bundles, t
 def test_a_second_run_restages_the_same_site(bundles, tmp_path):
     site = tmp_path / "site"
     assert main(["web", str(bundles / "mlp"), "-o", str(site)]) == 0
-    first = (site / "sw.js").read_text()
-    assert main(["web", str(bundles / "mlp") + "/manifest.json", "-o", str(site)]) == 0
-    assert (site / "sw.js").read_text() == first  # same files, same build id
+    first = {p.relative_to(site): p.read_bytes() for p in (site / "models").rglob("*") if p.is_file()}
+    assert main(["web", str(bundles / "mlp") + "/manifest.json", "-o", str(site)]) == 0  # a manifest path works too
+    assert {p.relative_to(site): p.read_bytes() for p in (site / "models").rglob("*") if p.is_file()} == first
 
 
 def test_refusals_are_one_line_and_write_nothing(bundles, tmp_path, capsys):
@@ -164,6 +174,15 @@ def test_refusals_are_one_line_and_write_nothing(bundles, tmp_path, capsys):
     assert "cannot write the site" in refused(bundles / "mlp", "-o", blocker / "site")
     assert "inside the output" in refused(bundles / "mlp", "-o", bundles)
     assert main(["web", "-o", str(site)]) == 2  # no bundle at all: argparse's usage error
+
+
+def test_without_the_browser_extra_the_refusal_says_what_to_install(bundles, tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyodide_lock" else real(name, *a))
+    assert main(["web", str(bundles / "mlp"), "-o", str(tmp_path / "site")]) == 2
+    assert "pip install 'edgewasm[browser]'" in capsys.readouterr().err
 
 
 # -- the page's helpers, outside the browser ------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Callable
 
 from .bundle import LOW_PRECISION, BundleSpec, TensorSpec, parse_manifest, verify_bytes
 from .errors import BundleError, EdgewasmError
+from .snapshot import bake_snapshot
 from .webshell import SHELL_DIR, SiteError, seal, stage_shell
 
 # dtypes the page can read from and write to number fields (struct codes, little-endian)
@@ -287,5 +288,8 @@ def build_site(bundles: list[Path], site: Path, title: str | None = None, log: L
     for package_name, site_file in PAGE_FILES.items():
         if package_name != "page.html":
             shutil.copyfile(SHELL_DIR / package_name, site / site_file)
+    snapshot = bake_snapshot(site, log=log)  # a first visit restores Python from it (as the demo's does)
+    if snapshot:
+        log(f"Python memory snapshot: {snapshot.relative_to(site)} ({snapshot.stat().st_size / 1e6:.1f} MB gzip)")
     seal(site, log=log)
     return index

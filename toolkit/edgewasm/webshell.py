@@ -8,6 +8,7 @@ with `stage_shell`, add their page, then `seal` it. The shell's files are packag
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -86,6 +87,9 @@ def prepare_output(site: Path) -> Path:
 def stage_shell(site: Path, log: Log = print) -> Path:
     """Pyodide + the edgewasm wheel (in its lockfile), the boot files and `_headers` into `site`."""
     site = prepare_output(site)
+    if importlib.util.find_spec("pyodide_lock") is None:
+        raise SiteError("staging a site needs the browser extra (Pyodide's lockfile tooling): "
+                        "pip install 'edgewasm[browser]'")
     stage_runtime(site, log=log)
     for name in BOOT_FILES:
         source = SHELL_DIR / name
