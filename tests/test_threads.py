@@ -269,3 +269,38 @@ def test_row_and_elementwise_kernels_split_with_the_same_bits(tmp_path):
     split = {line.split()[1] for line in wat.splitlines() if line.strip().startswith(";;") and line.endswith("(split)")}
     assert split == {node.name for node in model.graph.node}, split
     check_every_thread_count(single, threaded, {"x": rows_input()})
+
+
+def test_independent_gemms_run_without_a_barrier_between_them_and_dependent_ones_with(tmp_path):
+    """Two GEMMs reading the same input and writing their own outputs need no barrier between them
+    (each thread may start the second while another still computes the first); a GEMM reading the
+    first one's output does."""
+    rng = np.random.default_rng(13)
+    weights = [numpy_helper.from_array((0.1 * rng.standard_normal(shape)).astype(np.float32), name)
+               for name, shape in (("w1", (300, 200)), ("w2", (300, 200)), ("w3", (200, 136)))]
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["a"], name="first"),
+             helper.make_node("MatMul", ["x", "w2"], ["b"], name="second"),  # independent of first
+             helper.make_node("MatMul", ["a", "w3"], ["c"], name="third")]  # reads first's output
+    graph = helper.make_graph(nodes, "pair", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64, 300])],
+                              [helper.make_tensor_value_info("b", TensorProto.FLOAT, [64, 200]),
+                               helper.make_tensor_value_info("c", TensorProto.FLOAT, [64, 136])], weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    single, threaded = build_pair(tmp_path, model, wat=True)
+    run = (threaded / "fp32" / "model.wat").read_text().split("(func $__run", 1)[1]
+    steps = [line.split()[1] if ";;" in line else "barrier" for line in run.splitlines()
+             if line.strip().startswith(";;") and line.endswith("(split)") or "call $__barrier" in line]
+    assert steps[:5] == ["first", "second", "barrier", "third", "barrier"], steps
+    x = rng.standard_normal((64, 300)).astype(np.float32)
+    for _ in range(5):  # a missing barrier is a race: give it chances to show
+        check_every_thread_count(single, threaded, {"x": x})
+
+
+def test_barrier_dependence_of_byte_ranges():
+    from edgewasm.backend.threads import _independent
+
+    earlier = [([(0, 100), (1000, 2000)], [(200, 300)])]  # read 0-100 and 1000-2000, wrote 200-300
+    assert _independent(([(0, 100)], [(300, 400)]), earlier)  # reads what it read, writes elsewhere
+    assert not _independent(([(250, 260)], [(300, 400)]), earlier)  # reads what it wrote
+    assert not _independent(([(500, 600)], [(50, 60)]), earlier)  # overwrites what it reads
+    assert not _independent(([(500, 600)], [(299, 301)]), earlier)  # overwrites what it wrote
+    assert _independent(([(300, 400)], [(100, 200)]), earlier)  # ranges are half-open

@@ -85,6 +85,14 @@ def test_transformer_same_bits_in_the_page(browser, tmp_path):
     check(browser, single, threaded, inputs)
 
 
+def test_winograd_gemms_without_barriers_between_them_same_bits_in_the_page(browser, tmp_path):
+    from cnn_models import make_resnet
+
+    single, threaded = build(tmp_path, make_resnet(stages=(1, 1), widths=(32, 40), resolution=97, classes=7))
+    name = json.loads((single / "manifest.json").read_text())["variants"]["fp32"]["inputs"][0]["name"]
+    check(browser, single, threaded, {name: np.random.default_rng(8).standard_normal((1, 3, 97, 97)).astype(np.float32)})
+
+
 def test_row_and_elementwise_splits_same_bits_in_the_page(browser, tmp_path):
     from test_threads import rows_input, rows_model
 

@@ -36,7 +36,7 @@ from ..runtime.threads import (ABORT_OFFSET, COUNT_OFFSET, GENERATION_OFFSET, MA
 from .codegen import BRANCH_MARKERS, _arg, _function, dispatch_call, loop_variant_kernels
 from .kernels import wat_functions
 from .plan import MemoryPlan
-from .program import Call, Program
+from .program import Call, Program, Ptr
 
 MAX_THREADS = 64
 MIN_SPLIT_WORK = 1 << 16  # multiply-adds below which a call stays on thread 0 (a barrier costs a few us)
@@ -200,11 +200,22 @@ def _body(program: Program, plan: MemoryPlan, statuses: dict[str, int]) -> list[
              "    (if (i32.ge_u (local.get $t) (local.get $k)) (then (return (i32.const 0))))",
              f"    (if (i32.eqz (local.get $t)) (then (i32.store (i32.const {STATUS_OFFSET}) (i32.const 0))))"]
     solo: list[Call] = []
+    # The split calls since the last barrier, as (reads, writes) byte ranges; None: a barrier is not
+    # pending. A split call whose ranges touch none of theirs (a Winograd block's 16 GEMMs) needs no
+    # barrier before it: no thread reads or overwrites what another may still be working on.
+    pending: list[tuple[list, list]] | None = None
 
     def barrier() -> None:
+        nonlocal pending
+        pending = None
         lines.append("    (call $__barrier (local.get $t) (local.get $k))")
 
+    def settle() -> None:
+        if pending is not None:
+            barrier()
+
     def flush() -> None:
+        settle()
         if not solo:
             return
         lines.append("    (if (i32.eqz (local.get $t)) (then (block $solo")
@@ -231,15 +242,47 @@ def _body(program: Program, plan: MemoryPlan, statuses: dict[str, int]) -> list[
             flush()
             lines.append("    " + BRANCH_MARKERS[call.kernel].format(*(_arg(a, plan) for a in call.args)))
         elif spec is not None:
-            flush()
+            if solo:
+                flush()
+            ranges = _ranges(call, plan)
+            if pending is not None and (ranges is None or not _independent(ranges, pending)):
+                barrier()
             lines.append(f"    ;; {call.node} (split)")
             lines += _split_call(call, spec, plan)
-            barrier()
+            pending = None if ranges is None else (pending or []) + [ranges]
+            if ranges is None:  # nothing known about what it touches: meet right after it
+                barrier()
         else:
             solo.append(call)
     flush()
     lines.append("    (i32.const 0))")
     return lines
+
+
+def _ranges(call: Call, plan: MemoryPlan) -> tuple[list, list] | None:
+    """([reads], [writes]) as [start, end) byte ranges of a GEMM call, or None for other kernels."""
+    if call.kernel not in GEMMS:
+        return None
+    m, n, k, a, a_stride, w, c, c_stride = call.args[:8]
+    if not all(isinstance(v, int) for v in (m, n, k, a_stride, c_stride)):
+        return None
+    at = [plan.offsets[v.tensor] + v.offset if isinstance(v, Ptr) else v for v in (a, w, c)]
+    if not all(isinstance(v, int) for v in at):
+        return None
+    a, w, c = at
+    reads = [(a, a + (m - 1) * a_stride + 4 * k), (w, w + -(-n // 8) * (k + 1) * 32)]
+    return reads, [(c, c + (m - 1) * c_stride + 4 * n)]
+
+
+def _independent(ranges: tuple[list, list], earlier: list[tuple[list, list]]) -> bool:
+    """True when a call reading/writing `ranges` may run while the `earlier` calls still run: it
+    writes nothing they read or write, and reads nothing they write."""
+    reads, writes = ranges
+
+    def overlap(x: list, y: list) -> bool:
+        return any(s1 < e2 and s2 < e1 for s1, e1 in x for s2, e2 in y)
+
+    return not any(overlap(writes, r + w) or overlap(reads, w) for r, w in earlier)
 
 
 def emit_threaded_module(program: Program, plan: MemoryPlan, threads: int, profile: bool = False) -> str:
