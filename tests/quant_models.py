@@ -181,3 +181,17 @@ def activation_cnn(seed: int = 0):
              helper.make_node("Conv", ["h2", "w3"], ["c3"]),
              helper.make_node("Add", ["c3", "c0"], ["y"])]
     return make_model(nodes, [("x", [2, 3, 9, 9])], [("y", [2, 8, 9, 9])], constants, "activation_cnn")
+
+
+def residual_cnn(seed: int = 0):
+    """conv0 -> Relu -> conv1 -> Relu -> conv2, + conv0's output -> Relu -> conv3, + that sum -> y:
+    two residual Adds (one with a Relu, one without), as a ResNet block chain."""
+    rng = np.random.default_rng(seed)
+    w = lambda *shape: (rng.standard_normal(shape) * 0.3).astype(np.float32)  # noqa: E731
+    constants = {f"w{i}": w(6, 6 if i else 3, 3, 3) for i in range(4)} | {f"b{i}": w(6) for i in range(4)}
+    conv = lambda x, i: helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [f"c{i}"], pads=[1, 1, 1, 1])  # noqa: E731
+    nodes = [conv("x", 0), helper.make_node("Relu", ["c0"], ["r0"]), conv("r0", 1),
+             helper.make_node("Relu", ["c1"], ["r1"]), conv("r1", 2),
+             helper.make_node("Add", ["c2", "r0"], ["s0"], name="add0"), helper.make_node("Relu", ["s0"], ["r2"]),
+             conv("r2", 3), helper.make_node("Add", ["c3", "r2"], ["y"], name="add1")]
+    return make_model(nodes, [("x", [2, 3, 8, 8])], [("y", [2, 6, 8, 8])], constants, "residual_cnn")

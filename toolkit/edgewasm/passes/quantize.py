@@ -236,11 +236,13 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
             del graph.tensors[y]
     graph.nodes = nodes
     tables = fold_lookup_tables(graph)
+    adds = fold_residual_adds(graph)
     samples = len(next(iter(data.values())))
     return graph, {"pass": "int8 static", "calibration_samples": samples, "calibration": "min/max",
                    "activations": "uint8 per tensor, calibrated",
                    "weights": "int8 symmetric per output column (dense) or output channel (convolution)",
-                   "layers": report, **({"lookup_tables": tables} if tables else {})}
+                   "layers": report, **({"lookup_tables": tables} if tables else {}),
+                   **({"residual_adds": adds} if adds else {})}
 
 
 def fold_lookup_tables(graph: Graph) -> list[str]:
@@ -274,6 +276,80 @@ def fold_lookup_tables(graph: Graph) -> list[str]:
             del graph.tensors[f]
         folded.append(" -> ".join(["Dequantize", *(n.op for n in chain), "Quantize"]) + f" ({chain[0].name})")
     return folded
+
+
+def fold_residual_adds(graph: Graph) -> list[str]:
+    """Add(a, b) [-> Relu] -> Quantize, where a and b both have a uint8 twin (the input of the
+    Dequantize that made them, or the output of a Quantize that reads them), becomes QLinearAdd of
+    the twins (ops/qlinear_add.py): one pass over uint8 instead of dequantizing both operands. As in
+    onnxruntime's QDQ graphs, an operand is then its quantized value; a float reader left of the
+    output gets a Dequantize of it. Dequantizes nobody reads any more are dropped."""
+    twin: dict[str, tuple[str, float, int]] = {}  # float tensor -> (its uint8 twin, scale, zero point)
+    for node in graph.nodes:
+        if node.op in ("Quantize", "Dequantize"):
+            f, q = (node.inputs[0], node.outputs[0]) if node.op == "Quantize" else (node.outputs[0], node.inputs[0])
+            twin.setdefault(f, (q, node.attrs["scale"], int(node.attrs["zero_point"])))
+    folded = []
+    for add in [n for n in graph.nodes if n.op == "Add"]:
+        a, b = add.inputs
+        if a not in twin or b not in twin or graph.info(a).shape != graph.info(b).shape \
+                or graph.info(add.outputs[0]).dtype != "float32" or graph.is_graph_output(add.outputs[0]):
+            continue
+        chain, r = [add], add.outputs[0]
+        users = graph.consumers(r)
+        if len(users) == 1 and users[0].op == "Clamp" and users[0].attrs["min"] == 0 \
+                and users[0].attrs["max"] == float("inf"):
+            chain.append(users[0])
+            r = users[0].outputs[0]
+        quantize = next((n for n in graph.consumers(r) if n.op == "Quantize"), None)
+        if quantize is None or (len(chain) == 2 and graph.is_graph_output(r)):
+            continue
+        (qa, sa, za), (qb, sb, zb) = twin[a], twin[b]
+        attrs = {"a_scale": sa, "a_zp": za, "b_scale": sb, "b_zp": zb, "y_scale": quantize.attrs["scale"],
+                 "y_zp": int(quantize.attrs["zero_point"]), "relu": len(chain) == 2}
+        position = graph.nodes.index(add)
+        for node in chain + [quantize]:
+            graph.nodes.remove(node)
+        new = [Node("QLinearAdd", [qa, qb], list(quantize.outputs), attrs, add.name)]
+        if graph.consumers(r) or graph.is_graph_output(r):
+            new.append(Node("Dequantize", list(quantize.outputs), [r],
+                            {"scale": attrs["y_scale"], "zero_point": attrs["y_zp"]}, f"{add.name} dequantize output"))
+        if len(chain) == 2:
+            del graph.tensors[add.outputs[0]]
+        if not (graph.consumers(r) or graph.is_graph_output(r)):
+            del graph.tensors[r]
+        graph.nodes[position:position] = new
+        folded.append(f"{add.name or add.outputs[0]}" + (" + Relu" if len(chain) == 2 else ""))
+    if folded:
+        _drop_unread_dequantizes(graph)
+        _order(graph)
+    return folded
+
+
+def _drop_unread_dequantizes(graph: Graph) -> None:
+    while True:
+        dead = [n for n in graph.nodes if n.op == "Dequantize" and not graph.consumers(n.outputs[0])
+                and not graph.is_graph_output(n.outputs[0])]
+        if not dead:
+            return
+        for node in dead:
+            graph.nodes.remove(node)
+            del graph.tensors[node.outputs[0]]
+
+
+def _order(graph: Graph) -> None:
+    """A stable topological order (a QLinearAdd may read a twin that a later Quantize makes)."""
+    ready = {t.name for t in graph.inputs} | set(graph.constants)
+    pending, ordered = list(graph.nodes), []
+    while pending:
+        for i, node in enumerate(pending):
+            if all(not x or x in ready for x in node.inputs):
+                ordered.append(pending.pop(i))
+                ready.update(node.outputs)
+                break
+        else:
+            raise CompressionError("static int8: the quantized graph has a cycle")
+    graph.nodes = ordered
 
 
 def _follows_uint8(graph: Graph, node: Node) -> bool:
