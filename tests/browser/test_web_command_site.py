@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.browser
 EXTRAS = "browser"
 ALSO = ["onnxruntime"]  # `edgewasm check` compares with it
 READY = re.compile(r"^(ready|error.*)$")
+MODELS = ("mlp", "img", "pic", "vec")
 
 
 def _log(message: str) -> None:
@@ -85,15 +87,18 @@ def in_venv(venv: Path, cwd: Path, *args: str, timeout: float = 120) -> subproce
 
 @pytest.fixture(scope="module")
 def bundles(venv, tmp_path_factory):
-    """Two bundles compiled by the installed edgewasm: an MLP (number fields) and a 12x12 one-channel
-    image model (a drawing canvas)."""
+    """Bundles compiled by the installed edgewasm, one per control: an MLP (number fields), a 12x12
+    one-channel image model (a drawing canvas), a 3x8x8 one (an image picker) and an MLP on 80 values
+    (a file picker)."""
     out = tmp_path_factory.mktemp("installed")
     (out / "mlp.onnx").write_bytes(make_mlp([6, 5, 4]).SerializeToString())
     (out / "img.onnx").write_bytes(make_flatten_reshape(1, 12, 12, 10).SerializeToString())
+    (out / "pic.onnx").write_bytes(make_flatten_reshape(3, 8, 8, 6, seed=1).SerializeToString())
+    (out / "vec.onnx").write_bytes(make_mlp([80, 5, 3], seed=2).SerializeToString())
     where = in_venv(venv, out, "python", "-c", "import edgewasm; print(edgewasm.__file__)")
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(venv), "edgewasm must come from the venv, not the checkout"
-    for name in ("mlp", "img"):
+    for name in MODELS:
         done = in_venv(venv, out, "edgewasm", "compile", f"{name}.onnx", "-o", name)
         assert done.returncode == 0, done.stderr
     return out
@@ -147,6 +152,17 @@ def shown_bytes(page, model: str) -> dict[str, bytes]:
             for i in range(rows.count())}
 
 
+def png(rgb: np.ndarray) -> bytes:
+    """An 8-bit RGB PNG of an [H, W, 3] uint8 array (no colour profile: sRGB, as the canvas is)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    h, w, _ = rgb.shape
+    rows = b"".join(b"\0" + rgb[y].tobytes() for y in range(h))
+    header = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
 def wait_ready(page) -> None:
     status = page.get_by_test_id("status")
     status.filter(has_text=READY).wait_for(timeout=120_000)
@@ -160,11 +176,11 @@ def wait_runs(page, model: str, runs: int) -> None:
 
 def test_a_site_from_the_installed_wheel_predicts_online_and_offline(venv, bundles, browser, tmp_path):
     site = tmp_path / "site"
-    done = in_venv(venv, tmp_path, "edgewasm", "web", str(bundles / "mlp"), str(bundles / "img"), "-o", str(site),
+    done = in_venv(venv, tmp_path, "edgewasm", "web", *(str(bundles / name) for name in MODELS), "-o", str(site),
                    "--title", "Installed")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "service worker:" in done.stderr and "staging" in done.stderr  # progress of the long steps
-    expected = {name: wasmtime_bytes(bundles / name, page_sample(site, name)) for name in ("mlp", "img")}
+    expected = {name: wasmtime_bytes(bundles / name, page_sample(site, name)) for name in MODELS}
     server = serve_static(site)
     page = browser.new_page(f"http://127.0.0.1:{server.server_address[1]}")
     errors: list[str] = []
@@ -174,12 +190,13 @@ def test_a_site_from_the_installed_wheel_predicts_online_and_offline(venv, bundl
         wait_ready(page)
         assert page.evaluate("crossOriginIsolated"), "the static server's _headers should isolate the page"
         assert page.title() == "Installed"
-        for name in ("mlp", "img"):
+        for name in MODELS:
             assert shown_bytes(page, name) == expected[name], name
             assert re.fullmatch(r"\d+\.\d{3} ms \(fp32\)", page.locator(
                 f'[data-testid="latency"][data-model="{name}"]').text_content())
         assert page.get_by_test_id("progress-mlp-module").get_attribute("data-state") == "done"
-        assert page.locator('[data-widget="canvas"] canvas').count() == 1
+        assert [page.locator(f'[data-widget="{kind}"]').count() for kind in ("numbers", "canvas", "image", "file")] \
+            == [1, 1, 1, 1]
         assert page.locator('[data-widget="numbers"] input[type=number]').count() == 6
 
         # an edited number field predicts again, with wasmtime's bits for the edited input
@@ -200,11 +217,24 @@ def test_a_site_from_the_installed_wheel_predicts_online_and_offline(venv, bundl
         wait_runs(page, "img", 2)
         assert shown_bytes(page, "img") != expected["img"]
 
+        # a picked image, RGB / 255 in NCHW, and a picked .npy: wasmtime's bits for exactly those inputs
+        rgb = np.random.default_rng(5).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+        (tmp_path / "pic.png").write_bytes(png(rgb))
+        page.locator('[data-model="pic"][data-input="x"] input[type=file]').set_input_files(tmp_path / "pic.png")
+        wait_runs(page, "pic", 2)
+        pixels = (rgb.transpose(2, 0, 1).astype(np.float64) * (1 / 255)).astype(np.float32)
+        assert shown_bytes(page, "pic") == wasmtime_bytes(bundles / "pic", {"x": pixels.tobytes()})
+        values = np.random.default_rng(6).standard_normal((1, 80)).astype(np.float32)
+        np.save(tmp_path / "vec.npy", values)
+        page.locator('[data-model="vec"][data-input="x"] input[type=file]').set_input_files(tmp_path / "vec.npy")
+        wait_runs(page, "vec", 2)
+        assert shown_bytes(page, "vec") == wasmtime_bytes(bundles / "vec", {"x": values.tobytes()})
+
         page.wait_for_function("navigator.serviceWorker.ready.then(() => true)", timeout=60_000)
         page.context.set_offline(True)
         page.reload()
         wait_ready(page)
-        for name in ("mlp", "img"):
+        for name in MODELS:
             assert shown_bytes(page, name) == expected[name], f"{name} offline"
         assert errors == []
     finally:
