@@ -187,7 +187,7 @@ class KerasBuilder:
     """
 
     def __init__(self, proto: onnx.ModelProto):
-        self.proto = onnx.shape_inference.infer_shapes(proto)
+        self.proto = onnx.shape_inference.infer_shapes(proto, data_prop=True)  # Shape->Concat->Reshape too
         graph = self.proto.graph
         self.consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
         self.shapes = {}
@@ -229,12 +229,19 @@ class KerasBuilder:
                 x, nhwc = self.get(self.gelus[node.output[0]])
                 self.values[node.output[0]] = (keras.activations.gelu(x, approximate=False), nhwc)
                 continue
+            if self._fold_constant(node):
+                continue
             handler = getattr(self, f"op_{node.op_type}", None)
             if handler is None or node.domain not in ("", "ai.onnx"):
                 raise NoTwin(f"no twin: the Keras builder has no {node.op_type} (node {node.name!r})")
             result = handler(node, {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute})
             if result is not None:
                 self.values[node.output[0]] = result
+            for name in node.output:  # shapes inference left open are known once the layer is built
+                if name in self.values and None in (self.shapes.get(name) or [None]):
+                    tensor, nhwc = self.values[name]
+                    dims = list(tensor.shape)
+                    self.shapes[name] = [dims[i] for i in NHWC_TO_NCHW] if nhwc else dims
         outputs, out_perms = [], []
         for value in graph.output:
             tensor, nhwc = self.values[value.name]
@@ -317,6 +324,36 @@ class KerasBuilder:
     def plain(self, name: str):
         return self.get(name, nhwc=False)[0]
 
+    def _fold_constant(self, node) -> bool:
+        """Index math on static shapes (Shape, Gather, Concat, Range... of constants): computed here,
+        with onnx's reference evaluator, so the twin holds only the layers."""
+        if node.op_type == "Shape" and None not in (self.shapes.get(node.input[0]) or [None]):
+            attrs = {a.name: a.i for a in node.attribute}
+            shape = np.array(self.shapes[node.input[0]], np.int64)
+            self.consts[node.output[0]] = shape[attrs.get("start", 0):attrs.get("end")]
+            return True
+        if node.op_type == "Constant":
+            attr = node.attribute[0]
+            self.consts[node.output[0]] = (numpy_helper.to_array(attr.t) if attr.name == "value"
+                                           else np.array(onnx.helper.get_attribute_value(attr)))
+            return True
+        inputs = [n for n in node.input if n]
+        if not inputs or any(n not in self.consts for n in inputs) or any(
+                a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute):
+            return False
+        from onnx.reference import ReferenceEvaluator
+
+        graph = onnx.helper.make_graph(
+            [node], "fold", [onnx.helper.make_tensor_value_info(n, onnx.helper.np_dtype_to_tensor_dtype(
+                self.consts[n].dtype), self.consts[n].shape) for n in dict.fromkeys(inputs)],
+            [onnx.helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.output if o])
+        opsets = [onnx.helper.make_opsetid(o.domain, o.version) for o in self.proto.opset_import]
+        folded = ReferenceEvaluator(onnx.helper.make_model(graph, opset_imports=opsets)).run(
+            None, {n: self.consts[n] for n in dict.fromkeys(inputs)})
+        for name, value in zip([o for o in node.output if o], folded):
+            self.consts[name] = np.asarray(value)
+        return True
+
     def fold(self, node, value: np.ndarray) -> None:
         """A node whose inputs are all constants becomes a constant."""
         self.consts[node.output[0]] = value
@@ -330,8 +367,10 @@ class KerasBuilder:
 
     def op_Conv(self, node, attrs):
         keras = self.keras
-        x, nhwc = self.get(node.input[0], nhwc=True)
         w = self.const(node.input[1])
+        if w is not None and w.ndim == 3:
+            return self._conv1d(node, attrs, w)
+        x, nhwc = self.get(node.input[0], nhwc=True)
         if w is None or w.ndim != 4 or not nhwc:
             raise NoTwin(f"no twin: only 2-D convolutions with constant weights ({node.name!r})")
         b = self.const(node.input[2]) if len(node.input) > 2 else None
@@ -362,6 +401,62 @@ class KerasBuilder:
         y = layer(x)
         layer.set_weights(weights + ([b] if b is not None else []))
         return y, True
+
+    def _conv1d(self, node, attrs, w):
+        """Conv1d (a Whisper stem): NCL kept as the graph has it, transposed around a Conv1D."""
+        keras = self.keras
+        if attrs.get("group", 1) != 1 or tuple(attrs.get("dilations", (1,))) != (1,):
+            raise NoTwin(f"no twin: grouped or dilated Conv1d ({node.name!r})")
+        b = self.const(node.input[2]) if len(node.input) > 2 else None
+        pads = list(attrs.get("pads", (0, 0)))
+        x = self.ops.transpose(self.plain(node.input[0]), (0, 2, 1))
+        if any(pads):
+            x = keras.layers.ZeroPadding1D((pads[0], pads[1]))(x)
+        layer = keras.layers.Conv1D(w.shape[0], w.shape[2], strides=tuple(attrs.get("strides", (1,))),
+                                    padding="valid", use_bias=b is not None)
+        y = layer(x)
+        layer.set_weights([np.transpose(w, (2, 1, 0))] + ([b] if b is not None else []))
+        return self.ops.transpose(y, (0, 2, 1)), False
+
+    def op_ConvTranspose(self, node, attrs):
+        keras = self.keras
+        x, nhwc = self.get(node.input[0], nhwc=True)
+        w = self.const(node.input[1])
+        b = self.const(node.input[2]) if len(node.input) > 2 else None
+        if (w is None or w.ndim != 4 or not nhwc or attrs.get("group", 1) != 1 or any(attrs.get("pads", (0,)))
+                or any(attrs.get("output_padding", (0,))) or tuple(attrs.get("dilations", (1, 1))) != (1, 1)
+                or "output_shape" in attrs):
+            raise NoTwin(f"no twin: only unpadded, ungrouped 2-D ConvTranspose ({node.name!r})")
+        cin, cout, kh, kw = w.shape
+        layer = keras.layers.Conv2DTranspose(cout, (kh, kw), strides=tuple(attrs.get("strides", (1, 1))),
+                                             padding="valid", use_bias=b is not None)
+        y = layer(x)
+        layer.set_weights([np.transpose(w, (2, 3, 1, 0))] + ([b] if b is not None else []))
+        return y, True
+
+    def op_Resize(self, node, attrs):
+        """Bilinear (half-pixel) to any size, nearest (asymmetric floor) by integer factors."""
+        x, nhwc = self.get(node.input[0], nhwc=True)
+        out = self.shapes.get(node.output[0])
+        sizes = self.const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+        if (not out or None in out) and sizes is not None:
+            out = [int(d) for d in sizes]
+        if not nhwc or not out or None in out:
+            raise NoTwin(f"no twin: Resize of a non-image or to a run-time size ({node.name!r})")
+        text = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in attrs.items()}
+        mode = text.get("mode", "nearest")
+        transform = text.get("coordinate_transformation_mode", "half_pixel")
+        size = (out[2], out[3])
+        if mode == "linear" and transform in ("half_pixel", "pytorch_half_pixel") and not text.get("antialias", 0):
+            return self.ops.image.resize(x, size, interpolation="bilinear"), True
+        height, width = self.shapes[node.input[0]][2:]
+        factors = (size[0] // height, size[1] // width)
+        nearest_ok = (transform == "asymmetric" and text.get("nearest_mode", "round_prefer_floor") == "floor") or (
+            transform in ("half_pixel", "pytorch_half_pixel") and text.get("nearest_mode", "round_prefer_floor")
+            == "round_prefer_floor")
+        if mode == "nearest" and nearest_ok and factors[0] * height == size[0] and factors[1] * width == size[1]:
+            return self.keras.layers.UpSampling2D(factors, interpolation="nearest")(x), True
+        raise NoTwin(f"no twin: Resize mode {mode} / {transform} ({node.name!r})")
 
     def op_BatchNormalization(self, node, attrs):
         x, nhwc = self.get(node.input[0])
@@ -455,25 +550,27 @@ class KerasBuilder:
         return fn(a, b), want_nhwc
 
     def _nhwc_const(self, value, name):
-        if not isinstance(value, np.ndarray) or value.ndim == 4 or value.ndim == 0:
+        """A constant broadcast against an NHWC-stored tensor: numpy's broadcast to rank 4, then NHWC."""
+        if not isinstance(value, np.ndarray) or value.ndim in (0, 4):  # scalars; rank 4: get() did it
             return value
-        if value.ndim == 3:  # (C, 1, 1) against NCHW
-            return np.transpose(value[None], NCHW_TO_NHWC)[0]
-        if value.size == 1:
-            return value.reshape(())
-        raise NoTwin(f"no twin: a rank-{value.ndim} constant {name!r} broadcast against an image tensor")
+        if value.ndim > 4:
+            raise NoTwin(f"no twin: a rank-{value.ndim} constant {name!r} broadcast against an image tensor")
+        if value.ndim < 4:
+            value = value.reshape((1,) * (4 - value.ndim) + value.shape)
+            return np.transpose(value, NCHW_TO_NHWC)
+        return value
 
     def op_Add(self, node, attrs):
-        return self._binary(node, lambda a, b: a + b, np.add)
+        return self._binary(node, self.ops.add, np.add)
 
     def op_Sub(self, node, attrs):
-        return self._binary(node, lambda a, b: a - b, np.subtract)
+        return self._binary(node, self.ops.subtract, np.subtract)
 
     def op_Mul(self, node, attrs):
-        return self._binary(node, lambda a, b: a * b, np.multiply)
+        return self._binary(node, self.ops.multiply, np.multiply)
 
     def op_Div(self, node, attrs):
-        return self._binary(node, lambda a, b: a / b, np.divide)
+        return self._binary(node, self.ops.divide, np.divide)
 
     def _unary(self, node, fn):
         x, nhwc = self.get(node.input[0])
@@ -498,11 +595,11 @@ class KerasBuilder:
     def op_HardSigmoid(self, node, attrs):
         alpha, beta = attrs.get("alpha", 0.2), attrs.get("beta", 0.5)
         if np.isclose(alpha, 1 / 6) and beta == 0.5:
-            return self._unary(node, self.keras.activations.hard_sigmoid)
+            return self._unary(node, self.ops.hard_sigmoid)
         return self._unary(node, lambda x: self.ops.clip(x * alpha + beta, 0.0, 1.0))
 
     def op_HardSwish(self, node, attrs):
-        return self._unary(node, self.keras.activations.hard_silu)
+        return self._unary(node, self.ops.hard_silu)
 
     def op_Tanh(self, node, attrs):
         return self._unary(node, self.ops.tanh)
@@ -513,6 +610,37 @@ class KerasBuilder:
     def op_Gelu(self, node, attrs):
         approximate = attrs.get("approximate", b"none") in (b"tanh", "tanh")
         return self._unary(node, lambda x: self.keras.activations.gelu(x, approximate=approximate))
+
+    def op_ReduceMean(self, node, attrs):
+        axes = attrs.get("axes")
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            axes = self.const(node.input[1])
+            if axes is None:
+                raise NoTwin(f"no twin: ReduceMean over run-time axes ({node.name!r})")
+        rank = len(self.shapes[node.input[0]])
+        axes = list(range(rank)) if axes is None else [int(a) % rank for a in np.atleast_1d(axes)]
+        keep = bool(attrs.get("keepdims", 1))
+        x, nhwc = self.get(node.input[0])
+        if nhwc and keep:
+            return self.ops.mean(x, axis=tuple(NCHW_TO_NHWC.index(a) for a in axes), keepdims=True), True
+        return self.ops.mean(self.plain(node.input[0]), axis=tuple(axes), keepdims=keep), False
+
+    def op_Concat(self, node, attrs):
+        rank = len(self.shapes[node.output[0]])
+        axis = attrs["axis"] % rank
+        nhwc = rank == 4 and all(self.values[n][1] for n in node.input if n in self.values)
+        parts = [self.get(n, nhwc=nhwc)[0] for n in node.input]
+        return self.ops.concatenate(parts, axis=NCHW_TO_NHWC.index(axis) if nhwc else axis), nhwc
+
+    def op_Gather(self, node, attrs):
+        indices = self.const(node.input[1])
+        if indices is None:
+            raise NoTwin(f"no twin: Gather with run-time indices ({node.name!r})")
+        rank = len(self.shapes[node.input[0]])
+        axis = attrs.get("axis", 0) % rank
+        sizes = self.shapes[node.input[0]]
+        indices = np.where(indices < 0, indices + sizes[axis], indices)
+        return self.ops.take(self.plain(node.input[0]), indices.astype(np.int32), axis=axis), False
 
     def op_Softmax(self, node, attrs):
         x = self.plain(node.input[0])
@@ -531,9 +659,13 @@ class KerasBuilder:
         return y, False
 
     def op_Reshape(self, node, attrs):
-        shape = self.const(node.input[1])
-        out = self.shapes.get(node.output[0])
-        if shape is None or not out or None in out:
+        out = self.shapes.get(node.output[0])  # static after shape inference, even if computed at run time
+        target = self.const(node.input[1])
+        if (not out or None in out) and target is not None and None not in self.shapes[node.input[0]]:
+            source = self.shapes[node.input[0]]
+            dims = [source[i] if d == 0 and not attrs.get("allowzero", 0) else int(d) for i, d in enumerate(target)]
+            out = list(np.empty(source, np.uint8).reshape(dims).shape)
+        if not out or None in out:
             raise NoTwin(f"no twin: Reshape to a run-time shape ({node.name!r})")
         if node.input[0] in self.consts:
             return self.fold(node, self.consts[node.input[0]].reshape(out))
@@ -579,9 +711,11 @@ def _self_check() -> None:  # pragma: no cover - a developer's loop: python -m e
     from .suite import suite_model
 
     for name in sys.argv[1:]:
-        proto = suite_model(name).build()
+        entry = suite_model(name)
+        proto = entry.build()
+        inputs = entry.inputs() if entry.inputs else random_inputs(proto)
         try:
-            print(name, twin_summary(twin_for(proto, name, random_inputs(proto)).info))
+            print(name, twin_summary(twin_for(proto, name, inputs).info))
         except NoTwin as exc:
             print(name, exc)
 
