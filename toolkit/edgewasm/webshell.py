@@ -43,32 +43,6 @@ def headers_file() -> str:
     return "/*\n" + "".join(f"  {name}: {value}\n" for name, value in HEADERS.items())
 
 
-def parse_headers_file(text: str) -> list[tuple[str, dict[str, str]]]:
-    """(path pattern, headers) rules of a `_headers` file, as static hosts read it."""
-    rules: list[tuple[str, dict[str, str]]] = []
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line[0].isspace():
-            rules.append((line.strip(), {}))
-        elif rules:
-            name, sep, value = line.strip().partition(":")
-            if sep:
-                rules[-1][1][name.strip()] = value.strip()
-    return rules
-
-
-def headers_for(rules: list[tuple[str, dict[str, str]]], path: str) -> dict[str, str]:
-    """The headers the rules give `path` ('*' matches any run of characters, as in Netlify's rules)."""
-    import fnmatch
-
-    found: dict[str, str] = {}
-    for pattern, headers in rules:
-        if fnmatch.fnmatchcase(path, pattern.replace("[", "[[]")):
-            found.update(headers)
-    return found
-
-
 def prepare_output(site: Path) -> Path:
     """Create `site` (and parents) or say clearly why it cannot be written."""
     site = Path(site)
