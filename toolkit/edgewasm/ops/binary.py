@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .. import dtypes
 from ..backend.broadcast import collapse, output_shape
 from ..backend.program import Ptr
 from ..errors import ModelFormatError, UnsupportedModelError
@@ -41,6 +42,9 @@ def import_binary(im, node, at) -> None:
             exponent = im.fresh(f"{b}_float32")
             emit_cast(im, node, b, exponent, "float32")
             b = exponent
+    if node.op_type == "Pow" and im.dtype(a) in dtypes.INTEGERS and dtypes.is_float(im.dtype(b)):
+        _import_integer_pow_by_float(im, node, a, b)
+        return
     if im.dtype(a) != "float32" or im.dtype(b) != "float32":  # any other dtype: x_elementwise
         _import_elementwise(im, node, [a, b])
         return
@@ -48,6 +52,24 @@ def import_binary(im, node, at) -> None:
     if node.op_type == "Pow" and b in im.constants and shape == im.shape(a) and _import_pow_by(im, node, a, b):
         return
     im.emit(node.op_type, [a, b], node.output[0], shape, node.name)
+
+
+def _import_integer_pow_by_float(im, node, a: str, b: str) -> None:
+    """An integer base to a float exponent: pow in float64, truncated back to the base's dtype (as
+    onnxruntime's std::pow(x, y) cast to T; casting the exponent to the base's dtype would lose its
+    fraction)."""
+    wide = []
+    for name in (a, b):
+        if name in im.constants:
+            wide.append(im.fresh(f"{name}_float64"))
+            im.constants[wide[-1]] = im.constants[name].astype(np.float64)
+        else:
+            out = im.fresh(f"{name}_float64")
+            emit_cast(im, node, name, out, "float64")
+            wide.append(out)
+    power = im.fresh(f"{node.output[0]}_float64")
+    elementwise.emit(im, node, "pow", wide, "float64", power)
+    emit_cast(im, node, power, node.output[0], im.dtype(a))
 
 
 def _import_pow_by(im, node, x: str, y: str) -> bool:

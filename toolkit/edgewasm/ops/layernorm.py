@@ -35,6 +35,10 @@ def import_layernorm(im, node, at) -> None:
         float64_ops.layer_norm(im, node, x, axis, node.input[1], optional_input(node, 2),
                                float(at.get("epsilon", 1e-5)), *outputs, stash)
         return
+    half = im.dtype(x)
+    if half in ("float16", "bfloat16") and any(len(node.output) > i and node.output[i] for i in (1, 2)):
+        _import_half_with_stats(im, node, at, half)
+        return
     for name in node.input:
         if name:
             im.require_float(node, name)
@@ -65,6 +69,31 @@ def import_layernorm(im, node, at) -> None:
             raise ModelFormatError(f"tensor {name!r} is produced twice")
         im.tensors[name] = TensorInfo(name, stats)
         im.nodes[-1].outputs.append(name)
+
+
+def _import_half_with_stats(im, node, at, half: str) -> None:
+    """float16/bfloat16 X with the Mean or InvStdDev output: computed in float32 between casts, Y cast
+    back to X's dtype while Mean and InvStdDev stay in the stash type (float32, as the spec types them)."""
+    from .. import dtypes
+    from .cast import emit_cast
+
+    stash = dtypes.from_onnx(int(at.get("stash_type", 1)))
+    if stash != "float32":
+        raise UnsupportedModelError(f"LayerNormalization node {node.name!r}: stash_type {stash} with {half} "
+                                    "input is not supported")
+    widened = type(node)()
+    widened.CopyFrom(node)
+    for i, name in enumerate(node.input):
+        if name and im.dtype(name) == half:
+            wide = im.fresh(f"{name}_float32")
+            if name in im.constants:
+                im.constants[wide] = im.constants[name].astype(np.float32)
+            else:
+                emit_cast(im, node, name, wide, "float32")
+            widened.input[i] = wide
+    widened.output[0] = im.fresh(f"{node.output[0]}_float32")
+    import_layernorm(im, widened, at)
+    emit_cast(im, node, widened.output[0], node.output[0], half)
 
 
 IMPORTS = {"LayerNormalization": (import_layernorm, 2, 3)}
