@@ -63,7 +63,7 @@ class Fields(html.parser.HTMLParser):
 
 
 def test_the_page_has_one_control_per_input_and_escapes_names():
-    entries = [{"name": "m1", "title": "<b>net</b>", "variant": "fp32", "sample": "seeded", "inputs": [
+    entries = [{"name": "m1", "url": "models/m1/", "title": "<b>net</b>", "variant": "fp32", "sample": "seeded", "inputs": [
         {"name": "x<1>", "dtype": "float32", "shape": [1, 3], "nbytes": 12, "widget": "numbers"},
         {"name": "img", "dtype": "float32", "shape": [1, 1, 9, 9], "nbytes": 324, "widget": "canvas",
          "layout": "NCHW", "height": 9, "width": 9, "channels": 1}], "outputs": []}]
@@ -74,7 +74,8 @@ def test_the_page_has_one_control_per_input_and_escapes_names():
     assert parser.widgets == {("m1", "x<1>"): "numbers", ("m1", "img"): "canvas"}
     assert parser.numbers == {("m1", "x<1>"): 3}
     for testid in ('data-testid="status"', 'data-testid="outputs" data-model="m1"', 'data-testid="progress"',
-                   'src="app.js"', 'src="pyodide/pyodide.js"'):
+                   'src="app.js"', 'src="pyodide/pyodide.js"',
+                   '<link rel="preload" as="fetch" crossorigin href="models/m1/manifest.json" data-edgewasm-model="fp32">'):
         assert testid in page
 
 

@@ -252,7 +252,11 @@ def _panel_html(entry: dict) -> str:
 
 def render_page(title: str, entries: list[dict]) -> str:
     template = Template((SHELL_DIR / "page.html").read_text())
-    return template.substitute(title=html.escape(title), panels="\n".join(_panel_html(e) for e in entries))
+    # app.js fetches each manifest and compiles its module while Python starts (the loader then takes them)
+    preloads = "\n".join(f'  <link rel="preload" as="fetch" crossorigin href="{html.escape(e["url"])}manifest.json" '
+                         f'data-edgewasm-model="{html.escape(e["variant"])}">' for e in entries)
+    return template.substitute(title=html.escape(title), preloads=preloads,
+                               panels="\n".join(_panel_html(e) for e in entries))
 
 
 # -- the site -----------------------------------------------------------------------------------
