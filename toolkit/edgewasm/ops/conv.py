@@ -59,6 +59,9 @@ def emit_channels_last(im, node, ir_op: str, operands, out_channels: int, window
 
 
 def import_conv(im, node, at) -> None:
+    if im.dtype(node.input[0]) == "float64":  # computed in float64 (float64_spatial.py)
+        _import_conv_f64(im, node, at)
+        return
     operands = read_operands(im, node, "[M, C/group, *kernel]")
     _, _, _, xs, weights = operands
     group = int(at.get("group", 1))
@@ -68,6 +71,26 @@ def import_conv(im, node, at) -> None:
                                f"and weights of shape {weights.shape}")
     window = sliding_window(node, at, xs[2:], kernel_shape(node, at, weights))
     emit_channels_last(im, node, IR_OP, operands, out_channels, window, group)
+
+
+def _import_conv_f64(im, node, at) -> None:
+    from . import float64_spatial
+
+    x, w = node.input[0], node.input[1]
+    xs, ws = im.shape(x), im.shape(w)
+    if any(im.dtype(name) != "float64" for name in node.input if name):
+        raise ModelFormatError(f"Conv node {node.name!r}: a float64 input needs float64 weights and bias")
+    if len(xs) < 3 or len(ws) != len(xs):
+        raise UnsupportedModelError(f"Conv node {node.name!r}: input of shape {xs} with weights of shape {ws} "
+                                    "(need [N, C, *spatial] and [M, C/group, *kernel])")
+    group = int(at.get("group", 1))
+    if group < 1 or xs[1] % group or ws[0] % group or ws[1] * group != xs[1]:
+        raise ModelFormatError(f"Conv node {node.name!r}: group {group} does not fit {xs[1]} input channels "
+                               f"and weights of shape {ws}")
+    kernel = tuple(int(k) for k in at.get("kernel_shape", ws[2:]))
+    if kernel != tuple(ws[2:]):
+        raise ModelFormatError(f"Conv node {node.name!r}: kernel_shape {kernel} differs from the weights' {ws[2:]}")
+    float64_spatial.conv(im, node, sliding_window(node, at, xs[2:], kernel), group)
 
 
 IMPORTS = {"Conv": (import_conv, 2, 3)}

@@ -69,6 +69,10 @@ def import_average_pool(im, node, at) -> None:
     xs = _check(im, node)
     ceil_mode = int(at.get("ceil_mode", 0))
     window = sliding_window(node, at, xs[2:], _kernel(node, at), bool(ceil_mode))
+    if im.dtype(node.input[0]) == "float64":  # computed in float64 (float64_spatial.py)
+        from .float64_spatial import average_pool
+        average_pool(im, node, window, bool(int(at.get("count_include_pad", 0))))
+        return
     _emit(im, node, "avg", window, ceil_mode, int(at.get("count_include_pad", 0)))
 
 
@@ -78,11 +82,20 @@ def _global_window(spatial: tuple[int, ...]) -> Window:
 
 
 def import_global_average_pool(im, node, at) -> None:
-    _emit(im, node, "avg", _global_window(_check(im, node)[2:]))
+    _import_global(im, node, "avg")
 
 
 def import_global_max_pool(im, node, at) -> None:
-    _emit(im, node, "max", _global_window(_check(im, node)[2:]))
+    _import_global(im, node, "max")
+
+
+def _import_global(im, node, kind: str) -> None:
+    xs = _check(im, node)
+    if im.dtype(node.input[0]) == "float64":  # computed in float64 (float64_spatial.py)
+        from .float64_spatial import global_pool
+        global_pool(im, node, kind)
+        return
+    _emit(im, node, kind, _global_window(xs[2:]))
 
 
 IMPORTS = {
