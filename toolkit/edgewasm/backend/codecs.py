@@ -88,8 +88,9 @@ def store_sparse(program: Program, half: bool = False) -> dict:
         program.staged[f"{name}__mask"] = mask
         program.staged[f"{name}__values"] = values
         program.derived.add(name)
-        # the bitmask kernels write element i after reading its value and mask byte i // 8: the values may
-        # lie (zeros before the last value) elements, the mask (e * K - K // 8) bytes past where they expand to
+        # the bitmask kernels write element i after reading its value and mask byte i // 8: in place, the values
+        # must start at least Z elements (Z: the zeros) and the mask at least e * K - K // 8 bytes (K: the last
+        # multiple of 8 below n) past where the e-byte elements are written
         into, size = (2 * array.size, 2) if as_half else (0, array.itemsize)
         last = 8 * ((array.size - 1) // 8)
         program.in_place[f"{name}__values"] = (name, into + size * int(array.size - keep.sum()))
