@@ -195,3 +195,20 @@ def residual_cnn(seed: int = 0):
              helper.make_node("Add", ["c2", "r0"], ["s0"], name="add0"), helper.make_node("Relu", ["s0"], ["r2"]),
              conv("r2", 3), helper.make_node("Add", ["c3", "r2"], ["y"], name="add1")]
     return make_model(nodes, [("x", [2, 3, 8, 8])], [("y", [2, 6, 8, 8])], constants, "residual_cnn")
+
+
+def se_cnn(seed: int = 0):
+    """MobileNetV3's squeeze-excitation block: conv0 -> HardSwish -> h; GlobalAveragePool(h) -> conv1
+    -> Relu -> conv2 -> HardSigmoid -> s; Mul(h, s) -> conv3 -> y."""
+    rng = np.random.default_rng(seed)
+    w = lambda *shape: (rng.standard_normal(shape) * 0.4).astype(np.float32)  # noqa: E731
+    constants = {"w0": w(8, 3, 3, 3), "b0": w(8), "w1": w(4, 8, 1, 1), "b1": w(4), "w2": w(8, 4, 1, 1), "b2": w(8),
+                 "w3": w(5, 8, 1, 1), "b3": w(5)}
+    nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], pads=[1, 1, 1, 1]),
+             helper.make_node("HardSwish", ["c0"], ["h"]),
+             helper.make_node("GlobalAveragePool", ["h"], ["m"]),
+             helper.make_node("Conv", ["m", "w1", "b1"], ["c1"]), helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"]), helper.make_node("HardSigmoid", ["c2"], ["s"]),
+             helper.make_node("Mul", ["h", "s"], ["p"], name="se_mul"),
+             helper.make_node("Conv", ["p", "w3", "b3"], ["y"])]
+    return make_model(nodes, [("x", [1, 3, 7, 7])], [("y", [1, 5, 7, 7])], constants, "se_cnn")

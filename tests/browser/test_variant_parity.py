@@ -15,7 +15,7 @@ from edgewasm.variants import Options
 from bits import assert_same_bits
 from models import make_mlp
 from quant_models import (activation_cnn, input_batches, matmul_mlp, ort_quantize_dynamic, ort_quantize_static,
-                         residual_cnn, small_cnn, static_cnn)
+                         residual_cnn, se_cnn, small_cnn, static_cnn)
 
 pytestmark = pytest.mark.browser
 
@@ -66,11 +66,14 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     (root / "res_cnn.onnx").write_bytes(residual_cnn().SerializeToString())  # static int8 residual adds
     edgewasm.compile(root / "res_cnn.onnx", root / "static_res", batch=2, variants="int8",
                      options=Options(calibrate={"x": rng.standard_normal((16, 3, 8, 8)).astype(np.float32)}))
+    (root / "se_cnn.onnx").write_bytes(se_cnn().SerializeToString())  # static int8 squeeze-excitation product
+    edgewasm.compile(root / "se_cnn.onnx", root / "static_se", variants="int8",
+                     options=Options(calibrate={"x": rng.standard_normal((16, 3, 7, 7)).astype(np.float32)}))
     return {"mlp": root / "mlp", "int16_b6": root / "int16_b6", "static": root / "static", "ort": root / "ort",
             "ort_static": root / "ort_static",
             "cnn": root / "cnn", "ort_cnn": root / "ort_cnn", "ort_static_cnn": root / "ort_static_cnn",
             "ort_qdq_cnn": root / "ort_qdq_cnn", "static_cnn": root / "static_cnn", "static_act": root / "static_act",
-            "static_res": root / "static_res"}
+            "static_res": root / "static_res", "static_se": root / "static_se"}
 
 
 def inputs_for(model) -> list[dict[str, np.ndarray]]:
@@ -115,7 +118,8 @@ def test_static_int8_variant_matches_wasmtime_bit_for_bit(browser, bundles, vari
                                             ("ort_static", "qu8_qc8w_gemm_4x8c2"),
                                             ("ort_cnn", "u8_im2col"), ("ort_static_cnn", "u8_maxpool_c16"),
                                             ("ort_qdq_cnn", "u8_transpose"), ("static_cnn", "u8_im2col"),
-                                            ("static_act", "x8_lut"), ("static_res", "qu8_vadd")])
+                                            ("static_act", "x8_lut"), ("static_res", "qu8_vadd"),
+                                            ("static_se", "qu8_vmul_channels")])
 def test_onnxruntime_quantized_model_matches_wasmtime_bit_for_bit(browser, bundles, bundle, kernel):
     server = edgewasm.load(bundles[bundle])
     assert kernel in server.variant.kernels

@@ -30,27 +30,33 @@ def lower(graph, node, program) -> None:
 
 def export(ex, node) -> None:
     a, y = node.attrs, node.outputs[0]
-    f32 = np.float32
-
-    def dequantize(q: str, scale: float, zp: int, tag: str) -> str:
-        wide, centred, out = ex.temp(y), ex.temp(y), ex.temp(y)
-        ex.add("Cast", [q], wide, to=TensorProto.FLOAT)
-        ex.add("Sub", [wide, ex.const(f"{y}__{tag}_zp", f32(zp))], centred)
-        ex.add("Mul", [centred, ex.const(f"{y}__{tag}_scale", f32(scale))], out)
-        return out
-
     s = ex.temp(y)
-    ex.add("Add", [dequantize(node.inputs[0], a["a_scale"], a["a_zp"], "a"),
-                   dequantize(node.inputs[1], a["b_scale"], a["b_zp"], "b")], s)
+    ex.add("Add", [export_dequantize(ex, node.inputs[0], a["a_scale"], a["a_zp"], f"{y}__a"),
+                   export_dequantize(ex, node.inputs[1], a["b_scale"], a["b_zp"], f"{y}__b")], s)
     if a["relu"]:
         r = ex.temp(y)
         ex.add("Relu", [s], r)
         s = r
-    v, c, rounded, shifted = ex.temp(y), ex.temp(y), ex.temp(y), ex.temp(y)
-    ex.add("Div", [s, ex.const(f"{y}__y_scale", f32(a["y_scale"]))], v)
-    ex.add("Clip", [v, ex.const(f"{y}__lo", f32(-a["y_zp"])), ex.const(f"{y}__hi", f32(255 - a["y_zp"]))], c)
+    export_quantize(ex, s, y, a["y_scale"], a["y_zp"])
+
+
+def export_dequantize(ex, q: str, scale: float, zp: int, base: str) -> str:
+    """f32(q - zp) * scale in plain ops (Cast, Sub, Mul): DequantizeLinear's value, which onnxruntime
+    cannot fuse into a quantized kernel."""
+    wide, centred, out = ex.temp(base), ex.temp(base), ex.temp(base)
+    ex.add("Cast", [q], wide, to=TensorProto.FLOAT)
+    ex.add("Sub", [wide, ex.const(f"{base}_zp", np.float32(zp))], centred)
+    ex.add("Mul", [centred, ex.const(f"{base}_scale", np.float32(scale))], out)
+    return out
+
+
+def export_quantize(ex, v: str, y: str, scale: float, zp: int) -> None:
+    """QuantizeLinear to uint8 in plain ops: Div, Clip to [-zp, 255 - zp], Round (half to even), + zp, Cast."""
+    d, c, rounded, shifted = ex.temp(y), ex.temp(y), ex.temp(y), ex.temp(y)
+    ex.add("Div", [v, ex.const(f"{y}__y_scale", np.float32(scale))], d)
+    ex.add("Clip", [d, ex.const(f"{y}__lo", np.float32(-zp)), ex.const(f"{y}__hi", np.float32(255 - zp))], c)
     ex.add("Round", [c], rounded)
-    ex.add("Add", [rounded, ex.const(f"{y}__y_zp", f32(a["y_zp"]))], shifted)
+    ex.add("Add", [rounded, ex.const(f"{y}__y_zp", np.float32(zp))], shifted)
     ex.add("Cast", [shifted], y, to=TensorProto.UINT8)
 
 

@@ -7,7 +7,7 @@ operations (dequantize f32(q - zp) * scale; the ops below; quantize clip(x / sca
 rounded half to even, + zp). The module then reads the table (x8_lut.wat) instead of making
 three passes over float data. The reference graph keeps the chain in standard ops
 (DequantizeLinear -> op ... -> QuantizeLinear), which onnxruntime computes with the same bits.
-Made by the static int8 pass (passes/quantize.py fold_lookup_tables), never imported.
+Made by the static int8 pass (passes/quantize.py: an activation that reads a uint8 tensor), never imported.
 """
 
 from __future__ import annotations

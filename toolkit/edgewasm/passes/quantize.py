@@ -179,6 +179,7 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
     A fused Relu/Clip becomes the output's saturation (the calibrated range is post-clamp and
     includes 0), so only clamps with lo <= 0 <= hi can be folded; other layers stay float.
     """
+    from ..ops.qlinear_lookup import TABLED
     from .activations import activations
 
     def eligible(node: Node) -> bool:
@@ -192,21 +193,21 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
     if not layers:
         raise CompressionError("static int8 found no dense layer or convolution it can quantize")
     uint8: set[str] = set()  # float tensors that become uint8
-    followers: list[Node] = []  # pools, reshapes and transposes reading a uint8 tensor
+    followers: list[Node] = []  # pools, reshapes, transposes and tabled activations reading a uint8 tensor
     for node in graph.nodes:
         if node in layers:
             uint8.add(node.outputs[0])
         elif node.inputs and node.inputs[0] in uint8 and _follows_uint8(graph, node):
             followers.append(node)
             uint8.add(node.outputs[0])
-    pools = [n for n in followers if n.op == "Pool" and n.attrs["kind"] == "avg"]
+    pools = [n for n in followers if (n.op == "Pool" and n.attrs["kind"] == "avg") or n.op in TABLED]
     measured = activations(graph, data, sorted({t for n in layers + pools for t in (n.inputs[0], n.outputs[0])}),
                            optimize=False)
     params = {name: activation_params(float(v.min()), float(v.max())) for name, v in measured.items()}
     readers = {id(n) for n in layers + followers}
     quantized: dict[str, str] = {}
     nodes: list[Node] = []
-    report = []
+    report, tables = [], []
     for node in graph.nodes:
         if node not in layers and node not in followers:
             nodes.append(node)
@@ -218,7 +219,10 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
             nodes.append(Node("Quantize", [x], [quantized[x]], {"scale": scale, "zero_point": zp}, f"{node.name} quantize input"))
         quantized[y] = _tensor(graph, f"{y}__q", graph.info(y).shape, "uint8")
         if node in followers:
-            if node.op == "Pool" and node.attrs["kind"] == "avg":
+            if node.op in TABLED:  # its own calibrated output: float readers get its Dequantize
+                tables.append(f"{node.op} ({node.name or y})")
+                nodes.append(_lookup(node, [(node.op, node.attrs)], quantized[x], params[x], quantized[y], params[y]))
+            elif node.op == "Pool" and node.attrs["kind"] == "avg":
                 (x_scale, x_zp), (y_scale, y_zp) = params[x], params[y]
                 nodes.append(Node("QLinearGlobalAveragePool", [quantized[x]], [quantized[y]],
                                   {"x_scale": x_scale, "x_zp": x_zp, "y_scale": y_scale, "y_zp": y_zp}, node.name))
@@ -235,47 +239,23 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
         else:
             del graph.tensors[y]
     graph.nodes = nodes
-    tables = fold_lookup_tables(graph)
     adds = fold_residual_adds(graph)
+    products = fold_channel_products(graph)
     samples = len(next(iter(data.values())))
     return graph, {"pass": "int8 static", "calibration_samples": samples, "calibration": "min/max",
                    "activations": "uint8 per tensor, calibrated",
                    "weights": "int8 symmetric per output column (dense) or output channel (convolution)",
                    "layers": report, **({"lookup_tables": tables} if tables else {}),
-                   **({"residual_adds": adds} if adds else {})}
+                   **({"residual_adds": adds} if adds else {}),
+                   **({"channel_products": products} if products else {})}
 
 
-def fold_lookup_tables(graph: Graph) -> list[str]:
-    """Dequantize -> elementwise ops (ops/qlinear_lookup.py TABLED) -> Quantize becomes one
-    QLinearLookup from uint8 to uint8 (a 256-byte table, the chain's exact bits) where no other op
-    reads the chain's float tensors (the Dequantize stays for other float readers of its output)."""
-    from ..ops.qlinear_lookup import TABLED
-
-    producer = {o: n for n in graph.nodes for o in n.outputs}
-    folded = []
-    for quantize in [n for n in graph.nodes if n.op == "Quantize"]:
-        chain, f = [], quantize.inputs[0]
-        while (f in producer and producer[f].op in TABLED and graph.info(f).dtype == "float32"
-               and len(graph.consumers(f)) == 1 and not graph.is_graph_output(f)):
-            chain.insert(0, producer[f])
-            f = producer[f].inputs[0]
-        dequantize = producer.get(f)
-        if not chain or dequantize is None or dequantize.op != "Dequantize" or graph.is_graph_output(f):
-            continue
-        keys = {"HardSigmoid": ("alpha", "beta"), "LeakyRelu": ("alpha",), "Clamp": ("min", "max")}
-        attrs = {"chain": [(n.op, {k: float(n.attrs[k]) for k in keys.get(n.op, ())}) for n in chain],
-                 "x_scale": dequantize.attrs["scale"], "x_zp": int(dequantize.attrs["zero_point"]),
-                 "y_scale": quantize.attrs["scale"], "y_zp": int(quantize.attrs["zero_point"])}
-        lookup = Node("QLinearLookup", [dequantize.inputs[0]], list(quantize.outputs), attrs, chain[0].name)
-        graph.nodes[graph.nodes.index(quantize)] = lookup
-        for node in chain:
-            graph.nodes.remove(node)
-            del graph.tensors[node.outputs[0]]
-        if not graph.consumers(f):
-            graph.nodes.remove(dequantize)
-            del graph.tensors[f]
-        folded.append(" -> ".join(["Dequantize", *(n.op for n in chain), "Quantize"]) + f" ({chain[0].name})")
-    return folded
+def _lookup(first: Node, chain: list, q: str, x_params: tuple, y: str, y_params: tuple) -> Node:
+    """QLinearLookup of q through the chain [(op, attrs)] to y (ops/qlinear_lookup.py)."""
+    keys = {"HardSigmoid": ("alpha", "beta"), "LeakyRelu": ("alpha",), "Clamp": ("min", "max")}
+    attrs = {"chain": [(op, {k: float(a[k]) for k in keys.get(op, ())}) for op, a in chain],
+             "x_scale": x_params[0], "x_zp": int(x_params[1]), "y_scale": y_params[0], "y_zp": int(y_params[1])}
+    return Node("QLinearLookup", [q], [y], attrs, first.name)
 
 
 def fold_residual_adds(graph: Graph) -> list[str]:
@@ -326,6 +306,48 @@ def fold_residual_adds(graph: Graph) -> list[str]:
     return folded
 
 
+def fold_channel_products(graph: Graph) -> list[str]:
+    """Mul(Dequantize(q), s) -> Quantize, s a run-time float per channel ([1, ..., 1, C]: a
+    squeeze-excitation scale), becomes QLinearMulChannels(q, s) (ops/qlinear_mul_channels.py): one
+    pass over uint8 with the chain's exact bits; a float reader left of the product gets a
+    Dequantize of it."""
+    producer = {o: n for n in graph.nodes for o in n.outputs}
+    folded = []
+    for mul in [n for n in graph.nodes if n.op == "Mul"]:
+        y = mul.outputs[0]
+        shape = graph.info(y).shape
+        if graph.info(y).dtype != "float32" or graph.is_graph_output(y) or not shape:
+            continue
+        for x, s in (mul.inputs, mul.inputs[::-1]):
+            dequantize = producer.get(x)
+            if dequantize is not None and dequantize.op == "Dequantize" and graph.info(x).shape == shape \
+                    and not graph.is_constant(s) and graph.info(s).dtype == "float32" \
+                    and graph.info(s).shape == (1,) * (len(shape) - 1) + (shape[-1],):
+                break
+        else:
+            continue
+        quantize = next((n for n in graph.consumers(y) if n.op == "Quantize"), None)
+        if quantize is None:
+            continue
+        attrs = {"x_scale": dequantize.attrs["scale"], "x_zp": int(dequantize.attrs["zero_point"]),
+                 "y_scale": quantize.attrs["scale"], "y_zp": int(quantize.attrs["zero_point"])}
+        position = graph.nodes.index(mul)
+        graph.nodes.remove(mul)
+        graph.nodes.remove(quantize)
+        new = [Node("QLinearMulChannels", [dequantize.inputs[0], s], list(quantize.outputs), attrs, mul.name)]
+        if graph.consumers(y):
+            new.append(Node("Dequantize", list(quantize.outputs), [y],
+                            {"scale": attrs["y_scale"], "zero_point": attrs["y_zp"]}, f"{mul.name} dequantize output"))
+        else:
+            del graph.tensors[y]
+        graph.nodes[position:position] = new
+        folded.append(mul.name or y)
+    if folded:
+        _drop_unread_dequantizes(graph)
+        _order(graph)
+    return folded
+
+
 def _drop_unread_dequantizes(graph: Graph) -> None:
     while True:
         dead = [n for n in graph.nodes if n.op == "Dequantize" and not graph.consumers(n.outputs[0])
@@ -354,9 +376,15 @@ def _order(graph: Graph) -> None:
 
 def _follows_uint8(graph: Graph, node: Node) -> bool:
     """Ops that onnxruntime's quantize_static also runs on uint8 after a quantized layer: max
-    pooling, a global average pooling (whose scale onnxruntime accepts), reshapes, layout moves."""
+    pooling, a global average pooling (whose scale onnxruntime accepts), reshapes, layout moves; and
+    the tabled activations (ops/qlinear_lookup.py: a 256-byte table from the input's scale to the
+    output's own calibrated one, as a QDQ graph quantizes an activation's output)."""
+    from ..ops.qlinear_lookup import TABLED
+
     if node.op in ("Reshape", "LayoutTranspose"):
         return True
+    if node.op in TABLED:
+        return graph.info(node.outputs[0]).dtype == "float32"
     if node.op != "Pool":
         return False
     return node.attrs["kind"] == "max" or node.attrs["window"].is_global
