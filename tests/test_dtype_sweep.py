@@ -20,18 +20,15 @@ OPS = dtype_sweep.swept_ops()
 KNOWN_GAPS = {
     **{(op, "float64"): "computed in float32 only (refused)" for op in (
         "ConvTranspose", "GRU", "LSTM", "RNN", "Resize")},
-    **{(op, "float64"): "rounded through float32 somewhere (off by more than float64's tolerance)" for op in (
-        "Attention", "Erf", "Gelu", "GridSample", "GroupNormalization")},
+    ("Attention", "float64"): "off onnxruntime by 4e-9 on one value (more than float64's tolerance; not yet traced)",
+    ("GridSample", "float64"): "off onnx's evaluator by 4.5e-7 (rounding through float32 on one side; not yet traced)",
     **{("BitShift", t): "signed BitShift (opset 28) refused" for t in ("int8", "int16", "int32", "int64")},
-    **{(op, t): f"{op} on integers refused" for op in ("GridSample", "Resize", "Shrink")
+    **{(op, t): f"{op} on integers refused" for op in ("GridSample", "Resize")
        for t in ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")},
     ("GridSample", "bool"): "GridSample on booleans refused",
-    **{("TensorScatter", t): "ScatterElements does not move the float8 and sub-byte types" for t in (
-        "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn",
-        "int4", "uint4")},
 }
 
-MIN_PASSED = 1329  # pairs passing today (of 1393): fewer means the sweep lost templates or dtypes
+MIN_PASSED = 1348  # pairs passing today (of 1393): fewer means the sweep lost templates or dtypes
 
 _passed: dict[str, int] = {}
 

@@ -1,6 +1,7 @@
 """TensorScatter (opset 24): present = past_cache with `update` written along the sequence `axis`
 (default -2) of each batch row from its write index (write_indices[b], 0 when absent), modulo
-max_sequence_length in "circular" mode, in any dtype ScatterElements moves.
+max_sequence_length in "circular" mode, in any dtype ScatterElements moves, and the float8 and
+sub-byte types (their bytes moved as uint8).
 
 Decomposed at import into ScatterElements (copy past, then write each update element; an index
 past the cache in "linear" mode stops run() with an IndexOutOfRangeError naming the node) along
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from ..errors import ModelFormatError
 from ..frontend.arguments import normalize_axis, optional_input
 from .mean import constant, run_node
@@ -68,7 +70,18 @@ def import_tensor_scatter(im, node, at) -> None:
     if 0 in update_shape:
         run_node(im, "Identity", [past], [y], node.name)
         return
-    run_node(im, "ScatterElements", [past, indices, update], [y], node.name, axis=axis)
+    low = im.dtype(past)
+    if low not in dtypes.LOW_PRECISION:
+        run_node(im, "ScatterElements", [past, indices, update], [y], node.name, axis=axis)
+        return
+    # the float8 and sub-byte types take one byte per element in the module: their bytes are moved
+    # as uint8 (views through IR BitCast), never converted
+    raw = [im.fresh(f"{name}_bytes") for name in (past, update)]
+    for name, bytes_ in zip((past, update), raw):
+        im.emit("BitCast", [name], bytes_, im.shape(name), node.name, dtype="uint8", source=low)
+    moved = im.fresh(f"{y}_bytes")
+    run_node(im, "ScatterElements", [raw[0], indices, raw[1]], [moved], node.name, axis=axis)
+    im.emit("BitCast", [moved], y, shape, node.name, dtype=low, source="uint8")
 
 
 IMPORTS = {"TensorScatter": (import_tensor_scatter, 2, 3)}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from ..backend.program import Ptr
 from ..errors import UnsupportedModelError
 
@@ -49,6 +50,9 @@ def _computes_in_float64(node, at) -> bool:
 
 def import_unary(im, node, at) -> None:
     x = node.input[0]
+    if node.op_type == "Shrink" and im.dtype(x) in dtypes.INTEGERS:
+        _import_integer_shrink(im, node, at)
+        return
     dtype = "float64" if im.dtype(x) == "float64" and _computes_in_float64(node, at) else "float32"
     if dtype == "float32":
         im.require_float(node, x)
@@ -67,6 +71,19 @@ def import_unary(im, node, at) -> None:
     elif node.op_type in OP_CODED:
         attrs = {name: float(at.get(name, default)) for name, default in OP_CODED[node.op_type][1]}
     im.emit(node.op_type, [x], node.output[0], im.shape(x), node.name, dtype=dtype, **attrs)
+
+
+def _import_integer_shrink(im, node, at) -> None:
+    """Shrink of integers: x < -lambd ? x + bias : x > lambd ? x - bias : 0, in float32 and truncated
+    back to x's dtype, as onnxruntime's static_cast<T>(x + bias) computes it."""
+    from .spatial_graph import Builder
+
+    b = Builder(im, node, "float32")
+    lambd, bias = float(at.get("lambd", 0.5)), float(at.get("bias", 0.0))
+    x = b.cast(node.input[0], "float32")
+    shrunk = b.where(b.op("Less", [x, -lambd]), b.op("Add", [x, bias]),
+                     b.where(b.op("Greater", [x, lambd]), b.op("Sub", [x, bias]), 0.0))
+    b.cast(shrunk, im.dtype(node.input[0]), node.output[0])
 
 
 IMPORTS = {op: (import_unary, 1, 1) for op in IR_OP}
