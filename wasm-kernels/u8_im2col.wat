@@ -13,8 +13,8 @@
 ;;   $cg    channels copied per tap (>= 1);  $zp: byte offset of the u8 zero point
 ;;   $out   byte offset of pixels * (taps * cg + row_pad) bytes; must not overlap x
 ;;   $row_pad  bytes of *zp after each row (>= 0)
-;; Copies under 16 bytes move byte by byte (a memory.copy call costs more than a first conv's
-;; 3 channels).
+;; Taps of under 16 bytes move byte by byte, longer ones 16 bytes at a time (a memory.copy call
+;; per tap costs more than the move).
 (func $u8_im2col (param $pixels i32) (param $taps i32) (param $cg i32) (param $ind i32) (param $x i32)
   (param $zp i32) (param $out i32) (param $row_pad i32)
   (local $t i32) (local $offset i32) (local $fill i32) (local $src i32) (local $i i32) (local $step i32)
@@ -37,9 +37,24 @@
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br_if $bytes (i32.lt_u (local.get $i) (local.get $cg)))))
         (else
+          ;; 16 bytes at a time; a cg % 16 tail is one more 16-byte move ending at cg (it rewrites
+          ;; bytes already written with the same values). A padding tap stores the splat zero point.
+          (local.set $i (i32.const 0))
           (if (i32.eq (local.get $offset) (i32.const -1))
-            (then (memory.fill (local.get $out) (local.get $fill) (local.get $cg)))
-            (else (memory.copy (local.get $out) (i32.add (local.get $x) (local.get $offset)) (local.get $cg))))))
+            (then
+              (loop $fills
+                (v128.store (i32.add (local.get $out) (local.get $i)) (i8x16.splat (local.get $fill)))
+                (local.set $i (i32.add (local.get $i) (i32.const 16)))
+                (br_if $fills (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $cg))))
+              (v128.store (i32.sub (i32.add (local.get $out) (local.get $cg)) (i32.const 16)) (i8x16.splat (local.get $fill))))
+            (else
+              (local.set $src (i32.add (local.get $x) (local.get $offset)))
+              (loop $moves
+                (v128.store (i32.add (local.get $out) (local.get $i)) (v128.load (i32.add (local.get $src) (local.get $i))))
+                (local.set $i (i32.add (local.get $i) (i32.const 16)))
+                (br_if $moves (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $cg))))
+              (v128.store (i32.sub (i32.add (local.get $out) (local.get $cg)) (i32.const 16))
+                          (v128.load (i32.sub (i32.add (local.get $src) (local.get $cg)) (i32.const 16))))))))
       (local.set $out (i32.add (local.get $out) (local.get $cg)))
       (local.set $ind (i32.add (local.get $ind) (i32.const 4)))
       (local.set $t (i32.sub (local.get $t) (i32.const 1)))
