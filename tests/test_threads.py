@@ -304,3 +304,33 @@ def test_barrier_dependence_of_byte_ranges():
     assert not _independent(([(500, 600)], [(50, 60)]), earlier)  # overwrites what it reads
     assert not _independent(([(500, 600)], [(299, 301)]), earlier)  # overwrites what it wrote
     assert _independent(([(300, 400)], [(100, 200)]), earlier)  # ranges are half-open
+
+
+def test_a_run_returns_without_waiting_for_its_workers_and_a_late_failure_is_harmless(tmp_path):
+    """Thread 0's return means every worker passed the last barrier, so run() does not wait for the
+    worker threads to get back to Python; their results are collected before the next run, and one
+    that failed on the way out (after the last barrier) leaves the outputs and the next runs right."""
+    import threading
+
+    import wasmtime
+
+    single, threaded = build_pair(tmp_path, make_mlp([301, 517, 263, 11], batch=37), batch=37)
+    x = np.random.default_rng(14).standard_normal((37, 301)).astype(np.float32)
+    expected = edgewasm.load(single).run({"x": x})
+    model = edgewasm.load(threaded, threads=2)
+    real = model.instance.worker_functions[1]
+    leave = threading.Event()
+
+    def slow_way_out(store, t):  # the work, then a stall and a trap after the last barrier
+        real(store, t)
+        leave.wait(10)
+        raise wasmtime.Trap("trap on the way out")
+
+    model.instance.worker_functions[1] = slow_way_out
+    same_bits(model.run({"x": x}), expected)  # returns while the worker still stalls
+    assert not leave.is_set() and model.instance._outstanding == 1
+    leave.set()
+    for _ in range(3):  # each run collects the previous run's late trap first
+        same_bits(model.run({"x": x}), expected)
+    model.instance.worker_functions[1] = real
+    same_bits(model.run({"x": x}), expected)

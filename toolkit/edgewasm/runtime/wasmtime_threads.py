@@ -53,6 +53,8 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
     def __init__(self, wasm: bytes, config: RuntimeConfig, setup: Callable, pages: int, threads: int):
         self.pages, self.threads = pages, threads
         self._workers: list[_Worker] = []
+        self._done: queue.SimpleQueue = queue.SimpleQueue()  # each worker's result of each run
+        self._outstanding = 0  # results of the last successful run not collected yet
         self.config = config
         self.engine = engine(config.stack_limit, interruptible=config.deadline is not None, threads=True)
         try:
@@ -117,10 +119,11 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
             return super().call(export)
         deadline = self.config.deadline
         ticks = NO_DEADLINE if deadline is None else max(1, math.ceil(deadline / EPOCH_TICK)) + 1
+        self._collect()
         self._words(self.threads)
         while len(self._workers) < self.threads - 1:
             self._workers.append(_Worker(len(self._workers) + 1))
-        done: queue.SimpleQueue = queue.SimpleQueue()
+        done = self._done
         for worker in self._workers[:self.threads - 1]:
             worker.jobs.put((self, ticks, done))
         errors: list[BaseException] = []
@@ -135,15 +138,21 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
         except wasmtime.Trap as exc:
             self.abort()
             errors.append(exc)
-        except BaseException:
+        except BaseException:  # not a trap (an interrupt in Python): free the workers, re-make at the next run
+            self.abort()
             self._words_written = None
+            self._outstanding = self.threads - 1
             raise
+        if not errors:
+            # Thread 0 returned, so every worker has passed the run's last barrier: its work is done
+            # and it is only returning to Python. Its result is collected before the next run, so
+            # this run does not wait for a worker thread to wake the caller's thread.
+            self._outstanding = self.threads - 1
+            return status
         for _ in range(self.threads - 1):
             result = done.get()
             if isinstance(result, BaseException):
                 errors.append(result)
-        if not errors:
-            return status
         self._instantiate()
         trap = next((e for e in errors if isinstance(e, wasmtime.Trap)
                      and e.trap_code == wasmtime.TrapCode.INTERRUPT), None)
@@ -158,6 +167,16 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
             reason = str(first).splitlines()[0] if str(first) else type(first).__name__
         raise ExecutionError(f"the module trapped in run() on {self.threads} threads: {reason} "
                              "(the instances were re-made)") from None
+
+    def _collect(self) -> None:
+        """Wait for the workers' results of the last run that returned. One can only have failed
+        after that run's last barrier (its deadline's epoch check on the way out) or after an
+        interrupt freed it: the module's state is whole either way, only the shared words are
+        written again before the next run."""
+        while self._outstanding:
+            self._outstanding -= 1
+            if isinstance(self._done.get(), BaseException):
+                self._words_written = None
 
     def abort(self) -> None:
         """Make every other thread trap at its next barrier (one of them trapped)."""
