@@ -78,7 +78,20 @@ def venv():
         subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
                        check=True)
         fcntl.flock(lock, fcntl.LOCK_SH)  # ... and none replaces edgewasm while this module uses it
+        _prune(root, keep=path)
         yield path
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Remove the venvs of other requirements (~400 MB each) that no session is using."""
+    for other in root.iterdir():
+        if other.is_dir() and other != keep:
+            with open(root / f"{other.name}.lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                shutil.rmtree(other, ignore_errors=True)
 
 
 def in_venv(venv: Path, cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
