@@ -118,6 +118,8 @@ async function restoreFromSnapshot(info, snapshot, indexURL) {
   return pyodide;
 }
 
+let bakedMemory = null; // the inflated baked snapshot, kept in Cache Storage for the next visit
+
 async function bootPython(info) {
   const indexURL = new URL("pyodide/", location.href).href;
   window.edgewasmProgress("pyodide", "Python (Pyodide)", "starting…", "loading");
@@ -131,8 +133,10 @@ async function bootPython(info) {
     try {
       const pyodide = await restoreFromSnapshot(info, saved || baked.bytes, indexURL);
       window.edgewasmMark("wheel");
-      boot.path = boot.snapshot = "snapshot";
+      boot.path = "snapshot";
+      boot.snapshot = saved ? "snapshot" : "baked";
       boot.restored = source;
+      bakedMemory = baked && baked.bytes;
       window.edgewasmProgress("pyodide", "Python (Pyodide)", `restored from the ${source} snapshot at ${seconds(boot.marks.pyodide)}`, "done");
       window.edgewasmProgress("wheel", "edgewasm wheel", "in the snapshot", "done");
       return pyodide;
@@ -194,9 +198,29 @@ function fetchModelsEarly() {
   }
 }
 
+// The next visit restores from Cache Storage, with nothing to download or inflate: the baked
+// snapshot as it was restored, or (when none fitted) one a worker makes.
+function keepBakedSnapshot(info) {
+  const memory = bakedMemory;
+  bakedMemory = null;
+  boot.snapshot = "making";
+  (async () => {
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    for (const old of await cache.keys()) await cache.delete(old);
+    await cache.put(info.snapshotKey, new Response(await memory, { headers: { "content-type": "application/octet-stream" } }));
+    boot.snapshot = "saved";
+    window.edgewasmProgress("snapshot", "snapshot for the next visit", "the baked one, kept inflated", "done");
+  })().catch((error) => {
+    console.warn("the baked snapshot could not be kept in Cache Storage:", error);
+    boot.snapshot = `failed: ${error}`;
+    window.edgewasmProgress("snapshot", "snapshot for the next visit", "failed (see the console)", "error");
+  });
+}
+
 function makeSnapshotWhenIdle(info) {
-  if (!("caches" in self) || boot.path === "snapshot") return;
+  if (!("caches" in self) || boot.restored === "saved") return;
   const start = () => {
+    if (bakedMemory) return keepBakedSnapshot(info);
     boot.snapshot = "making";
     window.edgewasmProgress("snapshot", "snapshot for the next visit", "saving…", "loading");
     const worker = new Worker("snapshot-worker.mjs", { type: "module" });

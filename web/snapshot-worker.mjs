@@ -1,18 +1,20 @@
 // Make a Pyodide memory snapshot with edgewasm imported, for the next visit to boot from.
 //
+// Only when the site has no baked snapshot that fits (edgewasm/snapshot.py makes one at build time).
 // Runs in a module worker after the page's first result, so the page never waits for it. A
 // snapshot must come from an instance started with `_makeSnapshot` (its `js` module is a recording
 // proxy that the page itself cannot use), hence a second instance here. Pyodide 314.0.7 only:
 // `_makeSnapshot` / `makeMemorySnapshot` are its private, version-pinned API.
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 
-// Everything the page's Python imports at start, so a restored interpreter has it in memory.
+// Everything the page's Python imports at start, so a restored interpreter has it in memory (the
+// same list as the snapshot baked at build time: edgewasm/snapshot.py's PRELOAD).
 const PRELOAD = `
 import sys
 sys.path.insert(0, WHEEL_PATH)
-import array, asyncio, base64, json, math, random, time
+import array, asyncio, base64, hashlib, json, math, random, time
 import js, pyodide.ffi
-import edgewasm, edgewasm.runtime.browser_host, edgewasm.runtime.twin
+import edgewasm, edgewasm.runtime.browser_host, edgewasm.runtime.browser_threads, edgewasm.runtime.twin
 `;
 
 self.onmessage = async (event) => {

@@ -194,7 +194,7 @@ def test_second_visit_loads_and_predicts_with_the_network_off(visit):
     visit.open(reload=True)
     page = visit.page
     boot = visit.boot()
-    assert (boot["path"], boot["restored"]) == ("snapshot", "baked")  # the service worker's copy
+    assert (boot["path"], boot["restored"]) == ("snapshot", "saved")  # the baked one, kept inflated
     print(f"\noffline second visit: page open to first result {boot['marks']['firstResult'] / 1000:.2f} s")
     assert page.evaluate("navigator.serviceWorker.controller !== null")
     assert page.evaluate("crossOriginIsolated"), "cached responses must keep COOP/COEP"
