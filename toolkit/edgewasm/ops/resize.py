@@ -3,6 +3,10 @@ are computed at compile time per axis (backend/resize.py, onnx's reference arith
 tf_crop_and_resize (roi a constant) first pads the resized axes with one extrapolation_value at
 each end (a constant Pad), which the taps of outputs outside the input read with weight 1.
 
+float64 and integer inputs are decomposed at import instead (_import_generic): Gather per axis
+for nearest, a float64 MatMul by the axis' interpolation matrix for linear (integers truncated
+back, as onnxruntime) and cubic (float64 only); the taps and weights are the same.
+
 Nearest is one x_copy_nd call through per-axis index tables. Linear and cubic run
 f32_resize_axis once per resized axis (separable), with two scratch buffers between passes.
 The reference graph spells the same computation in opset-17 ops: Gather per axis for nearest,
@@ -22,6 +26,7 @@ from ..errors import ModelFormatError, UnsupportedModelError
 from ..frontend.arguments import normalize_axes, optional_input
 
 IR_OP = "Resize"
+GENERIC = ("float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")  # _import_generic
 
 
 def _text(at: dict, name: str, default: str) -> str:
@@ -31,7 +36,8 @@ def _text(at: dict, name: str, default: str) -> str:
 
 def import_resize(im, node, at) -> None:
     x = node.input[0]
-    im.require_float(node, x)
+    if im.dtype(x) not in GENERIC:
+        im.require_float(node, x)
     shape = im.shape(x)
     rank = len(shape)
     mode = _text(at, "mode", "nearest")
@@ -88,6 +94,14 @@ def import_resize(im, node, at) -> None:
                                      bool(at.get("exclude_outside", 0)), antialias, shape[axis], out_shape[axis],
                                      scale_factors[axis], rois[axis])
         taps.append((axis, indices, weights))
+    if im.dtype(x) in GENERIC:
+        if im.dtype(x) != "float64" and (mode == "cubic" or antialias):
+            raise UnsupportedModelError(f"{where}: {'cubic' if mode == 'cubic' else 'antialiased'} Resize of "
+                                        f"{im.dtype(x)} is not supported (onnxruntime and onnx's evaluator round "
+                                        "its float result differently)")
+        _import_generic(im, node, x, taps, mode, float(at.get("extrapolation_value", 0.0))
+                        if coordinate_mode == "tf_crop_and_resize" else None)
+        return
     if coordinate_mode == "tf_crop_and_resize" and taps:  # the taps read a fill element at each end
         grown = [1 if any(axis == a for a, _, _ in taps) else 0 for axis in range(rank)]
         padded = im.fresh(f"{x}__extrapolated")
@@ -95,6 +109,42 @@ def import_resize(im, node, at) -> None:
                 begin=tuple(grown), end=tuple(grown), value=float(at.get("extrapolation_value", 0.0)))
         x = padded
     im.emit("Resize", [x], node.output[0], tuple(out_shape), node.name, mode=mode, taps=taps)
+
+
+def _import_generic(im, node, x: str, taps, mode: str, extrapolation: float | None) -> None:
+    """float64 and the integers, as the reference graph spells it (see export) through standard ops:
+    per resized axis a Gather (nearest: any dtype, exact) or a MatMul by the axis' interpolation
+    matrix in float64 (linear, cubic; integers cast to float64 first and truncated back at the end,
+    as onnxruntime's static_cast<T> of its float result)."""
+    from .spatial_graph import Builder
+
+    dtype = im.dtype(x)
+    b = Builder(im, node, dtype)
+    shape = list(im.shape(x))
+    if extrapolation is not None and taps:  # the taps read a fill element at each end (see import_resize)
+        grown = [1 if any(axis == a for a, _, _ in taps) else 0 for axis in range(len(shape))]
+        x = b.op("Pad", [x, b.ints(grown + grown), b.const(extrapolation)], mode="constant")
+        shape = [d + 2 * g for d, g in zip(shape, grown)]
+    if not taps:
+        b.op("Identity", [x], node.output[0])
+        return
+    widen = mode != "nearest" and dtype != "float64"
+    current = b.cast(x, "float64") if widen else x
+    for k, (axis, indices, weights) in enumerate(taps):
+        out = node.output[0] if k == len(taps) - 1 and not widen else None
+        if mode == "nearest":
+            current = b.op("Gather", [current, b.ints(nearest_indices(indices, weights))], out, axis=axis)
+        else:
+            matrix = np.zeros((indices.shape[0], shape[axis]), np.float64)
+            np.add.at(matrix, (np.repeat(np.arange(indices.shape[0]), indices.shape[1]), indices.reshape(-1)),
+                      weights.reshape(-1).astype(np.float64))
+            perm = [i for i in range(len(shape)) if i != axis] + [axis]
+            moved = b.op("Transpose", [current], perm=perm)
+            product = b.op("MatMul", [moved, b.const(matrix.T.copy(), "float64")])
+            current = b.op("Transpose", [product], out, perm=[int(p) for p in np.argsort(perm)])
+        shape[axis] = indices.shape[0]
+    if widen:
+        b.cast(current, dtype, node.output[0])
 
 
 def _rois(im, node, axes: list[int], rank: int) -> list[tuple[float, float]]:
