@@ -15,15 +15,11 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import EdgewasmError
+from ..webshell import HEADERS
 from .infer import InferenceApi
 from .static import SafeStatic
 
-DEV_HEADERS = {
-    "cross-origin-opener-policy": "same-origin",
-    "cross-origin-embedder-policy": "require-corp",
-    "cross-origin-resource-policy": "same-origin",
-    "cache-control": "no-cache",
-}
+DEV_HEADERS = {name.lower(): value for name, value in HEADERS.items()}  # what a static host's _headers gives
 CONTENT_TYPES = {  # the ones browsers insist on, whatever the system's mimetypes table says
     ".wasm": "application/wasm",
     ".mjs": "text/javascript",
