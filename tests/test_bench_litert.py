@@ -83,3 +83,23 @@ def test_real_model_compiles_and_matches_onnxruntime(name, tmp_path):
     got = edgewasm.load(model.bundle).run(model.inputs)
     for expected, value in zip(want, got.values()):
         np.testing.assert_allclose(value, expected, atol=1e-4, rtol=1e-3)
+
+
+def test_real_models_without_the_zoo(tmp_path, monkeypatch, capsys):
+    """Installed from a wheel (no tests/zoo): naming a real model is a usage error that says why;
+    the default run (all) runs the suite alone."""
+    import edgewasm.bench.real as real
+    from edgewasm.bench import BenchOptions, run_bench
+    from edgewasm.cli import main
+
+    monkeypatch.setenv("EDGEWASM_ZOO", str(tmp_path))
+    monkeypatch.delitem(__import__("sys").modules, "edgewasm_bench_zoo", raising=False)
+    with pytest.raises(real.ZooUnavailable):
+        real.zoo_module()
+    assert main(["bench", "--models", "resnet18", "--engines", "wasmtime"]) == 2
+    assert "need the model zoo" in capsys.readouterr().err
+    options = BenchOptions(models=["all"], engines=["onnxruntime"], repeats=1, cold_starts=0,
+                           microbenchmarks=False, warmup_seconds=0.0, block_seconds=0.001)
+    options.models = ["all"]
+    monkeypatch.setattr("edgewasm.bench.runner.Bench.run", lambda self: self.options.models)
+    assert run_bench(options) == list(SUITE_NAMES)

@@ -456,7 +456,17 @@ def add_variant_speedups(models: list[dict]) -> None:
 
 
 def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict:
+    everything = options.models == ["all"]
     options.models = expand_names(options.models)
+    try:
+        from .real import zoo_module
+
+        zoo_module()
+    except Exception as exc:  # noqa: BLE001 - ZooUnavailable, or a zoo that does not import
+        real = [m for m in options.models if m in model_names("real")]
+        if real and not everything:
+            raise ValueError(f"{', '.join(real)}: {exc}") from None
+        options.models = [m for m in options.models if m not in real]  # the default run: the suite alone
     known = model_names("all")
     unknown = [m for m in options.models if m not in known]
     if unknown:
