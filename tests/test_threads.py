@@ -193,17 +193,19 @@ def test_a_trap_in_one_worker_frees_the_others_and_the_model_stays_usable(tmp_pa
     x = np.random.default_rng(9).standard_normal((37, 301)).astype(np.float32)
     expected = edgewasm.load(single).run({"x": x})
     model = edgewasm.load(threaded, threads=3)
-    real = model.instance.worker_functions[2]
+    from edgewasm.runtime.native_call import NativeCall
 
-    def trap_midway(store, t):  # thread 2 traps after thread 0 and 1 are already inside run
+    assert isinstance(model.instance.worker_calls[2], NativeCall)  # run_thread(t) through the cached C call
+
+    def trap_midway(ticks):  # thread 2 traps after thread 0 and 1 are already inside run
         import time
         time.sleep(0.05)
         raise wasmtime.Trap("injected trap in thread 2")
 
-    model.instance.worker_functions[2] = trap_midway
+    model.instance.worker_calls[2] = trap_midway
     with pytest.raises(ExecutionError, match="injected trap in thread 2.*re-made"):
         model.run({"x": x})  # threads 0 and 1 wait at a barrier for thread 2: the abort word frees them
-    assert model.instance.worker_functions[2] is not real  # new instances
+    assert model.instance.worker_calls[2] is not trap_midway  # new instances
     same_bits(model.run({"x": x}), expected)
     same_bits(model.run({"x": x}), expected)
 
@@ -318,19 +320,19 @@ def test_a_run_returns_without_waiting_for_its_workers_and_a_late_failure_is_har
     x = np.random.default_rng(14).standard_normal((37, 301)).astype(np.float32)
     expected = edgewasm.load(single).run({"x": x})
     model = edgewasm.load(threaded, threads=2)
-    real = model.instance.worker_functions[1]
+    real = model.instance.worker_calls[1]
     leave = threading.Event()
 
-    def slow_way_out(store, t):  # the work, then a stall and a trap after the last barrier
-        real(store, t)
+    def slow_way_out(ticks):  # the work, then a stall and a trap after the last barrier
+        real(ticks)
         leave.wait(10)
         raise wasmtime.Trap("trap on the way out")
 
-    model.instance.worker_functions[1] = slow_way_out
+    model.instance.worker_calls[1] = slow_way_out
     same_bits(model.run({"x": x}), expected)  # returns while the worker still stalls
     assert not leave.is_set() and model.instance._outstanding == 1
     leave.set()
     for _ in range(3):  # each run collects the previous run's late trap first
         same_bits(model.run({"x": x}), expected)
-    model.instance.worker_functions[1] = real
+    model.instance.worker_calls[1] = real
     same_bits(model.run({"x": x}), expected)

@@ -48,14 +48,16 @@ def _prototypes() -> tuple | None:
 
 
 class NativeCall:
-    """`call(ticks) -> i32`: set the epoch deadline, call the export, raise its trap or error."""
+    """`call(ticks) -> i32`: set the epoch deadline, call the export (with its one i32 argument
+    `arg`, when it takes one: a threaded module's `run_thread(t)`), raise its trap or error."""
 
-    def __init__(self, store: wasmtime.Store, func: wasmtime.Func, prototypes: tuple):
+    def __init__(self, store: wasmtime.Store, func: wasmtime.Func, prototypes: tuple, arg: int | None = None):
         self._call, self._set_deadline, val_raw, self._trap_type, self._error_type = prototypes
         self._store, self._func = store, func  # keep both alive: we hold raw pointers into them
         self._context = ctypes.cast(store._context(), ctypes.c_void_p).value
         self._func_address = ctypes.addressof(func._func)
-        self._slot = (val_raw * 1)()  # args_and_results: no params, one i32 result
+        self._slot = (val_raw * 1)()  # args_and_results: at most one i32 param, one i32 result
+        self._arg = arg
         self._slot_address = ctypes.addressof(self._slot)
         self._trap = ctypes.c_void_p()
         self._trap_address = ctypes.addressof(self._trap)
@@ -63,6 +65,8 @@ class NativeCall:
     def __call__(self, ticks: int) -> int:
         self._set_deadline(self._context, ticks)
         self._trap.value = None
+        if self._arg is not None:
+            self._slot[0].i32 = self._arg  # the result overwrites it
         error = self._call(self._context, self._func_address, self._slot_address, 1, self._trap_address)
         if error:
             raise wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(self._error_type)))
@@ -71,15 +75,17 @@ class NativeCall:
         return self._slot[0].i32
 
 
-def bind(store: wasmtime.Store, func: wasmtime.Func) -> NativeCall | None:
-    """A NativeCall for `func` if it is `() -> i32` and the bindings exist; else None."""
+def bind(store: wasmtime.Store, func: wasmtime.Func, arg: int | None = None) -> NativeCall | None:
+    """A NativeCall for `func` if it is `() -> i32` (or `(i32) -> i32`, called with `arg`) and the
+    bindings exist; else None."""
     prototypes = _prototypes()
     if prototypes is None:
         return None
     try:
         kind = func.type(store)
-        if list(kind.params) or [str(t) for t in kind.results] != ["i32"]:
+        params = [str(t) for t in kind.params]
+        if params != ([] if arg is None else ["i32"]) or [str(t) for t in kind.results] != ["i32"]:
             return None
-        return NativeCall(store, func, prototypes)
+        return NativeCall(store, func, prototypes, arg)
     except (AttributeError, TypeError, ValueError):
         return None

@@ -85,7 +85,8 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
         self.functions = {name: exports[name] for name in exports if name in ("run", "init")}
         self.native_calls = {name: call for name, func in self.functions.items()
                              if (call := bind_native_call(self.store, func)) is not None}
-        self.worker_functions = [exports_t[WORKER_EXPORT] for exports_t in self.instances]
+        # worker_calls[t](ticks) runs run_thread(t) on store t: the cached native call when it binds
+        self.worker_calls = [self._worker_call(t, exports_t[WORKER_EXPORT]) for t, exports_t in enumerate(self.instances)]
         self._words_written = None  # the thread count the shared words were last reset for
         self.setup(self)
 
@@ -182,10 +183,19 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
         """Make every other thread trap at its next barrier (one of them trapped)."""
         self.write(ABORT_OFFSET, (1).to_bytes(4, "little"))
 
-    def run_worker(self, t: int, ticks: int) -> int:
+    def _worker_call(self, t: int, func: wasmtime.Func) -> Callable[[int], int]:
         store = self.stores[t]
-        store.set_epoch_deadline(ticks)
-        return self.worker_functions[t](store, t)
+        native = bind_native_call(store, func, arg=t)
+        if native is not None:
+            return native
+
+        def generic(ticks: int) -> int:
+            store.set_epoch_deadline(ticks)
+            return func(store, t)
+        return generic
+
+    def run_worker(self, t: int, ticks: int) -> int:
+        return self.worker_calls[t](ticks)
 
 
 class _SharedMemory(wasmtime.SharedMemory):
