@@ -69,3 +69,30 @@ def test_linear_integers_as_onnxruntime(tmp_path, dtype):
 def test_cubic_and_antialiased_integers_are_refused(tmp_path, attrs):
     with pytest.raises(UnsupportedModelError, match="int32 is not supported"):
         run(tmp_path, model("int32", [1, 1, 0.5, 0.6], **attrs), data("int32"))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int32", "uint8"])
+def test_linear_upsample(tmp_path, dtype):
+    """Upsample-9 linear in float64 (against onnx's evaluator on the asymmetric Resize of the same arithmetic:
+    onnxruntime has no float64 Upsample, the evaluator no linear one) and the integers (onnxruntime)."""
+    node = helper.make_node("Upsample", ["x", "s"], ["y"], mode="linear")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", CODES[dtype], [1, 2, 4, 5])],
+                              [helper.make_tensor_value_info("y", CODES[dtype], [1, 2, 8, 10])],
+                              initializer=[numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "s")])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)], ir_version=8)
+    x = data(dtype)
+    if dtype == "float64":
+        resize = helper.make_model(helper.make_graph(
+            [helper.make_node("Resize", ["x", "", "s"], ["y"], mode="linear", coordinate_transformation_mode="asymmetric")],
+            "g", list(graph.input), list(graph.output), initializer=list(graph.initializer)),
+            opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+        want = ReferenceEvaluator(resize).run(None, {"x": x})[0]
+    else:
+        want = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0]
+    edgewasm.compile(m, tmp_path / "b")
+    got = edgewasm.load(tmp_path / "b").run({"x": x})["y"]
+    assert got.dtype == want.dtype
+    if dtype == "float64":
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    else:
+        assert np.array_equal(got, want)

@@ -3,7 +3,7 @@ are computed at compile time per axis (backend/resize.py, onnx's reference arith
 tf_crop_and_resize (roi a constant) first pads the resized axes with one extrapolation_value at
 each end (a constant Pad), which the taps of outputs outside the input read with weight 1.
 
-float64 and integer inputs are decomposed at import instead (_import_generic): Gather per axis
+float64 and integer inputs are decomposed at import instead (import_generic): Gather per axis
 for nearest, a float64 MatMul by the axis' interpolation matrix for linear (integers truncated
 back, as onnxruntime) and cubic (float64 only); the taps and weights are the same.
 
@@ -26,7 +26,7 @@ from ..errors import ModelFormatError, UnsupportedModelError
 from ..frontend.arguments import normalize_axes, optional_input
 
 IR_OP = "Resize"
-GENERIC = ("float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")  # _import_generic
+GENERIC = ("float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")  # import_generic
 
 
 def _text(at: dict, name: str, default: str) -> str:
@@ -99,7 +99,7 @@ def import_resize(im, node, at) -> None:
             raise UnsupportedModelError(f"{where}: {'cubic' if mode == 'cubic' else 'antialiased'} Resize of "
                                         f"{im.dtype(x)} is not supported (onnxruntime and onnx's evaluator round "
                                         "its float result differently)")
-        _import_generic(im, node, x, taps, mode, float(at.get("extrapolation_value", 0.0))
+        import_generic(im, node, x, taps, mode, float(at.get("extrapolation_value", 0.0))
                         if coordinate_mode == "tf_crop_and_resize" else None)
         return
     if coordinate_mode == "tf_crop_and_resize" and taps:  # the taps read a fill element at each end
@@ -111,7 +111,7 @@ def import_resize(im, node, at) -> None:
     im.emit("Resize", [x], node.output[0], tuple(out_shape), node.name, mode=mode, taps=taps)
 
 
-def _import_generic(im, node, x: str, taps, mode: str, extrapolation: float | None) -> None:
+def import_generic(im, node, x: str, taps, mode: str, extrapolation: float | None) -> None:
     """float64 and the integers, as the reference graph spells it (see export) through standard ops:
     per resized axis a Gather (nearest: any dtype, exact) or a MatMul by the axis' interpolation
     matrix in float64 (linear, cubic; integers cast to float64 first and truncated back at the end,

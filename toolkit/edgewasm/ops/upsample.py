@@ -4,8 +4,9 @@ asymmetric source coordinates x_out / scale, nearest rounding down, output size 
 
 Imported straight into the IR Resize node (ops/resize.py lowers and exports it) with per-axis taps
 from backend/resize.py's axis_taps, so it runs the same kernels as Resize: float32 (float16 and
-bfloat16 linear in float32 between casts). Nearest in any other dtype moves whole elements: one Gather
-per upsampled axis through the same nearest taps.
+bfloat16 linear in float32 between casts; float64 and integer linear as Resize decomposes them,
+resize.import_generic). Nearest in any other dtype moves whole elements: one Gather per upsampled
+axis through the same nearest taps.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from ..backend.resize import axis_taps, nearest_indices
 from ..errors import Float32OnlyError, ModelFormatError, UnsupportedModelError
+from .resize import GENERIC, import_generic
 from .spatial_graph import Builder
 
 IR_OP = None
@@ -31,7 +33,7 @@ def import_upsample(im, node, at) -> None:
         mode = "linear"
     if mode not in ("nearest", "linear"):
         raise ModelFormatError(f"{where}: unknown mode {mode!r}")
-    if dtype != "float32" and mode == "linear":
+    if dtype not in ("float32", *GENERIC) and mode == "linear":
         raise Float32OnlyError(f"{where}: input {x!r} has dtype {dtype}; linear Upsample is computed in float32 "
                                "only")
     if len(node.input) > 1 and node.input[1]:
@@ -54,6 +56,9 @@ def import_upsample(im, node, at) -> None:
             continue
         indices, weights = axis_taps(mode, "asymmetric", "floor", -0.75, False, False, d, out_shape[axis], float(s))
         taps.append((axis, indices, weights))
+    if dtype in GENERIC and mode == "linear":  # float64 and the integers as Resize computes them
+        import_generic(im, node, x, taps, mode, None)
+        return
     if dtype != "float32":  # nearest in any other dtype: one Gather of whole elements per upsampled axis
         b = Builder(im, node, dtype)
         current = x
