@@ -330,8 +330,14 @@
     (return (i64.and (local.get $a) (local.get $b))))
     (return (i64.or (local.get $a) (local.get $b))))
     (return (i64.xor (local.get $a) (local.get $b))))
+    ;; shl: unsigned 64-bit shifts by b mod 64 (wasm's rule); the other classes hold every value
+    ;; sign- or zero-extended, and a shift by a negative b or b >= 64 gives 0 (BitShift-28 for signed T)
+    (if (i32.and (i32.eqz (local.get $u)) (i64.ge_u (local.get $b) (i64.const 64))) (then (return (i64.const 0))))
     (return (i64.shl (local.get $a) (local.get $b))))
-  (i64.shr_u (local.get $a) (local.get $b)))
+  ;; shr: unsigned 64-bit logical by b mod 64; the others arithmetic (zero-extended values shift in
+  ;; zeros), a negative b or b >= 64 shifting by 63: the sign bit's extension alone (0 or -1)
+  (if (local.get $u) (then (return (i64.shr_u (local.get $a) (local.get $b)))))
+  (i64.shr_s (local.get $a) (select (i64.const 63) (local.get $b) (i64.ge_u (local.get $b) (i64.const 64)))))
 
 ;; $x_int_lt: helper, a < b, signed or ($u) unsigned.
 (func $x_int_lt (param $u i32) (param $a i64) (param $b i64) (result i32)

@@ -1,6 +1,6 @@
 """A sample of the dtype sweep's paths (tests/dtype_sweep.py) in headless Chromium (Pyodide): the same
 bits as wasmtime. The sample is the paths the sweep added (float64 convolution and pooling, integer
-Shrink, integer Pow by a float exponent, float16 LayerNormalization statistics, TensorScatter
+Shrink, integer Pow by a float exponent, signed BitShift, float64/integer Resize, float16 LayerNormalization statistics, TensorScatter
 in float8) and one op per rare dtype (bfloat16, the float8 types, the sub-byte ones, unsigned
 64-bit), each op's dtypes merged into one model as the sweep compiles them."""
 
@@ -28,6 +28,8 @@ SAMPLE = {
     "Erf": ["float64", "bfloat16"],
     "Transpose": ["float8_e5m2", "uint4", "int2", "uint64"],
     "Add": ["uint64", "int16", "bfloat16"],
+    "BitShift": ["int8", "int64", "uint32"],
+    "Resize": ["float64", "uint8", "int32"],
 }
 
 

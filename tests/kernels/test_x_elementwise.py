@@ -83,7 +83,8 @@ def int_reference(op: str, a: int, b: int, c: int, dtype: str) -> int:
         "greater": lambda: int(a > b), "greater_equal": lambda: int(a >= b),
         "and": lambda: int(bool(a) and bool(b)), "or": lambda: int(bool(a) or bool(b)), "xor": lambda: int(bool(a) != bool(b)),
         "bitand": lambda: a & b, "bitor": lambda: a | b, "bitxor": lambda: a ^ b,
-        "shl": lambda: a << (b % 64), "shr": lambda: (a % 2**64) >> (b % 64),
+        "shl": lambda: a << (b % 64) if dtype == "uint64" else (0 if not 0 <= b < 64 else a << b),
+        "shr": lambda: (a % 2**64) >> (b % 64) if dtype == "uint64" else a >> (b if 0 <= b < 64 else 63),
     }[op]()
     return result
 
@@ -195,7 +196,7 @@ def assert_equal(got: np.ndarray, want: list, dtype: str, what: str) -> None:
 
 def _defined(op: str, dtype: str) -> bool:
     """The (op, dtype) pairs ONNX defines and x_elementwise computes."""
-    if not supports(op, dtype) or (op in ("shl", "shr") and not dtype.startswith("uint")):
+    if not supports(op, dtype) or (op in ("shl", "shr") and dtype not in INTEGERS):
         return False
     if op == "pow" and dtype in FLOATS:  # float64 Pow is $f64_pow: tests/kernels/test_f64_vunary.py
         return False

@@ -98,8 +98,8 @@ def import_bitshift(im, node, at) -> None:
     direction = direction.decode() if isinstance(direction, bytes) else str(direction)
     if direction not in ("LEFT", "RIGHT"):
         raise ModelFormatError(f"BitShift node {node.name!r}: direction must be LEFT or RIGHT, got {direction!r}")
-    if not dtype.startswith("uint"):
-        raise ModelFormatError(f"BitShift node {node.name!r}: input dtype {dtype} is not unsigned")
+    if dtype not in dtypes.INTEGERS:  # signed ones from opset 28: arithmetic right shifts
+        raise ModelFormatError(f"BitShift node {node.name!r}: input dtype {dtype} is not an integer")
     emit(im, node, "shl" if direction == "LEFT" else "shr", list(node.input), dtype)
 
 
