@@ -230,6 +230,8 @@ SPLITS = [  # (opset, shape, axis, how, chunks the outputs get)
     (13, (12,), 0, "equal", [4, 4, 4]),
     (18, (2, 7, 3), 1, "num_outputs", [3, 3, 1]),
     (18, (10, 4), 0, "num_outputs", [4, 4, 2]),
+    (18, (2, 9), 1, "num_outputs", [3, 3, 3, 0]),  # ceil(9/4) chunks: the last one empty
+    (18, (3,), 0, "num_outputs", [1, 1, 1, 0]),
     (18, (2, 8), 1, "input", [5, 3]),
 ]
 

@@ -36,10 +36,12 @@ def chunk_sizes(im, node, at, dim: int) -> list[int]:
         if int(num_outputs) != outputs or outputs < 1:
             raise ModelFormatError(f"Split node {node.name!r}: num_outputs {num_outputs} but {outputs} outputs")
         chunk = math.ceil(dim / outputs)
+        # chunks of ceil(dim / outputs), the last one smaller, possibly empty (3 into 4 is 1, 1, 1, 0);
+        # refused where even it cannot take the rest (5 into 4), as onnxruntime refuses it
         split = [max(0, min(chunk, dim - i * chunk)) for i in range(outputs)]
-        if split[-1] == 0 and dim:
-            raise ModelFormatError(f"Split node {node.name!r}: {outputs} outputs of ceil({dim}/{outputs}) = "
-                                   f"{chunk} leave the last one empty")
+        if dim - chunk * (outputs - 1) < 0:
+            raise ModelFormatError(f"Split node {node.name!r}: {outputs} outputs of ceil({dim}/{outputs}) = {chunk} "
+                                   "would leave more than the last one short")
     elif split is None:
         if im.opset >= 18:
             raise ModelFormatError(f"Split node {node.name!r}: opset 18 needs the split input or num_outputs")
