@@ -9,9 +9,18 @@ import onnx
 import pytest
 
 from edgewasm.bench.prepare import prepare_suite_model
-from edgewasm.bench.suite import suite_model
+from edgewasm.bench.suite import GraphBuilder, SuiteModel
 
 pytestmark = pytest.mark.browser
+
+
+def small_cnn():
+    """A MobileNet-like block at 24x24: stem conv/2, ReLU6, depthwise 3x3, 1x1, pooling, classifier."""
+    g = GraphBuilder(seed=3)
+    x = g.relu6(g.conv("x", 3, 16, kernel=3, stride=2))
+    x = g.relu6(g.conv(x, 16, 16, kernel=3, groups=16))
+    x = g.op("Flatten", [g.op("GlobalAveragePool", [g.conv(x, 16, 24)])], axis=1)
+    return g.model("small_cnn", [("x", [1, 3, 24, 24])], g.dense(x, 24, 10), [1, 10])
 
 
 class BenchPage:
@@ -35,10 +44,10 @@ def test_litert_runs_a_twin_in_chromium_and_agrees_with_tensorflow(browser, tmp_
     from edgewasm.bench.litert import LiteRtEngine
     from edgewasm.bench.twins import run_tflite, twin_for
 
-    (model,) = prepare_suite_model(suite_model("resnet-block"), tmp_path)
+    (model,) = prepare_suite_model(SuiteModel("small-cnn", "", 1, small_cnn), tmp_path)
     model.twin = twin_for(onnx.load(str(model.onnx_path)), model.name, model.inputs)
     feeds = [value for _, value in model.twin.inputs(model.inputs)]
-    assert feeds[0].shape == (1, 56, 56, 64)  # NHWC, as TFLite wants it
+    assert feeds[0].shape == (1, 24, 24, 3)  # NHWC, as TFLite wants it
     (want,), _ = run_tflite(model.twin.tflite.read_bytes(), feeds)
     page = BenchPage(browser)
     for engine_id in ("litert", "litert-compat"):
