@@ -55,11 +55,6 @@ class Twin:
         return [(name, np.ascontiguousarray(np.transpose(inputs[name], perm) if perm else inputs[name]))
                 for name, perm in self.info["inputs"]]
 
-    def outputs(self, outputs: list[np.ndarray]) -> list[np.ndarray]:
-        """The twin's outputs back in the ONNX graph's layout."""
-        return [np.transpose(value, _inverse(perm)) if perm else value
-                for value, (_, perm) in zip(outputs, self.info["outputs"])]
-
 
 def _inverse(perm) -> list[int]:
     return [int(i) for i in np.argsort(perm)]
