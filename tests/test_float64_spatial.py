@@ -1,4 +1,4 @@
-"""float64 Conv, AveragePool, GlobalAveragePool and GlobalMaxPool through the public API, computed in
+"""float64 Conv, ConvTranspose, AveragePool, GlobalAveragePool and GlobalMaxPool through the public API, computed in
 float64 (ops/float64_spatial.py): against onnx's evaluator (numpy float64) within 1e-12, so a path
 that rounds through float32 (errors near 1e-7) fails."""
 
@@ -68,3 +68,38 @@ def test_average_pool(tmp_path, attrs):
 @pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool"])
 def test_global_pools(tmp_path, op):
     run(tmp_path, helper.make_node(op, ["x"], ["y"]), {"x": rand(2, 3, 5, 4)})
+
+
+@pytest.mark.parametrize("attrs, w_shape", [
+    ({}, (3, 2, 3, 3)),
+    ({"strides": [2, 3], "pads": [1, 0, 0, 2], "output_padding": [1, 1]}, (3, 4, 3, 2)),
+    ({"strides": [2, 2], "dilations": [2, 1]}, (3, 2, 2, 3)),
+    ({"strides": [2, 2], "output_shape": [12, 11], "auto_pad": "SAME_UPPER"}, (3, 1, 3, 3)),
+])
+def test_conv_transpose(tmp_path, attrs, w_shape):
+    node = helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], **attrs)
+    run(tmp_path, node, {"x": rand(1, 3, 6, 5)},
+        {"w": rand(*w_shape, seed=1), "b": rand(w_shape[1] * attrs.get("group", 1), seed=2)})
+
+
+def test_grouped_conv_transpose(tmp_path):
+    """group 3 (onnx's evaluator takes group 1 only: the want is its per-group results side by side)."""
+    x, w, bias = rand(1, 3, 5, 4), rand(3, 2, 2, 3, seed=1), rand(6, seed=2)
+    attrs = {"strides": [2, 1], "dilations": [1, 2], "pads": [1, 0, 0, 1]}
+    node = helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], group=3, **attrs)
+    parts = []
+    for g in range(3):
+        single = helper.make_model(helper.make_graph(
+            [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], **attrs)], "g",
+            [helper.make_tensor_value_info(n, F64, None) for n in ("x", "w", "b")],
+            [helper.make_tensor_value_info("y", F64, None)]), opset_imports=[helper.make_opsetid("", 19)], ir_version=9)
+        parts.append(ReferenceEvaluator(single).run(None, {"x": x[:, g:g + 1], "w": w[g:g + 1],
+                                                          "b": bias[2 * g:2 * g + 2]})[0])
+    want = np.concatenate(parts, axis=1)
+    model = helper.make_model(helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", F64, list(x.shape))],
+        [helper.make_tensor_value_info("y", F64, list(want.shape))],
+        initializer=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "b")]),
+        opset_imports=[helper.make_opsetid("", 19)], ir_version=9)
+    edgewasm.compile(model, tmp_path / "b")
+    np.testing.assert_allclose(edgewasm.load(tmp_path / "b").run({"x": x})["y"], want, rtol=1e-12, atol=1e-12)

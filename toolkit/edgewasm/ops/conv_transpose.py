@@ -17,6 +17,9 @@ IR_OP = "ConvTranspose"
 
 
 def import_conv_transpose(im, node, at) -> None:
+    if im.dtype(node.input[0]) == "float64":  # computed in float64 (float64_spatial.py)
+        _import_f64(im, node, at)
+        return
     operands = read_operands(im, node, "[C, M/group, *kernel]")
     _, _, _, xs, weights = operands
     group = int(at.get("group", 1))
@@ -27,6 +30,24 @@ def import_conv_transpose(im, node, at) -> None:
     out_channels = weights.shape[1] * group
     window = transposed_window(node, at, xs[2:], kernel_shape(node, at, weights))
     emit_channels_last(im, node, IR_OP, operands, out_channels, window, group)
+
+
+def _import_f64(im, node, at) -> None:
+    from . import float64_spatial
+
+    x, w = node.input[0], node.input[1]
+    xs, ws = im.shape(x), im.shape(w)
+    if any(im.dtype(name) != "float64" for name in node.input if name):
+        raise ModelFormatError(f"ConvTranspose node {node.name!r}: a float64 input needs float64 weights and bias")
+    group = int(at.get("group", 1))
+    if len(xs) < 3 or len(ws) != len(xs) or group < 1 or xs[1] % group or ws[0] != xs[1]:
+        raise ModelFormatError(f"ConvTranspose node {node.name!r}: input of shape {xs}, weights of shape {ws} and "
+                               f"group {group} do not fit")
+    kernel = tuple(int(k) for k in at.get("kernel_shape", ws[2:]))
+    if kernel != tuple(ws[2:]):
+        raise ModelFormatError(f"ConvTranspose node {node.name!r}: kernel_shape {kernel} differs from the weights' "
+                               f"{ws[2:]}")
+    float64_spatial.conv_transpose(im, node, transposed_window(node, at, xs[2:], kernel), group)
 
 
 IMPORTS = {"ConvTranspose": (import_conv_transpose, 2, 3)}
