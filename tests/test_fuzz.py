@@ -36,3 +36,12 @@ def test_fuzz_command():
     assert "100 cases, 0 crashes" in result.stdout
     peak = int(result.stdout.split("peak memory ")[1].split(" MiB")[0])
     assert peak < 1024, f"the campaign peaked at {peak} MiB: a shape bomb was allocated"
+
+
+def test_peak_memory_is_the_programs_own_not_its_parents():
+    """A CLI run from a large test process reports its own peak (ru_maxrss keeps the parent's across exec)."""
+    ballast = bytearray(512 * 2**20)
+    ballast[::4096] = b"\1" * len(ballast[::4096])  # resident, not only reserved
+    probe = "from edgewasm.fuzz import peak_memory_mib; print(peak_memory_mib())"
+    peak = int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+    assert peak < 256, f"{peak} MiB: the parent's {len(ballast) >> 20} MiB were counted"

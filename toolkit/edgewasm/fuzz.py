@@ -242,11 +242,18 @@ def default_corpus(workdir: Path) -> tuple[list[bytes], Path, dict]:
 
 
 def peak_memory_mib() -> int:
-    """This process's peak resident memory (shape bombs must be refused before they allocate)."""
+    """This process's peak resident memory (shape bombs must be refused before they allocate).
+
+    Linux's VmHWM belongs to this program's own address space; ru_maxrss would also count the
+    parent's peak at fork (it survives exec), so a CLI run from a large test process would look
+    like a shape bomb."""
     import resource
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return peak // 1024
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) // 1024
+    except (OSError, StopIteration, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
 
 
 def run_campaigns(cases: int, seed: int = 0, log: Callable[[str], None] = print) -> list[Campaign]:
