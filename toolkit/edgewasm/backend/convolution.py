@@ -151,10 +151,10 @@ def winograd_block(tiles: int, channels: int, out_channels: int) -> int:
 
 
 def _derived_weight(program: Program, name: str, nbytes: int) -> Ptr:
-    """A weight init() computes (placed in the weights region, never shipped). Derived weights go
-    first so the shipped ones stay one contiguous region (backend/codecs.py)."""
+    """A weight init() computes (placed in the weights region, never shipped; backend/plan.py keeps
+    the shipped bytes contiguous around it)."""
     if name not in program.weights:
-        program.weights = {name: np.zeros(nbytes // 4, np.float32), **program.weights}
+        program.weights[name] = np.zeros(nbytes // 4, np.float32)
         program.derived.add(name)
     return Ptr(name)
 
