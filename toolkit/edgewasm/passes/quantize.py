@@ -9,7 +9,9 @@ int8   dynamic: each Gemm becomes DynamicQuantize (uint8 activations, scale and 
        MatMul, with the same weights, scales and arithmetic, so its reference.onnx gives our bits.
        Convolutions stay float (CONV_KEPT_FLOAT says why; static int8 is the fast CNN path).
        static (with calibration data): QLinearGemm / QLinearConv chains, as quantize_static (QDQ)
-       makes them (uint8 max pooling, QLinearGlobalAveragePool, reshapes in between).
+       makes them (uint8 max pooling, QLinearGlobalAveragePool, reshapes in between), with the
+       activations (256-byte tables), residual Adds and squeeze-excitation products between them
+       in uint8 too.
 int16  dynamic: each Gemm becomes DynamicQuantize16 (int16 activations, symmetric per tensor, scale
        computed at run time) + Int16Gemm (int16 weights symmetric per output column, exact int64
        accumulation, float epilogue), each Conv DynamicQuantize16 + Int16Conv (per output channel);
@@ -174,7 +176,10 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
     Quantize where a float tensor enters, QLinearGemm / QLinearConv from layer to layer, Dequantize
     where a float consumer needs it. Between them, what onnxruntime also runs on uint8 stays uint8:
     max pooling, reshapes and layout transposes (the input's scale: exact, as quantization is
-    monotonic) and global average pooling (QLinearGlobalAveragePool, its own calibrated scale).
+    monotonic), global average pooling (QLinearGlobalAveragePool, its own calibrated scale) and the
+    tabled activations (QLinearLookup, their own calibrated scale); then residual Adds and
+    squeeze-excitation products whose operands have uint8 twins become one uint8 pass each
+    (fold_residual_adds, fold_channel_products).
 
     A fused Relu/Clip becomes the output's saturation (the calibrated range is post-clamp and
     includes 0), so only clamps with lo <= 0 <= hi can be folded; other layers stay float.
