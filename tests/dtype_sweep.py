@@ -311,12 +311,38 @@ def _group_norm(case: conformance.Case) -> list[np.ndarray]:
     return [normed * scale.reshape(per_channel) + bias.reshape(per_channel)]
 
 
+def _grid_sample_f64(case: conformance.Case) -> list[np.ndarray]:
+    """2-D bilinear GridSample with zero padding and align_corners 0 (the template's), in float64 with
+    the grid widened (onnx's evaluator computes the coordinates in float32)."""
+    node = case.model.graph.node[0]
+    if (_attr(node, "mode", b"linear") not in (b"linear", b"bilinear") or _attr(node, "padding_mode", b"zeros") != b"zeros"
+            or _attr(node, "align_corners", 0)):
+        raise ValueError("only the template's bilinear / zeros / align_corners 0 has a float64 reference here")
+    x, grid = (v for _, v in case.inputs)
+    n, c, h, w = x.shape
+    padded = np.zeros((n, c, h + 2, w + 2))
+    padded[:, :, 1:-1, 1:-1] = x
+    u = ((grid[..., 0].astype(np.float64) + 1) * w - 1) / 2  # [N, Ho, Wo]
+    v = ((grid[..., 1].astype(np.float64) + 1) * h - 1) / 2
+    u0, v0 = np.floor(u), np.floor(v)
+    du, dv = u - u0, v - v0
+    out = np.zeros((n, c) + u.shape[1:])
+    for dy, wy in ((0, 1 - dv), (1, dv)):
+        for dx, wx in ((0, 1 - du), (1, du)):
+            yy = np.clip(v0 + dy + 1, 0, h + 1).astype(np.int64)  # outside reads the zero border
+            xx = np.clip(u0 + dx + 1, 0, w + 1).astype(np.int64)
+            taps = np.stack([padded[b][:, yy[b], xx[b]] for b in range(n)])
+            out += taps * (wy * wx)[:, None]
+    return [out]
+
+
 # float64 references where onnxruntime has no kernel or computes in float32 and onnx's evaluator
 # rounds through float32 too (its Erf is float32-accurate): numpy in float64, per op.
 FLOAT64_REFERENCES = {
     "Erf": lambda case: [_erf(case.inputs[0][1])],
     "Gelu": lambda case: [0.5 * case.inputs[0][1] * (1 + _erf(case.inputs[0][1] / np.sqrt(2)))],
     "GroupNormalization": _group_norm,
+    "GridSample": _grid_sample_f64,
 }
 
 
