@@ -19,7 +19,8 @@ from edgewasm.passes.layout import channels_last
 
 from cnn_models import make_mobilenet_v2, make_resnet
 from models import make_model
-from test_compile import compile_and_compare, ort_run
+from oracles import ort_outputs
+from test_compile import compile_and_compare
 
 
 def randn(*shape, seed=0, scale=1.0):
@@ -315,7 +316,7 @@ def compare_network(tmp_path, proto, x, atol=1e-4):
     path.write_bytes(proto.SerializeToString())
     edgewasm.compile(path, tmp_path / "bundle", batch=x.shape[0])
     got = edgewasm.load(tmp_path / "bundle").run({"x": x})
-    want = ort_run(proto, {"x": x})
+    want = ort_outputs(proto, {"x": x})
     reference = run_onnxruntime(tmp_path / "bundle", {"x": x})
     (name,) = want
     assert got[name].shape == want[name].shape

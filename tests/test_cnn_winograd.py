@@ -14,7 +14,7 @@ from edgewasm.backend import convolution
 
 from test_cnn import bn_params, check, randn, single_node_model
 from models import make_model
-from test_compile import ort_run
+from oracles import ort_outputs
 
 WINOGRAD = {"f32_winograd_input_2x2_3x3", "f32_winograd_output_2x2_3x3", "f32_winograd_weights_3x3"}
 
@@ -86,7 +86,7 @@ def test_error_next_to_the_direct_kernel(tmp_path, monkeypatch):
     proto = single_node_model("Conv", (1, 64, 20, 20), inits={"w": randn(64, 64, 3, 3, seed=6, scale=0.06),
                                                               "b": randn(64, seed=7)}, pads=[1, 1, 1, 1])
     x = randn(1, 64, 20, 20)
-    want = ort_run(proto, {"x": x})["y"]
+    want = ort_outputs(proto, {"x": x})["y"]
     errors = {}
     for label, threshold in (("winograd", 8), ("direct", 10**9)):
         (tmp_path / label).mkdir()
