@@ -336,13 +336,34 @@ def _grid_sample_f64(case: conformance.Case) -> list[np.ndarray]:
     return [out]
 
 
-# float64 references where onnxruntime has no kernel or computes in float32 and onnx's evaluator
-# rounds through float32 too (its Erf is float32-accurate): numpy in float64, per op.
+def _attention_f64(case: conformance.Case) -> list[np.ndarray]:
+    """softmax(Q K^T / sqrt(head)) V for 3-D Q, K, V without mask, past, causality or softcap (the
+    template's); onnxruntime's float64 Attention is off by up to 4e-9."""
+    node = case.model.graph.node[0]
+    if len(case.inputs) != 3 or {a.name for a in node.attribute} - {"q_num_heads", "kv_num_heads"} or len(node.output) > 1:
+        raise ValueError("only the template's plain 3-D attention has a float64 reference here")
+    q, k, v = (x for _, x in case.inputs)
+    heads, kv_heads = _attr(node, "q_num_heads", 1), _attr(node, "kv_num_heads", 1)
+    def split(x, h):
+        return x.reshape(x.shape[0], x.shape[1], h, -1).transpose(0, 2, 1, 3)
+    qs, ks, vs = split(q, heads), split(k, kv_heads), split(v, kv_heads)
+    ks, vs = (np.repeat(t, heads // kv_heads, axis=1) for t in (ks, vs))
+    logits = qs @ ks.transpose(0, 1, 3, 2) / np.sqrt(qs.shape[-1])
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    y = p @ vs
+    return [y.transpose(0, 2, 1, 3).reshape(q.shape[0], q.shape[1], -1)]
+
+
+# float64 references (numpy, per op) where onnxruntime has no float64 kernel or is off in float64
+# (GroupNormalization by 1.4e-7, Attention by 4e-9) and onnx's evaluator rounds through float32 (its
+# Erf is float32-accurate, its GridSample computes coordinates in float32).
 FLOAT64_REFERENCES = {
     "Erf": lambda case: [_erf(case.inputs[0][1])],
     "Gelu": lambda case: [0.5 * case.inputs[0][1] * (1 + _erf(case.inputs[0][1] / np.sqrt(2)))],
     "GroupNormalization": _group_norm,
     "GridSample": _grid_sample_f64,
+    "Attention": _attention_f64,
 }
 
 
