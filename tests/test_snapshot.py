@@ -18,6 +18,8 @@ from edgewasm.offline import precache_list
 from edgewasm.snapshot import SNAPSHOT_DIR, bake_snapshot, snapshot_name
 from edgewasm.webassets import stage_runtime
 
+PAGE_SOURCE = "import edgewasm  # the page's Python, compiled into the snapshot: 7f3c9e\n"
+
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="no Node.js (it stages Pyodide too)")
 
 
@@ -27,7 +29,7 @@ def staged(tmp_path_factory):
     stage_runtime(site, log=lambda message: None)
     for name in ("index.html", "app.js", "app.py", "style.css", "snapshot-worker.mjs", "models/index.json"):
         (site / name).parent.mkdir(parents=True, exist_ok=True)
-        (site / name).write_text("")  # the shell files precache_list wants; their content does not matter here
+        (site / name).write_text(PAGE_SOURCE if name == "app.py" else "")  # the shell files precache_list wants
     return site
 
 
@@ -56,6 +58,7 @@ def test_the_snapshot_is_pyodides_memory_named_by_its_build_and_the_wheel_and_ma
     assert re.search(r'BUILD_ID:"([0-9a-f]{64})"', mjs).group(1) == build_id  # what Pyodide checks on restore
     assert len(memory) > 16 << 20 and path.stat().st_size < len(memory) / 3
     assert b"/home/pyodide/this.program" in memory and str(staged).encode() not in memory  # no build paths
+    assert PAGE_SOURCE.encode() in memory  # the site's app.py, compiled in (app.js checks it is the same source)
     assert [m for m in messages if m.startswith("making")]
     assert f"{SNAPSHOT_DIR}/{path.name}" in precache_list(staged)
 

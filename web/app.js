@@ -245,6 +245,13 @@ function registerServiceWorker() {
   navigator.serviceWorker.register("sw.js").catch((error) => console.warn("no offline support:", error));
 }
 
+const RUN_BAKED_PAGE = `import builtins, inspect
+_page = eval(builtins.__edgewasm_page__[1], globals())
+if inspect.iscoroutine(_page):
+    await _page
+del _page
+`;
+
 async function main() {
   say("loading Python (Pyodide)…");
   fetchModelsEarly();
@@ -253,7 +260,14 @@ async function main() {
   window.pyodide = pyodide;
   const response = await fetch("app.py");
   if (!response.ok) throw new Error(`app.py: HTTP ${response.status}`);
-  await pyodide.runPythonAsync(await response.text(), { filename: "app.py" }); // returns after the first result
+  // A baked snapshot may hold app.py compiled (edgewasm/snapshot.py): run that if it is this source.
+  const source = await response.text();
+  pyodide.globals.set("__edgewasm_source__", source);
+  boot.pageCompiled = pyodide.runPython(
+    'import builtins\ngetattr(builtins, "__edgewasm_page__", ("",))[0] == __edgewasm_source__');
+  pyodide.globals.delete("__edgewasm_source__");
+  // returns after the first result
+  await pyodide.runPythonAsync(boot.pageCompiled ? RUN_BAKED_PAGE : source, { filename: "app.py" });
   registerServiceWorker();
   makeSnapshotWhenIdle(info);
 }

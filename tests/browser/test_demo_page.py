@@ -106,6 +106,7 @@ def test_first_visit_predicts_samples_as_the_compiled_model_does(visit, manifest
     page = visit.page
     boot = visit.boot()
     assert (boot["path"], boot["restored"], boot["fallback"]) == ("snapshot", "baked", None)  # build.py baked it
+    assert boot["pageCompiled"] is True  # app.py as compiled into the snapshot, not compiled here
     # the model's files were fetched, and its module compiled, while Python started: the loader took them all
     assert page.evaluate("[window.edgewasmEarly.size, pyodide.runPython('app.model.instance.compiled_early')]") == [0, True]
     assert 0 < boot["marks"]["pyodide"] <= boot["marks"]["wheel"] < boot["marks"]["model"] < boot["marks"]["firstResult"]

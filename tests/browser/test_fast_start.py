@@ -50,6 +50,7 @@ def test_a_first_visit_restores_the_baked_snapshot_and_falls_back_to_a_boot_when
         visit = Visit(browser, site[1])
         timings["cold_baked"].append(first_result_ms(visit, reload=False, path="snapshot", restored="baked"))
         assert "restored from the baked snapshot" in visit.page.get_by_test_id("progress-pyodide").text_content()
+        assert visit.boot()["pageCompiled"] is True
         timings["cold_model_files"].append(float(visit.page.get_by_test_id("load-bytes").get_attribute("data-ms")))
         visit.settle()  # the baked snapshot is kept inflated in Cache Storage, and precached as it is
         visit.go_offline()
@@ -63,6 +64,7 @@ def test_a_first_visit_restores_the_baked_snapshot_and_falls_back_to_a_boot_when
                                                              content_type="application/octet-stream"))
         timings["cold_booted"].append(first_result_ms(other, reload=False, path="standard", restored=None))
         fallback = other.boot()["fallback"]
+        assert other.boot()["pageCompiled"] is False  # app.py compiled in the page, as before
         assert fallback.startswith("the baked snapshot could not be restored: Snapshot build id mismatch"), fallback
         assert fallback in other.page.get_by_test_id("progress-pyodide").text_content()
         other.settle()  # a worker saves a snapshot of this build, which the next visit prefers

@@ -40,16 +40,29 @@ import js, pyodide.ffi
 import edgewasm, edgewasm.runtime.browser_host, edgewasm.runtime.browser_threads, edgewasm.runtime.twin
 """
 
-# Run by `node --input-type=module`; argv: pyodide.mjs URL, indexURL, wheel file, wheel path, output.
+# The site's app.py, compiled: app.js runs this code object when app.py still has this source
+# (compiling it in a just-restored interpreter is a good part of a first visit's Python time).
+PAGE = """
+import ast, builtins
+builtins.__edgewasm_page__ = (PAGE_SOURCE, compile(PAGE_SOURCE, "app.py", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT))
+del PAGE_SOURCE
+"""
+
+# Run by `node --input-type=module`; argv: pyodide.mjs URL, indexURL, wheel file, wheel path, output,
+# the site's app.py ("" when it has none).
 # `_sysExecutable` as a browser has it, so no path of the build machine ends up in the snapshot.
 BAKER = """
-const [mjs, indexURL, wheelFile, wheelPath, out] = process.argv.slice(1);
+const [mjs, indexURL, wheelFile, wheelPath, out, page] = process.argv.slice(1);
 const { readFileSync, writeFileSync } = await import("node:fs");
 const { loadPyodide } = await import(mjs);
 const pyodide = await loadPyodide({ indexURL, _makeSnapshot: true, _sysExecutable: "./this.program" });
 pyodide.FS.mkdirTree(wheelPath.slice(0, wheelPath.lastIndexOf("/")));
 pyodide.FS.writeFile(wheelPath, readFileSync(wheelFile));
 pyodide.runPython(process.env.EDGEWASM_PRELOAD.replace("WHEEL_PATH", JSON.stringify(wheelPath)));
+if (page) {
+  pyodide.globals.set("PAGE_SOURCE", readFileSync(page, "utf8"));
+  pyodide.runPython(process.env.EDGEWASM_PAGE);
+}
 writeFileSync(out, pyodide.makeMemorySnapshot());
 """
 
@@ -67,7 +80,8 @@ def snapshot_name(lock: dict) -> str | None:
 def bake_snapshot(site: Path, log: Log = print) -> Path | None:
     """Write the snapshot for `site`'s Pyodide and wheel into `site/pyodide/snapshot/`; its path.
 
-    `site` is a staged site (`pyodide/` with the edgewasm wheel in its lockfile). Returns None, and
+    `site` is a staged site (`pyodide/` with the edgewasm wheel in its lockfile; its `app.py`, if
+    already there, is compiled into the snapshot too). Returns None, and
     logs why, when no snapshot can be made (no Node, or Node failed): the site still works, its
     first visit just boots Python. Snapshots are cached by the bytes they are made from.
     """
@@ -97,10 +111,10 @@ def bake_snapshot(site: Path, log: Log = print) -> Path | None:
 
 
 def _cached_snapshot(runtime: Path, wheel: Path) -> Path:
-    digest = hashlib.sha256(PRELOAD.encode() + BAKER.encode())
+    digest = hashlib.sha256(PRELOAD.encode() + PAGE.encode() + BAKER.encode())
     for path in (runtime / "pyodide.mjs", runtime / "pyodide.asm.mjs", runtime / "pyodide.asm.wasm",
-                 runtime / "python_stdlib.zip", wheel):
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+                 runtime / "python_stdlib.zip", wheel, runtime.parent / "app.py"):
+        digest.update(hashlib.sha256(path.read_bytes() if path.is_file() else b"").digest())
     return cache_dir() / "snapshots" / f"{digest.hexdigest()[:24]}.bin.gz"
 
 
@@ -113,11 +127,12 @@ def _make(runtime: Path, wheel: Path, cached: Path, log: Log) -> Path | None:
     cached.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cached.parent) as tmp:
         raw = Path(tmp) / "snapshot.bin"
+        page = runtime.parent / "app.py"
         args = [(runtime / "pyodide.mjs").resolve().as_uri(), str(runtime.resolve()) + "/", str(wheel),
-                WHEEL_DIR + wheel.name, str(raw)]
+                WHEEL_DIR + wheel.name, str(raw), str(page) if page.is_file() else ""]
         try:
             result = subprocess.run([node, "--input-type=module", "-e", BAKER, *args], capture_output=True,
-                                    text=True, timeout=NODE_TIMEOUT_S, env={**os.environ, "EDGEWASM_PRELOAD": PRELOAD})
+                                    text=True, timeout=NODE_TIMEOUT_S, env={**os.environ, "EDGEWASM_PRELOAD": PRELOAD, "EDGEWASM_PAGE": PAGE})
         except subprocess.TimeoutExpired:
             log(f"no Python snapshot: Node did not finish in {NODE_TIMEOUT_S} s")
             return None
