@@ -110,12 +110,12 @@ def _mask(shape: tuple[int, ...], dtype) -> np.ndarray:
     return mask.astype(dtype)
 
 
-def inputs(name: str, seed: int = 0) -> dict[str, np.ndarray]:
-    """Inputs for every graph input, made from the sidecar's generators at its fixed shapes."""
+def inputs(name: str, seed: int = 0, shapes: dict[str, list[int]] | None = None) -> dict[str, np.ndarray]:
+    """Inputs for every graph input, made from the sidecar's generators at its fixed shapes (or at `shapes`)."""
     info = meta(name)
     out = {}
     for input_name, gen in info["inputs"].items():
-        shape = tuple(int(d) for d in info["shapes"][input_name])
+        shape = tuple(int(d) for d in (shapes or info["shapes"])[input_name])
         dtype = np.dtype(gen["dtype"])
         rng = np.random.default_rng([seed, _seed(name, input_name)])
         kind = gen["kind"]

@@ -55,26 +55,7 @@ def static_graph(zoo_name: str, shapes: dict[str, list[int]]) -> onnx.ModelProto
 
 def zoo_inputs(zoo_name: str, shapes: dict[str, list[int]], seed: int = 0) -> dict[str, np.ndarray]:
     """The zoo's inputs for the model (token ids in the vocabulary, masks with padding), at `shapes`."""
-    zoo = zoo_module()
-    info = zoo.meta(zoo_name)
-    out = {}
-    for name, gen in info["inputs"].items():
-        shape = tuple(shapes[name])
-        dtype = np.dtype(gen["dtype"])
-        rng = np.random.default_rng([seed, zoo._seed(zoo_name, name)])  # noqa: SLF001 - the zoo's own seeding
-        kind = gen["kind"]
-        if kind == "normal":
-            value = rng.normal(float(gen.get("mean", 0.0)), float(gen["std"]), size=shape)
-        elif kind == "uniform":
-            value = rng.uniform(float(gen["low"]), float(gen["high"]), size=shape)
-        elif kind == "integers":
-            value = rng.integers(int(gen["low"]), int(gen["high"]), size=shape)
-        elif kind == "mask":
-            value = zoo._mask(shape, dtype)  # noqa: SLF001
-        else:
-            value = np.full(shape, gen["value"])
-        out[name] = np.asarray(value).astype(dtype)
-    return out
+    return zoo_module().inputs(zoo_name, seed, shapes)
 
 
 def _real(name: str, zoo_name: str, description: str, sequence: int | None = None) -> SuiteModel:
