@@ -9,11 +9,18 @@ input data is converted (integers rounded and clipped to the dtype's range, bool
 zero divisor of an integer Div/Mod replaced by 1) and the model's opset is raised to the first
 version of the op that allows the dtype when the template's does not.
 
-The expected outputs come from onnxruntime (CPU) where it has a kernel for the retyped model, else
-from onnx's ReferenceEvaluator. The case is compiled and run like a conformance case (same binding
-rules: conformance.compile_case) and compared like one, with each float dtype's own tolerance:
+The expected outputs come from onnxruntime (CPU) where it has a kernel for the retyped model and
+passes the template itself, else from onnx's ReferenceEvaluator (its outputs in the declared
+dtypes); FLOAT64_REFERENCES replaces both for float64 where both round through float32. An op's
+dtypes (of one opset) are compiled as one merged model (one compile, one module); a refusal or an
+error splits it into one model per dtype. Every input is at run time, else each node's first
+input alone (never none: a node with only constant inputs would be folded at compile time, not
+computed by the module), except inputs whose value is an output's shape. Outputs are compared
+like conformance cases, with each float dtype's own tolerance:
 float32 the numerics contract (atol 1e-5 + rtol 1e-4), float64 tight enough that rounding through
-float32 fails (atol 1e-12 + rtol 1e-9), the narrower floats about two of their ulps.
+float32 fails (atol 1e-10 + rtol 1e-8), the narrower floats about two of their ulps. Input parameters
+with the same allowed types as the primary one (Attention's Q and K/V, BatchNormalization's X and
+statistics) move with it; Cast and EyeLike also sweep their output type (dtype "->T").
 
 Run as a script (`python tests/dtype_sweep.py [OP ...]`) it prints every (op, dtype) that does not
 pass, with the reason: the gap list.
@@ -32,7 +39,7 @@ import onnx
 from onnx import defs, numpy_helper
 
 from edgewasm import conformance, dtypes, ops
-from edgewasm.errors import EdgewasmError, UnsupportedModelError
+from edgewasm.errors import UnsupportedModelError
 
 # Node cases used as an op's template instead of the first by name (a richer or a valid one).
 TEMPLATES = {
@@ -399,8 +406,6 @@ def expected(case: conformance.Case, trust_ort: bool = True) -> tuple[list[np.nd
 
 def sweep_op(op: str, template: conformance.Case | None, workdir: Path) -> list[SweepCase]:
     """Every dtype of `op`'s primary type parameter, checked (see the module docstring)."""
-    import edgewasm
-
     schema = defs.get_schema(op, domain="")
     if op in OUT_OF_SCOPE_OPS:
         return [SweepCase(op, "*", None, "out-of-scope", OUT_OF_SCOPE_OPS[op])]
