@@ -202,6 +202,7 @@ def page(tmp_path_factory):
         namespace: dict = {"__name__": "page"}
         exec(compile(body, "page.py", "exec"), namespace)
     finally:
+        sys.modules.pop("edgewasm.runtime.dom", None)  # imported over the stubs
         for name, module in saved.items():
             if module is None:
                 sys.modules.pop(name)

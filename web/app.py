@@ -13,9 +13,9 @@ import json
 import random
 
 import js
-from pyodide.ffi import create_proxy, to_js
 
 import edgewasm
+from edgewasm.runtime.dom import InkStrokes, by_testid, context_2d, kib, listen, run_soon
 from edgewasm.runtime.monitor import percentile
 from edgewasm.runtime.twin import PROFILES, ServerTwinError, ask_server, cloud_estimate_ms
 
@@ -29,39 +29,6 @@ STROKE = 15
 EDGE_RUNS, SERVER_RUNS = 50, 10
 
 random.seed()  # a restored memory snapshot would otherwise replay the same "random" samples
-
-
-def context_2d(canvas):
-    return canvas.getContext("2d", to_js({"willReadFrequently": True}, dict_converter=js.Object.fromEntries))
-
-
-def by_testid(name):
-    return js.document.querySelector(f'[data-testid="{name}"]')
-
-
-def listen(element, event, handler):
-    """Attach a Python handler; the proxy is kept on the element's owner for as long as the page lives."""
-    proxy = create_proxy(handler)
-    element.addEventListener(event, proxy)
-    return proxy
-
-
-def run_soon(coroutine):
-    """Start a coroutine from an event handler; its failure is shown, not lost."""
-    task = asyncio.ensure_future(coroutine)
-    task.add_done_callback(lambda t: t.cancelled() or t.exception() is None or show_error(t.exception()))
-    return task
-
-
-def show_error(error):
-    js.console.error(str(error))
-    status = by_testid("status")
-    status.textContent = f"error: {error}"
-    status.classList.add("error")
-
-
-def kib(nbytes):
-    return f"{nbytes / 1024:.1f} KiB"
 
 
 def to_bitmap_counts(alpha: bytes) -> list[int]:
@@ -80,47 +47,13 @@ class Board:
 
     def __init__(self, canvas, on_stroke_end):
         self.canvas = canvas
-        self.context = context_2d(canvas)
-        self.on_stroke_end = on_stroke_end
-        self.drawing = False
+        self.strokes = InkStrokes(canvas, STROKE, on_stroke_end)
+        self.context = self.strokes.context
         self.bitmap = js.document.createElement("canvas")
         self.bitmap.width = self.bitmap.height = BITMAP
-        self.handlers = [listen(canvas, name, handler) for name, handler in
-                         (("pointerdown", self.down), ("pointermove", self.move), ("pointerup", self.up),
-                          ("pointercancel", self.up))]
-
-    def point(self, event):
-        scale = self.canvas.width / max(self.canvas.clientWidth, 1)
-        return event.offsetX * scale, event.offsetY * scale
-
-    def down(self, event):
-        event.preventDefault()
-        self.canvas.setPointerCapture(event.pointerId)
-        self.drawing = True
-        x, y = self.point(event)
-        ctx = self.context
-        ctx.strokeStyle = ctx.fillStyle = "#111"
-        ctx.lineWidth = STROKE
-        ctx.lineCap = ctx.lineJoin = "round"
-        ctx.beginPath()
-        ctx.arc(x, y, STROKE / 2, 0, 6.2832)
-        ctx.fill()
-        ctx.beginPath()
-        ctx.moveTo(x, y)
-
-    def move(self, event):
-        if self.drawing:
-            x, y = self.point(event)
-            self.context.lineTo(x, y)
-            self.context.stroke()
-
-    def up(self, event):
-        if self.drawing:
-            self.drawing = False
-            self.on_stroke_end()
 
     def clear(self):
-        self.context.clearRect(0, 0, self.canvas.width, self.canvas.height)
+        self.strokes.clear()
 
     def show(self, pixels):
         """Draw 8x8 pixels (0..16) as gray blocks."""

@@ -15,9 +15,9 @@ import json
 import struct
 
 import js
-from pyodide.ffi import create_proxy, to_js
 
 import edgewasm
+from edgewasm.runtime.dom import InkStrokes, by_testid, context_2d, kib, listen, run_soon
 
 MODELS_URL = "models/index.json"
 STRUCT_CODES = {"float32": "f", "float64": "d", "float16": "e", "int8": "b", "uint8": "B", "int16": "h",
@@ -27,39 +27,6 @@ NPY_DESCR = {"float32": "<f4", "float64": "<f8", "float16": "<f2", "int8": "|i1"
 SHOWN_VALUES = 16
 INLINE_BYTES = 1 << 20  # outputs up to this size also sit in the table as base64 (data-bytes)
 STROKE = 14
-
-
-def by_testid(name):
-    return js.document.querySelector(f'[data-testid="{name}"]')
-
-
-def listen(element, event, handler):
-    """Attach a Python handler; the returned proxy must stay referenced while the page lives."""
-    proxy = create_proxy(handler)
-    element.addEventListener(event, proxy)
-    return proxy
-
-
-def run_soon(coroutine):
-    """Start a coroutine from an event handler; its failure is shown, not lost."""
-    task = asyncio.ensure_future(coroutine)
-    task.add_done_callback(lambda t: t.cancelled() or t.exception() is None or show_error(t.exception()))
-    return task
-
-
-def show_error(error):
-    js.console.error(str(error))
-    status = by_testid("status")
-    status.textContent = f"error: {error}"
-    status.classList.add("error")
-
-
-def kib(nbytes):
-    return f"{nbytes / 1024:.1f} KiB"
-
-
-def context_2d(canvas):
-    return canvas.getContext("2d", to_js({"willReadFrequently": True}, dict_converter=js.Object.fromEntries))
 
 
 async def fetch_json(url):
@@ -216,45 +183,11 @@ class DrawingCanvas(Control):
     def __init__(self, fieldset, spec, on_change):
         super().__init__(fieldset, spec, on_change)
         self.canvas = fieldset.querySelector("canvas")
-        self.context = context_2d(self.canvas)
-        self.drawing = False
-        for event, handler in (("pointerdown", self.down), ("pointermove", self.move), ("pointerup", self.up),
-                               ("pointercancel", self.up)):
-            self.listen(self.canvas, event, handler)
+        self.strokes = InkStrokes(self.canvas, STROKE, lambda: self.on_change(self.name, self.read()))
         self.listen(fieldset.querySelector("button.clear"), "click", lambda event: self.clear())
 
-    def point(self, event):
-        scale = self.canvas.width / max(self.canvas.clientWidth, 1)
-        return event.offsetX * scale, event.offsetY * scale
-
-    def down(self, event):
-        event.preventDefault()
-        self.canvas.setPointerCapture(event.pointerId)
-        self.drawing = True
-        x, y = self.point(event)
-        ctx = self.context
-        ctx.strokeStyle = ctx.fillStyle = "#111"
-        ctx.lineWidth = STROKE
-        ctx.lineCap = ctx.lineJoin = "round"
-        ctx.beginPath()
-        ctx.arc(x, y, STROKE / 2, 0, 6.2832)
-        ctx.fill()
-        ctx.beginPath()
-        ctx.moveTo(x, y)
-
-    def move(self, event):
-        if self.drawing:
-            x, y = self.point(event)
-            self.context.lineTo(x, y)
-            self.context.stroke()
-
-    def up(self, event):
-        if self.drawing:
-            self.drawing = False
-            self.on_change(self.name, self.read())
-
     def clear(self):
-        self.context.clearRect(0, 0, self.canvas.width, self.canvas.height)
+        self.strokes.clear()
         self.on_change(self.name, self.read())
 
     def show(self, data):
