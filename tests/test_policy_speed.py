@@ -17,10 +17,10 @@ from edgewasm.runtime.adaptive import SLOWER_MARGIN, Context, choose_variant, la
 from cnn_models import make_mobilenet_v2
 
 
-def variant(name: str, weight_bytes: int, vs_fp32: float | None, pages: int = 160) -> VariantSpec:
+def variant(name: str, weight_bytes: int, vs_fp32: float | None, pages: int = 160, fp32_ms: float = 7.0) -> VariantSpec:
     report = {"methods": [name]}
     if vs_fp32 is not None:
-        report["latency"] = {"ms": 7.0 * vs_fp32, "vs_fp32": vs_fp32, "fp32_ms": 7.0, "method": "wasmtime"}
+        report["latency"] = {"ms": fp32_ms * vs_fp32, "vs_fp32": vs_fp32, "fp32_ms": fp32_ms, "method": "wasmtime"}
     return VariantSpec(name, FileSpec(f"{name}/model.wasm", "0" * 64, 2000), pages, [], [],
                        weights=[ChunkSpec(f"{name}/weights-000.bin", "0" * 64, weight_bytes, 0)], report=report)
 
@@ -55,6 +55,16 @@ def test_a_faster_light_variant_is_still_chosen_and_noise_does_not_block_a_step(
     bundle = [variant("fp32", 10_000, 1.0), variant("fp16", 5_000, 1.04), variant("int8", 2_500, 0.6)]
     assert choose_variant(bundle, Context(priority="power")).variant == "int8"
     assert choose_variant(bundle, Context(effective_type="3g")).variant == "fp16"  # 4 % is within the noise
+
+
+def test_microseconds_apart_is_not_slower():
+    """A 4-microsecond model's variants differ by timer noise: the policy keeps ranking by precision
+    and bytes (a difference under SLOWER_FLOOR_MS per run is not 'slower'), but not for a 7 ms model."""
+    tiny = [variant("fp32", 10_000, 1.0, fp32_ms=0.004), variant("fp16", 5_000, 0.9, fp32_ms=0.004),
+            variant("int8", 2_500, 1.6, fp32_ms=0.004)]
+    assert choose_variant(tiny, Context(priority="power")).variant == "int8"
+    large = [variant("fp32", 10_000, 1.0), variant("fp16", 5_000, 0.9), variant("int8", 2_500, 1.6)]
+    assert choose_variant(large, Context(priority="power")).variant == "fp16"
 
 
 def test_balanced_steps_over_a_slower_variant():

@@ -9,8 +9,10 @@ measure every sample on its own).
 
 Latency (`report["latency"]`, when a bundle has several variants) is timed here too, so the
 adaptive policy knows which variant is faster: every variant and fp32 loaded in wasmtime at once,
-zero inputs, one warm-up run each, then LATENCY_ROUNDS rounds that run each once in turn
-(interleaved, so a busy moment slows all alike); the median per variant, and its ratio to fp32's.
+zero inputs, one warm-up run each, then LATENCY_ROUNDS rounds that run each in turn (interleaved,
+so a busy moment slows all alike), each turn repeated until it lasts about LATENCY_SAMPLE_SECONDS
+(a microsecond model's single run is mostly timer and call noise); the median per variant, and its
+ratio to fp32's.
 A few runs on the compiling machine: a coarse figure for choosing, not a benchmark (`edgewasm bench`).
 """
 
@@ -29,8 +31,11 @@ from .errors import CompressionError, EdgewasmError, ExecutionError
 
 LABELS = "labels"
 LATENCY_ROUNDS = 5
+LATENCY_SAMPLE_SECONDS = 0.002
+LATENCY_MAX_REPEATS = 1000
 LATENCY_METHOD = (f"wasmtime at compile time: zero inputs, one warm-up run, then the median of {LATENCY_ROUNDS} "
-                  "runs interleaved with the other variants' and fp32's")
+                  f"samples (each repeated to last about {LATENCY_SAMPLE_SECONDS * 1000:g} ms) interleaved with the "
+                  "other variants' and fp32's")
 
 
 @dataclass(frozen=True)
@@ -112,12 +117,17 @@ def measure_latency(builds: list[VariantBuild], reference: VariantBuild, log: Ca
     models = [load_build(b) for b in timed]
     feeds = [{t.name: bytes(packed_nbytes(t.dtype, int(np.prod(t.shape)))) for t in m.inputs} for m in models]
     seconds: list[list[float]] = [[] for _ in timed]
-    for round_ in range(LATENCY_ROUNDS + 1):  # round 0: the warm-up
+    repeats = 1
+    for round_ in range(LATENCY_ROUNDS + 1):  # round 0: the warm-up, which also sets the repeats
         for model, feed, times in zip(models, feeds, seconds):
             start = time.perf_counter()
-            model.run(feed)
-            if round_:
-                times.append(time.perf_counter() - start)
+            for _ in range(repeats):
+                model.run(feed)
+            times.append((time.perf_counter() - start) / repeats)
+        if not round_:
+            fastest = min(times[0] for times in seconds)
+            repeats = min(LATENCY_MAX_REPEATS, max(1, round(LATENCY_SAMPLE_SECONDS / max(fastest, 1e-9))))
+            seconds = [[] for _ in timed]
     fp32_ms = 1000 * statistics.median(seconds[0])
     for build, times in zip(timed, seconds):
         ms = 1000 * statistics.median(times)

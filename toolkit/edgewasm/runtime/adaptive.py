@@ -13,7 +13,8 @@ same `Policy`. The policy, in order:
    policy never trades away a visible share of the answers on its own.
 4. Drop, for 'power' and 'balanced', every variant measured slower than one above it in the
    ranking (the report's `latency.vs_fp32`, timed through wasmtime at compile time when a bundle
-   has several variants; beyond SLOWER_MARGIN, since a few compile-time runs are noisy): a lighter
+   has several variants; beyond SLOWER_MARGIN and SLOWER_FLOOR_MS, since compile-time runs are
+   noisy and a few microseconds per run matter less than the download): a lighter
    variant that makes each inference longer spends more energy, not less. So a step down never
    reaches a variant slower than one it passed over, and the last one left is the fastest (within
    the margin) of the variants the accuracy bound keeps. Variants without a measurement stay.
@@ -42,6 +43,7 @@ LOW_BATTERY, HALF_BATTERY = 0.20, 0.50
 MEMORY_SHARE = 16  # a model may use 1/16 of the device's memory
 MAX_ACCURACY_DROP = 0.01  # below the best measured accuracy, a variant is not chosen automatically
 SLOWER_MARGIN = 0.10  # a variant is slower than another when its measured latency exceeds it by this share
+SLOWER_FLOOR_MS = 0.05  # ... and by at least this much per run (measured at compile time)
 MiB = 1 << 20
 GiB = 1 << 30
 TO_LIGHTEST = 1 << 30  # a step count past the end of any ranking
@@ -118,6 +120,22 @@ def latency_vs_fp32(variant: VariantSpec) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
 
 
+def latency_ms(variant: VariantSpec) -> float | None:
+    """Measured milliseconds per run at compile time (the report's `latency.ms`), or None."""
+    latency = variant.report.get("latency")
+    value = latency.get("ms") if isinstance(latency, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else None
+
+
+def slower(variant: VariantSpec, than: VariantSpec) -> bool:
+    """Measured slower beyond SLOWER_MARGIN and, where both carry milliseconds, SLOWER_FLOOR_MS."""
+    ratio, theirs = latency_vs_fp32(variant), latency_vs_fp32(than)
+    if ratio is None or theirs is None or ratio <= theirs * (1 + SLOWER_MARGIN):
+        return False
+    ms, their_ms = latency_ms(variant), latency_ms(than)
+    return ms is None or their_ms is None or ms - their_ms >= SLOWER_FLOOR_MS
+
+
 def numbers(variant: VariantSpec) -> str:
     """'fp16 (0.95x fp32's latency, 21.0 MiB memory, 7.9 MiB download)': what the policy weighed."""
     ratio = latency_vs_fp32(variant)
@@ -167,12 +185,12 @@ class Policy:
         return Choice(chosen.name, names, tuple(reasons), context)
 
     def _not_slower(self, ranking: list[VariantSpec]) -> tuple[list[VariantSpec], str]:
-        """The variants no slower (beyond SLOWER_MARGIN) than every measured variant above them."""
+        """The variants no slower (see `slower`) than every measured variant above them."""
         kept, skipped = [], []
         fastest: VariantSpec | None = None  # the fastest measured variant so far (the kept include it)
         for variant in ranking:
             ratio = latency_vs_fp32(variant)
-            if ratio is not None and fastest is not None and ratio > latency_vs_fp32(fastest) * (1 + SLOWER_MARGIN):
+            if fastest is not None and slower(variant, fastest):
                 skipped.append(f"{numbers(variant)} is slower than {fastest.name} "
                                f"({latency_vs_fp32(fastest):.2f}x)")
                 continue
