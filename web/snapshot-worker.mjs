@@ -12,9 +12,10 @@ import { loadPyodide } from "./pyodide/pyodide.mjs";
 const PRELOAD = `
 import sys
 sys.path.insert(0, WHEEL_PATH)
-import array, asyncio, base64, hashlib, json, math, random, time
+import array, ast, asyncio, base64, hashlib, json, math, random, struct, time
 import js, pyodide.ffi
-import edgewasm, edgewasm.runtime.browser_host, edgewasm.runtime.browser_threads, edgewasm.runtime.twin
+import edgewasm, edgewasm.runtime.browser_host, edgewasm.runtime.browser_threads, edgewasm.runtime.dom
+import edgewasm.runtime.twin
 `;
 
 self.onmessage = async (event) => {

@@ -35,9 +35,10 @@ NODE_TIMEOUT_S = 300
 PRELOAD = """
 import sys
 sys.path.insert(0, WHEEL_PATH)
-import array, asyncio, base64, hashlib, json, math, random, time
+import array, ast, asyncio, base64, hashlib, json, math, random, struct, time
 import js, pyodide.ffi
-import edgewasm, edgewasm.runtime.browser_host, edgewasm.runtime.browser_threads, edgewasm.runtime.twin
+import edgewasm, edgewasm.runtime.browser_host, edgewasm.runtime.browser_threads, edgewasm.runtime.dom
+import edgewasm.runtime.twin
 """
 
 # The site's app.py, compiled: app.js runs this code object when app.py still has this source
