@@ -212,3 +212,15 @@ def se_cnn(seed: int = 0):
              helper.make_node("Mul", ["h", "s"], ["p"], name="se_mul"),
              helper.make_node("Conv", ["p", "w3", "b3"], ["y"])]
     return make_model(nodes, [("x", [1, 3, 7, 7])], [("y", [1, 5, 7, 7])], constants, "se_cnn")
+
+
+def static_int8_bundle(root: Path, model: onnx.ModelProto, batch: int = 2, rows: int = 16) -> Path:
+    """`model` compiled to a static int8 variant, calibrated on `rows` seeded normal rows of its input."""
+    import edgewasm
+    from edgewasm.variants import Options
+
+    (root / "m.onnx").write_bytes(model.SerializeToString())
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim][1:]
+    calibration = {model.graph.input[0].name: np.random.default_rng(1).standard_normal((rows, *dims)).astype(np.float32)}
+    edgewasm.compile(root / "m.onnx", root / "b", batch=batch, variants="int8", options=Options(calibrate=calibration))
+    return root / "b"

@@ -11,18 +11,13 @@ import pytest
 import edgewasm
 from edgewasm.engines import bit_identical, run_onnxruntime
 from edgewasm.ops.qlinear_lookup import table
-from edgewasm.variants import Options
 
-from quant_models import activation_cnn
+from quant_models import activation_cnn, static_int8_bundle
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lookup")
-    (root / "m.onnx").write_bytes(activation_cnn().SerializeToString())
-    calibration = {"x": np.random.default_rng(1).standard_normal((16, 3, 9, 9)).astype(np.float32)}
-    edgewasm.compile(root / "m.onnx", root / "b", batch=2, variants="int8", options=Options(calibrate=calibration))
-    return root / "b"
+    return static_int8_bundle(tmp_path_factory.mktemp("lookup"), activation_cnn())
 
 
 def test_activations_between_quantized_layers_are_tables(bundle):

@@ -9,18 +9,13 @@ import pytest
 
 import edgewasm
 from edgewasm.engines import bit_identical, run_onnxruntime
-from edgewasm.variants import Options
 
-from quant_models import residual_cnn
+from quant_models import residual_cnn, static_int8_bundle
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    root = tmp_path_factory.mktemp("residual")
-    (root / "m.onnx").write_bytes(residual_cnn().SerializeToString())
-    calibration = {"x": np.random.default_rng(1).standard_normal((16, 3, 8, 8)).astype(np.float32)}
-    edgewasm.compile(root / "m.onnx", root / "b", batch=2, variants="int8", options=Options(calibrate=calibration))
-    return root / "b"
+    return static_int8_bundle(tmp_path_factory.mktemp("residual"), residual_cnn())
 
 
 def test_residual_adds_run_on_uint8(bundle):
