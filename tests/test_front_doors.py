@@ -395,3 +395,21 @@ def test_examples_run(tmp_path, script, modules):
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     assert "matches" in run.stdout
     assert (tmp_path / "bundle" / "manifest.json").is_file()
+
+
+def test_torch_door_after_tensorflow_in_one_process():
+    """TensorFlow loaded first, then a torch export (dynamo imports triton, whose LLVM segfaults after
+    TensorFlow's): the door must still export, in a fresh interpreter so nothing else is loaded."""
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("torch")
+    script = (
+        "import tensorflow, torch, numpy as np, edgewasm, tempfile, pathlib\n"
+        "model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.GELU()).eval()\n"
+        "x = np.ones((2, 4), np.float32)\n"
+        "out = pathlib.Path(tempfile.mkdtemp()) / 'b'\n"
+        "edgewasm.compile(model, out, example_inputs=(x,))\n"
+        "(y,) = edgewasm.load(out).run({'input': x}).values()\n"
+        "print('max', float(np.abs(y - model(torch.from_numpy(x)).detach().numpy()).max()))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert float(result.stdout.split("max ")[1]) < 1e-5

@@ -9,6 +9,7 @@ running statistics, no dropout) and put back in the mode it had.
 from __future__ import annotations
 
 import io
+import sys
 import warnings
 
 from . import ExportError, Exported, as_examples, bind_names, missing
@@ -27,6 +28,14 @@ def _tensor(torch, name, value):
         return torch.from_numpy(np.ascontiguousarray(np.asarray(value)))
     except (TypeError, ValueError) as exc:
         raise ExportError(f"example input {name!r} is not an array or tensor: {exc}") from None
+
+
+def _without_triton_after_tensorflow() -> None:
+    """The dynamo exporter imports triton (the GPU kernel compiler in torch's CUDA wheels) when it can;
+    loaded after TensorFlow in one process, triton's LLVM segfaults the interpreter. The export runs on
+    the CPU and never needs triton, so once TensorFlow is loaded torch is told triton is absent."""
+    if "tensorflow" in sys.modules and "triton" not in sys.modules:
+        sys.modules["triton"] = None  # `import triton` now raises ImportError, which torch handles
 
 
 def _dynamo(torch, module, args, kwargs, names, opset):
@@ -56,6 +65,7 @@ def export(module, example_inputs, log=lambda m: None, exporter: str = "auto", o
         raise ExportError(f"the PyTorch door takes exporter= and opset=, not {', '.join(sorted(unused))}")
     if exporter not in EXPORTERS:
         raise ExportError(f"exporter must be one of {', '.join(EXPORTERS)}, got {exporter!r}")
+    _without_triton_after_tensorflow()
     try:
         import torch
     except ImportError as exc:
