@@ -32,7 +32,7 @@ EXPECTED_KERNELS = {
     # qs16_gemm.wat
     "f16_f32_vcvt", "f16_f32_x4", "x8_bitmask_expand", "x16_bitmask_expand", "x32_bitmask_expand",
     "qu8_dynquant", "f32_qu8_vcvt", "qu8_f32_vcvt", "qu8_dequantize_x4",
-    "qu8_qc8w_gemm_4x8c2", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", "qu8_requantize", "qu8_store4", "qu8_store_tail",
+    "qu8_qc8w_gemm_4x8c2", "qu8_qc7w_gemm_4x8c4_relaxed", "qu8_rowsum", "qu8_word4_x80", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", "qu8_requantize", "qu8_store4", "qu8_store_tail",
     "u8_im2col", "u8_transpose", "u8_maxpool_c16", "qu8_qc8w_dwconv_c16x2", "x8_lut", "qu8_vadd", "qu8_vmul_channels",
     "qs16_dynquant", "qds16_f32_qc16w_gemm_1x4c2", "qds16_f32_qc16w_gemm_4x4c2", "qds16_pair", "qds16_epilogue",
     "qdu8_f32_qc8w_gemm_4x4c2", "qdu8_f32_qc8w_gemm_1x4c2", "qdu8_pair", "qdu8_epilogue",
@@ -82,12 +82,20 @@ def test_unknown_kernel_lists_known_ones():
 
 
 def test_whole_library_is_baseline_simd128():
-    """All kernels assemble together and validate with relaxed SIMD switched off."""
+    """All kernels but the relaxed tier's assemble together and validate with relaxed SIMD switched
+    off; each relaxed one needs it (its name says so: kernels.is_relaxed)."""
     config = wasmtime.Config()
     config.wasm_relaxed_simd = False
     engine = wasmtime.Engine(config)
-    wat = f"(module (memory 1) {kernels.wat_functions(kernels.load_library())})"
+    library = kernels.load_library()
+    baseline = [name for name in library if not kernels.is_relaxed(name)]
+    wat = f"(module (memory 1) {kernels.wat_functions(baseline)})"
     wasmtime.Module.validate(engine, wasmtime.wat2wasm(wat))
+    relaxed = [name for name in library if kernels.is_relaxed(name)]
+    assert relaxed
+    for name in relaxed:
+        with pytest.raises(wasmtime.WasmtimeError):
+            wasmtime.Module.validate(engine, wasmtime.wat2wasm(f"(module (memory 1) {kernels.wat_functions([name])})"))
 
 
 SAMPLE = """\

@@ -20,6 +20,14 @@ _FUNC_HEAD = re.compile(r"\(\s*func\s+\$(" + _IDCHARS + ")")
 _CALL = re.compile(r"(?<![\w.$])(?:call|return_call|ref\.func)\s+\$(" + _IDCHARS + ")")
 
 
+RELAXED_SUFFIX = "_relaxed"  # kernels of the opt-in relaxed-SIMD tier (`--simd relaxed`) end so
+
+
+def is_relaxed(name: str) -> bool:
+    """A kernel that needs relaxed SIMD: only a `--simd relaxed` variant may splice it."""
+    return name.endswith(RELAXED_SUFFIX)
+
+
 def kernel_dir() -> pathlib.Path:
     """The directory holding the kernel ``.wat`` files inside the installed package."""
     return pathlib.Path(str(importlib.resources.files("edgewasm") / "wat"))

@@ -44,14 +44,62 @@ def pack_qu8_qc8w_gemm(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray) 
     return _pack(w, [("bias", bias, np.int32), ("multiplier", multiplier, np.float32)])
 
 
-def qu8_gemm_kernel(rows: int, n: int):
+def qu8_gemm_kernel(rows: int, n: int, relaxed: bool = False, w: np.ndarray | None = None):
     """The requantizing GEMM for rows x n outputs and its packing: 4x8c2 (A's loads and shuffles
-    shared by 8 columns) unless there are under 4 rows (1x4c2) or at most 4 columns (4x4c2)."""
+    shared by 8 columns) unless there are under 4 rows (1x4c2) or at most 4 columns (4x4c2).
+    relaxed (a `--simd relaxed` layer): the relaxed-dot 4x8c4 where it is exact and pays, i.e. the
+    4x8c2 case with every weight in QC7W_RANGE; its pack takes the zero point (qu8_gemm_call)."""
     if rows < 4:
         return "qu8_qc8w_gemm_1x4c2", pack_qu8_qc8w_gemm
     if n <= NR:
         return "qu8_qc8w_gemm_4x4c2", pack_qu8_qc8w_gemm
+    if relaxed and w is not None and fits_qc7w(w):
+        return QC7W_KERNEL, pack_qu8_qc7w_gemm_nr8c4
     return "qu8_qc8w_gemm_4x8c2", pack_qu8_qc8w_gemm_nr8
+
+
+QC7W_KERNEL = "qu8_qc7w_gemm_4x8c4_relaxed"
+QC7W_RANGE = (-64, 63)  # w + 64 in [0, 127]: the second operand of a deterministic relaxed dot
+
+
+def fits_qc7w(w: np.ndarray) -> bool:
+    w = np.asarray(w)
+    return w.size == 0 or (int(w.min()) >= QC7W_RANGE[0] and int(w.max()) <= QC7W_RANGE[1])
+
+
+def qu8_gemm_call(kernel: str, m, n, k, a, a_stride, a_zp: int, w, c, c_stride, c_zp: int, qmin=0, qmax=255) -> list:
+    """The arguments of a requantizing GEMM call: the relaxed kernel has a_zp folded into its
+    packed heads, so it takes none."""
+    if kernel == QC7W_KERNEL:
+        return [m, n, k, a, a_stride, w, c, c_stride, c_zp, qmin, qmax]
+    return [m, n, k, a, a_stride, a_zp, w, c, c_stride, c_zp, qmin, qmax]
+
+
+def pack_qu8_qc7w_gemm_nr8c4(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray, a_zp: int) -> np.ndarray:
+    """Panels of 8 columns for qu8_qc7w_gemm_4x8c4_relaxed (wasm-kernels/qu8_gemm_relaxed.wat):
+    8 int32 C = bias + (128 - a_zp) * sum_k w + 8192 * 4 * ceil(K/4) (wrapping), 8 f32 multipliers,
+    then for t < ceil(K/4) the bytes w[4t..4t+3, c] + 64 of columns c = 8p..8p+3 (column after
+    column), then of 8p+4..8p+7; w = 0 (byte 64) past K and past N. w int8 [K, N] in QC7W_RANGE."""
+    w = np.asarray(w)
+    if w.ndim != 2 or w.dtype != np.int8 or not fits_qc7w(w):
+        raise TypeError(f"qc7w weights must be int8 [K, N] in {QC7W_RANGE}, got {w.dtype} of shape {w.shape}")
+    k, n = w.shape
+    panels, groups = -(-n // 8), -(-k // 4)
+    padded = np.zeros((groups * 4, panels * 8), np.int16)
+    padded[:k, :n] = w
+    # [groups, 4 k, panels, 2 halves, 4 columns] -> [panels, groups, halves, 4 columns, 4 k]
+    body = (padded + 64).astype(np.uint8).reshape(groups, 4, panels, 2, 4).transpose(2, 0, 3, 4, 1).reshape(panels, -1)
+    sums = w.astype(np.int64).sum(axis=0)
+    c = np.asarray(bias).astype(np.int64) + (128 - int(a_zp)) * sums + 8192 * 4 * groups
+    heads = []
+    for values, dtype in ((((c + 2**31) % 2**32 - 2**31), "<i4"), (multiplier, "<f4")):
+        values = np.asarray(values)
+        if values.shape != (n,):
+            raise TypeError(f"qc7w heads must have shape ({n},), got {values.shape}")
+        row = np.zeros(panels * 8, dtype)
+        row[:n] = values
+        heads.append(row.reshape(panels, 8).view(np.uint8))
+    return np.ascontiguousarray(np.concatenate(heads + [body], axis=1).reshape(-1))
 
 
 def pack_qu8_qc8w_gemm_nr8(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
