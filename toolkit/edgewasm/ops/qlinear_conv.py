@@ -16,13 +16,14 @@ the same, and adds the int32 bias as is, whatever scale its DequantizeLinear dec
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from ..backend.convolution import group_matrices, indirection_buffer
 from ..backend.program import Ptr
-from ..backend.qpacking import qu8_gemm_kernel
+from ..backend.qpacking import QC7W_KERNEL, qu8_gemm_call, qu8_gemm_kernel
 from ..errors import UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from ..frontend.spatial import sliding_window
@@ -149,7 +150,11 @@ def lower(graph, node, program) -> None:
         _lower_depthwise(graph, node, program, mult)
         return
     batch = graph.info(xq).shape[0]
-    kernel, pack = qu8_gemm_kernel(batch * window.out_pixels if window.is_pointwise else window.out_pixels, mg)
+    x_zp, y_zp = int(a["x_zp"]), int(a["y_zp"])
+    kernel, pack = qu8_gemm_kernel(batch * window.out_pixels if window.is_pointwise else window.out_pixels, mg,
+                                   a.get("simd") == "relaxed", w)
+    if kernel == QC7W_KERNEL:  # its heads fold the input's zero point in
+        pack = functools.partial(pack, a_zp=x_zp)
     k = window.taps * cg
     # im2col rows are padded with x_zp to a multiple of 8 (zero weights): the GEMM's k loop has no tail
     k_pad = k if window.is_pointwise else -(-k // 8) * 8
@@ -158,12 +163,12 @@ def lower(graph, node, program) -> None:
               for g, m in enumerate(group_matrices(w.astype(np.float32), group, False))]
     packed = program.weight(f"{y}__qu8_qc8w", np.concatenate(panels))
     offsets = np.cumsum([0] + [p.size for p in panels[:-1]])
-    x_zp, y_zp = int(a["x_zp"]), int(a["y_zp"])
     if window.is_pointwise:  # one GEMM over the pixels of the whole batch
         pixels = batch * window.out_pixels
         for g in range(group):
-            program.call(kernel, [pixels, mg, cg, Ptr(xq, g * cg), channels, x_zp, Ptr(packed.tensor, int(offsets[g])),
-                                  Ptr(y, g * mg), out_channels, y_zp, 0, 255], node.name)
+            program.call(kernel, qu8_gemm_call(kernel, pixels, mg, cg, Ptr(xq, g * cg), channels, x_zp,
+                                               Ptr(packed.tensor, int(offsets[g])), Ptr(y, g * mg), out_channels, y_zp),
+                         node.name)
         return
     rows = program.temp(f"{y}__im2col", window.out_pixels * k_pad)
     zp = program.weight(f"__u8_{x_zp}", np.array([x_zp], np.uint8))
@@ -173,8 +178,9 @@ def lower(graph, node, program) -> None:
         for g in range(group):
             program.call("u8_im2col", [window.out_pixels, window.taps, cg, ind, Ptr(xq, image * in_image + g * cg),
                                        zp, rows, k_pad - k], node.name)
-            program.call(kernel, [window.out_pixels, mg, k_pad, rows, k_pad, x_zp, Ptr(packed.tensor, int(offsets[g])),
-                                  Ptr(y, image * out_image + g * mg), out_channels, y_zp, 0, 255], node.name)
+            program.call(kernel, qu8_gemm_call(kernel, window.out_pixels, mg, k_pad, rows, k_pad, x_zp,
+                                               Ptr(packed.tensor, int(offsets[g])), Ptr(y, image * out_image + g * mg),
+                                               out_channels, y_zp), node.name)
 
 
 def export(ex, node) -> None:

@@ -30,6 +30,7 @@ from ..errors import CompressionError
 from ..ir import Graph, Node, TensorInfo
 
 INT8_SYMMETRIC = (-127, 127)
+INT7_SYMMETRIC = (-63, 63)  # the relaxed-SIMD tier's weights (backend/qpacking.QC7W_RANGE holds them)
 
 
 def quantize_symmetric(w: np.ndarray, axis: int | None, qrange: tuple[int, int] = INT8_SYMMETRIC,
@@ -170,7 +171,7 @@ def activation_params(rmin: float, rmax: float) -> tuple[float, int]:
     return float(np.float32(scale64)), int(np.round(0 - np.float64(lo) / scale64))
 
 
-def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Graph, dict]:
+def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray], weight_bits: int = 8) -> tuple[Graph, dict]:
     """Rewrite dense layers and convolutions into uint8 chains with calibrated activations
     (onnxruntime's quantize_static with MinMax calibration, per-channel int8 weights, QDQ):
     Quantize where a float tensor enters, QLinearGemm / QLinearConv from layer to layer, Dequantize
@@ -183,7 +184,10 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
 
     A fused Relu/Clip becomes the output's saturation (the calibrated range is post-clamp and
     includes 0), so only clamps with lo <= 0 <= hi can be folded; other layers stay float.
+    weight_bits 7: weights symmetric in [-63, 63] (the relaxed-SIMD tier; onnxruntime's reduce_range
+    idea), else [-127, 127].
     """
+    qrange = {8: INT8_SYMMETRIC, 7: INT7_SYMMETRIC}[weight_bits]
     from ..ops.qlinear_lookup import TABLED
     from .activations import activations
 
@@ -235,7 +239,7 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
                 params[y] = params[x]
                 nodes.append(Node(node.op, [quantized[x], *node.inputs[1:]], [quantized[y]], dict(node.attrs), node.name))
         else:
-            nodes.append(_quantized_layer(graph, node, quantized, params, report, measured))
+            nodes.append(_quantized_layer(graph, node, quantized, params, report, measured, qrange))
         float_readers = [c for c in graph.consumers(y) if id(c) not in readers or c.inputs[0] != y]
         if float_readers or graph.is_graph_output(y):
             y_scale, y_zp = params[y]
@@ -249,7 +253,7 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray]) -> tuple[Gra
     samples = len(next(iter(data.values())))
     return graph, {"pass": "int8 static", "calibration_samples": samples, "calibration": "min/max",
                    "activations": "uint8 per tensor, calibrated",
-                   "weights": "int8 symmetric per output column (dense) or output channel (convolution)",
+                   "weights": f"int{weight_bits} symmetric per output column (dense) or output channel (convolution)",
                    "layers": report, **({"lookup_tables": tables} if tables else {}),
                    **({"residual_adds": adds} if adds else {}),
                    **({"channel_products": products} if products else {})}
@@ -395,12 +399,14 @@ def _follows_uint8(graph: Graph, node: Node) -> bool:
     return node.attrs["kind"] == "max" or node.attrs["window"].is_global
 
 
-def _quantized_layer(graph: Graph, node: Node, quantized: dict, params: dict, report: list, measured) -> Node:
+def _quantized_layer(graph: Graph, node: Node, quantized: dict, params: dict, report: list, measured,
+                     qrange: tuple[int, int] = INT8_SYMMETRIC) -> Node:
     """QLinearGemm or QLinearConv of a float Gemm/Conv whose input and output are calibrated."""
     x, y = node.inputs[0], node.outputs[0]
     w = graph.constants[node.inputs[1]]
     conv = node.op == "Conv"
-    q, w_scale = quantize_symmetric(w, axis=0 if conv else 1)
+    q, w_scale = quantize_symmetric(w, axis=0 if conv else 1, qrange=qrange)
+    q = np.clip(q, *qrange).astype(np.int8)
     (x_scale, x_zp), (y_scale, y_zp) = params[x], params[y]
     columns = w.shape[0] if conv else w.shape[1]
     bias = graph.constants[node.inputs[2]] if len(node.inputs) > 2 else np.zeros(columns, np.float32)
