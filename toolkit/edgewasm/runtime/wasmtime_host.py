@@ -1,6 +1,7 @@
 """The server host: wasmtime, numpy in and out, one `run` call per inference.
 
-Relaxed SIMD is off, so the engine computes exactly what the browser computes. Each `load`
+Relaxed SIMD is on only for a variant of the relaxed tier (runtime/wasmtime_simd.py refuses it
+in every other module), so the engine computes exactly what the browser computes. Each `load`
 gets its own Store and memory: models never share state. Bounds come from `RuntimeConfig`:
 memory is checked before instantiation, the stack is capped by the engine, and a deadline
 interrupts a long `run` through epoch interruption; after any trap the instance is re-made.
@@ -24,6 +25,7 @@ from ..bundle import TensorSpec, VariantSpec, check_manifest_digest, parse_manif
 from ..errors import BundleError, DeadlineExceeded, ExecutionError
 from .config import RuntimeConfig
 from .core import Model, check_status, load_weights, sidecar_variant
+from . import wasmtime_simd
 from .native_call import bind as bind_native_call
 from .sandbox import LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET, audit_module, is_layer_entry, memory_pages
 
@@ -45,7 +47,7 @@ def engine(stack_limit: int, interruptible: bool = True, threads: bool = False) 
         if key not in _engines:
             config = wasmtime.Config()
             config.wasm_simd = True
-            config.wasm_relaxed_simd = False
+            config.wasm_relaxed_simd = True  # the relaxed tier only: wasmtime_simd.check_module
             config.epoch_interruption = interruptible
             config.max_wasm_stack = stack_limit
             if threads:
@@ -235,12 +237,13 @@ def load(source: str | Path, variant: str | None = None, config: RuntimeConfig |
         spec = parse_manifest(check_manifest_digest(manifest.read_bytes(), manifest_sha256, str(manifest)))
     except OSError as exc:
         raise BundleError(f"cannot read bundle manifest {manifest}: {exc.strerror or exc}") from None
-    chosen = spec.variant(variant)
+    chosen, choice = wasmtime_simd.choose(spec, variant)  # or its baseline twin without relaxed SIMD
     config.check_memory(chosen.memory_bytes, f"variant {chosen.name}")
     from .wasmtime_threads import thread_count
     threads = thread_count(chosen, threads)
     wasm = verify_bytes(chosen.module, _read(root, chosen.module.file))
     audit_module(wasm)
+    wasmtime_simd.check_module(chosen, wasm)
 
     def setup(instance: WasmtimeInstance) -> None:
         _check_memory(chosen, instance)
@@ -250,8 +253,13 @@ def load(source: str | Path, variant: str | None = None, config: RuntimeConfig |
 
     if chosen.threads > 1:  # one store and instance per thread over one shared memory
         from .wasmtime_threads import ThreadedWasmtimeInstance
-        return WasmtimeModel(chosen, ThreadedWasmtimeInstance(wasm, config, setup, chosen.pages, threads))
-    return WasmtimeModel(chosen, WasmtimeInstance(wasm, config, setup))
+        return _chosen(WasmtimeModel(chosen, ThreadedWasmtimeInstance(wasm, config, setup, chosen.pages, threads)), choice)
+    return _chosen(WasmtimeModel(chosen, WasmtimeInstance(wasm, config, setup)), choice)
+
+
+def _chosen(model: WasmtimeModel, choice) -> WasmtimeModel:
+    model.choice = choice  # which variant and why (a relaxed-tier fallback says so), as in the browser
+    return model
 
 
 def _read(root: Path, rel: str) -> bytes:
@@ -282,6 +290,7 @@ def _load_module_file(path: Path, config: RuntimeConfig) -> Model:
     except (wasmtime.WasmtimeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path} is not valid WebAssembly text: {str(exc).splitlines()[0]}") from None
     audit_module(wasm)
+    wasmtime_simd.check_module(None, wasm)
     variant = sidecar_variant(meta, path.name, wasm, memory_pages(wasm))
     config.check_memory(variant.memory_bytes, path.name)
 
