@@ -5,7 +5,8 @@ Stdlib only, and free of any browser API: the page fills a `Context` from `navig
 same `Policy`. The policy, in order:
 
 1. Rank the variants from most to least precise (fp32 > fp16 > int8, read from the variant's
-   name or its report's `methods`); among equals, the larger download first.
+   name or its report's `methods`; a relaxed-SIMD tier variant, 7-bit weights, after its equals);
+   among equals, the larger download first.
 2. Drop the variants whose linear memory exceeds the memory budget: 1/16 of `deviceMemory`
    (browsers report 0.25 .. 8 GB, so 16 .. 512 MiB). If none fits, keep the smallest.
 3. Drop the variants whose measured accuracy (the report's `accuracy`, from `edgewasm compile
@@ -36,6 +37,7 @@ from typing import Iterable
 
 from ..bundle import VariantSpec
 from ..errors import PolicyError
+from .simd import needs_relaxed
 
 PRIORITIES = ("accuracy", "balanced", "power")
 EFFECTIVE_TYPES = ("slow-2g", "2g", "3g", "4g")
@@ -160,7 +162,7 @@ class Policy:
         variants = list(variants)
         if not variants:
             raise PolicyError("there are no variants to choose from")
-        return sorted(variants, key=lambda v: (-precision_bits(v), -download_bytes(v)))
+        return sorted(variants, key=lambda v: (-precision_bits(v), needs_relaxed(v), -download_bytes(v)))
 
     def choose(self, variants: Iterable[VariantSpec], context: Context | None = None) -> Choice:
         context = context or Context()

@@ -21,6 +21,7 @@ from .config import RuntimeConfig, page_memory_limit
 from .core import Model, decode_tensor, sidecar_variant
 from .monitor import LatencyMonitor
 from .navigator import device_memory_gb, read_context
+from .simd import PROBE as RELAXED_SIMD_PROBE, needs_relaxed, resolve
 from .sandbox import LOOP_VARIANT_OFFSET, LOOP_VARIANT_V8, audit_module, is_layer_entry, memory_limits, memory_pages
 
 try:
@@ -165,6 +166,7 @@ async def load_async(url: str, variant: str | None = None, config: RuntimeConfig
         chosen = spec.variant(variant)
         choice = _explicit_choice(spec, policy, chosen.name, "the manifest's default" if variant is None
                                   else "chosen by name", context)
+    choice = _loadable(spec, choice)
     if worker:
         from .browser_worker import WorkerModel
 
@@ -178,6 +180,17 @@ async def load_async(url: str, variant: str | None = None, config: RuntimeConfig
     model = BrowserModel(spec, loader, config, policy, variant_spec, instance, choice, report)
     model.threads = threads
     return model
+
+
+def _loadable(spec: BundleSpec, choice: Choice) -> Choice:
+    """`choice`, or its baseline twin (the reason added) when its variant needs relaxed SIMD and
+    this browser does not validate it (runtime/simd.py)."""
+    import js
+
+    supported = not needs_relaxed(spec.variant(choice.variant)) or \
+        bool(js.WebAssembly.validate(_uint8array(RELAXED_SIMD_PROBE)))
+    name, why = resolve(spec, choice.variant, supported, "this browser")
+    return choice if why is None else Choice(name, choice.ranking, choice.reasons + (why,), choice.context)
 
 
 def _explicit_choice(spec: BundleSpec, policy: Policy, name: str, why: str, context: Context | None) -> Choice:
@@ -265,7 +278,8 @@ class BrowserModel(Model):
         """Load another variant by name (from the cache when it was prefetched) and run it from now on."""
         if variant != self.variant.name:
             context = self.choice.context if self.choice else None
-            await self._load(_explicit_choice(self.bundle, self.policy, variant, "chosen by name", context))
+            await self._load(_loadable(self.bundle, _explicit_choice(self.bundle, self.policy, variant, "chosen by name",
+                                                                     context)))
         return self.choice
 
     async def adapt(self, priority: str | None = None, context: Context | None = None) -> Choice:
@@ -273,7 +287,7 @@ class BrowserModel(Model):
         picks another variant."""
         if context is None:
             context = await read_context(priority or (self.choice.context.priority if self.choice else "balanced"))
-        choice = self.policy.choose(self.bundle.variants.values(), context)
+        choice = _loadable(self.bundle, self.policy.choose(self.bundle.variants.values(), context))
         if choice.variant != self.variant.name:
             await self._load(choice)
         self.choice = choice

@@ -1,0 +1,49 @@
+"""The relaxed-SIMD tier in Chromium: int8-relaxed (deterministic relaxed dot products) gives
+wasmtime's bits and onnxruntime's on its reference; Chromium validates relaxed SIMD, and a browser
+that does not loads the baseline twin with the reason in model.choice."""
+
+from __future__ import annotations
+
+import pytest
+
+import edgewasm
+from edgewasm.engines import run_onnxruntime
+
+from bits import assert_same_bits
+from relaxed_models import inputs, relaxed_bundle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return relaxed_bundle(tmp_path_factory.mktemp("relaxed_browser"))
+
+
+@pytest.mark.parametrize("variant", ["int8-relaxed", "int8"])
+def test_tier_matches_wasmtime_and_onnxruntime_bit_for_bit(browser, bundle, variant):
+    server = edgewasm.load(bundle, variant)
+    assert server.variant.name == variant
+    for x in inputs():
+        expected = server.run(x)["y"]
+        assert_same_bits(expected, run_onnxruntime(bundle, x, variant=variant)["y"])
+        assert_same_bits(browser.run(bundle, x, variant=variant)["y"], expected)
+
+
+def test_browser_choice_and_fallback(browser, bundle):
+    url = browser.register(bundle)
+    loaded, fallback = browser.evaluate_python(f"""
+import edgewasm
+from edgewasm.runtime import browser_host
+loaded = await edgewasm.load({url!r}, variant='int8-relaxed')
+probe = browser_host.RELAXED_SIMD_PROBE
+browser_host.RELAXED_SIMD_PROBE = probe[:-1]  # an engine that does not validate the tier's instruction
+try:
+    fallback = await edgewasm.load({url!r}, variant='int8-relaxed', cache=False)
+finally:
+    browser_host.RELAXED_SIMD_PROBE = probe
+[[loaded.variant.name, loaded.choice.explain()], [fallback.variant.name, fallback.choice.explain()]]
+""")
+    assert loaded == ["int8-relaxed", "int8-relaxed: chosen by name"]
+    assert fallback[0] == "int8"
+    assert "int8-relaxed needs relaxed SIMD, which this browser does not validate: its baseline twin int8" in fallback[1]

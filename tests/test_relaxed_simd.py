@@ -1,0 +1,101 @@
+"""The relaxed-SIMD tier (`edgewasm compile --simd relaxed`, issue 17): int8-relaxed is its own
+variant (7-bit weights), computed with deterministic relaxed dot products, bit-identical to
+onnxruntime on its reference graph; a baseline module may not use relaxed SIMD; a host without
+relaxed SIMD loads the baseline twin and says why in model.choice. Chromium: tests/browser/
+test_relaxed_parity.py."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import edgewasm
+from edgewasm.bundle import parse_manifest
+from edgewasm.engines import bit_identical, run_onnxruntime
+from edgewasm.errors import BundleError, CompressionError
+from edgewasm.runtime import wasmtime_simd
+from edgewasm.runtime.adaptive import Policy
+from edgewasm.runtime.simd import PROBE, resolve
+from edgewasm.variants import parse_variants
+
+from relaxed_models import inputs, relaxed_bundle
+
+KERNEL = "qu8_qc7w_gemm_4x8c4_relaxed"
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return relaxed_bundle(tmp_path_factory.mktemp("relaxed"))
+
+
+def test_simd_relaxed_adds_the_relaxed_twin(bundle):
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    spec = parse_manifest(json.dumps(manifest).encode())
+    assert list(spec.variants) == ["fp32", "int8", "int8-relaxed"]
+    assert KERNEL in spec.variants["int8-relaxed"].kernels
+    assert not any(k.endswith("_relaxed") for name in ("fp32", "int8") for k in spec.variants[name].kernels)
+    assert "7-bit weights, relaxed SIMD" in spec.variants["int8-relaxed"].report["methods"]
+
+
+def test_relaxed_variant_gives_onnxruntimes_bits_on_its_reference(bundle):
+    relaxed, baseline = edgewasm.load(bundle, "int8-relaxed"), edgewasm.load(bundle, "int8")
+    assert relaxed.variant.name == "int8-relaxed" and relaxed.choice.reasons == ("chosen by name",)
+    differs = False
+    for x in inputs():
+        got = relaxed.run(x)["y"]
+        assert bit_identical(got, run_onnxruntime(bundle, x, variant="int8-relaxed")["y"])
+        differs |= not bit_identical(got, baseline.run(x)["y"])
+    assert differs  # its own numerics (7-bit weights), not the baseline's
+
+
+def test_relaxed_weights_are_7_bit(bundle):
+    import onnx
+    from onnx import numpy_helper
+
+    reference = onnx.load(bundle / "int8-relaxed" / "reference.onnx")
+    weights = [numpy_helper.to_array(t) for t in reference.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert weights and all(w.min() >= -63 and w.max() <= 63 for w in weights)
+    assert any(w.min() == -63 or w.max() == 63 for w in weights)
+
+
+def test_without_relaxed_simd_the_host_loads_the_baseline_twin(bundle, monkeypatch):
+    monkeypatch.setattr(wasmtime_simd, "relaxed_supported", lambda: False)
+    model = edgewasm.load(bundle, "int8-relaxed")
+    assert model.variant.name == "int8"
+    assert "int8-relaxed needs relaxed SIMD, which this wasmtime engine does not validate: its baseline twin int8" \
+        in model.choice.explain()
+    x = inputs(1)[0]
+    assert bit_identical(model.run(x)["y"], run_onnxruntime(bundle, x, variant="int8")["y"])
+    assert edgewasm.load(bundle, "fp32").choice.reasons == ("chosen by name",)
+
+
+def test_relaxed_simd_is_refused_outside_the_relaxed_tier(bundle):
+    spec = parse_manifest((bundle / "manifest.json").read_bytes())
+    relaxed_wasm = (bundle / "int8-relaxed" / "model.wasm").read_bytes()
+    wasmtime_simd.check_module(spec.variants["int8-relaxed"], relaxed_wasm)
+    with pytest.raises(BundleError, match="relaxed SIMD"):
+        wasmtime_simd.check_module(spec.variants["int8"], relaxed_wasm)  # a manifest that hides the tier
+    with pytest.raises(BundleError, match="relaxed SIMD"):
+        wasmtime_simd.check_module(None, PROBE)  # a bring-your-own module
+    wasmtime_simd.check_module(None, (bundle / "int8" / "model.wasm").read_bytes())
+
+
+def test_fallback_needs_a_twin_and_the_policy_ranks_the_tier_after_it(bundle):
+    spec = parse_manifest((bundle / "manifest.json").read_bytes())
+    assert resolve(spec, "int8-relaxed", True, "x") == ("int8-relaxed", None)
+    del spec.variants["int8"]
+    with pytest.raises(BundleError, match="no baseline twin"):
+        resolve(spec, "int8-relaxed", False, "this engine")
+    ranking = Policy().rank(parse_manifest((bundle / "manifest.json").read_bytes()).variants.values())
+    assert [v.name for v in ranking] == ["fp32", "int8", "int8-relaxed"]
+
+
+def test_relaxed_variants_are_static_int8_only():
+    with pytest.raises(CompressionError, match="int8 variants only"):
+        parse_variants("fp16-relaxed")
+    assert [r.name for r in parse_variants("fp32,int8+prune,fp16", "relaxed")] == \
+        ["fp32", "int8+prune", "int8+prune-relaxed", "fp16"]
+    with pytest.raises(CompressionError, match="--calibrate"):
+        edgewasm.compile(b"", "unused", variants="int8-relaxed")
