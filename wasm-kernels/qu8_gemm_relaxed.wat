@@ -236,28 +236,41 @@
                              (v128.load offset=32 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
       (local.set $acc7 (call $qu8_requantize (local.get $acc7) (i32x4.add (local.get $chi) (i32x4.splat (local.get $s3)))
                              (v128.load offset=48 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
-      (local.set $r (i32.const 0))
-      (local.set $cr (local.get $c0))
-      (loop $store_rows
-        (local.set $lo (select (local.get $acc0) (select (local.get $acc1) (select (local.get $acc2) (local.get $acc3)
-                         (i32.eq (local.get $r) (i32.const 2))) (i32.eq (local.get $r) (i32.const 1))) (i32.eqz (local.get $r))))
-        (local.set $hi (select (local.get $acc4) (select (local.get $acc5) (select (local.get $acc6) (local.get $acc7)
-                         (i32.eq (local.get $r) (i32.const 2))) (i32.eq (local.get $r) (i32.const 1))) (i32.eqz (local.get $r))))
-        (if (i32.ge_s (local.get $nc) (i32.const 8))
-          (then
-            (local.set $s (i16x8.narrow_i32x4_s (local.get $lo) (local.get $hi)))
-            (v128.store64_lane 0 (local.get $cr) (i8x16.narrow_i16x8_u (local.get $s) (local.get $s))))
-          (else
-            (if (i32.ge_s (local.get $nc) (i32.const 4))
-              (then
-                (call $qu8_store4 (local.get $cr) (local.get $lo))
-                (if (i32.gt_s (local.get $nc) (i32.const 4))
-                  (then (call $qu8_store_tail (i32.add (local.get $cr) (i32.const 4)) (local.get $hi)
-                                              (i32.sub (local.get $nc) (i32.const 4))))))
-              (else (call $qu8_store_tail (local.get $cr) (local.get $lo) (local.get $nc))))))
-        (local.set $cr (i32.add (local.get $cr) (local.get $c_stride)))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br_if $store_rows (i32.lt_s (local.get $r) (local.get $rows))))
+      ;; a full block (4 rows, 8 columns): two rows per narrowing, straight-line stores
+      (if (i32.and (i32.ge_s (local.get $nc) (i32.const 8)) (i32.eq (local.get $rows) (i32.const 4)))
+        (then
+          (local.set $s (i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_s (local.get $acc0) (local.get $acc4))
+                                              (i16x8.narrow_i32x4_s (local.get $acc1) (local.get $acc5))))
+          (v128.store64_lane 0 (local.get $c0) (local.get $s))
+          (v128.store64_lane 1 (i32.add (local.get $c0) (local.get $c_stride)) (local.get $s))
+          (local.set $cr (i32.add (local.get $c0) (i32.shl (local.get $c_stride) (i32.const 1))))
+          (local.set $s (i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_s (local.get $acc2) (local.get $acc6))
+                                              (i16x8.narrow_i32x4_s (local.get $acc3) (local.get $acc7))))
+          (v128.store64_lane 0 (local.get $cr) (local.get $s))
+          (v128.store64_lane 1 (i32.add (local.get $cr) (local.get $c_stride)) (local.get $s)))
+        (else
+        (local.set $r (i32.const 0))
+        (local.set $cr (local.get $c0))
+        (loop $store_rows
+          (local.set $lo (select (local.get $acc0) (select (local.get $acc1) (select (local.get $acc2) (local.get $acc3)
+                           (i32.eq (local.get $r) (i32.const 2))) (i32.eq (local.get $r) (i32.const 1))) (i32.eqz (local.get $r))))
+          (local.set $hi (select (local.get $acc4) (select (local.get $acc5) (select (local.get $acc6) (local.get $acc7)
+                           (i32.eq (local.get $r) (i32.const 2))) (i32.eq (local.get $r) (i32.const 1))) (i32.eqz (local.get $r))))
+          (if (i32.ge_s (local.get $nc) (i32.const 8))
+            (then
+              (local.set $s (i16x8.narrow_i32x4_s (local.get $lo) (local.get $hi)))
+              (v128.store64_lane 0 (local.get $cr) (i8x16.narrow_i16x8_u (local.get $s) (local.get $s))))
+            (else
+              (if (i32.ge_s (local.get $nc) (i32.const 4))
+                (then
+                  (call $qu8_store4 (local.get $cr) (local.get $lo))
+                  (if (i32.gt_s (local.get $nc) (i32.const 4))
+                    (then (call $qu8_store_tail (i32.add (local.get $cr) (i32.const 4)) (local.get $hi)
+                                                (i32.sub (local.get $nc) (i32.const 4))))))
+                (else (call $qu8_store_tail (local.get $cr) (local.get $lo) (local.get $nc))))))
+          (local.set $cr (i32.add (local.get $cr) (local.get $c_stride)))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $store_rows (i32.lt_s (local.get $r) (local.get $rows))))))
       (local.set $c0 (i32.add (local.get $c0) (i32.const 8)))
       (local.set $nc (i32.sub (local.get $nc) (i32.const 8)))
       (br_if $col_panels (i32.gt_s (local.get $nc) (i32.const 0))))
