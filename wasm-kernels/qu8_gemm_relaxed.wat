@@ -10,8 +10,8 @@
 ;; constant C = bias + (128 - x_zp) * sum_k w + 8192 * 4 * ceil(k/4), folded in by
 ;; edgewasm.backend.qpacking.pack_qu8_qc7w_gemm_nr8c4 (int32, wrapping like every sum here; padding k
 ;; positions have w = 0, so whatever x the kernel uses there cancels between D and S).
-;; The epilogue is qu8_gemm.wat's ($qu8_requantize): the same bits as $qu8_qc8w_gemm_4x8c2 on the
-;; same weights. Kernels of this file validate only in engines with relaxed SIMD.
+;; The epilogue is qu8_gemm.wat's ($qu8_requantize, written inline): the same bits as
+;; $qu8_qc8w_gemm_4x8c2 on the same weights. Kernels of this file validate only in engines with relaxed SIMD.
 
 ;; $qu8_qc7w_gemm_4x8c4_relaxed: C[m x n] (u8) = requantize((A - a_zp) @ W + bias), 4 rows x 8 columns
 ;; per register block; the zero point a_zp is folded into the packed heads, so it is no parameter.
@@ -31,8 +31,9 @@
   (param $c_zp i32) (param $qmin i32) (param $qmax i32)
   (local $rows i32) (local $nc i32) (local $wp i32) (local $hp i32) (local $kk i32) (local $k16 i32)
   (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32) (local $c0 i32) (local $cr i32) (local $r i32)
-  (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
-  (local $vlo v128) (local $vhi v128) (local $vczp v128) (local $clo v128) (local $chi v128)
+  (local $vs0 v128) (local $vs1 v128) (local $vs2 v128) (local $vs3 v128) (local $vzpk v128)
+  (local $mlo v128) (local $mhi v128)
+  (local $vlo v128) (local $vhi v128) (local $clo v128) (local $chi v128)
   (local $va0 v128) (local $va1 v128) (local $va2 v128) (local $va3 v128)
   (local $wa v128) (local $wb v128) (local $s v128) (local $lo v128) (local $hi v128)
   (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
@@ -42,7 +43,7 @@
   (local.set $k16 (i32.and (local.get $k) (i32.const -16)))
   (local.set $vlo (f32x4.splat (f32.convert_i32_s (i32.sub (local.get $qmin) (local.get $c_zp)))))
   (local.set $vhi (f32x4.splat (f32.convert_i32_s (i32.sub (local.get $qmax) (local.get $c_zp)))))
-  (local.set $vczp (i32x4.splat (local.get $c_zp)))
+  (local.set $vzpk (i32x4.sub (i32x4.splat (local.get $c_zp)) (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000)))
   (loop $row_blocks
     (local.set $rows (select (local.get $m) (i32.const 4) (i32.lt_s (local.get $m) (i32.const 4))))
     (local.set $a0 (local.get $a))
@@ -53,10 +54,10 @@
     (local.set $a3 (select (i32.add (local.get $a2) (local.get $a_stride)) (local.get $a2)
                            (i32.gt_s (local.get $rows) (i32.const 3))))
     ;; -64 * S per row, once per row block (every column panel shares it)
-    (local.set $s0 (i32.mul (call $qu8_rowsum (local.get $a0) (local.get $k)) (i32.const -64)))
-    (local.set $s1 (i32.mul (call $qu8_rowsum (local.get $a1) (local.get $k)) (i32.const -64)))
-    (local.set $s2 (i32.mul (call $qu8_rowsum (local.get $a2) (local.get $k)) (i32.const -64)))
-    (local.set $s3 (i32.mul (call $qu8_rowsum (local.get $a3) (local.get $k)) (i32.const -64)))
+    (local.set $vs0 (i32x4.splat (i32.mul (call $qu8_rowsum (local.get $a0) (local.get $k)) (i32.const -64))))
+    (local.set $vs1 (i32x4.splat (i32.mul (call $qu8_rowsum (local.get $a1) (local.get $k)) (i32.const -64))))
+    (local.set $vs2 (i32x4.splat (i32.mul (call $qu8_rowsum (local.get $a2) (local.get $k)) (i32.const -64))))
+    (local.set $vs3 (i32x4.splat (i32.mul (call $qu8_rowsum (local.get $a3) (local.get $k)) (i32.const -64))))
     (local.set $c0 (local.get $c))
     (local.set $wp (local.get $w))
     (local.set $nc (local.get $n))
@@ -218,24 +219,44 @@
           (local.set $acc3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (local.get $wa) (local.get $acc3)))
           (local.set $acc7 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (local.get $wb) (local.get $acc7)))
           (local.set $wp (i32.add (local.get $wp) (i32.const 32)))))
+      ;; the epilogue of $qu8_requantize, inline (same operations, same bits): f32(acc + C - 64 S) * M,
+      ;; clamped, rounded half to even by the 1.5 * 2^23 add, plus the zero point
       (local.set $clo (v128.load (local.get $hp)))
       (local.set $chi (v128.load offset=16 (local.get $hp)))
-      (local.set $acc0 (call $qu8_requantize (local.get $acc0) (i32x4.add (local.get $clo) (i32x4.splat (local.get $s0)))
-                             (v128.load offset=32 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
-      (local.set $acc4 (call $qu8_requantize (local.get $acc4) (i32x4.add (local.get $chi) (i32x4.splat (local.get $s0)))
-                             (v128.load offset=48 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
-      (local.set $acc1 (call $qu8_requantize (local.get $acc1) (i32x4.add (local.get $clo) (i32x4.splat (local.get $s1)))
-                             (v128.load offset=32 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
-      (local.set $acc5 (call $qu8_requantize (local.get $acc5) (i32x4.add (local.get $chi) (i32x4.splat (local.get $s1)))
-                             (v128.load offset=48 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
-      (local.set $acc2 (call $qu8_requantize (local.get $acc2) (i32x4.add (local.get $clo) (i32x4.splat (local.get $s2)))
-                             (v128.load offset=32 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
-      (local.set $acc6 (call $qu8_requantize (local.get $acc6) (i32x4.add (local.get $chi) (i32x4.splat (local.get $s2)))
-                             (v128.load offset=48 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
-      (local.set $acc3 (call $qu8_requantize (local.get $acc3) (i32x4.add (local.get $clo) (i32x4.splat (local.get $s3)))
-                             (v128.load offset=32 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
-      (local.set $acc7 (call $qu8_requantize (local.get $acc7) (i32x4.add (local.get $chi) (i32x4.splat (local.get $s3)))
-                             (v128.load offset=48 (local.get $hp)) (local.get $vlo) (local.get $vhi) (local.get $vczp)))
+      (local.set $mlo (v128.load offset=32 (local.get $hp)))
+      (local.set $mhi (v128.load offset=48 (local.get $hp)))
+      (local.set $acc0 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (local.get $acc0) (i32x4.add (local.get $clo) (local.get $vs0))))
+        (local.get $mlo)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
+      (local.set $acc4 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (local.get $acc4) (i32x4.add (local.get $chi) (local.get $vs0))))
+        (local.get $mhi)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
+      (local.set $acc1 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (local.get $acc1) (i32x4.add (local.get $clo) (local.get $vs1))))
+        (local.get $mlo)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
+      (local.set $acc5 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (local.get $acc5) (i32x4.add (local.get $chi) (local.get $vs1))))
+        (local.get $mhi)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
+      (local.set $acc2 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (local.get $acc2) (i32x4.add (local.get $clo) (local.get $vs2))))
+        (local.get $mlo)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
+      (local.set $acc6 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (local.get $acc6) (i32x4.add (local.get $chi) (local.get $vs2))))
+        (local.get $mhi)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
+      (local.set $acc3 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (local.get $acc3) (i32x4.add (local.get $clo) (local.get $vs3))))
+        (local.get $mlo)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
+      (local.set $acc7 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (local.get $acc7) (i32x4.add (local.get $chi) (local.get $vs3))))
+        (local.get $mhi)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
       ;; a full block (4 rows, 8 columns): two rows per narrowing, straight-line stores
       (if (i32.and (i32.ge_s (local.get $nc) (i32.const 8)) (i32.eq (local.get $rows) (i32.const 4)))
         (then
