@@ -153,6 +153,21 @@ def test_variants_are_rows_compared_with_the_first_variant():
     assert header.endswith("x fp32")
 
 
+def test_wasmtime_deadline_engine_shows_what_the_default_deadline_costs():
+    """`wasmtime-deadline` (not in the default run) loads with the default RuntimeConfig; beside
+    `wasmtime` (deadline=None) the report prints the cost per model from the two p50s."""
+    options = BenchOptions(models=["digits-b64"], engines=["wasmtime", "wasmtime-deadline"], repeats=2,
+                           microbenchmarks=False, warmup_seconds=0.02, block_seconds=0.02)
+    report = run_bench(options)
+    plain, bounded = (report["models"][0]["results"][e] for e in ("wasmtime", "wasmtime-deadline"))
+    assert plain["status"] == bounded["status"] == "ok"
+    text = render_text(report)
+    assert "The default RuntimeConfig (10 s deadline) against deadline=None" in text
+    row = next(line for line in text.splitlines() if line.startswith("digits-b64 ") and line.endswith("%"))
+    assert row.split()[-1] == f"{100.0 * (bounded['p50_ms'] / plain['p50_ms'] - 1):+.1f}%"
+    assert "deadline" not in render_text({**report, "models": [{**report["models"][0], "results": {"wasmtime": plain}}]})
+
+
 def test_calibrate_makes_the_int8_rows_static():
     """--calibrate: int8 variants are compiled static (uint8 from layer to layer) and named so; fp32 rows are not."""
     options = BenchOptions(models=["digits-b64"], engines=["wasmtime"], repeats=1, variants=["fp32", "int8"],

@@ -73,12 +73,56 @@ def test_no_deadline_runs_on_an_engine_without_epoch_checks():
 
 
 @pytest.mark.parametrize("batch,kernel", [(1, "f32_gemm_1x32"), (8, "f32_gemm_4x8")])
-def test_engines_with_and_without_epoch_checks_give_the_same_bits(tmp_path, batch, kernel):
+def test_every_engines_loop_gives_the_same_bits(tmp_path, batch, kernel):
     """Each engine runs its own GEMM loop (picked by the loop-variant word); the bits must agree."""
+    from edgewasm.runtime.sandbox import LOOP_VARIANT_OFFSET, LOOP_VARIANT_V8
+
     (tmp_path / "m.onnx").write_bytes(mlp([301, 71, 13]).SerializeToString())
     edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b", batch=batch)
-    with_epochs, without = edgewasm.load(tmp_path / "b"), edgewasm.load(tmp_path / "b", config=RuntimeConfig(deadline=None))
-    assert kernel in with_epochs.variant.kernels
+    model = edgewasm.load(tmp_path / "b")
+    assert kernel in model.variant.kernels
     x = {"x": np.random.default_rng(batch).standard_normal((batch, 301)).astype(np.float32)}
-    a, b = with_epochs.run(x)["y"], without.run(x)["y"]
-    assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
+    expected = model.run(x)["y"]
+    for word in (0, LOOP_VARIANT_V8):  # Cranelift's loops under epoch checks, V8's load-splat loops
+        model.instance.write(LOOP_VARIANT_OFFSET, word.to_bytes(4, "little"))
+        assert np.array_equal(model.run(x)["y"].view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.fixture(scope="module")
+def deep_mlp(tmp_path_factory):
+    """12 layers of 1024x1024 at batch 64: ~0.8 GFLOP, tens of ms, far longer than a 1 ms deadline."""
+    out = tmp_path_factory.mktemp("deep")
+    (out / "m.onnx").write_bytes(mlp([1024] * 12 + [10]).SerializeToString())
+    edgewasm.compile(out / "m.onnx", out / "b", batch=64)
+    x = {"x": np.random.default_rng(0).standard_normal((64, 1024)).astype(np.float32)}
+    return out / "b", x
+
+
+def test_a_compiled_model_meets_its_deadline_between_layers_without_epoch_checks(deep_mlp):
+    from edgewasm.runtime.wasmtime_host import engine
+
+    bundle, x = deep_mlp
+    expected = edgewasm.load(bundle, config=RuntimeConfig(deadline=None)).run(x)["y"]
+    model = edgewasm.load(bundle, config=RuntimeConfig(deadline=0.001))
+    assert model.variant.deadline_checks
+    assert model.instance.engine is engine(RuntimeConfig().stack_limit, interruptible=False)
+    with pytest.raises(DeadlineExceeded, match="0.001 s deadline .*between layers"):
+        model.run(x)
+    model.instance.config = RuntimeConfig(deadline=60.0)  # the same instance, now with time enough
+    assert np.array_equal(model.run(x)["y"].view(np.uint32), expected.view(np.uint32))
+
+
+def test_the_deadline_clock_may_wrap(deep_mlp, monkeypatch):
+    """The clock word is a wrapping signed 32-bit count: a deadline past the wrap still stops a run,
+    and a long one across it does not stop a run early."""
+    from edgewasm.runtime import wasmtime_host
+
+    bundle, x = deep_mlp
+    model = edgewasm.load(bundle, config=RuntimeConfig(deadline=0.001))
+    monkeypatch.setattr(wasmtime_host, "_clock", (1 << 31) - 2)  # the ticker goes on: 2**31 - 1, -2**31, ...
+    with pytest.raises(DeadlineExceeded):
+        model.run(x)
+    model.instance.config = RuntimeConfig(deadline=60.0)
+    monkeypatch.setattr(wasmtime_host, "_clock", (1 << 31) - 2)
+    assert model.run(x)["y"].shape == (64, 10)
+    assert wasmtime_host._clock < 0 and model.instance.deadline_words[1] < 0  # both lay past the wrap

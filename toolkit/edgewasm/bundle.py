@@ -100,6 +100,7 @@ class VariantSpec:
     layers: list[dict] = field(default_factory=list)  # a --profile build: [{"export", "node"}] in run order
     failures: list[str] = field(default_factory=list)  # run() status i + 1 means failures[i]
     threads: int = 1  # a --threads N build: imports one shared memory, runs on up to N threads
+    deadline_checks: bool = False  # run() stops at the host's deadline word between layers (runtime/sandbox.py)
 
     @property
     def memory_bytes(self) -> int:
@@ -218,6 +219,7 @@ def _parse_variant(name: str, v: dict) -> VariantSpec:
         layers=[_layer(entry, f"{where}.layers") for entry in _optional(v, "layers", list, [], where)],
         failures=_optional(v, "failures", list, [], where),
         threads=_optional(v, "threads", int, 1, where),
+        deadline_checks=_optional(v, "deadline_checks", bool, False, where),
     )
     if spec.threads < 1:
         raise BundleError(f"manifest: {where}.threads must be >= 1")
@@ -293,6 +295,7 @@ class VariantBuild:
     layers: list[dict] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     threads: int = 1
+    deadline_checks: bool = False
 
 
 def write_bundle(out: Path, name: str, source_sha256: str, variants: list[VariantBuild],
@@ -339,6 +342,7 @@ def write_bundle(out: Path, name: str, source_sha256: str, variants: list[Varian
             **({"layers": v.layers} if v.layers else {}),
             **({"failures": v.failures} if v.failures else {}),
             **({"threads": v.threads} if v.threads > 1 else {}),
+            **({"deadline_checks": True} if v.deadline_checks else {}),
         }
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n")

@@ -476,7 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engines", metavar="ENGINE,...",
                    help="default: wasmtime,browser,onnxruntime,onnxruntime-web,litert,litert-compat (browser = "
                         "edgewasm in Chromium; litert = LiteRT.js on the model's .tflite twin, litert-compat its "
-                        "build without relaxed SIMD; twins need the keras extra)")
+                        "build without relaxed SIMD; twins need the keras extra). Also: wasmtime-deadline (the server host with the "
+                        "default RuntimeConfig's deadline; with wasmtime, the report shows what the deadline costs)")
     p.add_argument("--variants", metavar="VARIANT,...",
                    help="compression variants to compare, one row each (e.g. fp32,int8,fp32+structured+distill; "
                         "distill fits seeded random inputs)")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from ..runtime.sandbox import LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET
+from ..runtime.sandbox import CLOCK_OFFSET, DEADLINE_OFFSET, DEADLINE_STATUS, LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET
 from .kernels import wat_functions
 from .program import Program, Ptr
 from .plan import MemoryPlan
@@ -85,25 +85,41 @@ def profile_layers(program: Program) -> list[tuple[str, str, list]]:
     return [(f"layer_{i}", node, calls) for i, (node, calls) in enumerate(groups)]
 
 
+# Nonzero once the host's clock word has reached its nonzero deadline word (runtime/sandbox.py);
+# the difference is compared as signed so the tick counter may wrap.
+OVERDUE_FUNCTION = f"""  (func $__overdue (result i32) (local $deadline i32)
+    (local.set $deadline (i32.load (i32.const {DEADLINE_OFFSET})))
+    (i32.and (i32.ne (local.get $deadline) (i32.const 0))
+             (i32.ge_s (i32.sub (i32.load (i32.const {CLOCK_OFFSET})) (local.get $deadline)) (i32.const 0))))"""
+
+
 def emit_module(program: Program, plan: MemoryPlan, profile: bool = False) -> str:
+    """The default (single-threaded) module; `run` and the profile entries check the deadline
+    before each layer, so a wasmtime host bounds them without epoch checks in every loop."""
     lines = ["(module", f'  (memory (export "memory") {plan.pages} {plan.pages})']
     lines.append(wat_functions(program.kernels + loop_variant_kernels(program.kernels)))
+    lines.append(OVERDUE_FUNCTION)
     statuses = {message: code for code, message in enumerate(program.failures, start=1)}
     if program.init_calls:  # expands compactly shipped weights once, after the host wrote them
         lines += _function("init", program.init_calls, plan, statuses)
-    lines += _function("run", program.calls, plan, statuses)
+    lines += _function("run", program.calls, plan, statuses, deadline_checks=True)
     if profile:
         for export, _, calls in profile_layers(program):
-            lines += _function(export, calls, plan, statuses)
+            lines += _function(export, calls, plan, statuses, deadline_checks=True)
     lines.append(")")
     return "\n".join(lines) + "\n"
 
 
-def _function(export: str, calls, plan: MemoryPlan, statuses: dict[str, int]) -> list[str]:
+def _function(export: str, calls, plan: MemoryPlan, statuses: dict[str, int],
+              deadline_checks: bool = False) -> list[str]:
     lines = [f'  (func (export "{export}") (result i32)']
+    node = None
     for call in calls:
         args = " ".join(_arg(a, plan) for a in call.args)
         lines.append(f"    ;; {call.node}")
+        if deadline_checks and call.node != node and call.kernel not in BRANCH_MARKERS:
+            lines.append(f"    (if (call $__overdue) (then (return (i32.const {DEADLINE_STATUS}))))")
+            node = call.node
         if call.kernel == "__fail":  # a branch that cannot run with the static shapes: stop with its reason
             lines.append(f"    (return (i32.const {statuses[call.failure]}))")
         elif call.kernel in BRANCH_MARKERS:

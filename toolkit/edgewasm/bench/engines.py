@@ -16,8 +16,12 @@ from typing import Protocol
 from .prepare import BenchModel
 
 ENGINE_IDS = ("wasmtime", "browser", "onnxruntime", "onnxruntime-web", "litert", "litert-compat")
+# Not in the default run: the server host with the default RuntimeConfig (its 10 s deadline), beside
+# `wasmtime` (deadline=None), to show what the deadline costs.
+OPTIONAL_ENGINE_IDS = ("wasmtime-deadline",)
 ENGINE_LABELS = {
     "wasmtime": "edgewasm/wasmtime",
+    "wasmtime-deadline": "edgewasm/wasmtime, 10 s deadline",
     "browser": "edgewasm/chromium",
     "onnxruntime": "onnxruntime (native)",
     "onnxruntime-web": "onnxruntime-web",
@@ -76,11 +80,13 @@ class _TimedCalls:
 
 
 class WasmtimeModel(_TimedCalls):
-    def __init__(self, model: BenchModel):
+    def __init__(self, model: BenchModel, deadline: bool = False):
         from ..runtime.config import RuntimeConfig
         from ..runtime.wasmtime_host import load
 
-        self.model = load(model.bundle, config=RuntimeConfig(memory_limit=BENCH_MEMORY_LIMIT, deadline=None))
+        config = RuntimeConfig(memory_limit=BENCH_MEMORY_LIMIT)  # the default deadline
+        self.model = load(model.bundle, config=config if deadline else RuntimeConfig(memory_limit=BENCH_MEMORY_LIMIT,
+                                                                                      deadline=None))
         self.inputs = model.inputs
 
     def _infer(self) -> None:
@@ -92,9 +98,14 @@ class WasmtimeModel(_TimedCalls):
 
 
 class WasmtimeEngine:
-    """edgewasm's server host: the bundle's module in wasmtime, one `run` call per inference."""
+    """edgewasm's server host: the bundle's module in wasmtime, one `run` call per inference
+    (`wasmtime`: deadline=None; `wasmtime-deadline`: the default RuntimeConfig's deadline)."""
 
-    id, wasm_host = "wasmtime", "wasmtime"
+    wasm_host = "wasmtime"
+
+    def __init__(self, engine_id: str = "wasmtime"):
+        self.id = engine_id
+        self.deadline = engine_id == "wasmtime-deadline"
 
     def refusal(self, model: BenchModel) -> dict | None:
         return model.edgewasm_refusal
@@ -102,12 +113,12 @@ class WasmtimeEngine:
     def cold_start(self, model: BenchModel) -> dict:
         """load (read + verify + compile + instantiate + weights) and the first run, in-process."""
         started = time.perf_counter()
-        loaded = WasmtimeModel(model)
+        loaded = WasmtimeModel(model, self.deadline)
         loaded.block(1)
         return {"cold_start_ms": (time.perf_counter() - started) * 1000.0}
 
     def load(self, model: BenchModel) -> WasmtimeModel:
-        return WasmtimeModel(model)
+        return WasmtimeModel(model, self.deadline)
 
     def close(self) -> None:
         pass

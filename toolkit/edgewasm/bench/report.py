@@ -128,6 +128,21 @@ def model_lines(report: dict) -> tuple[list[str], list[str]]:
     return _table(headers, rows, set(range(2, len(headers)))), notes
 
 
+def deadline_lines(report: dict) -> list[str]:
+    """What the default RuntimeConfig's deadline costs the server host, model by model (when the run
+    had both `wasmtime` (deadline=None) and `wasmtime-deadline`)."""
+    rows = []
+    for model in report["models"]:
+        plain, bounded = (model["results"].get(e, {}) for e in ("wasmtime", "wasmtime-deadline"))
+        if plain.get("status") == "ok" and bounded.get("status") == "ok":
+            rows.append([model["name"], ms(plain["p50_ms"]), ms(bounded["p50_ms"]),
+                         f"{100.0 * (bounded['p50_ms'] / plain['p50_ms'] - 1):+.1f}%"])
+    if not rows:
+        return []
+    return (["The default RuntimeConfig (10 s deadline) against deadline=None, wasmtime, p50"]
+            + _table(["model", "no deadline ms", "deadline ms", "cost"], rows, {1, 2, 3}))
+
+
 def render_text(report: dict) -> str:
     models, footnotes = model_lines(report)
     from .threads import threads_lines
@@ -136,7 +151,7 @@ def render_text(report: dict) -> str:
               ["Models (x ort-web, x native, x litert: how many times faster than that engine at p50 (LiteRT.js's default "
               "build, on the model's .tflite twin); with --variants, x <first "
               "variant>: than the model's first variant on the same engine)"] + models + footnotes,
-              threads_lines(report)]
+              deadline_lines(report), threads_lines(report)]
     unavailable = [f"{e}: unavailable: {v['reason'].splitlines()[0]}" for e, v in report.get("engines", {}).items()
                    if v.get("status") == "unavailable"]
     if unavailable:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .engines import ENGINE_IDS, ENGINE_LABELS, EngineUnavailable, OnnxruntimeEngine, WasmtimeEngine
+from .engines import ENGINE_IDS, ENGINE_LABELS, OPTIONAL_ENGINE_IDS, EngineUnavailable, OnnxruntimeEngine, WasmtimeEngine
 from .machine import describe_machine
 from .microbench import WasmtimeLoops, measure_rates
 from .ortweb import ORT_WEB_VERSION
@@ -30,7 +30,7 @@ from .suite import SUITE_NAMES, expand_names, model_names, suite_model
 SCHEMA = "edgewasm-bench/1"
 REFERENCES = ("onnxruntime-web", "onnxruntime", "litert")  # speedups are reported against these
 LITERT_ENGINES = ("litert", "litert-compat")
-EDGEWASM_ENGINES = ("wasmtime", "browser")  # the engines that run the compiled (maybe compressed) variant
+EDGEWASM_ENGINES = ("wasmtime", "wasmtime-deadline", "browser")  # the engines that run the compiled (maybe compressed) variant
 MICRO_SECONDS = 0.1  # one microbenchmark sample
 MAX_BLOCK = 100_000
 MIN_BLOCK = 5  # samples per block even for slow models, so p95 rests on 5 x repeats samples
@@ -75,8 +75,8 @@ class Bench:
 
     def start_engines(self, workdir: Path) -> None:
         wanted = self.options.engines
-        if "wasmtime" in wanted:
-            self.engines["wasmtime"] = WasmtimeEngine()
+        for engine_id in [e for e in ("wasmtime", "wasmtime-deadline") if e in wanted]:
+            self.engines[engine_id] = WasmtimeEngine(engine_id)
         if "onnxruntime" in wanted:
             try:
                 self.engines["onnxruntime"] = OnnxruntimeEngine()
@@ -480,9 +480,9 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict:
             options.variants = [recipe.name for recipe in parse_variants(",".join(options.variants))]
         except CompressionError as exc:
             raise ValueError(str(exc)) from None
-    unknown = [e for e in options.engines if e not in ENGINE_IDS]
+    unknown = [e for e in options.engines if e not in ENGINE_IDS + OPTIONAL_ENGINE_IDS]
     if unknown:
-        raise ValueError(f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(ENGINE_IDS)}")
+        raise ValueError(f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(ENGINE_IDS + OPTIONAL_ENGINE_IDS)}")
     if max(options.threads) > 1:
         from .threads import thread_engine_ids
 

@@ -18,6 +18,15 @@ ABI_EXPORTS = {"memory", "run", "init"}
 LOOP_VARIANT_OFFSET = 16
 LOOP_VARIANT_V8 = 1
 LOOP_VARIANT_NO_EPOCH = 2
+# The deadline between layers (a compiled single-threaded module; manifest `deadline_checks`):
+# before each layer `run` compares two i32 words, the clock the wasmtime host's ticker writes every
+# few ms and the deadline (in the same ticks) the host writes before the call, and returns
+# DEADLINE_STATUS once the clock has reached a nonzero deadline (wrapping compare). The engine then
+# needs no epoch checks in its loops; a run ends at most one layer late. The browser writes neither
+# word (0 = no deadline): it bounds a run by terminating its worker.
+CLOCK_OFFSET = 44
+DEADLINE_OFFSET = 48
+DEADLINE_STATUS = -1
 
 
 def _uleb(data: bytes, pos: int) -> tuple[int, int]:

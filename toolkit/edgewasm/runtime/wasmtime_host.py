@@ -4,7 +4,9 @@ Relaxed SIMD is on only for a variant of the relaxed tier (runtime/wasmtime_simd
 in every other module), so the engine computes exactly what the browser computes. Each `load`
 gets its own Store and memory: models never share state. Bounds come from `RuntimeConfig`:
 memory is checked before instantiation, the stack is capped by the engine, and a deadline
-interrupts a long `run` through epoch interruption; after any trap the instance is re-made.
+stops a long `run`: between layers for a compiled module (it checks a clock word this host's ticker
+writes, so the engine needs no epoch checks in its loops), through epoch interruption for anything
+else (a bring-your-own module, a --threads build). After any trap the instance is re-made.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import math
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -27,13 +30,18 @@ from .config import RuntimeConfig
 from .core import Model, check_status, load_weights, sidecar_variant
 from . import wasmtime_simd
 from .native_call import bind as bind_native_call
-from .sandbox import LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET, audit_module, is_layer_entry, memory_pages
+from .sandbox import (CLOCK_OFFSET, DEADLINE_OFFSET, DEADLINE_STATUS, LOOP_VARIANT_NO_EPOCH, LOOP_VARIANT_OFFSET,
+                      audit_module, is_layer_entry, memory_pages)
 
-EPOCH_TICK = 0.005  # seconds between epoch increments
+EPOCH_TICK = 0.005  # seconds between ticks: epoch increments, and the clock word of deadline-checked modules
 NO_DEADLINE = 1 << 62
+MAX_DEADLINE_TICKS = 1 << 30  # the clock word wraps at 2**32 ticks; a deadline is at most ~62 days ahead
 
 _engines: dict[tuple, wasmtime.Engine] = {}
 _engines_lock = threading.Lock()
+_ticking = False
+_clock = 0  # ticks since the ticker started, as the module reads them: a wrapping signed 32-bit count
+_clocked: "weakref.WeakSet[WasmtimeInstance]" = weakref.WeakSet()  # instances whose clock word it writes
 
 
 def engine(stack_limit: int, interruptible: bool = True, threads: bool = False) -> wasmtime.Engine:
@@ -54,18 +62,43 @@ def engine(stack_limit: int, interruptible: bool = True, threads: bool = False) 
                 config.wasm_threads = True
                 config.shared_memory = True
             _engines[key] = wasmtime.Engine(config)
-            if interruptible and sum(k[1] for k in _engines) == 1:
-                threading.Thread(target=_tick_epochs, name="edgewasm-epoch", daemon=True).start()
+            if interruptible:
+                _start_ticker()
         return _engines[key]
 
 
-def _tick_epochs() -> None:
+def _start_ticker() -> None:
+    """Start the one ticker thread (call with _engines_lock held)."""
+    global _ticking
+    if not _ticking:
+        _ticking = True
+        threading.Thread(target=_tick, name="edgewasm-ticker", daemon=True).start()
+
+
+def _tick() -> None:
+    """Every EPOCH_TICK: advance the epoch of interruptible engines and the clock word of every
+    instance that checks its deadline between layers (a plain store into its memory; the module
+    reads it between layers)."""
+    global _clock
     while True:
         time.sleep(EPOCH_TICK)
         with _engines_lock:
             engines = [e for key, e in _engines.items() if key[1]]
+            _clock = _wrap_i32(_clock + 1)
+            clocked = list(_clocked)
         for e in engines:
             e.increment_epoch()
+        for instance in clocked:
+            instance.deadline_words[0] = _clock
+
+
+def _wrap_i32(value: int) -> int:
+    return ((value + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def _deadline_tick(ticks: int) -> int:
+    """The deadline word for a run starting now: `ticks` after the clock, never 0 (= no deadline)."""
+    return _wrap_i32(_clock + min(ticks, MAX_DEADLINE_TICKS)) or 1
 
 
 class WasmtimeInstance:
@@ -75,9 +108,16 @@ class WasmtimeInstance:
     trapped is replaced by a fresh one in the same state as after `load`.
     """
 
-    def __init__(self, wasm: bytes, config: RuntimeConfig, setup: Callable[["WasmtimeInstance"], None] = lambda i: None):
+    deadline_checks = False
+    deadline_words: np.ndarray | None = None  # [clock, deadline] (sandbox.CLOCK_OFFSET): None when epochs bound runs
+
+    def __init__(self, wasm: bytes, config: RuntimeConfig, setup: Callable[["WasmtimeInstance"], None] = lambda i: None,
+                 deadline_checks: bool = False):
+        """deadline_checks: the module checks the deadline words between layers (a compiled
+        single-threaded module), so the engine runs without epoch checks even with a deadline."""
         self.config = config
-        self.engine = engine(config.stack_limit, interruptible=config.deadline is not None)
+        self.deadline_checks = deadline_checks
+        self.engine = engine(config.stack_limit, interruptible=config.deadline is not None and not deadline_checks)
         try:
             self.module = wasmtime.Module(self.engine, wasm)
         except wasmtime.WasmtimeError as exc:
@@ -101,6 +141,13 @@ class WasmtimeInstance:
         self._fixed_memory = (ctypes.addressof(self.memory.data_ptr(self.store).contents), self.memory_bytes) \
             if limits.max is not None and limits.max == limits.min else None
         self.memory_array = self._memory_array()
+        self.deadline_words = None
+        if self.deadline_checks and self.memory_array is not None:
+            self.deadline_words = self.memory_array[CLOCK_OFFSET:DEADLINE_OFFSET + 4].view("<i4")
+            with _engines_lock:
+                self.deadline_words[0] = _clock
+                _clocked.add(self)
+                _start_ticker()
         self.functions = {name: exports[name] for name in exports if name in ("run", "init") or is_layer_entry(name)}
         # One cached C call per export when wasmtime-py allows it (about 2 us instead of about 15 us).
         self.native_calls = {name: call for name, func in self.functions.items()
@@ -143,17 +190,30 @@ class WasmtimeInstance:
     def read(self, offset: int, nbytes: int) -> bytes:
         return ctypes.string_at(self._address(offset, nbytes), nbytes)
 
+    @property
+    def uses_epochs(self) -> bool:
+        """Whether the engine's epoch interruption bounds a run (else: the module's own checks, or nothing)."""
+        return self.deadline_words is None and self.config.deadline is not None
+
     def call(self, export: str) -> int:
         deadline = self.config.deadline
         ticks = NO_DEADLINE if deadline is None else max(1, math.ceil(deadline / EPOCH_TICK)) + 1
         if export not in self.functions:
             raise BundleError(f"the manifest expects the module to export {export}(), and it does not")
+        words = self.deadline_words
+        if words is not None:
+            if deadline is None:
+                words[1] = 0
+            else:  # _deadline_tick, with its common case inline (a 5 us model notices 0.2 us)
+                tick = _clock + ticks
+                words[1] = tick if 0 < tick < 1 << 31 else _deadline_tick(ticks)
         native = self.native_calls.get(export)
         try:
             if native is not None:
-                return native(ticks)  # sets the same epoch deadline, then calls
-            self.store.set_epoch_deadline(ticks)
-            return self.functions[export](self.store)
+                status = native(ticks)  # sets the same epoch deadline, then calls
+            else:
+                self.store.set_epoch_deadline(ticks)
+                status = self.functions[export](self.store)
         except wasmtime.Trap as exc:
             self._instantiate()
             if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
@@ -161,6 +221,10 @@ class WasmtimeInstance:
                                        "re-made and the model is usable again") from None
             reason = exc.trap_code.name.lower().replace("_", " ") if exc.trap_code else exc.message.splitlines()[0]
             raise ExecutionError(f"the module trapped in {export}(): {reason} (the instance was re-made)") from None
+        if status == DEADLINE_STATUS and words is not None:  # stopped between layers: nothing to re-make
+            raise DeadlineExceeded(f"{export}() exceeded the {deadline} s deadline (stopped between layers); the "
+                                   "model is usable again")
+        return status
 
 
 @functools.cache
@@ -247,14 +311,14 @@ def load(source: str | Path, variant: str | None = None, config: RuntimeConfig |
 
     def setup(instance: WasmtimeInstance) -> None:
         _check_memory(chosen, instance)
-        if config.deadline is None:  # an engine without epoch checks: its own Cranelift loops, same bits
+        if not instance.uses_epochs:  # an engine without epoch checks: its own Cranelift loops, same bits
             instance.write(LOOP_VARIANT_OFFSET, LOOP_VARIANT_NO_EPOCH.to_bytes(4, "little"))
         load_weights(chosen, instance, lambda rel: _read(root, rel), verify_bytes)
 
     if chosen.threads > 1:  # one store and instance per thread over one shared memory
         from .wasmtime_threads import ThreadedWasmtimeInstance
         return _chosen(WasmtimeModel(chosen, ThreadedWasmtimeInstance(wasm, config, setup, chosen.pages, threads)), choice)
-    return _chosen(WasmtimeModel(chosen, WasmtimeInstance(wasm, config, setup)), choice)
+    return _chosen(WasmtimeModel(chosen, WasmtimeInstance(wasm, config, setup, deadline_checks=chosen.deadline_checks)), choice)
 
 
 def _chosen(model: WasmtimeModel, choice) -> WasmtimeModel:
