@@ -75,6 +75,14 @@
   (local.set $tb (i32.load offset=12 (local.get $desc)))
   (local.set $tc (i32.load offset=16 (local.get $desc)))
   (local.set $ty (i32.load offset=20 (local.get $desc)))
+  (local.set $i (call $x_ew_simd (local.get $op) (local.get $ta) (local.get $tb) (local.get $ty) (local.get $n)
+                      (local.get $a) (local.get $sa) (local.get $b) (local.get $sb) (local.get $c) (local.get $sc)
+                      (local.get $y) (local.get $sy)))
+  (if (i32.ge_s (local.get $i) (local.get $n)) (then (return)))
+  (local.set $a (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $sa))))
+  (local.set $b (i32.add (local.get $b) (i32.mul (local.get $i) (local.get $sb))))
+  (local.set $c (i32.add (local.get $c) (i32.mul (local.get $i) (local.get $sc))))
+  (local.set $y (i32.add (local.get $y) (i32.mul (local.get $i) (local.get $sy))))
   (if (i32.eq (local.get $cls) (i32.const 2))
     (then
       (loop $floats
@@ -115,6 +123,123 @@
     (local.set $y (i32.add (local.get $y) (local.get $sy)))
     (local.set $i (i32.add (local.get $i) (i32.const 1)))
     (br_if $integers (i32.lt_s (local.get $i) (local.get $n)))))
+
+;; $x_ew_simd: helper of $x_ew_run, the SIMD128 prefix of a run for the masks and selections
+;; attention graphs compute over whole score tensors: IsNaN and comparisons of f32 (contiguous, or
+;; the second operand broadcast) into bools, logical ops of bools, and Where of 4-byte values under
+;; a contiguous bool condition (values contiguous or broadcast). Returns how many elements it
+;; wrote (a multiple of its width; 0 for any other case); $x_ew_run does the rest, so the results
+;; are the scalar loop's. Bools are read as != 0 and written as 0 or 1.
+(func $x_ew_simd (param $op i32) (param $ta i32) (param $tb i32) (param $ty i32) (param $n i32)
+                 (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $c i32) (param $sc i32)
+                 (param $y i32) (param $sy i32) (result i32)
+  (local $i i32) (local $end i32) (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+  (local $va v128) (local $vb v128) (local $vc v128) (local $one v128) (local $cmp i32)
+  (local.set $one (i8x16.splat (i32.const 1)))
+  ;; f32 -> bool: isnan (6), equal .. greater_equal (30-34); 16 per step
+  (if (i32.and (i32.and (i32.eqz (local.get $ta)) (i32.eq (local.get $ty) (i32.const 12)))
+               (i32.and (i32.eq (local.get $sa) (i32.const 4)) (i32.eq (local.get $sy) (i32.const 1))))
+    (then
+      (if (i32.eq (local.get $op) (i32.const 6)) (then (local.set $cmp (i32.const 1))))
+      (if (i32.and (i32.and (i32.ge_u (local.get $op) (i32.const 30)) (i32.le_u (local.get $op) (i32.const 34)))
+                   (i32.and (i32.eqz (local.get $tb)) (i32.or (i32.eq (local.get $sb) (i32.const 4)) (i32.eqz (local.get $sb)))))
+        (then (local.set $cmp (i32.const 2))))
+      (if (i32.eqz (local.get $cmp)) (then (return (i32.const 0))))
+      (local.set $end (i32.and (local.get $n) (i32.const -16)))
+      (if (i32.eqz (local.get $end)) (then (return (i32.const 0))))
+      (loop $steps
+        (local.set $m0 (call $x_ew_f32_test (local.get $op) (local.get $a) (local.get $b) (local.get $sb)))
+        (local.set $m1 (call $x_ew_f32_test (local.get $op) (i32.add (local.get $a) (i32.const 16))
+                             (i32.add (local.get $b) (i32.shl (local.get $sb) (i32.const 2))) (local.get $sb)))
+        (local.set $m2 (call $x_ew_f32_test (local.get $op) (i32.add (local.get $a) (i32.const 32))
+                             (i32.add (local.get $b) (i32.shl (local.get $sb) (i32.const 3))) (local.get $sb)))
+        (local.set $m3 (call $x_ew_f32_test (local.get $op) (i32.add (local.get $a) (i32.const 48))
+                             (i32.add (local.get $b) (i32.mul (local.get $sb) (i32.const 12))) (local.get $sb)))
+        (v128.store (local.get $y)
+          (v128.and (local.get $one)
+            (i8x16.narrow_i16x8_s (i16x8.narrow_i32x4_s (local.get $m0) (local.get $m1))
+                                  (i16x8.narrow_i32x4_s (local.get $m2) (local.get $m3)))))
+        (local.set $a (i32.add (local.get $a) (i32.const 64)))
+        (local.set $b (i32.add (local.get $b) (i32.shl (local.get $sb) (i32.const 4))))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br_if $steps (i32.lt_s (local.get $i) (local.get $end))))
+      (return (local.get $end))))
+  ;; bool and/or/xor (35-37) and not (4), each operand contiguous or broadcast; 16 per step
+  (if (i32.and (i32.and (i32.eq (local.get $ta) (i32.const 12)) (i32.eq (local.get $ty) (i32.const 12)))
+               (i32.and (i32.le_u (local.get $sa) (i32.const 1)) (i32.eq (local.get $sy) (i32.const 1))))
+    (then
+      (if (i32.and (i32.and (i32.ge_u (local.get $op) (i32.const 35)) (i32.le_u (local.get $op) (i32.const 37)))
+                   (i32.and (i32.eq (local.get $tb) (i32.const 12)) (i32.le_u (local.get $sb) (i32.const 1))))
+        (then (local.set $cmp (i32.const 1))))
+      (if (i32.eq (local.get $op) (i32.const 4)) (then (local.set $cmp (i32.const 1))))
+      (if (i32.eqz (local.get $cmp)) (then (return (i32.const 0))))
+      (local.set $end (i32.and (local.get $n) (i32.const -16)))
+      (if (i32.eqz (local.get $end)) (then (return (i32.const 0))))
+      (local.set $va (i8x16.splat (i32.load8_u (local.get $a))))
+      (local.set $vb (i8x16.splat (i32.load8_u (local.get $b))))
+      (loop $steps
+        (if (local.get $sa) (then (local.set $va (v128.load (local.get $a)))))
+        (local.set $m0 (i8x16.ne (local.get $va) (v128.const i32x4 0 0 0 0)))
+        (if (i32.eq (local.get $op) (i32.const 4))
+          (then (local.set $m0 (v128.not (local.get $m0))))
+          (else
+            (if (local.get $sb) (then (local.set $vb (v128.load (local.get $b)))))
+            (local.set $m1 (i8x16.ne (local.get $vb) (v128.const i32x4 0 0 0 0)))
+            (local.set $m0
+              (if (result v128) (i32.eq (local.get $op) (i32.const 35))
+                (then (v128.and (local.get $m0) (local.get $m1)))
+                (else (if (result v128) (i32.eq (local.get $op) (i32.const 36))
+                  (then (v128.or (local.get $m0) (local.get $m1)))
+                  (else (v128.xor (local.get $m0) (local.get $m1)))))))))
+        (v128.store (local.get $y) (v128.and (local.get $m0) (local.get $one)))
+        (local.set $a (i32.add (local.get $a) (i32.shl (local.get $sa) (i32.const 4))))
+        (local.set $b (i32.add (local.get $b) (i32.shl (local.get $sb) (i32.const 4))))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br_if $steps (i32.lt_s (local.get $i) (local.get $end))))
+      (return (local.get $end))))
+  ;; where (50) of 4-byte values under a contiguous bool condition; 4 per step
+  (if (i32.and
+        (i32.and (i32.and (i32.eq (local.get $op) (i32.const 50)) (i32.eq (local.get $ta) (i32.const 12)))
+                 (i32.and (i32.eq (local.get $sa) (i32.const 1)) (i32.eq (local.get $sy) (i32.const 4))))
+        (i32.and (i32.eq (call $x_dtype_size (local.get $ty)) (i32.const 4))
+                 (i32.and (i32.or (i32.eq (local.get $sb) (i32.const 4)) (i32.eqz (local.get $sb)))
+                          (i32.or (i32.eq (local.get $sc) (i32.const 4)) (i32.eqz (local.get $sc))))))
+    (then
+      (local.set $end (i32.and (local.get $n) (i32.const -4)))
+      (if (i32.eqz (local.get $end)) (then (return (i32.const 0))))
+      (local.set $vb (v128.load32_splat (local.get $b)))
+      (local.set $vc (v128.load32_splat (local.get $c)))
+      (loop $steps
+        (if (local.get $sb) (then (local.set $vb (v128.load (local.get $b)))))
+        (if (local.get $sc) (then (local.set $vc (v128.load (local.get $c)))))
+        (local.set $m0 (i32x4.ne (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $a))))
+                                 (v128.const i32x4 0 0 0 0)))
+        (v128.store (local.get $y) (v128.bitselect (local.get $vb) (local.get $vc) (local.get $m0)))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+        (local.set $b (i32.add (local.get $b) (i32.shl (local.get $sb) (i32.const 2))))
+        (local.set $c (i32.add (local.get $c) (i32.shl (local.get $sc) (i32.const 2))))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br_if $steps (i32.lt_s (local.get $i) (local.get $end))))
+      (return (local.get $end))))
+  (i32.const 0))
+
+;; $x_ew_f32_test: helper of $x_ew_simd, 4 lanes of op $op (6 isnan, 30-34 comparisons) on the f32
+;; at $a and at $b ($sb 0: one f32 broadcast) as i32 masks (-1 true, 0 false).
+(func $x_ew_f32_test (param $op i32) (param $a i32) (param $b i32) (param $sb i32) (result v128)
+  (local $va v128) (local $vb v128)
+  (local.set $va (v128.load (local.get $a)))
+  (if (i32.eq (local.get $op) (i32.const 6)) (then (return (f32x4.ne (local.get $va) (local.get $va)))))
+  (local.set $vb (if (result v128) (local.get $sb) (then (v128.load (local.get $b))) (else (v128.load32_splat (local.get $b)))))
+  (block $ge (block $gt (block $le (block $lt (block $eq
+    (br_table $eq $lt $le $gt $ge (i32.sub (local.get $op) (i32.const 30))))
+    (return (f32x4.eq (local.get $va) (local.get $vb))))
+    (return (f32x4.lt (local.get $va) (local.get $vb))))
+    (return (f32x4.le (local.get $va) (local.get $vb))))
+    (return (f32x4.gt (local.get $va) (local.get $vb))))
+  (f32x4.ge (local.get $va) (local.get $vb)))
 
 ;; $x_dtype_size: helper, bytes per element of dtype code $t.
 (func $x_dtype_size (param $t i32) (result i32)

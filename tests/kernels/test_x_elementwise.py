@@ -266,3 +266,44 @@ def test_an_empty_dimension_writes_nothing():
     y = runner.put(np.full(4, 99, np.int32))
     runner.call("x_elementwise", desc, y, y, y, y)
     np.testing.assert_array_equal(runner.read(y, (4,), np.int32), 99)
+
+
+@pytest.mark.parametrize("op, shapes", [("isnan", [(3, 53)]), ("isnan", [(70,)])] + [
+    (op, shapes) for op in ("equal", "less", "less_equal", "greater", "greater_equal")
+    for shapes in ([(3, 53), (3, 53)], [(2, 37), (1,)], [(50,), (2, 1, 50)], [(1,), (2, 37)])])
+def test_f32_tests_on_long_runs(op, shapes):
+    """Long contiguous runs take the SIMD prefix ($x_ew_simd; its tail and the broadcast cases the
+    scalar loop): the same answers as numpy, NaNs and signed zeros included."""
+    rng = np.random.default_rng(len(op) * 7 + len(shapes[-1]))
+    arrays = [values("float32", shape, rng, small=True) for shape in shapes]
+    arrays[-1].reshape(-1)[::5] = arrays[0].reshape(-1)[0]  # some equal pairs
+    out_shape = np.broadcast_shapes(*shapes)
+    want = {"isnan": np.isnan, "equal": np.equal, "less": np.less, "less_equal": np.less_equal,
+            "greater": np.greater, "greater_equal": np.greater_equal}[op](*arrays)
+    got = run(op, arrays, "bool", out_shape)
+    assert got.view(np.uint8).tolist() == np.broadcast_to(want, out_shape).view(np.uint8).tolist()
+
+
+@pytest.mark.parametrize("op, shapes", [("not", [(4, 45)])] + [
+    (op, shapes) for op in ("and", "or", "xor")
+    for shapes in ([(4, 45), (4, 45)], [(4, 1), (1, 45)], [(1, 45), (4, 1)], [(4, 45), ()])])
+def test_bool_logic_on_long_runs(op, shapes):
+    """Bool masks, contiguous or broadcast (an attention mask's row and column), as numpy gives them."""
+    rng = np.random.default_rng(11)
+    arrays = [values("bool", shape, rng) for shape in shapes]
+    out_shape = np.broadcast_shapes(*shapes)
+    want = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor, "not": np.logical_not}[op](*arrays)
+    assert run(op, arrays, "bool", out_shape).view(np.uint8).tolist() == want.view(np.uint8).tolist()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "uint32"])
+@pytest.mark.parametrize("value_shapes", [[(3, 41), (3, 41)], [(), (3, 41)], [(3, 41), ()], [(41,), (3, 1, 41)]])
+def test_where_of_4_byte_values_on_long_runs(dtype, value_shapes):
+    rng = np.random.default_rng(5)
+    condition = rng.integers(0, 2, (3, 41)).astype(bool)
+    x, y = (np.frombuffer(rng.integers(0, 2**32, max(1, int(np.prod(s))), dtype=np.uint64).astype(np.uint32).tobytes(),
+                          numpy_dtype(dtype)).reshape(s) for s in value_shapes)
+    out_shape = np.broadcast_shapes(condition.shape, *value_shapes)
+    got = run("where", [condition, x, y], dtype, out_shape)
+    want = np.where(condition, x, y)
+    assert got.view(np.uint32).tolist() == want.view(np.uint32).tolist()  # NaN payloads too
