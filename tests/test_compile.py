@@ -157,3 +157,39 @@ def test_empty_results_are_zero_bytes_at_the_boundary(tmp_path):
     assert got["e"].shape == (2, 0) and got["r"].shape == (3, 0)
     np.testing.assert_array_equal(got["y"], np.maximum(x, 0))
 
+
+
+def _gate_model(gate: helper.NodeProto, expose_gate: bool):
+    """y = x * gate(x) over [2, 3, 37]; with expose_gate the gate is also a graph output (no fusion)."""
+    from onnx import TensorProto
+
+    shape = [2, 3, 37]
+    nodes = [gate, helper.make_node("Mul", ["x", "g"], ["y"], name="gated")]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)]
+    if expose_gate:
+        outputs.append(helper.make_tensor_value_info("g", TensorProto.FLOAT, shape))
+    graph = helper.make_graph(nodes, "gate", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], outputs)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+@pytest.mark.parametrize("gate, fused_as", [
+    (helper.make_node("Sigmoid", ["x"], ["g"], name="gate"), "Swish"),
+    (helper.make_node("HardSigmoid", ["x"], ["g"], name="gate", alpha=1 / 6, beta=0.5), "HardSwish"),
+    (helper.make_node("HardSigmoid", ["x"], ["g"], name="gate", alpha=0.2, beta=0.5), None),
+])
+def test_self_gates_fuse_into_one_unary_with_the_same_bits(tmp_path, gate, fused_as):
+    """x * Sigmoid(x) runs as one Swish pass, x * HardSigmoid(x; 1/6, 0.5) as HardSwish: the bits of
+    the two-op graph (compiled unfused because its gate is also an output), NaN/inf/-0 included."""
+    x = np.random.default_rng(2).standard_normal((2, 3, 37)).astype(np.float32) * 8
+    x.reshape(-1)[:6] = [np.nan, np.inf, -np.inf, -0.0, 0.0, -100.0]
+    outputs = {}
+    for expose in (False, True):
+        path = tmp_path / f"m{int(expose)}.onnx"
+        path.write_bytes(_gate_model(gate, expose).SerializeToString())
+        edgewasm.compile(path, tmp_path / f"b{int(expose)}")
+        model = edgewasm.load(tmp_path / f"b{int(expose)}")
+        fusions = model.variant.report["fusions"]
+        assert any(f.endswith(f"({fused_as})") for f in fusions) == (fused_as is not None and not expose), fusions
+        outputs[expose] = model.run({"x": x})["y"]
+    assert outputs[False].view(np.uint32).tolist() == outputs[True].view(np.uint32).tolist()
+    assert within_contract(outputs[False], ort_outputs(_gate_model(gate, False), {"x": x})["y"])

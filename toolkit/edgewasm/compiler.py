@@ -23,7 +23,7 @@ from .frontend.onnx import import_onnx, load_onnx, read_model_bytes
 from .ir import Graph
 from .ops import flops
 from .passes.conv_fold import fold_into_convolutions
-from .passes.fuse import fuse
+from .passes.fuse import fuse, fuse_gates
 from .passes.layout import channels_last
 from .variants import Options, Recipe, check_options, compress, parse_variants, store_weights
 
@@ -43,6 +43,8 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
     graph, fusion = fuse(graph)
     fusion["fusions"] = folds["fusions"] + fusion["fusions"]
     graph, steps = compress(graph, recipe, options)
+    graph, gates = fuse_gates(graph)
+    fusion["fusions"] += gates
     program = lower(graph)
     steps += store_weights(program, recipe)
     plan = plan_memory(graph, program, max_bytes)

@@ -1,7 +1,10 @@
-"""Fusion: fold a bias Add and a following clamp (Relu/Clip) into the Gemm epilogue.
+"""Fusion: fold a bias Add and a following clamp (Relu/Clip) into the Gemm epilogue; and a float32
+self-gate, x * Sigmoid(x) (SiLU) or x * HardSigmoid(x) with HardSwish's constants, into one unary.
 
 Fusing saves a pass over memory per op; the arithmetic stays the same (the bias is added first
 in the kernel, which ONNX's graph would have added last: within the fp32 contract, not bitwise).
+The gates are bitwise the same: Swish(alpha=1) and HardSwish compute x * gate(x) with the gate's
+own instructions (wasm-kernels/f32_vunary.wat).
 """
 
 from __future__ import annotations
@@ -90,3 +93,31 @@ def _bypass(graph: Graph, producer: Node, follower: Node) -> None:
     del graph.tensors[producer.outputs[0]]
     producer.outputs = [out]
     graph.nodes.remove(follower)
+
+
+HARDSWISH_GATE = (float(np.float32(1 / 6)), 0.5)  # HardSigmoid's (alpha, beta) in $f32x4_hswish
+
+
+def fuse_gates(graph: Graph) -> tuple[Graph, list[str]]:
+    """Mul(x, Sigmoid(x)) -> Swish(alpha=1) and Mul(x, HardSigmoid(x; 1/6, 0.5)) -> HardSwish, on
+    float32 tensors (run after compression: a quantized gate is not float32 and stays as it is)."""
+    fused: list[str] = []
+    readers = readers_by_tensor(graph)
+    for gate in list(graph.nodes):
+        if gate.op not in ("Sigmoid", "HardSigmoid") or gate.attrs.get("dtype", "float32") != "float32":
+            continue
+        x, g = gate.inputs[0], gate.outputs[0]
+        if gate.op == "HardSigmoid" and (float(np.float32(gate.attrs["alpha"])), float(gate.attrs["beta"])) != HARDSWISH_GATE:
+            continue
+        mul = _sole_consumer(graph, g, readers)
+        if mul is None or mul.op != "Mul" or sorted(mul.inputs) != sorted([x, g]) or x == g:
+            continue
+        if graph.info(x).dtype != "float32" or graph.info(mul.outputs[0]).shape != graph.info(x).shape:
+            continue
+        fused_op = "Swish" if gate.op == "Sigmoid" else "HardSwish"
+        gate.op, gate.attrs = fused_op, ({"alpha": 1.0} if fused_op == "Swish" else {}) | {"dtype": "float32"}
+        _bypass(graph, gate, mul)
+        readers = readers_by_tensor(graph)
+        fused.append(f"{gate.name or gate.op} + {mul.name or 'Mul'} ({fused_op})")
+    return graph, fused
+
