@@ -300,6 +300,110 @@
     (local.set $m (i32.sub (local.get $m) (i32.const 4)))
     (br_if $row_blocks (i32.gt_s (local.get $m) (i32.const 0)))))
 
+;; $qu8_qc7w_gemm_1x8c4_relaxed: same contract, packing and bits as $qu8_qc7w_gemm_4x8c4_relaxed, one
+;; row at a time (m < 4: a dense layer at batch 1, a squeeze-excitation's 1x1 convolutions); two
+;; accumulators per 4 columns (even and odd k groups) keep the dependent relaxed dots apart.
+(func $qu8_qc7w_gemm_1x8c4_relaxed
+  (param $m i32) (param $n i32) (param $k i32)
+  (param $a i32) (param $a_stride i32)
+  (param $w i32) (param $c i32) (param $c_stride i32)
+  (param $c_zp i32) (param $qmin i32) (param $qmax i32)
+  (local $nc i32) (local $wp i32) (local $hp i32) (local $kk i32) (local $k16 i32) (local $c0 i32)
+  (local $vlo v128) (local $vhi v128) (local $vzpk v128) (local $vs v128) (local $va v128) (local $s v128)
+  (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $lo v128) (local $hi v128)
+  (if (i32.or (i32.le_s (local.get $m) (i32.const 0)) (i32.le_s (local.get $n) (i32.const 0)))
+    (then (return)))
+  (local.set $k16 (i32.and (local.get $k) (i32.const -16)))
+  (local.set $vlo (f32x4.splat (f32.convert_i32_s (i32.sub (local.get $qmin) (local.get $c_zp)))))
+  (local.set $vhi (f32x4.splat (f32.convert_i32_s (i32.sub (local.get $qmax) (local.get $c_zp)))))
+  (local.set $vzpk (i32x4.sub (i32x4.splat (local.get $c_zp)) (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000)))
+  (loop $rows
+    (local.set $vs (i32x4.splat (i32.mul (call $qu8_rowsum (local.get $a) (local.get $k)) (i32.const -64))))
+    (local.set $c0 (local.get $c))
+    (local.set $wp (local.get $w))
+    (local.set $nc (local.get $n))
+    (loop $col_panels
+      (local.set $hp (local.get $wp))
+      (local.set $acc0 (v128.const i32x4 0 0 0 0))
+      (local.set $acc1 (v128.const i32x4 0 0 0 0))
+      (local.set $acc2 (v128.const i32x4 0 0 0 0))
+      (local.set $acc3 (v128.const i32x4 0 0 0 0))
+      (local.set $wp (i32.add (local.get $wp) (i32.const 64)))
+      (local.set $kk (i32.const 0))
+      (block $k16_done
+        (br_if $k16_done (i32.eqz (local.get $k16)))
+        (loop $k16_loop
+          (local.set $va (v128.xor (v128.load (i32.add (local.get $a) (local.get $kk))) (v128.const i8x16 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80)))
+          (local.set $s (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $va) (local.get $va)))
+          (local.set $acc0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=0 (local.get $wp)) (local.get $acc0)))
+          (local.set $acc2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=16 (local.get $wp)) (local.get $acc2)))
+          (local.set $s (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $va) (local.get $va)))
+          (local.set $acc1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=32 (local.get $wp)) (local.get $acc1)))
+          (local.set $acc3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=48 (local.get $wp)) (local.get $acc3)))
+          (local.set $s (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $va) (local.get $va)))
+          (local.set $acc0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=64 (local.get $wp)) (local.get $acc0)))
+          (local.set $acc2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=80 (local.get $wp)) (local.get $acc2)))
+          (local.set $s (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $va) (local.get $va)))
+          (local.set $acc1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=96 (local.get $wp)) (local.get $acc1)))
+          (local.set $acc3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=112 (local.get $wp)) (local.get $acc3)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 128)))
+          (local.set $kk (i32.add (local.get $kk) (i32.const 16)))
+          (br_if $k16_loop (i32.lt_u (local.get $kk) (local.get $k16)))))
+      (if (i32.le_u (i32.add (local.get $kk) (i32.const 8)) (local.get $k))
+        (then
+          (local.set $va (v128.xor (v128.load64_zero (i32.add (local.get $a) (local.get $kk))) (v128.const i8x16 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80)))
+          (local.set $s (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $va) (local.get $va)))
+          (local.set $acc0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=0 (local.get $wp)) (local.get $acc0)))
+          (local.set $acc2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=16 (local.get $wp)) (local.get $acc2)))
+          (local.set $s (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $va) (local.get $va)))
+          (local.set $acc1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=32 (local.get $wp)) (local.get $acc1)))
+          (local.set $acc3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=48 (local.get $wp)) (local.get $acc3)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 64)))
+          (local.set $kk (i32.add (local.get $kk) (i32.const 8)))))
+      (if (i32.le_u (i32.add (local.get $kk) (i32.const 4)) (local.get $k))
+        (then
+          (local.set $va (v128.xor (v128.load32_splat (i32.add (local.get $a) (local.get $kk))) (v128.const i8x16 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80)))
+          (local.set $s (local.get $va))
+          (local.set $acc0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=0 (local.get $wp)) (local.get $acc0)))
+          (local.set $acc2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=16 (local.get $wp)) (local.get $acc2)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 32)))
+          (local.set $kk (i32.add (local.get $kk) (i32.const 4)))))
+      (if (i32.lt_u (local.get $kk) (local.get $k))
+        (then
+          (local.set $va (call $qu8_word4_x80 (local.get $a) (local.get $kk) (local.get $k)))
+          (local.set $s (local.get $va))
+          (local.set $acc0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=0 (local.get $wp)) (local.get $acc0)))
+          (local.set $acc2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=16 (local.get $wp)) (local.get $acc2)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 32)))))
+      ;; $qu8_requantize's operations, inline
+      (local.set $lo (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (i32x4.add (local.get $acc0) (local.get $acc1)) (i32x4.add (v128.load (local.get $hp)) (local.get $vs))))
+        (v128.load offset=32 (local.get $hp))) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
+      (local.set $hi (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+        (i32x4.add (i32x4.add (local.get $acc2) (local.get $acc3)) (i32x4.add (v128.load offset=16 (local.get $hp)) (local.get $vs))))
+        (v128.load offset=48 (local.get $hp))) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
+        (local.get $vzpk)))
+      (if (i32.ge_s (local.get $nc) (i32.const 8))
+        (then
+          (local.set $s (i16x8.narrow_i32x4_s (local.get $lo) (local.get $hi)))
+          (v128.store64_lane 0 (local.get $c0) (i8x16.narrow_i16x8_u (local.get $s) (local.get $s))))
+        (else
+          (if (i32.ge_s (local.get $nc) (i32.const 4))
+            (then
+              (call $qu8_store4 (local.get $c0) (local.get $lo))
+              (if (i32.gt_s (local.get $nc) (i32.const 4))
+                (then (call $qu8_store_tail (i32.add (local.get $c0) (i32.const 4)) (local.get $hi)
+                                            (i32.sub (local.get $nc) (i32.const 4))))))
+            (else (call $qu8_store_tail (local.get $c0) (local.get $lo) (local.get $nc))))))
+      (local.set $c0 (i32.add (local.get $c0) (i32.const 8)))
+      (local.set $nc (i32.sub (local.get $nc) (i32.const 8)))
+      (br_if $col_panels (i32.gt_s (local.get $nc) (i32.const 0))))
+    (local.set $a (i32.add (local.get $a) (local.get $a_stride)))
+    (local.set $c (i32.add (local.get $c) (local.get $c_stride)))
+    (local.set $m (i32.sub (local.get $m) (i32.const 1)))
+    (br_if $rows (local.get $m))))
+
 ;; $qu8_rowsum: helper, the sum of the $k bytes (u8) at $p: 16 at a time (pairwise widening adds),
 ;; then byte by byte. Exact for k < 2^24.
 (func $qu8_rowsum (param $p i32) (param $k i32) (result i32)

@@ -47,18 +47,19 @@ def pack_qu8_qc8w_gemm(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray) 
 def qu8_gemm_kernel(rows: int, n: int, relaxed: bool = False, w: np.ndarray | None = None):
     """The requantizing GEMM for rows x n outputs and its packing: 4x8c2 (A's loads and shuffles
     shared by 8 columns) unless there are under 4 rows (1x4c2) or at most 4 columns (4x4c2).
-    relaxed (a `--simd relaxed` layer): the relaxed-dot 4x8c4 where it is exact and pays, i.e. the
-    4x8c2 case with every weight in QC7W_RANGE; its pack takes the zero point (qu8_gemm_call)."""
+    relaxed (a `--simd relaxed` layer) with every weight in QC7W_RANGE: the relaxed-dot 4x8c4, or its
+    1x8c4 under 4 rows (not the 4x4c2 case); their pack takes the zero point (qu8_gemm_call)."""
+    if relaxed and w is not None and fits_qc7w(w) and (rows < 4 or n > NR):
+        return QC7W_KERNELS[rows < 4], pack_qu8_qc7w_gemm_nr8c4
     if rows < 4:
         return "qu8_qc8w_gemm_1x4c2", pack_qu8_qc8w_gemm
     if n <= NR:
         return "qu8_qc8w_gemm_4x4c2", pack_qu8_qc8w_gemm
-    if relaxed and w is not None and fits_qc7w(w):
-        return QC7W_KERNEL, pack_qu8_qc7w_gemm_nr8c4
     return "qu8_qc8w_gemm_4x8c2", pack_qu8_qc8w_gemm_nr8
 
 
 QC7W_KERNEL = "qu8_qc7w_gemm_4x8c4_relaxed"
+QC7W_KERNELS = (QC7W_KERNEL, "qu8_qc7w_gemm_1x8c4_relaxed")  # [rows < 4]
 QC7W_RANGE = (-64, 63)  # w + 64 in [0, 127]: the second operand of a deterministic relaxed dot
 
 
@@ -70,13 +71,13 @@ def fits_qc7w(w: np.ndarray) -> bool:
 def qu8_gemm_call(kernel: str, m, n, k, a, a_stride, a_zp: int, w, c, c_stride, c_zp: int, qmin=0, qmax=255) -> list:
     """The arguments of a requantizing GEMM call: the relaxed kernel has a_zp folded into its
     packed heads, so it takes none."""
-    if kernel == QC7W_KERNEL:
+    if kernel in QC7W_KERNELS:
         return [m, n, k, a, a_stride, w, c, c_stride, c_zp, qmin, qmax]
     return [m, n, k, a, a_stride, a_zp, w, c, c_stride, c_zp, qmin, qmax]
 
 
 def pack_qu8_qc7w_gemm_nr8c4(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray, a_zp: int) -> np.ndarray:
-    """Panels of 8 columns for qu8_qc7w_gemm_4x8c4_relaxed (wasm-kernels/qu8_gemm_relaxed.wat):
+    """Panels of 8 columns for qu8_qc7w_gemm_{4x8,1x8}c4_relaxed (wasm-kernels/qu8_gemm_relaxed.wat):
     8 int32 C = bias + (128 - a_zp) * sum_k w + 8192 * 4 * ceil(K/4) (wrapping), 8 f32 multipliers,
     then for t < ceil(K/4) the bytes w[4t..4t+3, c] + 64 of columns c = 8p..8p+3 (column after
     column), then of 8p+4..8p+7; w = 0 (byte 64) past K and past N. w int8 [K, N] in QC7W_RANGE."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..backend.convolution import group_matrices, indirection_buffer
 from ..backend.program import Ptr
-from ..backend.qpacking import QC7W_KERNEL, qu8_gemm_call, qu8_gemm_kernel
+from ..backend.qpacking import QC7W_KERNELS, qu8_gemm_call, qu8_gemm_kernel
 from ..errors import UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from ..frontend.spatial import sliding_window
@@ -153,7 +153,7 @@ def lower(graph, node, program) -> None:
     x_zp, y_zp = int(a["x_zp"]), int(a["y_zp"])
     kernel, pack = qu8_gemm_kernel(batch * window.out_pixels if window.is_pointwise else window.out_pixels, mg,
                                    a.get("simd") == "relaxed", w)
-    if kernel == QC7W_KERNEL:  # its heads fold the input's zero point in
+    if kernel in QC7W_KERNELS:  # its heads fold the input's zero point in
         pack = functools.partial(pack, a_zp=x_zp)
     k = window.taps * cg
     # im2col rows are padded with x_zp to a multiple of 8 (zero weights): the GEMM's k loop has no tail

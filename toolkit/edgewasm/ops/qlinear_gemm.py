@@ -17,7 +17,7 @@ import numpy as np
 from onnx import helper
 
 from ..backend.program import Ptr
-from ..backend.qpacking import QC7W_KERNEL, qu8_gemm_call, qu8_gemm_kernel
+from ..backend.qpacking import QC7W_KERNELS, qu8_gemm_call, qu8_gemm_kernel
 from ..errors import ModelFormatError, UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from .quantize_linear import per_tensor
@@ -118,7 +118,7 @@ def lower(graph, node, program) -> None:
     rows, k, n = math.prod(shape[:-1]), shape[-1], w.shape[1]
     a = node.attrs
     kernel, pack = qu8_gemm_kernel(rows, n, a.get("simd") == "relaxed", w)
-    extra = {"a_zp": int(a["x_zp"])} if kernel == QC7W_KERNEL else {}  # its heads fold the zero point in
+    extra = {"a_zp": int(a["x_zp"])} if kernel in QC7W_KERNELS else {}  # its heads fold the zero point in
     packed = program.weight(f"{node.outputs[0]}__qu8_qc8w",
                             pack(w, graph.constants[bias],
                                  multiplier(a["x_scale"], graph.constants[w_scale], a["y_scale"]), **extra))
