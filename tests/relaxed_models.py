@@ -1,5 +1,6 @@
 """The relaxed-SIMD tier's test model: a static-int8 CNN whose convolutions take the relaxed-dot
-GEMM (at least 4 output pixels and more than 4 output channels), compiled with `--simd relaxed`."""
+GEMM (at least 4 output pixels and more than 4 output channels) and whose dense head (2 rows) its
+1-row form, compiled with `--simd relaxed`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def relaxed_bundle(root: Path) -> Path:
     """fp32, int8 and int8-relaxed of the CNN, through the CLI (`--simd relaxed`)."""
     from edgewasm.cli import main
 
-    (root / "m.onnx").write_bytes(static_cnn(LAYERS, list(SHAPE), head=None).SerializeToString())
+    (root / "m.onnx").write_bytes(static_cnn(LAYERS, list(SHAPE), head=10).SerializeToString())
     rng = np.random.default_rng(1)
     np.savez(root / "cal.npz", x=rng.standard_normal((16, *SHAPE[1:])).astype(np.float32))
     assert main(["compile", str(root / "m.onnx"), "-o", str(root / "b"), "--batch", str(SHAPE[0]),
