@@ -81,3 +81,29 @@ def test_taps_resample_like_onnx_reference(attrs, n_in, scale):
     else:
         got = resize_axis(x[:, :, None], indices, weights)[:, :, 0]  # outer 3, inner 1
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("in_hw, out_hw, first", [((7, 9), (56, 72), 3), ((56, 72), (7, 9), 2), ((8, 8), (8, 40), 3)])
+def test_resized_axes_run_in_the_order_of_least_kernel_work(tmp_path, in_hw, out_hw, first):
+    """The innermost axis runs on scalars (nothing inside it to vectorize over), so a linear
+    upsample resizes it first, while the tensor is small, and a downsample last; the compiled
+    model still agrees with onnxruntime (its reference graph adds in the same order)."""
+    import edgewasm
+    from edgewasm.engines import within_contract
+    from edgewasm.ops.resize import pass_order
+    from onnx import TensorProto
+
+    taps = [(axis, *axis_taps("linear", "half_pixel", "round_prefer_floor", -0.75, False, False, n, m, m / n))
+            for axis, n, m in zip((2, 3), in_hw, out_hw) if n != m]
+    assert pass_order(taps, (1, 3, *in_hw))[0][0] == first
+    graph = helper.make_graph(
+        [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear")], "resize",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, *in_hw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, *out_hw])],
+        [helper.make_tensor("sizes", TensorProto.INT64, [4], [1, 3, *out_hw])])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    x = np.random.default_rng(1).standard_normal((1, 3, *in_hw)).astype(f32)
+    want = ReferenceEvaluator(proto).run(None, {"x": x})[0]
+    assert within_contract(edgewasm.load(tmp_path / "b").run({"x": x})["y"], want)

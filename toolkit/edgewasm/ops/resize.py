@@ -15,6 +15,7 @@ a MatMul by the axis' interpolation matrix otherwise.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -170,10 +171,31 @@ IMPORTS = {"Resize": (import_resize, 1, 4)}  # roi is optional from opset 13; sc
 COMPUTED = ("Resize",)  # never folded: onnx's evaluator folds Resize-10 and tf_half_pixel_for_nn wrongly
 
 
+PER_OUTPUT_INDEX = 4  # f32_resize_axis's work per output index (its table entry), in vector-step units
+
+
+def pass_order(taps: list, shape) -> list:
+    """The resized axes in the order f32_resize_axis does least work: it vectorizes over the axes
+    inside the resized one, so an innermost axis runs on scalars and is best resized while the
+    tensor is small (first when upsampling, last when downsampling). Ties keep the graph's order.
+    lower() and export() both follow it, so the reference graph adds in the same order."""
+    def work(order) -> int:
+        current, total = list(shape), 0
+        for axis, indices, _ in order:
+            current[axis] = indices.shape[0]
+            outer, inner = math.prod(current[:axis]), math.prod(current[axis + 1:])
+            total += outer * indices.shape[0] * (PER_OUTPUT_INDEX + indices.shape[1] * (inner // 4 + inner % 4))
+        return total
+
+    return list(min(itertools.permutations(taps), key=work)) if len(taps) <= 4 else list(taps)
+
+
 def lower(graph, node, program) -> None:
     x, y = node.inputs[0], node.outputs[0]
     shape = graph.info(x).shape
     taps = node.attrs["taps"]
+    if node.attrs["mode"] != "nearest":
+        taps = pass_order(taps, shape)
     if not taps:
         program.views[y] = x
         return
@@ -203,7 +225,7 @@ def lower(graph, node, program) -> None:
 def export(ex, node) -> None:
     current, shape = node.inputs[0], list(ex.graph.info(node.inputs[0]).shape)
     y = node.outputs[0]
-    taps = node.attrs["taps"]
+    taps = node.attrs["taps"] if node.attrs["mode"] == "nearest" else pass_order(node.attrs["taps"], shape)
     if not taps:
         ex.add("Identity", [current], y)
         return
