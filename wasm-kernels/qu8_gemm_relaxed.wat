@@ -10,8 +10,12 @@
 ;; constant C = bias + (128 - x_zp) * sum_k w + 8192 * 4 * ceil(k/4), folded in by
 ;; edgewasm.backend.qpacking.pack_qu8_qc7w_gemm_nr8c4 (int32, wrapping like every sum here; padding k
 ;; positions have w = 0, so whatever x the kernel uses there cancels between D and S).
-;; The epilogue is qu8_gemm.wat's ($qu8_requantize, written inline): the same bits as
-;; $qu8_qc8w_gemm_4x8c2 on the same weights. Kernels of this file validate only in engines with relaxed SIMD.
+;; The epilogue is qu8_gemm.wat's ($qu8_requantize), written inline and clamped with f32x4.pmax/pmin
+;; instead of f32x4.max/min: one maxps/minps each where engines expand max/min to ~8 instructions for
+;; NaN and signed zero, which cannot change a bit here: f32(acc) * M is never NaN (M is finite), and
+;; a -0 that pmax keeps where max would give +0 becomes the same integer once 1.5 * 2^23 is added.
+;; So: the same bits as $qu8_qc8w_gemm_4x8c2 on the same weights. Kernels of this file validate only
+;; in engines with relaxed SIMD.
 
 ;; $qu8_qc7w_gemm_4x8c4_relaxed: C[m x n] (u8) = requantize((A - a_zp) @ W + bias), 4 rows x 8 columns
 ;; per register block; the zero point a_zp is folded into the packed heads, so it is no parameter.
@@ -219,41 +223,41 @@
           (local.set $acc3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (local.get $wa) (local.get $acc3)))
           (local.set $acc7 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (local.get $wb) (local.get $acc7)))
           (local.set $wp (i32.add (local.get $wp) (i32.const 32)))))
-      ;; the epilogue of $qu8_requantize, inline (same operations, same bits): f32(acc + C - 64 S) * M,
-      ;; clamped, rounded half to even by the 1.5 * 2^23 add, plus the zero point
+      ;; the epilogue (file header): f32(acc + C - 64 S) * M, clamped, rounded half to even by the
+      ;; 1.5 * 2^23 add, plus the zero point
       (local.set $clo (v128.load (local.get $hp)))
       (local.set $chi (v128.load offset=16 (local.get $hp)))
       (local.set $mlo (v128.load offset=32 (local.get $hp)))
       (local.set $mhi (v128.load offset=48 (local.get $hp)))
-      (local.set $acc0 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      (local.set $acc0 (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (local.get $acc0) (i32x4.add (local.get $clo) (local.get $vs0))))
         (local.get $mlo)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))
-      (local.set $acc4 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      (local.set $acc4 (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (local.get $acc4) (i32x4.add (local.get $chi) (local.get $vs0))))
         (local.get $mhi)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))
-      (local.set $acc1 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      (local.set $acc1 (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (local.get $acc1) (i32x4.add (local.get $clo) (local.get $vs1))))
         (local.get $mlo)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))
-      (local.set $acc5 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      (local.set $acc5 (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (local.get $acc5) (i32x4.add (local.get $chi) (local.get $vs1))))
         (local.get $mhi)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))
-      (local.set $acc2 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      (local.set $acc2 (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (local.get $acc2) (i32x4.add (local.get $clo) (local.get $vs2))))
         (local.get $mlo)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))
-      (local.set $acc6 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      (local.set $acc6 (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (local.get $acc6) (i32x4.add (local.get $chi) (local.get $vs2))))
         (local.get $mhi)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))
-      (local.set $acc3 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      (local.set $acc3 (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (local.get $acc3) (i32x4.add (local.get $clo) (local.get $vs3))))
         (local.get $mlo)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))
-      (local.set $acc7 (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      (local.set $acc7 (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (local.get $acc7) (i32x4.add (local.get $chi) (local.get $vs3))))
         (local.get $mhi)) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))
@@ -375,12 +379,12 @@
           (local.set $acc0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=0 (local.get $wp)) (local.get $acc0)))
           (local.set $acc2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $s) (v128.load offset=16 (local.get $wp)) (local.get $acc2)))
           (local.set $wp (i32.add (local.get $wp) (i32.const 32)))))
-      ;; $qu8_requantize's operations, inline
-      (local.set $lo (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      ;; the epilogue (file header)
+      (local.set $lo (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (i32x4.add (local.get $acc0) (local.get $acc1)) (i32x4.add (v128.load (local.get $hp)) (local.get $vs))))
         (v128.load offset=32 (local.get $hp))) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))
-      (local.set $hi (i32x4.add (f32x4.add (f32x4.min (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s
+      (local.set $hi (i32x4.add (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s
         (i32x4.add (i32x4.add (local.get $acc2) (local.get $acc3)) (i32x4.add (v128.load offset=16 (local.get $hp)) (local.get $vs))))
         (v128.load offset=48 (local.get $hp))) (local.get $vlo)) (local.get $vhi)) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
         (local.get $vzpk)))

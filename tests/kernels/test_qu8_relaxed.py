@@ -96,6 +96,20 @@ def test_packing_refuses_8_bit_weights_and_selection_falls_back():
     assert qu8_gemm_kernel(16, 16, relaxed=False, w=w - 1)[0] == "qu8_qc8w_gemm_4x8c2"
 
 
+@pytest.mark.parametrize("kernel", QC7W_KERNELS)
+def test_pmin_pmax_clamp_keeps_the_bits_at_signed_zero_and_infinity(kernel):
+    """The epilogue clamps with pmax/pmin: a product that underflows to -0 (a negative sum times a
+    subnormal multiplier) and one that overflows to +-inf still give the reference's bytes."""
+    rng = np.random.default_rng(11)
+    a, a_zp, w, bias, _, _ = random_case(rng, 5, 12, 40)
+    for mult, c_zp, qmin, qmax in ((1e-45, 0, 0, 255), (1e-45, 7, 7, 200), (3e38, 128, 0, 255), (3e38, 0, 0, 255)):
+        m = np.full(12, mult, np.float32)
+        with np.errstate(over="ignore"):  # the reference's products overflow to inf on purpose
+            expected = ref.qu8_gemm(a, a_zp, w, bias, m, c_zp, qmin, qmax)
+        np.testing.assert_array_equal(run_relaxed(a, a_zp, w, bias, m, c_zp, qmin, qmax, kernel=kernel), expected,
+                                      err_msg=f"M={mult}")
+
+
 @settings(max_examples=40, deadline=None)
 @given(m=st.integers(1, 9), n=st.integers(1, 20), k=st.integers(0, 80), seed=st.integers(0, 2**32 - 1))
 def test_property_agrees_with_reference(m, n, k, seed):
