@@ -225,12 +225,15 @@
 ;; f32x4.nearest), and its low bits are that integer + 0x4b400000, which the zero point's add
 ;; takes back out (cheaper than nearest + trunc_sat, which x86 engines expand to ~8 instructions).
 ;; M must be finite (compute_scale_zp scales are: an infinite M times a zero sum has no byte).
+;; The clamp is f32x4.pmax/pmin (one maxps/minps; engines expand f32x4.max/min to ~8 instructions
+;; for NaN and signed zero): the product is never NaN, and a -0 that pmax keeps where max gives +0
+;; becomes the same integer once 1.5 * 2^23 is added, so the bytes are max/min's.
 (func $qu8_requantize (param $acc v128) (param $bias v128) (param $mult v128) (param $lo v128) (param $hi v128)
   (param $zp v128) (result v128)
   (i32x4.add
     (f32x4.add
-      (f32x4.min
-        (f32x4.max (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add (local.get $acc) (local.get $bias))) (local.get $mult))
+      (f32x4.pmin
+        (f32x4.pmax (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add (local.get $acc) (local.get $bias))) (local.get $mult))
                    (local.get $lo))
         (local.get $hi))
       (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23))
