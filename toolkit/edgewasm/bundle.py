@@ -225,6 +225,8 @@ def _parse_variant(name: str, v: dict) -> VariantSpec:
         raise BundleError(f"manifest: {where}.threads must be >= 1")
     if not all(isinstance(message, str) for message in spec.failures):
         raise BundleError(f"manifest: {where}.failures must be a list of strings")
+    if not all(isinstance(kernel, str) for kernel in spec.kernels):
+        raise BundleError(f"manifest: {where}.kernels must be a list of strings")
     check_layout(spec)
     return spec
 
