@@ -1,0 +1,92 @@
+"""Chains: maximal runs of float32 elementwise nodes become one Chain node (ops/chain.py), one pass
+over memory instead of one per op, with the same bits.
+
+A chain starts at any fusible node and follows its output while that output has exactly one reader
+(and is not a graph output) that is fusible too. A step is a float32 unary op (Clamp, Sigmoid, Erf,
+Gelu, HardSwish, the op-coded ones, ...) of the running value t, or Add/Sub/Mul/Div/Max/Min of t
+with a scalar constant, with t itself, with the chain's input x (x * f(x)), or with a tensor of t's
+shape (a residual; at most two distinct ones per chain). Operand order is kept (c - t is not
+t - c). Runs after compression: quantized nodes are not float32 and stay as they are; and after
+fuse_gates, whose Swish / HardSwish become single steps. Single-threaded builds only: f32_vchain
+works in a scratch block that threads would share.
+"""
+
+from __future__ import annotations
+
+from ..ir import Graph, Node
+from ..ops.chain import BINARY_KINDS, MAX_OPERANDS, is_unary_step
+from .fuse import _sole_consumer, readers_by_tensor
+
+
+def fuse_chains(graph: Graph) -> tuple[Graph, list[str]]:
+    """Return the graph with every chain of >= 2 steps fused, and one report line per chain."""
+    fused: list[str] = []
+    readers = readers_by_tensor(graph)
+    taken: set[int] = set()
+    chains: list[tuple[str, list[Node], list[str]]] = []
+    for node in graph.nodes:
+        if id(node) in taken:
+            continue
+        x = _chain_input(graph, node)
+        if x is None:
+            continue
+        steps, operands = [node], []
+        if not _admit(graph, node, x, x, operands):
+            continue
+        t = node.outputs[0]
+        while True:
+            follower = _sole_consumer(graph, t, readers)
+            if follower is None or id(follower) in taken or not _admit(graph, follower, t, x, operands):
+                break
+            steps.append(follower)
+            t = follower.outputs[0]
+        if len(steps) < 2:
+            continue
+        taken.update(id(s) for s in steps)
+        chains.append((x, steps, operands))
+    for x, steps, operands in chains:
+        last = steps[-1]
+        chain = Node("Chain", [x, *operands], [last.outputs[0]], {"steps": tuple(steps)},
+                     last.name or steps[0].name)
+        graph.nodes[graph.nodes.index(last)] = chain  # every input exists by the last step
+        for step in steps[:-1]:
+            graph.nodes.remove(step)  # intermediates keep their TensorInfo: the reference export names them
+        fused.append(" + ".join(s.name or s.op for s in steps) + f" ({len(steps)} ops in one pass)")
+    return graph, fused
+
+
+def _chain_input(graph: Graph, node: Node) -> str | None:
+    """The running value a node would start a chain from: the unary input, or a binary node's first
+    non-constant input."""
+    if node.op in BINARY_KINDS:
+        candidates = [name for name in node.inputs if not graph.is_constant(name)]
+        return candidates[0] if candidates else None
+    return node.inputs[0] if node.inputs and not graph.is_constant(node.inputs[0]) else None
+
+
+def _admit(graph: Graph, node: Node, t: str, x: str, operands: list[str]) -> bool:
+    """Whether `node` can be the next step on the running value t (operands grows if it takes one)."""
+    if len(node.outputs) != 1 or graph.info(node.outputs[0]).dtype != "float32":
+        return False
+    if graph.info(t).dtype != "float32" or graph.info(node.outputs[0]).shape != graph.info(t).shape:
+        return False
+    if node.op not in BINARY_KINDS:
+        return len(node.inputs) == 1 and node.inputs[0] == t and is_unary_step(node)
+    if len(node.inputs) != 2 or t not in node.inputs:
+        return False
+    other = node.inputs[1] if node.inputs[0] == t else node.inputs[0]
+    if other in (t, x):
+        return True
+    if graph.is_constant(other):
+        value = graph.constants[other]
+        if value.size == 1:
+            return value.dtype.name == "float32"
+        if value.dtype.name != "float32" or tuple(value.shape) != graph.info(t).shape:
+            return False
+    elif graph.info(other).dtype != "float32" or graph.info(other).shape != graph.info(t).shape:
+        return False
+    if other not in operands:
+        if len(operands) == MAX_OPERANDS:
+            return False
+        operands.append(other)
+    return True
