@@ -22,6 +22,7 @@ from .frontend.limits import DEFAULT_MAX_BYTES
 from .frontend.onnx import import_onnx, load_onnx, read_model_bytes
 from .ir import Graph
 from .ops import flops
+from .passes.chains import fuse_chains
 from .passes.conv_fold import fold_into_convolutions
 from .passes.fuse import fuse, fuse_gates
 from .passes.layout import channels_last
@@ -44,7 +45,7 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
     fusion["fusions"] = folds["fusions"] + fusion["fusions"]
     graph, steps = compress(graph, recipe, options)
     graph, gates = fuse_gates(graph)
-    fusion["fusions"] += gates
+    fusion["fusions"] += gates + (fuse_chains(graph)[1] if threads == 1 else [])  # one pass per elementwise chain
     program = lower(graph)
     steps += store_weights(program, recipe)
     plan = plan_memory(graph, program, max_bytes)
