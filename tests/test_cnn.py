@@ -274,6 +274,35 @@ def test_layout_pass_keeps_a_channels_first_reader(tmp_path):
     compile_and_compare(tmp_path, proto, {"x": randn(1, 3, 5, 5)})
 
 
+def _tf2onnx_style(head_perm, expose_nchw: bool = False):
+    """A Keras model as tf2onnx exports it: an NHWC input, Transpose(0, 3, 1, 2) before each Conv,
+    Transpose(0, 2, 3, 1) after it, activations in NHWC between; then a head Transpose `head_perm`
+    of the last NCHW map (the graph output), and optionally that NCHW map as an output too."""
+    t = lambda x, y, perm: helper.make_node("Transpose", [x], [y], perm=perm)
+    nodes = [t("x", "x1", [0, 3, 1, 2]), helper.make_node("Conv", ["x1", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+             t("c1", "h1", [0, 2, 3, 1]), helper.make_node("Relu", ["h1"], ["r1"]),
+             t("r1", "x2", [0, 3, 1, 2]), helper.make_node("Conv", ["x2", "w2"], ["c2"], pads=[1, 1, 1, 1]),
+             t("c2", "y", head_perm)]
+    inits = {"w1": randn(8, 3, 3, 3, seed=21), "w2": randn(6, 8, 3, 3, seed=22)}
+    out_shape = [[1, 6, 7, 5][p] for p in head_perm]
+    outputs = [("y", out_shape)] + ([("c2", [1, 6, 7, 5])] if expose_nchw else [])
+    return make_model(nodes, [("x", [1, 7, 5, 3])], outputs, inits)
+
+
+@pytest.mark.parametrize("head_perm, expose_nchw, transposes", [
+    ([0, 2, 3, 1], False, 0),  # back to NHWC: the convolutions' own layout, no transpose at all
+    ([0, 2, 3, 1], True, 1),  # the NCHW map is an output too: its one transpose stays
+    ([0, 3, 2, 1], False, 1),  # another permutation: one transpose instead of two
+])
+def test_graph_transposes_compose_with_the_layout_transposes(tmp_path, head_perm, expose_nchw, transposes):
+    proto = _tf2onnx_style(head_perm, expose_nchw)
+    graph, _ = channels_last(import_onnx(proto))
+    moves = [n.op for n in graph.nodes if n.op == "LayoutTranspose" or  # an identity Transpose is a view
+             (n.op == "Transpose" and n.attrs["perm"] != sorted(n.attrs["perm"]))]
+    assert [n.op for n in graph.nodes].count("Conv") == 2 and len(moves) == transposes, graph.nodes
+    compile_and_compare(tmp_path, proto, {"x": randn(1, 7, 5, 3)})
+
+
 @pytest.mark.parametrize("op, attrs, inputs, message", [
     ("Conv", dict(auto_pad="SAME_UPPER", dilations=[2, 2]), 2, "auto_pad SAME_UPPER with dilations"),
     ("Conv", dict(pads=[1, -1, 0, 0]), 2, "negative pads"),

@@ -8,7 +8,10 @@ every op. This pass moves the transposes until they meet and cancel:
     operands permuted alike, so a per-channel [C, 1, 1] becomes [1, 1, C]), a Concat (its axis
     permuted: a channel concat becomes a last-axis concat), a Pad (its pads permuted);
   - a to-NHWC transpose rises above such an op (one activation input) when it is the only reader;
-  - to-NCHW followed by to-NHWC is the identity, and transposes nobody reads disappear.
+  - to-NCHW followed by to-NHWC is the identity, and transposes nobody reads disappear;
+  - a graph Transpose of a to-NCHW transpose reads the channels-last tensor with the composed
+    permutation, and a to-NHWC transpose of a graph Transpose likewise (tf2onnx wraps every
+    convolution of a Keras model in Transpose(0, 3, 1, 2) .. Transpose(0, 2, 3, 1): both vanish).
 What remains is where a channels-first consumer needs the data: graph outputs, a Flatten or
 Reshape of a spatial map, ops that do not know layouts. (GlobalAveragePool's [N, C, 1, 1] output
 has the same bytes in both layouts, so its transpose lowers to a view.)
@@ -29,7 +32,7 @@ BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"}
 
 def channels_last(graph: Graph) -> tuple[Graph, dict]:
     """Rewrite the graph in place; the report counts the transposes left."""
-    rewrites = (_cancel_pair, _sink_to_channels_first, _hoist_to_channels_last)
+    rewrites = (_cancel_pair, _compose_permute, _sink_to_channels_first, _hoist_to_channels_last)
     changed = True
     while changed:
         changed = False
@@ -156,12 +159,40 @@ def _cancel_pair(graph: Graph, node: Node) -> bool:
     return True
 
 
+def _compose_permute(graph: Graph, node: Node) -> bool:
+    """Transpose(T_nchw(u), p) is Transpose(u, T_nchw's perm composed with p), and T_nhwc(
+    Transpose(u, p)) is Transpose(u, p composed with T_nhwc's perm): the identity disappears (its
+    readers read u), anything else is one transpose instead of two."""
+    source = _producer(graph, node.inputs[0])
+    if node.op == "Transpose" and _is_transpose(source, CHANNELS_FIRST):
+        first, second = perm(CHANNELS_FIRST, len(node.attrs["perm"])), node.attrs["perm"]
+    elif _is_transpose(node, CHANNELS_LAST) and source is not None and source.op == "Transpose":
+        first, second = source.attrs["perm"], perm(CHANNELS_LAST, len(source.attrs["perm"]))
+    else:
+        return False
+    original = source.inputs[0]
+    composed = [int(first[p]) for p in second]
+    out = node.outputs[0]
+    if composed != sorted(composed) or graph.is_graph_output(out):
+        if node.op != "Transpose":  # the LayoutTranspose becomes the one general Transpose
+            dtype = graph.info(out).dtype
+            node.op, node.attrs = "Transpose", {"dtype": dtype}
+        node.inputs = [original]
+        node.attrs = {**node.attrs, "perm": composed}
+        return True
+    for reader in graph.nodes:
+        reader.inputs = [original if i == out else i for i in reader.inputs]
+    graph.nodes.remove(node)
+    del graph.tensors[out]
+    return True
+
+
 def _remove_unread_transposes(graph: Graph) -> None:
     removed = True
     while removed:
         removed = False
         for node in list(graph.nodes):
-            if node.op != TRANSPOSE:
+            if node.op not in (TRANSPOSE, "Transpose"):  # a Transpose left unread by _compose_permute
                 continue
             out = node.outputs[0]
             if not graph.consumers(out) and not graph.is_graph_output(out):
