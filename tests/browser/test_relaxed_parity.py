@@ -1,6 +1,6 @@
 """The relaxed-SIMD tier in Chromium: int8-relaxed (deterministic relaxed dot products) gives
 wasmtime's bits and onnxruntime's on its reference; Chromium validates relaxed SIMD, and a browser
-that does not loads the baseline twin with the reason in model.choice."""
+that does not loads (or switches to) the baseline twin with the reason in model.choice."""
 
 from __future__ import annotations
 
@@ -32,18 +32,22 @@ def test_tier_matches_wasmtime_and_onnxruntime_bit_for_bit(browser, bundle, vari
 
 def test_browser_choice_and_fallback(browser, bundle):
     url = browser.register(bundle)
-    loaded, fallback = browser.evaluate_python(f"""
+    first, loaded, fallback = browser.evaluate_python(f"""
 import edgewasm
 from edgewasm.runtime import browser_host
 loaded = await edgewasm.load({url!r}, variant='int8-relaxed')
+first = [loaded.variant.name, loaded.choice.explain()]
 probe = browser_host.RELAXED_SIMD_PROBE
 browser_host.RELAXED_SIMD_PROBE = probe[:-1]  # an engine that does not validate the tier's instruction
 try:
     fallback = await edgewasm.load({url!r}, variant='int8-relaxed', cache=False)
+    await loaded.switch('fp32')
+    await loaded.switch('int8-relaxed')
 finally:
     browser_host.RELAXED_SIMD_PROBE = probe
-[[loaded.variant.name, loaded.choice.explain()], [fallback.variant.name, fallback.choice.explain()]]
+[first, [loaded.variant.name, loaded.choice.explain()], [fallback.variant.name, fallback.choice.explain()]]
 """)
-    assert loaded == ["int8-relaxed", "int8-relaxed: chosen by name"]
-    assert fallback[0] == "int8"
-    assert "int8-relaxed needs relaxed SIMD, which this browser does not validate: its baseline twin int8" in fallback[1]
+    assert first == ["int8-relaxed", "int8-relaxed: chosen by name"]
+    why = "int8-relaxed needs relaxed SIMD, which this browser does not validate: its baseline twin int8"
+    assert fallback[0] == "int8" and why in fallback[1]
+    assert loaded[0] == "int8" and why in loaded[1]  # switching to the tier without relaxed SIMD: the twin
