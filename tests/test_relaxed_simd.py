@@ -99,3 +99,12 @@ def test_relaxed_variants_are_static_int8_only():
         ["fp32", "int8+prune", "int8+prune-relaxed", "fp16"]
     with pytest.raises(CompressionError, match="--calibrate"):
         edgewasm.compile(b"", "unused", variants="int8-relaxed")
+
+
+def test_cli_refuses_simd_relaxed_without_an_int8_variant(tmp_path, capsys):
+    from edgewasm.cli import main
+
+    (tmp_path / "m.onnx").write_bytes(b"")
+    assert main(["compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "b"), "--variants", "fp32,fp16",
+                 "--simd", "relaxed"]) != 0
+    assert "--simd relaxed builds the relaxed twin of an int8 variant" in capsys.readouterr().err

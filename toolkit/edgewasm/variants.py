@@ -236,4 +236,7 @@ def compression_from_arguments(args):
         variants = [recipe_from_flags(args.quantize, args.prune_structured is not None, args.prune is not None,
                                       args.low_rank is not None, args.distill is not None)]
         variants = with_relaxed_twins(variants) if args.simd == "relaxed" else variants
+    if args.simd == "relaxed" and not any(r.simd == "relaxed" for r in variants):
+        raise CompressionError("--simd relaxed builds the relaxed twin of an int8 variant; these variants have none "
+                               f"({', '.join(r.name for r in variants)})")
     return variants, options, load_dataset(args.eval, need_labels=True) if args.eval else None
