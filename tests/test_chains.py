@@ -59,7 +59,20 @@ TWICE = ([helper.make_node("Sub", ["one", "x"], ["t1"], name="rsub"),
           helper.make_node("Tanh", ["t6"], ["t7"], name="tanh"),
           helper.make_node("Sub", ["t7", "s"], ["y"], name="sub")],
          ["x", "r", "s"], {"one": 1.0, "lo": -2.0})
-CHAINS = {"hard_swish": (HARD_SWISH, 4), "gelu": (GELU, 5), "silu_residual": (SILU_RESIDUAL, 2), "twice": (TWICE, 8)}
+# PP-LCNetV3 as paddle2onnx writes it: an affine step (scale, bias), hard-swish of it, another affine
+# step; the affine result has two readers, both in the chain (it is kept)
+AFFINE_HARD_SWISH = ([helper.make_node("Mul", ["s1", "x"], ["t1"], name="scale1"),
+                      helper.make_node("Add", ["t1", "b1"], ["t2"], name="bias1"),
+                      helper.make_node("Add", ["t2", "three"], ["t3"], name="add3"),
+                      helper.make_node("Clip", ["t3", "zero", "six"], ["t4"], name="clip"),
+                      helper.make_node("Mul", ["t2", "t4"], ["t5"], name="mul"),
+                      helper.make_node("Div", ["t5", "six"], ["t6"], name="div"),
+                      helper.make_node("Mul", ["s2", "t6"], ["t7"], name="scale2"),
+                      helper.make_node("Add", ["t7", "b2"], ["y"], name="bias2")],
+                     ["x"], {"s1": [1.25], "b1": [-0.5], "three": 3.0, "zero": 0.0, "six": 6.0, "s2": [0.75],
+                             "b2": [0.125]})
+CHAINS = {"hard_swish": (HARD_SWISH, 4), "gelu": (GELU, 5), "silu_residual": (SILU_RESIDUAL, 2), "twice": (TWICE, 8),
+          "affine_hard_swish": (AFFINE_HARD_SWISH, 8)}
 
 
 def _compile_run(tmp_path, tag, proto, feed):
@@ -121,6 +134,23 @@ def test_a_second_reader_or_a_graph_output_interrupts_the_chain(tmp_path, expose
     every = _model(nodes, inputs, outputs + ["t1", "t3"], constants, shape)
     _, unfused = _compile_run(tmp_path, "unfused", every, feed)
     for name in outputs:
+        _assert_same_bits(fused[name], unfused[name])
+
+
+def test_a_kept_value_with_a_reader_outside_stays_a_tensor(tmp_path):
+    """The affine result t2 is also read by a node outside the chain: it is not kept; the chain
+    stops at it (scale1 + bias1) and the rest fuses from it, with the unfused bits."""
+    nodes, inputs, constants = AFFINE_HARD_SWISH
+    nodes = nodes + [helper.make_node("Neg", ["t2"], ["n"], name="outside")]
+    shape = (2, 3, 5, 7)
+    feed = {"x": _data(shape, 9)}
+    model, fused = _compile_run(tmp_path, "fused", _model(nodes, inputs, ["y", "n"], constants, shape), feed)
+    report = [f for f in model.variant.report["fusions"] if "one pass" in f]
+    assert report == ["scale1 + bias1 (2 ops in one pass)",
+                      "add3 + clip + mul + div + scale2 + bias2 (6 ops in one pass)"], report
+    every = _model(nodes, inputs, ["y", "n", *_intermediates(nodes[:-1])], constants, shape)
+    _, unfused = _compile_run(tmp_path, "unfused", every, feed)
+    for name in ("y", "n"):
         _assert_same_bits(fused[name], unfused[name])
 
 

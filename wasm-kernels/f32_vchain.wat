@@ -6,8 +6,8 @@
 ;;
 ;; Structure: the elements go in blocks of 1024 f32 (4 KB, stays in L1); in a block, each step is
 ;; one tight SIMD loop (the step's dispatch is paid once per block, not per vector). The first step
-;; reads x, the last writes y, the steps between work in a 4 KB scratch area, so y may alias x or
-;; an operand exactly. Every step executes exactly the instructions of its standalone kernel (the
+;; reads x, the last writes y, the steps between work in a 4 KB scratch area (and one more for a
+;; value that later steps read again), so y may alias x or an operand exactly. Every step executes exactly the instructions of its standalone kernel (the
 ;; same f32x4 op with the same operand order, or the same helper: $f32x4_sigmoid, $f32x4_erf,
 ;; $f32x4_hsigmoid, $f32x4_unary_op, ... of f32_vunary.wat, $f32_vexp of f32_softmax.wat), and
 ;; every f32x4 op is lane-wise, so the chain gives the unfused graph's bits. Tail elements (n % 4)
@@ -188,21 +188,27 @@
 )
 
 ;; $f32_vchain_block: helper, every step of the chain over one block of $nbytes (> 0, a multiple of
-;;   16) at x, a, b, y (a, b: the block of each operand tensor), intermediates in scratch $s.
+;;   16) at x, a, b, y (a, b: the block of each operand tensor). The running value lives in scratch
+;;   s[0, 4096); a step whose kind has bit 8 set (KEEP) writes s[4096, 8192) instead, and that kept
+;;   value is the operand "x" of the steps after it (one pass for x -> f -> g(t, f) ... chains whose
+;;   intermediate f has several readers, all in the chain).
 (func $f32_vchain_block (param $desc i32) (param $nbytes i32) (param $x i32) (param $a i32) (param $b i32)
                         (param $y i32) (param $s i32)
   (local $steps i32) (local $i i32) (local $step i32) (local $src i32) (local $dst i32)
-  (local $which i32) (local $o i32) (local $ostep i32)
+  (local $which i32) (local $o i32) (local $ostep i32) (local $kind i32) (local $kept i32)
   (local.set $steps (i32.load (local.get $desc)))
   (local.set $step (i32.add (local.get $desc) (i32.const 16)))
   (local.set $src (local.get $x))
+  (local.set $kept (i32.add (local.get $s) (i32.const 4096)))
   (block $done
     (br_if $done (i32.le_s (local.get $steps) (i32.const 0)))
     (loop $each
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (local.set $dst (select (local.get $y) (local.get $s) (i32.eq (local.get $i) (local.get $steps))))
+      (local.set $kind (i32.load (local.get $step)))
+      (local.set $dst (select (local.get $kept) (local.get $s) (i32.and (local.get $kind) (i32.const 0x100))))
+      (local.set $dst (select (local.get $y) (local.get $dst) (i32.eq (local.get $i) (local.get $steps))))
       (local.set $which (i32.load offset=4 (local.get $step)))
-      ;; the operand: 0 the step's splat constant, 1 x, 2 a, 3 b, 4 t itself
+      ;; the operand: 0 the step's splat constant, 1 x (or the kept value), 2 a, 3 b, 4 t itself
       (local.set $ostep (i32.const 16))
       (local.set $o (local.get $src))
       (if (i32.eq (local.get $which) (i32.const 0))
@@ -211,21 +217,23 @@
       (if (i32.eq (local.get $which) (i32.const 1)) (then (local.set $o (local.get $x))))
       (if (i32.eq (local.get $which) (i32.const 2)) (then (local.set $o (local.get $a))))
       (if (i32.eq (local.get $which) (i32.const 3)) (then (local.set $o (local.get $b))))
-      (call $f32_vchain_step (i32.load (local.get $step)) (local.get $which)
+      (call $f32_vchain_step (i32.and (local.get $kind) (i32.const 0xff)) (local.get $which)
             (v128.load32_splat offset=8 (local.get $step)) (v128.load32_splat offset=12 (local.get $step))
             (local.get $src) (local.get $o) (local.get $ostep) (local.get $dst) (local.get $nbytes))
-      (local.set $src (local.get $s))
+      (local.set $src (local.get $dst))
+      (if (i32.and (local.get $kind) (i32.const 0x100)) (then (local.set $x (local.get $kept))))
       (local.set $step (i32.add (local.get $step) (i32.const 32)))
       (br_if $each (i32.lt_s (local.get $i) (local.get $steps))))))
 
 ;; $f32_vchain: y = the chain described at $desc applied to x, for n >= 0 f32.
 ;;   (desc, n, x, a, b, y, s): byte offsets (4-byte alignment is enough) of
-;;     desc  an i32 table: [steps, 0, 0, 0], then per step 8 words: kind ($f32_vchain_step), operand
-;;           (binary kinds: 0 the constant, 1 x, 2 a, 3 b, 4 t itself; kind 20: the unary op code),
+;;     desc  an i32 table: [steps, 0, 0, 0], then per step 8 words: kind ($f32_vchain_step; + 0x100:
+;;           KEEP, the result becomes operand x), operand (binary kinds: 0 the constant, 1 x or the
+;;           last kept value, 2 a, 3 b, 4 t itself; kind 20: the unary op code),
 ;;           p0, p1 (f32 bits), the constant as 4 f32 (its splat);
 ;;     x     the chain's input; a, b: operand tensors of n f32 (unused ones: any n f32, e.g. x);
 ;;     y     n f32 (may alias x, a or b exactly; no other overlap);
-;;     s     4160 bytes of scratch overlapping nothing else.
+;;     s     8256 bytes of scratch overlapping nothing else.
 (func $f32_vchain (param $desc i32) (param $n i32) (param $x i32) (param $a i32) (param $b i32)
                   (param $y i32) (param $s i32)
   (local $vec i32) (local $off i32) (local $len i32) (local $r i32) (local $t i32)
@@ -240,11 +248,11 @@
             (i32.add (local.get $b) (local.get $off)) (i32.add (local.get $y) (local.get $off)) (local.get $s))
       (local.set $off (i32.add (local.get $off) (i32.const 4096)))
       (br $blocks)))
-  ;; tail: the last n % 4 elements of x, a, b in zero-padded vectors at s + 4096 (x, a, b, then y)
+  ;; tail: the last n % 4 elements of x, a, b in zero-padded vectors at s + 8192 (x, a, b, then y)
   (local.set $r (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2)))
   (if (local.get $r)
     (then
-      (local.set $t (i32.add (local.get $s) (i32.const 4096)))
+      (local.set $t (i32.add (local.get $s) (i32.const 8192)))
       (v128.store (local.get $t) (v128.const i32x4 0 0 0 0))
       (v128.store offset=16 (local.get $t) (v128.const i32x4 0 0 0 0))
       (v128.store offset=32 (local.get $t) (v128.const i32x4 0 0 0 0))

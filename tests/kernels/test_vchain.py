@@ -15,7 +15,8 @@ from .reference import clamp, vexp
 f32 = np.float32
 KERNEL = "f32_vchain"
 CONSTANT, X, A, B, SELF = 0, 1, 2, 3, 4
-SCRATCH = 4160
+SCRATCH = 8256
+KEEP = 0x100
 
 # unary kind: (reference, its parameters p0, p1)
 UNARY = {
@@ -43,11 +44,12 @@ def descriptor(steps) -> np.ndarray:
 
 
 def reference(steps, x, a, b) -> np.ndarray:
-    t = x
+    t = kept = x
     with np.errstate(all="ignore"):
-        for kind, which, p0, p1, constant in steps:
+        for flagged, which, p0, p1, constant in steps:
+            kind = flagged & 0xFF
             if kind < 8:
-                o = {CONSTANT: np.full_like(t, f32(constant)), X: x, A: a, B: b, SELF: t}[which]
+                o = {CONSTANT: np.full_like(t, f32(constant)), X: kept, A: a, B: b, SELF: t}[which]
                 t = ref.binary(kind, t, o)
             elif kind == 20:
                 function, count = refmath.OPS[which]
@@ -55,6 +57,8 @@ def reference(steps, x, a, b) -> np.ndarray:
             else:
                 function, params = UNARY[kind]
                 t = np.asarray(function(t, *(p0, p1)[:len(params)]), f32)
+            if flagged & KEEP:
+                kept = t
     return t
 
 
@@ -116,6 +120,19 @@ def test_blocks_and_tails(n):
     assert_same_bits(run(steps, x, a, b), want, "separate y")
     assert_same_bits(run(steps, x.copy(), a, b, alias="x"), want, "y is x")
     assert_same_bits(run(steps, x, a.copy(), b, alias="a"), want, "y is a")
+
+
+@pytest.mark.parametrize("n", [5, 1024, 2051])
+def test_kept_values_are_the_operand_x_after_them(n):
+    """An affine step kept, hard-swish of it (reading it again), another kept value read by a later
+    step; and a kept value that is also the last step's operand while y aliases x."""
+    steps = [(2, CONSTANT, 0, 0, 1.5), (0 | KEEP, CONSTANT, 0, 0, -0.25), (0, CONSTANT, 0, 0, 3.0),
+             (8, 0, 0.0, 6.0, 0.0), (2, X, 0, 0, 0.0), (3, CONSTANT, 0, 0, 6.0), (9 | KEEP, 0, 0, 0, 0.0),
+             (10, 0, 0, 0, 0.0), (1, X, 0, 0, 0.0), (7 | KEEP, X, 0, 0, 0.0), (2, X, 0, 0, 0.0)]
+    x, a, b = _operands(n, n)
+    want = reference(steps, x, a, b)
+    assert_same_bits(run(steps, x, a, b), want, "kept")
+    assert_same_bits(run(steps, x.copy(), a, b, alias="x"), want, "kept, y is x")
 
 
 def test_hard_swish_and_gelu_as_exporters_write_them():

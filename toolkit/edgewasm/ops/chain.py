@@ -1,7 +1,8 @@
 """Chain: float32 elementwise ops fused into one pass over memory (passes/chains.py builds it).
 
 The node keeps the IR nodes it replaced (`attrs["steps"]`, in order; x = inputs[0] feeds the first,
-inputs[1:] are at most two operand tensors of the output's shape). It lowers to one f32_vchain call
+inputs[1:] are at most two operand tensors of the output's shape; `attrs["keep"]`: the steps whose
+value later steps read again, each the operand x from there on). It lowers to one f32_vchain call
 (wasm-kernels/f32_vchain.wat) whose descriptor lists the steps; each step runs the instructions of
 its standalone kernel, so the result has the unfused graph's bits. The reference export spells every
 step out again with its own unit's export.
@@ -25,7 +26,8 @@ GELU_KINDS = {"none": 12, "tanh": 13}
 UNARY_OP_KIND = 20
 OPERAND_CONSTANT, OPERAND_X, OPERAND_TENSORS, OPERAND_SELF = 0, 1, 2, 4  # tensors: 2 = a, 3 = b
 STEP_WORDS, HEADER_WORDS = 8, 4
-SCRATCH_BYTES = 4096 + 64
+KEEP = 0x100  # the step's value is kept: the operand x of the steps after it
+SCRATCH_BYTES = 2 * 4096 + 64
 MAX_OPERANDS = 2
 
 
@@ -80,9 +82,12 @@ def descriptor(graph, node) -> np.ndarray:
     x, operands = node.inputs[0], node.inputs[1:]
     words = [len(node.attrs["steps"]), 0, 0, 0]
     t = x
-    for step in node.attrs["steps"]:
+    for i, step in enumerate(node.attrs["steps"]):
         words += _step_words(graph, step, t, x, operands)
         t = step.outputs[0]
+        if i in node.attrs.get("keep", ()):
+            words[-STEP_WORDS] |= KEEP
+            x = t
     return np.array(words, np.int64).astype(np.int32)
 
 

@@ -1,8 +1,10 @@
 """Chains: maximal runs of float32 elementwise nodes become one Chain node (ops/chain.py), one pass
 over memory instead of one per op, with the same bits.
 
-A chain starts at any fusible node and follows its output while that output has exactly one reader
-(and is not a graph output) that is fusible too. A step is a float32 unary op (Clamp, Sigmoid, Erf,
+A chain starts at any fusible node and follows its output while that output is not a graph output
+and its readers are fusible steps: one reader is the next step; an intermediate with several
+readers is kept (in the kernel's second scratch block) when they all join the chain, as in
+hard-swish after an affine step, x -> Mul(s) -> Add(b) -> (t + 3 -> Clip -> t * . -> / 6). A step is a float32 unary op (Clamp, Sigmoid, Erf,
 Gelu, HardSwish, the op-coded ones, ...) of the running value t, or Add/Sub/Mul/Div/Max/Min of t
 with a scalar constant, with t itself, with the chain's input x (x * f(x)), or with a tensor of t's
 shape (a residual; at most two distinct ones per chain). Operand order is kept (c - t is not
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from ..ir import Graph, Node
 from ..ops.chain import BINARY_KINDS, MAX_OPERANDS, is_unary_step
-from .fuse import _sole_consumer, readers_by_tensor
+from .fuse import readers_by_tensor
 
 
 def fuse_chains(graph: Graph) -> tuple[Graph, list[str]]:
@@ -23,36 +25,60 @@ def fuse_chains(graph: Graph) -> tuple[Graph, list[str]]:
     fused: list[str] = []
     readers = readers_by_tensor(graph)
     taken: set[int] = set()
-    chains: list[tuple[str, list[Node], list[str]]] = []
+    chains: list[tuple[str, list[Node], list[str], tuple[int, ...]]] = []
     for node in graph.nodes:
         if id(node) in taken:
             continue
         x = _chain_input(graph, node)
-        if x is None:
+        operands: list[str] = []
+        if x is None or not _admit(graph, node, x, x, operands):
             continue
-        steps, operands = [node], []
-        if not _admit(graph, node, x, x, operands):
-            continue
-        t = node.outputs[0]
-        while True:
-            follower = _sole_consumer(graph, t, readers)
-            if follower is None or id(follower) in taken or not _admit(graph, follower, t, x, operands):
-                break
-            steps.append(follower)
-            t = follower.outputs[0]
+        steps, keeps, start = _follow(graph, node, x, operands, readers, taken)
         if len(steps) < 2:
             continue
         taken.update(id(s) for s in steps)
-        chains.append((x, steps, operands))
-    for x, steps, operands in chains:
+        chains.append((start, steps, operands, keeps))
+    for x, steps, operands, keeps in chains:
         last = steps[-1]
-        chain = Node("Chain", [x, *operands], [last.outputs[0]], {"steps": tuple(steps)},
+        chain = Node("Chain", [x, *operands], [last.outputs[0]], {"steps": tuple(steps), "keep": keeps},
                      last.name or steps[0].name)
         graph.nodes[graph.nodes.index(last)] = chain  # every input exists by the last step
         for step in steps[:-1]:
             graph.nodes.remove(step)  # intermediates keep their TensorInfo: the reference export names them
         fused.append(" + ".join(s.name or s.op for s in steps) + f" ({len(steps)} ops in one pass)")
     return graph, fused
+
+
+def _follow(graph: Graph, first: Node, x: str, operands: list[str], readers, taken) -> tuple[list[Node], tuple[int, ...], str]:
+    """Grow a chain from `first` while the running value's readers can all be steps: one reader is
+    the next step; an intermediate read by several becomes the kept value (the chain's operand x
+    from there on) when every reader joins the chain before the next one is kept. Returns the
+    longest valid prefix: (steps, indices of the steps whose value is kept, the chain input)."""
+    start = x
+    steps, keeps = [first], []
+    valid = (1, 0, len(operands))  # steps, keeps, operands of the longest prefix that leaves nothing behind
+    pending: set[int] = set()  # readers of the kept value not in the chain yet
+    t = first.outputs[0]
+    while not graph.is_graph_output(t):
+        users = readers.get(t, [])
+        if len(users) > 1:
+            if pending:
+                break
+            pending = {id(u) for u in users}
+            keeps.append(len(steps) - 1)
+            x = t
+        follower = next((u for u in users if id(u) not in taken and id(u) not in {id(s) for s in steps}
+                         and t in u.inputs), None)
+        if follower is None or not _admit(graph, follower, t, x, operands):
+            break
+        steps.append(follower)
+        pending.discard(id(follower))
+        t = follower.outputs[0]
+        if not pending:
+            valid = (len(steps), len(keeps), len(operands))
+    count, kept, n_operands = valid
+    del operands[n_operands:]
+    return steps[:count], tuple(keeps[:kept]), start
 
 
 def _chain_input(graph: Graph, node: Node) -> str | None:
