@@ -17,7 +17,7 @@ from edgewasm.engines import bit_identical, run_onnxruntime
 from edgewasm.errors import BundleError, CompressionError
 from edgewasm.runtime import wasmtime_simd
 from edgewasm.runtime.adaptive import Policy
-from edgewasm.runtime.simd import PROBE, resolve
+from edgewasm.runtime.simd import PROBE, resolve, uses_relaxed_simd
 from edgewasm.variants import parse_variants
 
 from relaxed_models import inputs, relaxed_bundle
@@ -108,3 +108,38 @@ def test_cli_refuses_simd_relaxed_without_an_int8_variant(tmp_path, capsys):
     assert main(["compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "b"), "--variants", "fp32,fp16",
                  "--simd", "relaxed"]) != 0
     assert "--simd relaxed builds the relaxed twin of an int8 variant" in capsys.readouterr().err
+
+
+RELAXED_WAT = """(module (memory (export "memory") 1)
+  (func (export "run") (result i32)
+    (v128.store (i32.const 32) (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load (i32.const 0))
+                                (v128.const i8x16 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16) (v128.load (i32.const 16))))
+    (i32.const 0)))"""
+# 0xFD 0x80 0x02 (relaxed's first opcode) inside a constant, atomics, a br_table, lanes, bulk memory:
+# the decoder, not the byte pattern, must say no
+DECOY_WAT = """(module (memory 1 1 shared)
+  (func (export "run") (result i32) (local v128)
+    (local.set 0 (v128.const i8x16 0xfd 0x80 0x02 0xfd 0x93 0x82 0 0 0 0 0 0 0 0 0 0))
+    (block (block (br_table 0 1 (i32.const 1))))
+    (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1))) (atomic.fence)
+    (v128.store8_lane offset=3 5 (i32.const 0) (local.get 0))
+    (memory.fill (i32.const 0) (i32.const 0) (i32.const 4))
+    (i32.extract_lane 2 (i32x4.splat (f32.const 1.5))) drop
+    (i64.const 0xfd8002) drop
+    (i32.const 0)))""".replace("(i32.extract_lane 2", "(i32x4.extract_lane 2")
+
+
+def test_the_stdlib_audit_finds_relaxed_instructions(bundle):
+    import wasmtime
+
+    from edgewasm.backend import kernels
+
+    assert uses_relaxed_simd(PROBE) and uses_relaxed_simd(bytes(wasmtime.wat2wasm(RELAXED_WAT)))
+    decoy = bytes(wasmtime.wat2wasm(DECOY_WAT))
+    assert b"\xfd\x80\x02" in decoy and not uses_relaxed_simd(decoy)
+    assert uses_relaxed_simd((bundle / "int8-relaxed" / "model.wasm").read_bytes())
+    assert not uses_relaxed_simd((bundle / "int8" / "model.wasm").read_bytes())
+    library = kernels.load_library()
+    for name in library:  # every kernel's code decodes; exactly the relaxed tier's uses relaxed SIMD
+        wasm = bytes(wasmtime.wat2wasm(f"(module (memory 1) {kernels.wat_functions([name])})"))
+        assert uses_relaxed_simd(wasm) == ("relaxed_dot" in kernels.wat_functions([name])), name

@@ -4,12 +4,14 @@ that does not loads (or switches to) the baseline twin with the reason in model.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import edgewasm
 from edgewasm.engines import run_onnxruntime
 
 from bits import assert_same_bits
+from edgewasm.errors import BundleError
 from relaxed_models import inputs, relaxed_bundle
 
 pytestmark = pytest.mark.browser
@@ -51,3 +53,24 @@ finally:
     why = "int8-relaxed needs relaxed SIMD, which this browser does not validate: its baseline twin int8"
     assert fallback[0] == "int8" and why in fallback[1]
     assert loaded[0] == "int8" and why in loaded[1]  # switching to the tier without relaxed SIMD: the twin
+
+
+def test_a_module_using_relaxed_simd_undeclared_is_refused(browser, tmp_path):
+    """Chromium validates relaxed SIMD and cannot be told not to, so the page refuses a bring-your-own
+    module that uses it (no manifest declares the tier for it); wasmtime refuses it too."""
+    import json
+
+    import wasmtime
+
+    from test_relaxed_simd import RELAXED_WAT
+
+    module = tmp_path / "own.wasm"
+    module.write_bytes(bytes(wasmtime.wat2wasm(RELAXED_WAT)))
+    tensor = {"dtype": "float32", "shape": [1, 4], "nbytes": 16}
+    module.with_suffix(".json").write_text(json.dumps({"inputs": [{"name": "x", "offset": 0, **tensor}],
+                                                       "outputs": [{"name": "y", "offset": 32, **tensor}]}))
+    x = {"x": np.ones((1, 4), np.float32)}
+    with pytest.raises(BundleError, match="uses relaxed SIMD but does not declare"):
+        browser.run(module, x)
+    with pytest.raises(BundleError, match="uses relaxed SIMD but does not declare"):
+        edgewasm.load(module)

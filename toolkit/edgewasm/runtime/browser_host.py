@@ -21,7 +21,7 @@ from .config import RuntimeConfig, page_memory_limit
 from .core import Model, decode_tensor, sidecar_variant
 from .monitor import LatencyMonitor
 from .navigator import device_memory_gb, read_context
-from .simd import PROBE as RELAXED_SIMD_PROBE, needs_relaxed, resolve
+from .simd import PROBE as RELAXED_SIMD_PROBE, needs_relaxed, resolve, uses_relaxed_simd
 from .sandbox import LOOP_VARIANT_OFFSET, LOOP_VARIANT_V8, audit_module, is_layer_entry, memory_limits, memory_pages
 
 try:
@@ -193,6 +193,15 @@ def _loadable(spec: BundleSpec, choice: Choice) -> Choice:
     return choice if why is None else Choice(name, choice.ranking, choice.reasons + (why,), choice.context)
 
 
+def _refuse_undeclared_relaxed_simd(wasm: bytes, variant: VariantSpec | None) -> None:
+    """The browser cannot switch relaxed SIMD off, so a module that uses it without declaring the
+    tier (a relaxed-tier kernel in its manifest's kernels; variant None: a bring-your-own module)
+    is refused: its results could differ between engines."""
+    if (variant is None or not needs_relaxed(variant)) and uses_relaxed_simd(wasm):
+        raise BundleError("the module uses relaxed SIMD but does not declare the relaxed tier: refused, its results "
+                          "could differ between engines")
+
+
 def _explicit_choice(spec: BundleSpec, policy: Policy, name: str, why: str, context: Context | None) -> Choice:
     ranking = tuple(v.name for v in policy.rank(spec.variants.values()))
     return Choice(name, ranking, (why,), context or Context())
@@ -210,6 +219,7 @@ async def _load_variant(bundle: BundleSpec, loader: ChunkLoader, config: Runtime
 
     async def instantiate(wasm: bytes) -> BrowserInstance:
         audit_module(wasm)
+        _refuse_undeclared_relaxed_simd(wasm, variant)
         if stage:  # worker=True: what a load writes is kept for the model's worker (browser_worker.py)
             from .browser_worker import StagedInstance
 
@@ -351,6 +361,7 @@ async def _load_module_url(url: str, config: RuntimeConfig) -> Model:
     except (ValueError, UnicodeDecodeError) as exc:
         raise BundleError(f"{sidecar} is not valid JSON: {exc}") from None
     audit_module(wasm)
+    _refuse_undeclared_relaxed_simd(wasm, None)
     name = urlsplit(url).path.rsplit("/", 1)[-1]
     variant = sidecar_variant(meta, name, wasm, memory_pages(wasm))
     config.check_memory(variant.memory_bytes, name)

@@ -11,7 +11,10 @@ cannot run.
 
 from __future__ import annotations
 
+import re
+
 from ..errors import BundleError
+from .sandbox import sections
 
 RELAXED_VARIANT_SUFFIX = "-relaxed"  # edgewasm.variants.RELAXED
 RELAXED_KERNEL_SUFFIX = "_relaxed"  # edgewasm.backend.kernels.RELAXED_SUFFIX
@@ -47,3 +50,115 @@ def resolve(bundle, name: str, supported: bool, engine: str) -> tuple[str, str |
                           "bundle has no baseline twin to fall back to")
     return twin.name, (f"{variant.name} needs relaxed SIMD, which {engine} does not validate: "
                        f"its baseline twin {twin.name} instead")
+
+
+# Immediates of the instructions a module may hold, for `uses_relaxed_simd`'s decoder.
+_BLOCKTYPES = {0x40, 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F}
+_NO_IMMEDIATE = {0x00, 0x01, 0x05, 0x0B, 0x0F, 0x1A, 0x1B, 0xD1} | set(range(0x45, 0xC5))
+_ONE_U32 = {0x0C, 0x0D, 0x10, 0x12, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x3F, 0x40, 0xD2}
+_TWO_U32 = {0x11, 0x13}
+_FC_IMMEDIATES = {8: 2, 9: 1, 10: 2, 11: 1, 12: 2, 13: 1, 14: 2, 15: 1, 16: 1, 17: 1}  # subop: u32 count
+_FD_MEMARG = set(range(0, 12)) | {92, 93}
+_FD_LANE = set(range(21, 35))
+_FD_MEMARG_LANE = set(range(84, 92))
+RELAXED_OPCODES = range(0x100, 0x114)  # 0xFD 0x100 .. 0x113: the relaxed-SIMD proposal
+_RELAXED_HINT = re.compile(rb"\xfd[\x80-\x93][\x02\x82]")  # 0xFD then LEB128 256..275 (padded too)
+
+
+def _uleb(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return result, pos
+
+
+def _skip_leb(data: bytes, pos: int) -> int:
+    while data[pos] & 0x80:
+        pos += 1
+    return pos + 1
+
+
+def _memarg(data: bytes, pos: int) -> int:
+    align, pos = _uleb(data, pos)
+    if align & 0x40:  # multi-memory: a memory index follows
+        pos = _skip_leb(data, pos)
+    return _skip_leb(data, pos)
+
+
+def uses_relaxed_simd(wasm: bytes) -> bool:
+    """Whether any function body of the module holds a relaxed-SIMD instruction, read from the code
+    section (stdlib only, so the page can refuse one a manifest does not declare). A regular
+    expression rules most modules out at once; the others are decoded instruction by instruction."""
+    if not _RELAXED_HINT.search(wasm):
+        return False
+    try:
+        for section, body, end in sections(wasm):
+            if section != 10:
+                continue
+            count, pos = _uleb(wasm, body)
+            for _ in range(count):
+                size, pos = _uleb(wasm, pos)
+                if _body_uses_relaxed(wasm, pos, pos + size):
+                    return True
+                pos += size
+    except (IndexError, ValueError) as exc:
+        raise BundleError(f"the module's code cannot be audited for relaxed SIMD: {exc or 'truncated'}") from None
+    return False
+
+
+def _body_uses_relaxed(data: bytes, pos: int, end: int) -> bool:
+    groups, pos = _uleb(data, pos)
+    for _ in range(groups):  # local declarations: (count, valtype)
+        pos = _skip_leb(data, pos) + 1
+    while pos < end:
+        op = data[pos]
+        pos += 1
+        if op in (0x02, 0x03, 0x04):
+            pos = pos + 1 if data[pos] in _BLOCKTYPES else _skip_leb(data, pos)
+        elif op in _ONE_U32:
+            pos = _skip_leb(data, pos)
+        elif op in _TWO_U32:
+            pos = _skip_leb(data, _skip_leb(data, pos))
+        elif op == 0x0E:  # br_table: a vector of labels and the default
+            n, pos = _uleb(data, pos)
+            for _ in range(n + 1):
+                pos = _skip_leb(data, pos)
+        elif op == 0x1C:  # select with types
+            n, pos = _uleb(data, pos)
+            pos += n
+        elif 0x28 <= op <= 0x3E:
+            pos = _memarg(data, pos)
+        elif op in (0x41, 0x42):
+            pos = _skip_leb(data, pos)
+        elif op == 0x43:
+            pos += 4
+        elif op == 0x44:
+            pos += 8
+        elif op == 0xD0:
+            pos += 1
+        elif op == 0xFC:
+            sub, pos = _uleb(data, pos)
+            for _ in range(_FC_IMMEDIATES.get(sub, 0)):
+                pos = _skip_leb(data, pos)
+        elif op == 0xFD:
+            sub, pos = _uleb(data, pos)
+            if sub in RELAXED_OPCODES:
+                return True
+            if sub in _FD_MEMARG:
+                pos = _memarg(data, pos)
+            elif sub in (12, 13):  # v128.const, i8x16.shuffle
+                pos += 16
+            elif sub in _FD_LANE:
+                pos += 1
+            elif sub in _FD_MEMARG_LANE:
+                pos = _memarg(data, pos) + 1
+        elif op == 0xFE:  # atomics: a memarg, but atomic.fence's one zero byte
+            sub, pos = _uleb(data, pos)
+            pos = pos + 1 if sub == 0x03 else _memarg(data, pos)
+        elif op not in _NO_IMMEDIATE:
+            raise ValueError(f"opcode {op:#x} is not one the audit knows")
+    return False
