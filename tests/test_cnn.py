@@ -303,6 +303,31 @@ def test_graph_transposes_compose_with_the_layout_transposes(tmp_path, head_perm
     compile_and_compare(tmp_path, proto, {"x": randn(1, 7, 5, 3)})
 
 
+@pytest.mark.parametrize("op, axes, follows", [
+    ("ReduceMean", [2, 3], True),  # a squeeze-excitation's spatial mean: a mean over NHWC rows
+    ("ReduceSum", [1], True),  # the channel axis: NHWC's last
+    ("ReduceMax", [2, 3], True),
+    ("ReduceMean", [1, 2], False),  # C and H are not adjacent in NHWC: the map goes back to NCHW
+])
+def test_reductions_that_keep_their_axes_stay_channels_last(tmp_path, op, axes, follows):
+    """Conv -> Reduce(keepdims) -> Mul back onto the map (a squeeze-excitation gate): the reduction
+    follows the convolution's layout when its axes stay one run, so no transpose is left inside."""
+    inits = {"w": randn(8, 3, 3, 3, seed=31), "w2": randn(4, 8, 1, 1, seed=32)}
+    if op == "ReduceSum":  # axes are an input from opset 13
+        inits["axes"] = np.array(axes, np.int64)
+        reduce = helper.make_node(op, ["c", "axes"], ["m"], keepdims=1)
+    else:
+        reduce = helper.make_node(op, ["c"], ["m"], axes=axes, keepdims=1)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), reduce,
+             helper.make_node("Mul", ["c", "m"], ["g"]),
+             helper.make_node("Conv", ["g", "w2"], ["y"])]
+    proto = make_model(nodes, [("x", [1, 3, 6, 5])], [("y", [1, 4, 6, 5])], inits, opset=17)
+    graph, _ = channels_last(import_onnx(proto))
+    inside = [n for n in graph.nodes[1:-1] if n.op == "LayoutTranspose" and graph.info(n.inputs[0]).size > 8]
+    assert (not inside) == follows, [(n.attrs, graph.info(n.inputs[0]).shape) for n in inside]
+    compile_and_compare(tmp_path, proto, {"x": randn(1, 3, 6, 5)})
+
+
 @pytest.mark.parametrize("op, attrs, inputs, message", [
     ("Conv", dict(auto_pad="SAME_UPPER", dilations=[2, 2]), 2, "auto_pad SAME_UPPER with dilations"),
     ("Conv", dict(pads=[1, -1, 0, 0]), 2, "negative pads"),

@@ -8,10 +8,11 @@
 ;; ($divisor = r for a mean, 1 for a sum: x / 1 is exact).
 ;;   $inner == 1 (the reduced axes are the last ones): each row of r is summed with 4 lane partial
 ;;   sums over j < r - r%4, (s0 + s1) + (s2 + s3), then the tail in ascending j (as f32_softmax);
-;;   $inner > 1: acc_i = ((0 + x[o,0,i]) + x[o,1,i]) + ... in ascending j, vectorized over i.
+;;   $inner > 1: acc_i = ((0 + x[o,0,i]) + x[o,1,i]) + ... in ascending j, vectorized over i
+;;   (16 columns at a time, then 4, then one).
 ;;   $outer, $r, $inner >= 0; $x, $y byte offsets (4-byte aligned is enough); no overlap.
 (func $f32_rsum (param $outer i32) (param $r i32) (param $inner i32) (param $x i32) (param $y i32) (param $divisor f32)
-  (local $vdiv v128) (local $acc v128) (local $sum f32) (local $j i32) (local $i i32) (local $p i32)
+  (local $vdiv v128) (local $acc v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $sum f32) (local $j i32) (local $i i32) (local $p i32)
   (local $row_bytes i32) (local $vec_bytes i32) (local $inner_bytes i32) (local $inner_vec i32)
   (if (i32.or (i32.le_s (local.get $outer) (i32.const 0)) (i32.le_s (local.get $inner) (i32.const 0)))
     (then (return)))
@@ -46,9 +47,38 @@
   (local.set $inner_bytes (i32.shl (local.get $inner) (i32.const 2)))
   (local.set $inner_vec (i32.and (local.get $inner_bytes) (i32.const -16)))
   (loop $outers
-    ;; vector columns: 4 outputs at a time, summing down the r rows
+    ;; 16 columns at a time (four independent sums: a squeeze-excitation's mean over an NHWC map's
+    ;; rows is otherwise one dependent chain per 4 columns), then 4; each column's additions are
+    ;; the same ascending ones either way
     (local.set $i (i32.const 0))
+    (block $cols16_done
+      (br_if $cols16_done (i32.lt_s (local.get $inner_vec) (i32.const 64)))
+      (loop $cols16
+        (local.set $a0 (v128.const f32x4 0 0 0 0))
+        (local.set $a1 (v128.const f32x4 0 0 0 0))
+        (local.set $a2 (v128.const f32x4 0 0 0 0))
+        (local.set $a3 (v128.const f32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $x) (local.get $i)))
+        (local.set $j (local.get $r))
+        (block $down16_done
+          (br_if $down16_done (i32.le_s (local.get $j) (i32.const 0)))
+          (loop $down16
+            (local.set $a0 (f32x4.add (local.get $a0) (v128.load (local.get $p))))
+            (local.set $a1 (f32x4.add (local.get $a1) (v128.load offset=16 (local.get $p))))
+            (local.set $a2 (f32x4.add (local.get $a2) (v128.load offset=32 (local.get $p))))
+            (local.set $a3 (f32x4.add (local.get $a3) (v128.load offset=48 (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $inner_bytes)))
+            (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+            (br_if $down16 (local.get $j))))
+        (local.set $p (i32.add (local.get $y) (local.get $i)))
+        (v128.store (local.get $p) (f32x4.div (local.get $a0) (local.get $vdiv)))
+        (v128.store offset=16 (local.get $p) (f32x4.div (local.get $a1) (local.get $vdiv)))
+        (v128.store offset=32 (local.get $p) (f32x4.div (local.get $a2) (local.get $vdiv)))
+        (v128.store offset=48 (local.get $p) (f32x4.div (local.get $a3) (local.get $vdiv)))
+        (local.set $i (i32.add (local.get $i) (i32.const 64)))
+        (br_if $cols16 (i32.le_s (i32.add (local.get $i) (i32.const 64)) (local.get $inner_vec)))))
     (block $cols_done
+      (br_if $cols_done (i32.eq (local.get $i) (local.get $inner_vec)))
       (br_if $cols_done (i32.eqz (local.get $inner_vec)))
       (loop $cols
         (local.set $acc (v128.const f32x4 0 0 0 0))

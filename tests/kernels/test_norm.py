@@ -90,7 +90,8 @@ def rsum(x, outer, r, inner, divisor):
 
 
 @pytest.mark.parametrize("outer, r, inner", [(1, 1, 1), (3, 5, 1), (2, 8, 1), (2, 33, 1), (1, 3, 4), (3, 4, 7),
-                                             (2, 1, 9), (4, 6, 16), (1, 0, 5), (2, 0, 1)])
+                                             (2, 1, 9), (4, 6, 16), (1, 0, 5), (2, 0, 1), (2, 7, 16 + 4 + 3),
+                                             (1, 9, 64 + 16 + 5), (3, 5, 48)])
 @pytest.mark.parametrize("mean", [True, False])
 def test_rsum_matches_reference(outer, r, inner, mean):
     x = interesting_f32(np.random.default_rng([outer, r, inner]), max(1, outer * r * inner))[:outer * r * inner]

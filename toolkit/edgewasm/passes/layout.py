@@ -6,7 +6,8 @@ every op. This pass moves the transposes until they meet and cancel:
   - a to-NCHW transpose sinks below an op that can follow its inputs into another layout when
     all its activation inputs arrive through to-NCHW transposes: elementwise ops (constant
     operands permuted alike, so a per-channel [C, 1, 1] becomes [1, 1, C]), a Concat (its axis
-    permuted: a channel concat becomes a last-axis concat), a Pad (its pads permuted);
+    permuted: a channel concat becomes a last-axis concat), a Pad (its pads permuted), a
+    reduction that keeps its axes (its axes permuted: a spatial mean becomes a mean over rows);
   - a to-NHWC transpose rises above such an op (one activation input) when it is the only reader;
   - to-NCHW followed by to-NHWC is the identity, and transposes nobody reads disappear;
   - a graph Transpose of a to-NCHW transpose reads the channels-last tensor with the composed
@@ -77,6 +78,12 @@ def _followed_attrs(graph: Graph, node: Node, to: str) -> dict | None:
     if node.op == "Pad":
         return dict(node.attrs, begin=tuple(node.attrs["begin"][i] for i in order),
                     end=tuple(node.attrs["end"][i] for i in order))
+    if node.op in ("ReduceMean", "ReduceSum") and same_rank:  # float32 sums over one run of axes, kept as 1s
+        moved = sorted(order.index(a) for a in range(node.attrs["first"], node.attrs["last"] + 1))
+        if moved == list(range(moved[0], moved[-1] + 1)):  # still one run: a squeeze-excitation's spatial mean
+            return dict(node.attrs, first=moved[0], last=moved[-1])
+    if node.op == "Reduce" and node.attrs["keepdims"] and same_rank:
+        return dict(node.attrs, axes=tuple(sorted(order.index(a) for a in node.attrs["axes"])))
     return None
 
 
