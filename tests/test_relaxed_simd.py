@@ -143,3 +143,26 @@ def test_the_stdlib_audit_finds_relaxed_instructions(bundle):
     for name in library:  # every kernel's code decodes; exactly the relaxed tier's uses relaxed SIMD
         wasm = bytes(wasmtime.wat2wasm(f"(module (memory 1) {kernels.wat_functions([name])})"))
         assert uses_relaxed_simd(wasm) == ("relaxed_dot" in kernels.wat_functions([name])), name
+
+
+def test_arm64_engines_give_the_same_bits(bundle):
+    """arm64 V8 (Node under qemu; its relaxed dot is sdot/smull, x86's pmaddubsw/VNNI) and Cranelift
+    aarch64 compute the tier's bytes exactly as x86-64 wasmtime (tests/test_arm_parity.py has the engines)."""
+    import os
+
+    from edgewasm import arm64
+
+    node, python = arm64.node_command(), arm64.python_command()
+    if node is None or python is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the arm64 engines are not installed: {arm64.SETUP_HINT}")
+        pytest.skip(f"the arm64 engines are not installed: {arm64.SETUP_HINT}")
+    xs = inputs()
+    items = [(bundle, xs, "int8-relaxed")]
+    want = [edgewasm.load(bundle, "int8-relaxed").run(x)["y"] for x in xs]
+    # Node 20's V8 ships relaxed SIMD behind this flag (on by default from V8 11.4)
+    for got_runs in (arm64.run_many(items, command=node + ["--experimental-wasm-relaxed-simd"])[0],
+                     arm64.run_many(items, engine="wasmtime", command=python)[0]):
+        for got, w in zip(got_runs, want):
+            assert not isinstance(got, Exception), got
+            assert bit_identical(got["y"], w)
