@@ -1,6 +1,7 @@
 ;; The relaxed-SIMD tier of the static int8 GEMM (`edgewasm compile --simd relaxed`): the bits of
-;; qu8_gemm.wat's requantizing GEMM, for weights in [-64, 63] (the tier quantizes weights to 7 bits,
-;; as onnxruntime's reduce_range does), with one i32x4.relaxed_dot_i8x16_i7x16_add_s per 16 multiplies.
+;; qu8_gemm.wat's requantizing GEMM, for weights in [-64, 63] (the tier quantizes them symmetric in
+;; [-63, 63]: onnxruntime's reduce_range idea), with one i32x4.relaxed_dot_i8x16_i7x16_add_s per 16
+;; multiplies.
 ;; That instruction is deterministic only when every lane of its second operand is in [0, 127] (the
 ;; pairwise i16 sums then cannot saturate, and x86's unsigned and arm64's signed reading of it agree),
 ;; so the packed weights are b = w + 64 (in [0, 127]) and the activations, the signed operand, are
