@@ -33,6 +33,8 @@ BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"}
 
 def channels_last(graph: Graph) -> tuple[Graph, dict]:
     """Rewrite the graph in place; the report counts the transposes left."""
+    for node in graph.nodes:
+        _adopt(graph, node)
     rewrites = (_cancel_pair, _compose_permute, _sink_to_channels_first, _hoist_to_channels_last)
     changed = True
     while changed:
@@ -49,6 +51,18 @@ def channels_last(graph: Graph) -> tuple[Graph, dict]:
                 break
     _remove_unread_transposes(graph)
     return graph, {"layout_transposes": sum(n.op == TRANSPOSE for n in graph.nodes)}
+
+
+def _adopt(graph: Graph, node: Node) -> None:
+    """A graph Transpose that is exactly a layout transpose (torch's ConvNeXt permutes its blocks
+    to channels-last and back) becomes one, so the rules below move and cancel it too."""
+    if node.op != "Transpose" or graph.info(node.inputs[0]).dtype != "float32":
+        return
+    rank = len(node.attrs["perm"])
+    for to in (CHANNELS_LAST, CHANNELS_FIRST):
+        if rank >= 3 and list(node.attrs["perm"]) == perm(to, rank):
+            node.op, node.attrs = TRANSPOSE, {"to": to}
+            return
 
 
 def _is_transpose(node: Node | None, to: str) -> bool:
@@ -151,14 +165,19 @@ def _hoist_to_channels_last(graph: Graph, node: Node) -> bool:
 
 
 def _cancel_pair(graph: Graph, node: Node) -> bool:
-    """T_nhwc(T_nchw(u)) is u: its readers read u instead."""
+    """T_nhwc(T_nchw(u)) is u: its readers read u instead (a graph output: an identity Transpose
+    of u, which lowers to a view)."""
     if not _is_transpose(node, CHANNELS_LAST):
         return False
     source = _producer(graph, node.inputs[0])
     out = node.outputs[0]
-    if not _is_transpose(source, CHANNELS_FIRST) or graph.is_graph_output(out):
+    if not _is_transpose(source, CHANNELS_FIRST):
         return False
     original = source.inputs[0]
+    if graph.is_graph_output(out):
+        node.op, node.inputs = "Transpose", [original]
+        node.attrs = {"perm": list(range(len(graph.info(out).shape))), "dtype": graph.info(out).dtype}
+        return True
     for reader in graph.nodes:
         reader.inputs = [original if i == out else i for i in reader.inputs]
     graph.nodes.remove(node)
@@ -186,6 +205,7 @@ def _compose_permute(graph: Graph, node: Node) -> bool:
             node.op, node.attrs = "Transpose", {"dtype": dtype}
         node.inputs = [original]
         node.attrs = {**node.attrs, "perm": composed}
+        _adopt(graph, node)
         return True
     for reader in graph.nodes:
         reader.inputs = [original if i == out else i for i in reader.inputs]
