@@ -16,6 +16,7 @@ import edgewasm
 from edgewasm.errors import BundleError, DeadlineExceeded, IndexOutOfRangeError, ThreadsError
 from edgewasm.runtime.config import RuntimeConfig
 from edgewasm.runtime.sandbox import audit_module, shared_memory_import
+from edgewasm.runtime.wasmtime_host import engine
 
 from cnn_models import make_mobilenet_v2
 from models import make_mlp
@@ -127,11 +128,14 @@ def test_deadline_on_many_threads_leaves_the_model_usable(tmp_path):
     x = np.random.default_rng(3).standard_normal((96, 1024)).astype(np.float32)
     expected = edgewasm.load(single).run({"x": x})
     model = edgewasm.load(threaded, threads=2, config=RuntimeConfig(deadline=0.001))
-    with pytest.raises(DeadlineExceeded, match="deadline"):
-        for _ in range(20):  # a 300M multiply-add model cannot finish in 1-2 epoch ticks
+    # thread 0 checks the deadline words before each barrier: the engine needs no epoch checks
+    assert model.instance.engine is engine(RuntimeConfig().stack_limit, interruptible=False, threads=True)
+    with pytest.raises(DeadlineExceeded, match="deadline on 2 threads .stopped at a barrier"):
+        for _ in range(20):  # a 300M multiply-add model cannot finish in 1-2 clock ticks
             model.run({"x": x})
     model.instance.config = RuntimeConfig(deadline=60.0)  # the same instances, now with time enough
     same_bits(model.run({"x": x}), expected)
+    same_bits(edgewasm.load(threaded, threads=2).run({"x": x}), expected)  # the default 10 s deadline
 
 
 def test_index_status_from_thread_0_stops_every_thread(tmp_path):

@@ -76,7 +76,7 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
         weights_offset=weights_offset, weights=region, has_init=bool(program.init_calls),
         kernels=[k for k in program.kernels if k not in BOUNDARY_KERNELS], reference_onnx=export_reference(graph), report=report,
         layers=[{"export": export, "node": node} for export, node, _ in profile_layers(program)] if profile else [],
-        failures=program.failures, threads=threads, deadline_checks=threads == 1,
+        failures=program.failures, threads=threads, deadline_checks=True,
     )
     return build, wat
 

@@ -19,6 +19,9 @@ when the variant has one. Every thread executes the same straight-line program:
   `memory.atomic.wait32` (1 ms at a time, so a deadline's epoch check and the abort word are seen).
   Thread 0 blocks only when the host says it may (the browser's main thread may not: it spins).
 
+Before each barrier thread 0 checks the deadline words (runtime/sandbox.py) and stores the deadline's
+status, which every thread returns after that barrier: a wasmtime host needs no epoch checks.
+
 The host writes the thread count k (1 <= k <= N) to THREADS_OFFSET before a run; k = 1 needs no
 workers at all (every barrier passes at once). A run-time status (an index out of range) is stored
 in STATUS_OFFSET by thread 0 and every thread returns it after the next barrier. A host that sees a
@@ -31,9 +34,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import ThreadsError, UnsupportedModelError
+from ..runtime.sandbox import DEADLINE_STATUS
 from ..runtime.threads import (ABORT_OFFSET, COUNT_OFFSET, GENERATION_OFFSET, MAIN_MAY_BLOCK_OFFSET,
                                STATUS_OFFSET, THREADS_OFFSET)
-from .codegen import BRANCH_MARKERS, _arg, _function, dispatch_call, loop_variant_kernels
+from .codegen import BRANCH_MARKERS, OVERDUE_FUNCTION, _arg, _function, dispatch_call, loop_variant_kernels
 from .kernels import wat_functions
 from .plan import MemoryPlan
 from .program import Call, Program, Ptr
@@ -206,9 +210,14 @@ def _body(program: Program, plan: MemoryPlan, statuses: dict[str, int]) -> list[
     pending: list[tuple[list, list]] | None = None
 
     def barrier() -> None:
+        """Meet; thread 0 first stores the deadline's status if the host's clock has passed it, and
+        every thread returns a stored status after the barrier (runtime/sandbox.py's words)."""
         nonlocal pending
         pending = None
+        lines.append("    (if (i32.eqz (local.get $t)) (then (if (call $__overdue) (then "
+                     f"(i32.store (i32.const {STATUS_OFFSET}) (i32.const {DEADLINE_STATUS}))))))")
         lines.append("    (call $__barrier (local.get $t) (local.get $k))")
+        lines.append(f"    (if (i32.load (i32.const {STATUS_OFFSET})) (then (return (i32.load (i32.const {STATUS_OFFSET})))))")
 
     def settle() -> None:
         if pending is not None:
@@ -228,11 +237,8 @@ def _body(program: Program, plan: MemoryPlan, statuses: dict[str, int]) -> list[
             else:
                 lines.append(f"    {dispatch_call(call.kernel, args)}")
         lines.append("    )))")
-        checks = any(call.failure for call in solo)
         solo.clear()
-        barrier()
-        if checks:
-            lines.append(f"    (if (i32.load (i32.const {STATUS_OFFSET})) (then (return (i32.load (i32.const {STATUS_OFFSET})))))")
+        barrier()  # returns a status thread 0 stored
 
     for call, spec in zip(program.calls, splits(program)):
         if call.kernel == "__fail":
@@ -294,6 +300,7 @@ def emit_threaded_module(program: Program, plan: MemoryPlan, threads: int, profi
     lines = ["(module", f'  (import "env" "memory" (memory {plan.pages} {plan.pages} shared))']
     lines.append(wat_functions(program.kernels + loop_variant_kernels(program.kernels)))
     lines.append(barrier_function())
+    lines.append(OVERDUE_FUNCTION)
     statuses = {message: code for code, message in enumerate(program.failures, start=1)}
     if program.init_calls:  # the host calls init() once, on thread 0, before any run
         lines += _function("init", program.init_calls, plan, statuses)

@@ -25,9 +25,9 @@ class RuntimeConfig:
       page the default follows the device instead (`page_memory_limit`).
     stack_limit: bytes of wasm stack (wasmtime's max_wasm_stack).
     deadline: seconds one `run` may take before it is stopped (wasmtime only; None = no deadline).
-      A compiled module checks it before each layer (so it costs next to nothing and a run ends at
-      most one layer late); a bring-your-own module or a --threads build is interrupted by the
-      engine's epoch checks, which cost 20-40% of a whole model.
+      A compiled module checks it before each layer (a --threads build: before each barrier), so
+      it costs next to nothing and a run ends at most one layer late; a bring-your-own module is
+      interrupted by the engine's epoch checks, which cost 20-40% of a whole model.
     """
 
     memory_limit: int = 128 * MiB

@@ -24,8 +24,10 @@ LOOP_VARIANT_NO_EPOCH = 2
 # DEADLINE_STATUS once the clock has reached a nonzero deadline (wrapping compare). The engine then
 # needs no epoch checks in its loops; a run ends at most one layer late. The browser writes neither
 # word (0 = no deadline): it bounds a run by terminating its worker.
-CLOCK_OFFSET = 44
-DEADLINE_OFFSET = 48
+# (20-40: a threaded build's words, runtime/threads.py; 44, 48: the page's GO and DONE words,
+# runtime/browser_threads.py.)
+CLOCK_OFFSET = 52
+DEADLINE_OFFSET = 56
 DEADLINE_STATUS = -1
 
 

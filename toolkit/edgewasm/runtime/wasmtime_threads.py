@@ -24,6 +24,7 @@ import wasmtime
 from ..bundle import VariantSpec
 from ..errors import BundleError, DeadlineExceeded, ExecutionError, ThreadsError
 from .config import RuntimeConfig
+from .sandbox import DEADLINE_STATUS
 from .threads import ABORT_OFFSET, WORKER_EXPORT, thread_words
 from .wasmtime_host import EPOCH_TICK, NO_DEADLINE, WasmtimeInstance, engine
 from .native_call import bind as bind_native_call
@@ -50,13 +51,16 @@ def thread_count(variant: VariantSpec, requested: int | None) -> int:
 class ThreadedWasmtimeInstance(WasmtimeInstance):
     """A WasmtimeInstance whose `call('run')` runs on `threads` threads (see the module docstring)."""
 
-    def __init__(self, wasm: bytes, config: RuntimeConfig, setup: Callable, pages: int, threads: int):
+    def __init__(self, wasm: bytes, config: RuntimeConfig, setup: Callable, pages: int, threads: int,
+                 deadline_checks: bool = False):
         self.pages, self.threads = pages, threads
         self._workers: list[_Worker] = []
         self._done: queue.SimpleQueue = queue.SimpleQueue()  # each worker's result of each run
         self._outstanding = 0  # results of the last successful run not collected yet
         self.config = config
-        self.engine = engine(config.stack_limit, interruptible=config.deadline is not None, threads=True)
+        self.deadline_checks = deadline_checks  # thread 0 checks the deadline words before each barrier
+        self.engine = engine(config.stack_limit, interruptible=config.deadline is not None and not deadline_checks,
+                             threads=True)
         try:
             self.module = wasmtime.Module(self.engine, wasm)
         except wasmtime.WasmtimeError as exc:
@@ -82,6 +86,7 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
         exports = self.instances[0]
         self._fixed_memory = (ctypes.addressof(self.shared.data_ptr().contents), self.shared.data_len())
         self.memory_array = self._memory_array()
+        self._clock_words()
         self.functions = {name: exports[name] for name in exports if name in ("run", "init")}
         self.native_calls = {name: call for name, func in self.functions.items()
                              if (call := bind_native_call(self.store, func)) is not None}
@@ -122,6 +127,7 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
         ticks = NO_DEADLINE if deadline is None else max(1, math.ceil(deadline / EPOCH_TICK)) + 1
         self._collect()
         self._words(self.threads)
+        self.set_deadline_word()
         while len(self._workers) < self.threads - 1:
             self._workers.append(_Worker(len(self._workers) + 1))
         done = self._done
@@ -149,6 +155,9 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
             # and it is only returning to Python. Its result is collected before the next run, so
             # this run does not wait for a worker thread to wake the caller's thread.
             self._outstanding = self.threads - 1
+            if status == DEADLINE_STATUS and self.deadline_words is not None:  # every thread left at one barrier
+                raise DeadlineExceeded(f"run() exceeded the {deadline} s deadline on {self.threads} threads "
+                                       "(stopped at a barrier); the model is usable again")
             return status
         for _ in range(self.threads - 1):
             result = done.get()
