@@ -43,8 +43,8 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
     graph, folds = fold_into_convolutions(graph)
     graph, fusion = fuse(graph)
     fusion["fusions"] = folds["fusions"] + fusion["fusions"]
+    graph, gates = fuse_gates(graph)  # before compression: static int8 tables a SiLU as one op
     graph, steps = compress(graph, recipe, options)
-    graph, gates = fuse_gates(graph)
     fusion["fusions"] += gates + (fuse_chains(graph)[1] if threads == 1 else [])  # one pass per elementwise chain
     program = lower(graph)
     steps += store_weights(program, recipe)

@@ -1,5 +1,6 @@
 """QLinearLookup: an elementwise float chain between two statically quantized tensors,
-Dequantize -> HardSwish / HardSigmoid / LeakyRelu / Clamp ... -> Quantize, as one 256-byte table.
+Dequantize -> HardSwish / HardSigmoid / LeakyRelu / Clamp / Sigmoid / Swish (SiLU) / Tanh ... ->
+Quantize, as one 256-byte table.
 
 A uint8 input has 256 values, so the chain's whole output is known at compile time: the table
 holds Quantize(chain(Dequantize(q))) for every q, computed in float32 with the kernels' order of
@@ -18,13 +19,25 @@ from ..backend.program import Ptr
 
 IR_OP = "QLinearLookup"
 IMPORTS: dict = {}
-TABLED = ("HardSwish", "HardSigmoid", "LeakyRelu", "Clamp")  # ops whose float32 result numpy reproduces exactly
+EXACT = ("HardSwish", "HardSigmoid", "LeakyRelu", "Clamp")  # ops whose float32 result numpy reproduces exactly
+# Transcendental activations: their table is the correctly rounded float64 function quantized, and
+# the reference graph holds that table (a Gather), since no float32 Sigmoid is every runtime's.
+BY_VALUE = ("Sigmoid", "Swish", "Tanh")
+TABLED = EXACT + BY_VALUE
 
 f32 = np.float32
 
 
 def _apply(op: str, attrs: dict, x: np.ndarray) -> np.ndarray:
-    """One op of the chain in float32, in the order its wasm kernel computes it (finite x only)."""
+    """One op of the chain in float32, in the order its wasm kernel computes it (finite x only);
+    a BY_VALUE op in float64, rounded once to float32."""
+    if op in BY_VALUE:
+        v = x.astype(np.float64)
+        if op == "Tanh":
+            return np.tanh(v).astype(f32)
+        alpha = float(f32(attrs.get("alpha", 1.0)))
+        gate = 1.0 / (1.0 + np.exp(-(alpha * v if op == "Swish" else v)))
+        return (v * gate if op == "Swish" else gate).astype(f32)
     if op == "HardSwish":
         return x * np.minimum(np.maximum(x * f32(1 / 6) + f32(0.5), f32(0)), f32(1))
     if op == "HardSigmoid":
@@ -51,8 +64,15 @@ def lower(graph, node, program) -> None:
 
 
 def export(ex, node) -> None:
-    """DequantizeLinear -> the chain in standard ops -> QuantizeLinear."""
+    """DequantizeLinear -> the chain in standard ops -> QuantizeLinear; a chain with a BY_VALUE op:
+    the table itself, Gather(table, x)."""
     a, y = node.attrs, node.outputs[0]
+    if any(op in BY_VALUE for op, _ in a["chain"]):
+        index = ex.temp(y)
+        ex.add("Cast", [node.inputs[0]], index, to=6)  # int32
+        ex.add("Gather", [ex.const(f"{y}__lut", table(a["chain"], a["x_scale"], a["x_zp"], a["y_scale"], a["y_zp"])),
+                          index], y, axis=0)
+        return
     x = ex.temp(y)
     ex.add("DequantizeLinear", [node.inputs[0], ex.const(f"{y}__x_scale", f32(a["x_scale"])),
                                 ex.const(f"{y}__x_zp", np.uint8(a["x_zp"]))], x)

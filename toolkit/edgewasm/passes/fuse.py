@@ -100,7 +100,7 @@ HARDSWISH_GATE = (float(np.float32(1 / 6)), 0.5)  # HardSigmoid's (alpha, beta) 
 
 def fuse_gates(graph: Graph) -> tuple[Graph, list[str]]:
     """Mul(x, Sigmoid(x)) -> Swish(alpha=1) and Mul(x, HardSigmoid(x; 1/6, 0.5)) -> HardSwish, on
-    float32 tensors (run after compression: a quantized gate is not float32 and stays as it is)."""
+    float32 tensors; before compression, so that static int8 tables a whole SiLU (QLinearLookup)."""
     fused: list[str] = []
     readers = readers_by_tensor(graph)
     for gate in list(graph.nodes):

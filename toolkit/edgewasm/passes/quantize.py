@@ -261,7 +261,7 @@ def quantize_static_int8(graph: Graph, data: dict[str, np.ndarray], weight_bits:
 
 def _lookup(first: Node, chain: list, q: str, x_params: tuple, y: str, y_params: tuple) -> Node:
     """QLinearLookup of q through the chain [(op, attrs)] to y (ops/qlinear_lookup.py)."""
-    keys = {"HardSigmoid": ("alpha", "beta"), "LeakyRelu": ("alpha",), "Clamp": ("min", "max")}
+    keys = {"HardSigmoid": ("alpha", "beta"), "LeakyRelu": ("alpha",), "Clamp": ("min", "max"), "Swish": ("alpha",)}
     attrs = {"chain": [(op, {k: float(a[k]) for k in keys.get(op, ())}) for op, a in chain],
              "x_scale": x_params[0], "x_zp": int(x_params[1]), "y_scale": y_params[0], "y_zp": int(y_params[1])}
     return Node("QLinearLookup", [q], [y], attrs, first.name)
