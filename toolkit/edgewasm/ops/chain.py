@@ -10,6 +10,8 @@ step out again with its own unit's export.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from ..backend.program import Ptr
@@ -97,7 +99,8 @@ def lower(graph, node, program) -> None:
     pointers = [program.weight(name, graph.constants[name]) if graph.is_constant(name) else Ptr(name)
                 for name in node.inputs[1:]]
     pointers += [Ptr(x)] * (MAX_OPERANDS - len(pointers))
-    desc = program.table(f"{y}__chain", descriptor(graph, node))
+    table = descriptor(graph, node)  # named by content: an unrolled recurrence's chains share one
+    desc = program.table(f"__chain_{hashlib.sha1(table.tobytes()).hexdigest()[:16]}", table)
     scratch = program.temp(f"{y}__chain_scratch", SCRATCH_BYTES)
     program.call("f32_vchain", [desc, graph.info(y).size, Ptr(x), *pointers, Ptr(y), scratch], node.name)
 
