@@ -303,6 +303,25 @@ def test_graph_transposes_compose_with_the_layout_transposes(tmp_path, head_perm
     compile_and_compare(tmp_path, proto, {"x": randn(1, 7, 5, 3)})
 
 
+@pytest.mark.parametrize("perm, moves", [([0, 3, 4, 1, 2], 0), ([0, 1, 3, 4, 2], 1)])
+def test_a_detection_heads_split_and_permute_needs_no_nchw_copy(tmp_path, perm, moves):
+    """Conv -> view(N, A, K, H, W) -> permute: the view splits only the channels, so it is a view of
+    the NHWC output, and (0, 3, 4, 1, 2) (torchvision's SSD/RetinaNet heads) moves no data at all."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Reshape", ["c", "shape"], ["v"]),
+             helper.make_node("Transpose", ["v"], ["t"], perm=perm),
+             helper.make_node("Reshape", ["t", "flat"], ["y"])]
+    out = int(np.prod([[1, 3, 4, 5, 6][p] for p in perm]))
+    inits = {"w": randn(12, 2, 3, 3, seed=41), "shape": np.array([1, 3, 4, 5, 6], np.int64),
+             "flat": np.array([1, out], np.int64)}
+    proto = make_model(nodes, [("x", [1, 2, 5, 6])], [("y", [1, out])], inits)
+    graph, _ = channels_last(import_onnx(proto))
+    moving = [n.op for n in graph.nodes[1:] if n.op == "LayoutTranspose" or
+              (n.op == "Transpose" and n.attrs["perm"] != sorted(n.attrs["perm"]))]
+    assert len(moving) == moves, graph.nodes
+    compile_and_compare(tmp_path, proto, {"x": randn(1, 2, 5, 6)})
+
+
 @pytest.mark.parametrize("op, axes, follows", [
     ("ReduceMean", [2, 3], True),  # a squeeze-excitation's spatial mean: a mean over NHWC rows
     ("ReduceSum", [1], True),  # the channel axis: NHWC's last

@@ -12,7 +12,9 @@ every op. This pass moves the transposes until they meet and cancel:
   - to-NCHW followed by to-NHWC is the identity, and transposes nobody reads disappear;
   - a graph Transpose of a to-NCHW transpose reads the channels-last tensor with the composed
     permutation, and a to-NHWC transpose of a graph Transpose likewise (tf2onnx wraps every
-    convolution of a Keras model in Transpose(0, 3, 1, 2) .. Transpose(0, 2, 3, 1): both vanish).
+    convolution of a Keras model in Transpose(0, 3, 1, 2) .. Transpose(0, 2, 3, 1): both vanish);
+    so does a Transpose of a Reshape that only splits the channels of a to-NCHW transpose (a
+    detection head's view(N, A, K, H, W).permute(0, 3, 4, 1, 2)).
 What remains is where a channels-first consumer needs the data: graph outputs, a Flatten or
 Reshape of a spatial map, ops that do not know layouts. (GlobalAveragePool's [N, C, 1, 1] output
 has the same bytes in both layouts, so its transpose lowers to a view.)
@@ -35,7 +37,8 @@ def channels_last(graph: Graph) -> tuple[Graph, dict]:
     """Rewrite the graph in place; the report counts the transposes left."""
     for node in graph.nodes:
         _adopt(graph, node)
-    rewrites = (_cancel_pair, _compose_permute, _sink_to_channels_first, _hoist_to_channels_last)
+    rewrites = (_cancel_pair, _compose_permute, _split_channels_permute, _sink_to_channels_first,
+                _hoist_to_channels_last)
     changed = True
     while changed:
         changed = False
@@ -43,6 +46,7 @@ def channels_last(graph: Graph) -> tuple[Graph, dict]:
         # every rewrite involves a transpose's input or output: skip the nodes that touch none
         # (keeps a graph of thousands of nodes, e.g. an unrolled recurrence, linear per sweep)
         near = {t for n in graph.nodes if n.op == TRANSPOSE for t in (*n.inputs, *n.outputs)}
+        near |= {n.outputs[0] for n in graph.nodes if n.op == "Reshape" and n.inputs[0] in near}  # _split_channels_permute
         for node in list(graph.nodes):
             if not near.intersection(node.inputs) and not near.intersection(node.outputs):
                 continue
@@ -211,6 +215,44 @@ def _compose_permute(graph: Graph, node: Node) -> bool:
         reader.inputs = [original if i == out else i for i in reader.inputs]
     graph.nodes.remove(node)
     del graph.tensors[out]
+    return True
+
+
+def _split_channels_permute(graph: Graph, node: Node) -> bool:
+    """Transpose(Reshape(T_nchw(u)), p) where the Reshape only splits the channels ([N, C, *S] ->
+    [N, c1..ck, *S], a detection head's view(N, A, K, H, W)): reshape u instead ([N, *S, c1..ck],
+    the same bytes) and transpose that with the composed permutation (none when it is the identity)."""
+    if node.op != "Transpose":
+        return False
+    view = _producer(graph, node.inputs[0])
+    if view is None or view.op != "Reshape" or graph.is_graph_output(view.outputs[0]) \
+            or len(graph.consumers(view.outputs[0])) != 1:
+        return False
+    source = _producer(graph, view.inputs[0])
+    if not _is_transpose(source, CHANNELS_FIRST):
+        return False
+    u = source.inputs[0]
+    nhwc, split = graph.info(u).shape, graph.info(view.outputs[0]).shape
+    spatial, k = nhwc[1:-1], len(split) - len(nhwc) + 1
+    if k < 1 or split[0] != nhwc[0] or tuple(split[1 + k:]) != tuple(spatial) or int(np.prod(split[1:1 + k])) != nhwc[-1]:
+        return False
+    m = len(spatial)
+    v = graph.fresh_name(f"{view.outputs[0]}__nhwc")
+    graph.tensors[v] = TensorInfo(v, (nhwc[0], *spatial, *split[1:1 + k]), graph.info(view.outputs[0]).dtype)
+    q = [0, *range(m + 1, m + 1 + k), *range(1, m + 1)]  # the split NCHW view = v.transpose(q)
+    del graph.tensors[view.outputs[0]]
+    view.inputs, view.outputs = [u, *view.inputs[1:]], [v]
+    composed = [q[i] for i in node.attrs["perm"]]
+    out = node.outputs[0]
+    if composed == sorted(composed) and not graph.is_graph_output(out):  # the identity: read v itself
+        for reader in graph.nodes:
+            reader.inputs = [v if i == out else i for i in reader.inputs]
+        graph.nodes.remove(node)
+        del graph.tensors[out]
+        return True
+    node.inputs = [v]
+    node.attrs = {**node.attrs, "perm": composed}
+    _adopt(graph, node)
     return True
 
 
