@@ -193,3 +193,29 @@ def test_self_gates_fuse_into_one_unary_with_the_same_bits(tmp_path, gate, fused
         outputs[expose] = model.run({"x": x})["y"]
     assert outputs[False].view(np.uint32).tolist() == outputs[True].view(np.uint32).tolist()
     assert within_contract(outputs[False], ort_outputs(_gate_model(gate, False), {"x": x})["y"])
+
+
+@pytest.mark.parametrize("relu, gamma_shape, folds", [(False, [6], True), (False, [1, 1, 6], True), (False, [], True),
+                                                      (True, [6], False), (False, [4, 1], False)])
+def test_a_column_scale_after_a_dense_layer_folds_into_its_weights(tmp_path, relu, gamma_shape, folds):
+    """MatMul + bias -> Mul(per-column constant) (ConvNeXt's layer scale) becomes one Gemm with scaled
+    weights and bias; not after a Relu (scaling does not commute with a clamp) nor for a per-row constant."""
+    from onnx import TensorProto, numpy_helper
+
+    rng = np.random.default_rng(8)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["m"]), helper.make_node("Add", ["m", "b"], ["a"])]
+    if relu:
+        nodes.append(helper.make_node("Relu", ["a"], ["a2"]))
+    nodes.append(helper.make_node("Mul", ["a2" if relu else "a", "gamma"], ["y"]))
+    inits = {"w": rng.standard_normal((5, 6)).astype(np.float32), "b": rng.standard_normal(6).astype(np.float32),
+             "gamma": (rng.standard_normal(gamma_shape) * 1e-2).astype(np.float32)}
+    graph = helper.make_graph(nodes, "scale", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6])],
+                              [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    model = edgewasm.load(tmp_path / "b")
+    assert any("column scale" in f for f in model.variant.report["fusions"]) == folds
+    x = rng.standard_normal((1, 4, 5)).astype(np.float32)
+    assert within_contract(model.run({"x": x})["y"], ort_outputs(proto, {"x": x})["y"])

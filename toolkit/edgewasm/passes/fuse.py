@@ -1,4 +1,4 @@
-"""Fusion: fold a bias Add and a following clamp (Relu/Clip) into the Gemm epilogue; and a float32
+"""Fusion: fold a bias Add, a column scale (Mul) and a following clamp (Relu/Clip) into the Gemm; and a float32
 self-gate, x * Sigmoid(x) (SiLU) or x * HardSigmoid(x) with HardSwish's constants, into one unary.
 
 Fusing saves a pass over memory per op; the arithmetic stays the same (the bias is added first
@@ -31,6 +31,8 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
                 fused.append(f"{node.name or 'Gemm'} + Add (bias)")
             elif follower.op == "Clamp" and _fuse_clamp(node, follower):
                 fused.append(f"{node.name or 'Gemm'} + {'Relu' if follower.attrs['min'] == 0 else 'Clip'}")
+            elif follower.op == "Mul" and _fold_column_scale(graph, node, follower):
+                fused.append(f"{node.name or 'Gemm'} + Mul (column scale)")
             else:
                 continue
             _bypass(graph, node, follower)
@@ -74,6 +76,31 @@ def _fuse_bias(graph: Graph, gemm: Node, add: Node) -> bool:
     bias_name = f"{gemm.outputs[0]}__bias"
     graph.constants[bias_name] = row
     gemm.inputs.append(bias_name)
+    return True
+
+
+def _fold_column_scale(graph: Graph, gemm: Node, mul: Node) -> bool:
+    """Fold `Gemm -> Mul(const row of N)` (ConvNeXt's layer scale) into the weights and bias:
+    x @ (w * s) + b * s, one rounding per weight instead of a pass over the output (within the fp32
+    contract, not bitwise). Not after a clamp (scaling does not commute with it)."""
+    if gemm.attrs["min"] != -np.inf or gemm.attrs["max"] != np.inf or not graph.is_constant(gemm.inputs[1]):
+        return False
+    other = mul.inputs[1] if mul.inputs[0] == gemm.outputs[0] else mul.inputs[0]
+    n = graph.info(gemm.outputs[0]).shape[-1]
+    if other == gemm.outputs[0] or not graph.is_constant(other) \
+            or graph.info(mul.outputs[0]).shape != graph.info(gemm.outputs[0]).shape:
+        return False
+    const = graph.constants[other]
+    if const.dtype != np.float32 or const.size not in (1, n) or (const.size == n and const.shape[-1] != n):
+        return False
+    scale = np.broadcast_to(const.reshape(-1), (n,)).astype(np.float32)
+    weights = graph.fresh_name(f"{gemm.inputs[1]}__scaled")
+    graph.constants[weights] = (graph.constants[gemm.inputs[1]] * scale).astype(np.float32)
+    gemm.inputs[1] = weights
+    if len(gemm.inputs) == 3:
+        bias = graph.fresh_name(f"{gemm.outputs[0]}__scaled_bias")
+        graph.constants[bias] = (graph.constants[gemm.inputs[2]] * scale).astype(np.float32)
+        gemm.inputs[2] = bias
     return True
 
 
