@@ -38,14 +38,15 @@ def fuse_chains(graph: Graph) -> tuple[Graph, list[str]]:
             continue
         taken.update(id(s) for s in steps)
         chains.append((start, steps, operands, keeps))
+    replaced: dict[int, Node | None] = {}  # a chain takes its last step's place: every input exists by then
     for x, steps, operands, keeps in chains:
         last = steps[-1]
-        chain = Node("Chain", [x, *operands], [last.outputs[0]], {"steps": tuple(steps), "keep": keeps},
-                     last.name or steps[0].name)
-        graph.nodes[graph.nodes.index(last)] = chain  # every input exists by the last step
-        for step in steps[:-1]:
-            graph.nodes.remove(step)  # intermediates keep their TensorInfo: the reference export names them
+        replaced.update((id(s), None) for s in steps[:-1])
+        replaced[id(last)] = Node("Chain", [x, *operands], [last.outputs[0]], {"steps": tuple(steps), "keep": keeps},
+                                  last.name or steps[0].name)
         fused.append(" + ".join(s.name or s.op for s in steps) + f" ({len(steps)} ops in one pass)")
+    # the intermediates keep their TensorInfo: the reference export names them
+    graph.nodes = [replaced.get(id(n), n) for n in graph.nodes if replaced.get(id(n), n) is not None]
     return graph, fused
 
 
