@@ -7,10 +7,13 @@
 ;; Structure: the elements go in blocks of 1024 f32 (4 KB, stays in L1); in a block, each step is
 ;; one tight SIMD loop (the step's dispatch is paid once per block, not per vector). The first step
 ;; reads x, the last writes y, the steps between work in a 4 KB scratch area (and one more for a
-;; value that later steps read again), so y may alias x or an operand exactly. Every step executes exactly the instructions of its standalone kernel (the
-;; same f32x4 op with the same operand order, or the same helper: $f32x4_sigmoid, $f32x4_erf,
-;; $f32x4_hsigmoid, $f32x4_unary_op, ... of f32_vunary.wat, $f32_vexp of f32_softmax.wat), and
-;; every f32x4 op is lane-wise, so the chain gives the unfused graph's bits. Tail elements (n % 4)
+;; value that later steps read again), so y may alias x or an operand exactly. Every step executes
+;; exactly the instructions of its standalone kernel (the same f32x4 op with the same operand order,
+;; or the same helper: $f32x4_sigmoid, $f32x4_erf, $f32x4_hsigmoid, $f32x4_unary_op, ... of
+;; f32_vunary.wat, $f32_vexp of f32_softmax.wat), and every f32x4 op is lane-wise, so the chain
+;; gives the unfused graph's bits. (Add, Mul, Max and Min take t first whatever the node's operand
+;; order: they commute bit for bit in IEEE and wasm arithmetic, except a NaN's payload, which wasm
+;; leaves open anyway; Sub and Div keep the order with their reversed kinds.) Tail elements (n % 4)
 ;; are copied into zero-padded vectors and go through the same vector code (a lane's result does not
 ;; depend on the other lanes), as the standalone kernels' splat tails do.
 

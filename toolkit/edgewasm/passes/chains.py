@@ -4,10 +4,11 @@ over memory instead of one per op, with the same bits.
 A chain starts at any fusible node and follows its output while that output is not a graph output
 and its readers are fusible steps: one reader is the next step; an intermediate with several
 readers is kept (in the kernel's second scratch block) when they all join the chain, as in
-hard-swish after an affine step, x -> Mul(s) -> Add(b) -> (t + 3 -> Clip -> t * . -> / 6). A step is a float32 unary op (Clamp, Sigmoid, Erf,
-Gelu, HardSwish, the op-coded ones, ...) of the running value t, or Add/Sub/Mul/Div/Max/Min of t
-with a scalar constant, with t itself, with the chain's input x (x * f(x)), or with a tensor of t's
-shape (a residual; at most two distinct ones per chain). Operand order is kept (c - t is not
+hard-swish after an affine step, x -> Mul(s) -> Add(b) -> (t + 3 -> Clip -> t * . -> / 6).
+A step is a float32 unary op (Clamp, Sigmoid, Erf, Gelu, HardSwish, the op-coded ones, ...) of
+the running value t, or Add/Sub/Mul/Div/Max/Min of t with a scalar constant, with t itself, with
+the chain's input x (x * f(x)) or kept value, or with a tensor of t's shape (a residual; at most
+two distinct ones per chain). Operand order is kept (c - t is not
 t - c). Runs after compression: quantized nodes are not float32 and stay as they are; and after
 fuse_gates, whose Swish / HardSwish become single steps. Single-threaded builds only: f32_vchain
 works in a scratch block that threads would share.
