@@ -42,8 +42,8 @@ def fuse_chains(graph: Graph) -> tuple[Graph, list[str]]:
     for x, steps, operands, keeps in chains:
         last = steps[-1]
         replaced.update((id(s), None) for s in steps[:-1])
-        replaced[id(last)] = Node("Chain", [x, *operands], [last.outputs[0]], {"steps": tuple(steps), "keep": keeps},
-                                  last.name or steps[0].name)
+        name = "..".join(dict.fromkeys(s.name for s in (steps[0], last) if s.name))  # a profile's layer: first..last
+        replaced[id(last)] = Node("Chain", [x, *operands], [last.outputs[0]], {"steps": tuple(steps), "keep": keeps}, name)
         fused.append(" + ".join(s.name or s.op for s in steps) + f" ({len(steps)} ops in one pass)")
     # the intermediates keep their TensorInfo: the reference export names them
     graph.nodes = [replaced.get(id(n), n) for n in graph.nodes if replaced.get(id(n), n) is not None]
