@@ -182,10 +182,7 @@ def _cancel_pair(graph: Graph, node: Node) -> bool:
         node.op, node.inputs = "Transpose", [original]
         node.attrs = {"perm": list(range(len(graph.info(out).shape))), "dtype": graph.info(out).dtype}
         return True
-    for reader in graph.nodes:
-        reader.inputs = [original if i == out else i for i in reader.inputs]
-    graph.nodes.remove(node)
-    del graph.tensors[out]
+    _read_instead(graph, node, original)
     return True
 
 
@@ -211,10 +208,7 @@ def _compose_permute(graph: Graph, node: Node) -> bool:
         node.attrs = {**node.attrs, "perm": composed}
         _adopt(graph, node)
         return True
-    for reader in graph.nodes:
-        reader.inputs = [original if i == out else i for i in reader.inputs]
-    graph.nodes.remove(node)
-    del graph.tensors[out]
+    _read_instead(graph, node, original)
     return True
 
 
@@ -245,15 +239,21 @@ def _split_channels_permute(graph: Graph, node: Node) -> bool:
     composed = [q[i] for i in node.attrs["perm"]]
     out = node.outputs[0]
     if composed == sorted(composed) and not graph.is_graph_output(out):  # the identity: read v itself
-        for reader in graph.nodes:
-            reader.inputs = [v if i == out else i for i in reader.inputs]
-        graph.nodes.remove(node)
-        del graph.tensors[out]
+        _read_instead(graph, node, v)
         return True
     node.inputs = [v]
     node.attrs = {**node.attrs, "perm": composed}
     _adopt(graph, node)
     return True
+
+
+def _read_instead(graph: Graph, node: Node, source: str) -> None:
+    """Drop a node whose output is `source` itself: its readers read `source`."""
+    out = node.outputs[0]
+    for reader in graph.nodes:
+        reader.inputs = [source if i == out else i for i in reader.inputs]
+    graph.nodes.remove(node)
+    del graph.tensors[out]
 
 
 def _remove_unread_transposes(graph: Graph) -> None:

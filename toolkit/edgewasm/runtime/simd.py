@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from ..errors import BundleError
-from .sandbox import sections
+from .sandbox import _uleb, sections
 
 RELAXED_VARIANT_SUFFIX = "-relaxed"  # edgewasm.variants.RELAXED
 RELAXED_KERNEL_SUFFIX = "_relaxed"  # edgewasm.backend.kernels.RELAXED_SUFFIX
@@ -63,17 +63,6 @@ _FD_LANE = set(range(21, 35))
 _FD_MEMARG_LANE = set(range(84, 92))
 RELAXED_OPCODES = range(0x100, 0x114)  # 0xFD 0x100 .. 0x113: the relaxed-SIMD proposal
 _RELAXED_HINT = re.compile(rb"\xfd[\x80-\x93][\x02\x82]")  # 0xFD then LEB128 256..275 (padded too)
-
-
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return result, pos
 
 
 def _skip_leb(data: bytes, pos: int) -> int:
