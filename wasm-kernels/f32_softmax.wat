@@ -17,12 +17,14 @@
 ;; smallest nonzero result is ~1.66e-38); x > ln(FLT_MAX) ~ 88.72284 (incl. +inf) -> +inf (the
 ;; final product overflows); NaN -> NaN. exp(0) = 1 exactly.
 (func $f32_vexp (param $x v128) (result v128)
-  (local $xc v128) (local $n v128) (local $r v128) (local $p v128)
-  (local.set $xc (f32x4.min
-                   (f32x4.max (local.get $x) (v128.const f32x4 -0x1.5BF5BAp+6 -0x1.5BF5BAp+6 -0x1.5BF5BAp+6 -0x1.5BF5BAp+6))
+  (local $xc v128) (local $m v128) (local $n v128) (local $r v128) (local $p v128)
+  (local.set $xc (f32x4.pmin
+                   (f32x4.pmax (local.get $x) (v128.const f32x4 -0x1.5BF5BAp+6 -0x1.5BF5BAp+6 -0x1.5BF5BAp+6 -0x1.5BF5BAp+6))
                    (v128.const f32x4 89.0 89.0 89.0 89.0)))
-  (local.set $n (f32x4.nearest
-                  (f32x4.mul (local.get $xc) (v128.const f32x4 0x1.715476p+0 0x1.715476p+0 0x1.715476p+0 0x1.715476p+0))))
+  (local.set $m (f32x4.add
+                  (f32x4.mul (local.get $xc) (v128.const f32x4 0x1.715476p+0 0x1.715476p+0 0x1.715476p+0 0x1.715476p+0))
+                  (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23)))
+  (local.set $n (f32x4.sub (local.get $m) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23)))
   (local.set $r (f32x4.sub
                   (f32x4.sub (local.get $xc)
                              (f32x4.mul (local.get $n) (v128.const f32x4 0x1.62E400p-1 0x1.62E400p-1 0x1.62E400p-1 0x1.62E400p-1)))
@@ -41,10 +43,10 @@
                            (v128.const f32x4 2.0 2.0 2.0 2.0)))
   (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r))
                            (v128.const f32x4 2.0 2.0 2.0 2.0)))
-  ;; scale by 2^(n-1); n is integral and in [-125, 128] (0 for NaN lanes, which stay NaN)
+  ;; scale by 2^(n-1): m's low mantissa bits hold n + 0x400000, and the shift drops everything above
+  ;; n's 9 bits, so (bits(m) + 126) << 23 is the f32 2^(n-1) (a NaN lane gives a NaN product anyway)
   (local.set $p (f32x4.mul (local.get $p)
-                  (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (v128.const i32x4 126 126 126 126))
-                             (i32.const 23))))
+                  (i32x4.shl (i32x4.add (local.get $m) (v128.const i32x4 126 126 126 126)) (i32.const 23))))
   ;; flush lanes below the cutoff to +0.0 (the compare is false for NaN)
   (v128.andnot (local.get $p)
                (f32x4.lt (local.get $x) (v128.const f32x4 -0x1.5BF5BAp+6 -0x1.5BF5BAp+6 -0x1.5BF5BAp+6 -0x1.5BF5BAp+6))))
