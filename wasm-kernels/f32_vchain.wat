@@ -24,15 +24,15 @@
 ;;   Unary kinds ($p0, $p1 splatted parameters):
 ;;     8 clamp min(max(t, p0), p1)  9 sigmoid  10 tanh  11 erf  12 gelu  13 gelu_tanh  14 lrelu (p0 alpha)
 ;;     15 hsigmoid (p0 alpha, p1 beta)  16 hswish  17 sqrt  18 exp  19 log
-;;     20 $f32x4_unary_op op code $code (p0, p1 its parameters)
+;;     20 $f32x4_unary_op op code $code (p0, p1 its parameters)  21 swish (p0 alpha)
 ;;   Any other kind writes nothing. dst may alias src or o exactly.
 (func $f32_vchain_step (param $kind i32) (param $code i32) (param $p0 v128) (param $p1 v128)
                        (param $src i32) (param $o i32) (param $ostep i32) (param $dst i32) (param $nbytes i32)
   (local $end i32)
   (local.set $end (i32.add (local.get $dst) (local.get $nbytes)))
   (block $done
-  (block $unary_op (block $log (block $exp (block $sqrt (block $hswish (block $hsigmoid (block $lrelu (block $gelu_tanh (block $gelu (block $erf (block $tanh (block $sigmoid (block $clamp (block $rdiv (block $rsub (block $min (block $max (block $div (block $mul (block $sub (block $add
-    (br_table $add $sub $mul $div $max $min $rsub $rdiv $clamp $sigmoid $tanh $erf $gelu $gelu_tanh $lrelu $hsigmoid $hswish $sqrt $exp $log $unary_op $done (local.get $kind)))
+  (block $swish (block $unary_op (block $log (block $exp (block $sqrt (block $hswish (block $hsigmoid (block $lrelu (block $gelu_tanh (block $gelu (block $erf (block $tanh (block $sigmoid (block $clamp (block $rdiv (block $rsub (block $min (block $max (block $div (block $mul (block $sub (block $add
+    (br_table $add $sub $mul $div $max $min $rsub $rdiv $clamp $sigmoid $tanh $erf $gelu $gelu_tanh $lrelu $hsigmoid $hswish $sqrt $exp $log $unary_op $swish $done (local.get $kind)))
     ;; add
     (loop $add_loop
       (v128.store (local.get $dst) (f32x4.add (v128.load (local.get $src)) (v128.load (local.get $o))))
@@ -187,6 +187,13 @@
       (local.set $src (i32.add (local.get $src) (i32.const 16)))
       (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
       (br_if $unary_op_loop (i32.ne (local.get $dst) (local.get $end))))
+    (br $done))
+    ;; swish
+    (loop $swish_loop
+      (v128.store (local.get $dst) (call $f32x4_swish (v128.load (local.get $src)) (local.get $p0)))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (br_if $swish_loop (i32.ne (local.get $dst) (local.get $end))))
     (br $done))
 )
 

@@ -26,7 +26,7 @@ UNARY = {
     14: (lambda t, alpha: ref.lrelu(t, alpha), (0.01,)),
     15: (lambda t, alpha, beta: ref.hsigmoid(t, alpha, beta), (0.2, 0.5)),
     16: (lambda t: ref.hswish(t), ()), 17: (lambda t: ref.sqrt(t), ()), 18: (lambda t: vexp(t), ()),
-    19: (lambda t: ref.log(t), ()),
+    19: (lambda t: ref.log(t), ()), 21: (lambda t, alpha: refmath.swish(t, alpha), (0.75,)),
 }
 UNARY_OP_PARAMS = {13: (0.7,), 14: (1.67326, 1.0507), 15: (0.5,), 17: (0.25,), 18: (0.5, 0.125), 19: (0.75,)}
 
@@ -97,12 +97,12 @@ def _operands(n, seed):
     return x, a, b
 
 
-@pytest.mark.parametrize("kind", list(range(21)))
+@pytest.mark.parametrize("kind", list(range(22)))
 def test_every_step_kind_in_a_chain(kind):
     """Each kind between two other steps, over every operand kind, at sizes with every tail."""
     rng = np.random.default_rng(kind)
     for n in (1, 2, 3, 4, 7, 37):
-        steps = [_step(int(rng.integers(0, 8)), rng), _step(kind, rng), _step(int(rng.integers(8, 21)), rng)]
+        steps = [_step(int(rng.integers(0, 8)), rng), _step(kind, rng), _step(int(rng.integers(8, 22)), rng)]
         if kind < 8:
             steps[1] = (kind, int(n % 5), 0.0, 0.0, float(rng.choice([3.0, -0.0, np.nan])))
         x, a, b = _operands(n, n + 100 * kind)
@@ -113,7 +113,7 @@ def test_every_step_kind_in_a_chain(kind):
 def test_blocks_and_tails(n):
     """Across block boundaries (1024 f32) and with every tail; y aliasing x or an operand exactly."""
     rng = np.random.default_rng(n)
-    steps = [_step(int(k), rng) for k in rng.integers(0, 21, size=6)]
+    steps = [_step(int(k), rng) for k in rng.integers(0, 22, size=6)]
     steps.append((2, A, 0.0, 0.0, 0.0))  # reads a in the last step, also when y is a
     x, a, b = _operands(n, n)
     want = reference(steps, x, a, b)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from . import reference_elementwise as ref
+from . import reference_math as refmath
 from .harness import PAGE_BYTES, KernelRunner, assert_same_bits, interesting_f32
 
 f32 = np.float32
@@ -30,6 +31,7 @@ KERNELS = {
     "f32_vlrelu": (ref.lrelu, (0.01,)),
     "f32_vhsigmoid": (ref.hsigmoid, (0.2, 0.5)),
     "f32_vhswish": (ref.hswish, ()),
+    "f32_vswish": (refmath.swish, (0.75,)),
 }
 
 

@@ -23,7 +23,7 @@ IMPORTS: dict = {}
 BINARY_KINDS = {"Add": 0, "Sub": 1, "Mul": 2, "Div": 3, "Max": 4, "Min": 5}
 REVERSED_KINDS = {0: 0, 1: 6, 2: 2, 3: 7, 4: 4, 5: 5}  # the kind once the running value is the right operand
 UNARY_KINDS = {"Clamp": 8, "Sigmoid": 9, "Tanh": 10, "Erf": 11, "LeakyRelu": 14, "HardSigmoid": 15,
-               "HardSwish": 16, "Sqrt": 17, "Exp": 18, "Log": 19}
+               "HardSwish": 16, "Sqrt": 17, "Exp": 18, "Log": 19, "Swish": 21}
 GELU_KINDS = {"none": 12, "tanh": 13}
 UNARY_OP_KIND = 20
 OPERAND_CONSTANT, OPERAND_X, OPERAND_TENSORS, OPERAND_SELF = 0, 1, 2, 4  # tensors: 2 = a, 3 = b
@@ -66,7 +66,7 @@ def _step_words(graph, step, t: str, x: str, operands: list[str]) -> list[int]:
             constant = float(graph.constants[other].reshape(()))
     elif step.op == "Gelu":
         kind = GELU_KINDS[step.attrs["approximate"]]
-    elif step.op in unary.OP_CODED:
+    elif step.op in unary.OP_CODED and step.op not in UNARY_KINDS:
         code, params = unary.OP_CODED[step.op]
         kind, which = UNARY_OP_KIND, code
         p0, p1 = ([float(step.attrs[name]) for name, _ in params] + [0.0, 0.0])[:2]
@@ -74,7 +74,7 @@ def _step_words(graph, step, t: str, x: str, operands: list[str]) -> list[int]:
         kind = UNARY_KINDS[step.op]
         if step.op == "Clamp":
             p0, p1 = float(step.attrs["min"]), float(step.attrs["max"])
-        elif step.op in ("LeakyRelu", "HardSigmoid"):
+        elif step.op in ("LeakyRelu", "HardSigmoid", "Swish"):
             p0 = float(step.attrs["alpha"])
             p1 = float(step.attrs.get("beta", 0.0))
     return [kind, which, _f32_bits(p0), _f32_bits(p1), *[_f32_bits(constant)] * 4]

@@ -32,7 +32,7 @@ IR_OP = ("Sigmoid", "Tanh", "Erf", "Gelu", "LeakyRelu", "HardSigmoid", "HardSwis
          *OP_CODED)
 KERNELS = {"Sigmoid": "f32_vsigmoid", "Tanh": "f32_vtanh", "Erf": "f32_verf", "LeakyRelu": "f32_vlrelu",
            "HardSigmoid": "f32_vhsigmoid", "HardSwish": "f32_vhswish", "Sqrt": "f32_vsqrt",
-           "Exp": "f32_vexp_array", "Log": "f32_vlog"}
+           "Exp": "f32_vexp_array", "Log": "f32_vlog", "Swish": "f32_vswish"}  # Swish: op-coded in chains
 # float64 tensors compute in float64 (wasm-kernels/f64_vunary.wat): ONNX op -> f64_vunary_op code
 F64_CODES = {"Exp": 0, "Log": 1, "Sqrt": 2, "Sigmoid": 3, "Tanh": 4, "Softplus": 5, "Softsign": 6, "Elu": 7,
              "Selu": 8, "Celu": 9, "LeakyRelu": 10, "HardSigmoid": 11, "HardSwish": 12, "ThresholdedRelu": 13,
@@ -99,7 +99,7 @@ def lower(graph, node, program) -> None:
         program.call("f64_vunary_op", [code, n, Ptr(node.inputs[0]), Ptr(node.outputs[0]),
                                        *values, *[0.0] * (2 - len(values))], node.name)
         return
-    if node.op in OP_CODED:
+    if node.op in OP_CODED and node.op not in KERNELS:
         code, params = OP_CODED[node.op]
         values = [float(node.attrs[name]) for name, _ in params]
         program.call("f32_vunary_op", [code, n, Ptr(node.inputs[0]), Ptr(node.outputs[0]),
