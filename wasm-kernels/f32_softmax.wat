@@ -79,7 +79,7 @@
 ;;   $rows >= 0, $n >= 0; $x, $y byte offsets (4-byte aligned is enough); y == x allowed (exact
 ;;   aliasing only: no partial overlap).
 ;; Per row, in this order (the numpy reference in tests/kernels/reference.py mirrors it):
-;;   mx = max_i x_i (f32 max: NaN propagates); e_i = $f32_vexp(x_i - mx), stored into y;
+;;   mx = max_i x_i (see step 1 for NaN); e_i = $f32_vexp(x_i - mx), stored into y;
 ;;   sum: 4 lane partial sums s_l = ((0 + e_l) + e_(4+l)) + ... over the vector part
 ;;   i < n - n%4, total = (s0 + s1) + (s2 + s3), then + e_i for the tail in ascending i;
 ;;   y_i = e_i / total (true division).
@@ -87,19 +87,39 @@
 (func $f32_softmax (param $rows i32) (param $n i32) (param $x i32) (param $y i32)
   (local $row_bytes i32) (local $vec_bytes i32) (local $i i32)
   (local $mx f32) (local $sum f32) (local $e f32)
-  (local $vmx v128) (local $vsum v128) (local $ve v128)
+  (local $vmx v128) (local $vsum v128) (local $ve v128) (local $vm1 v128) (local $vm2 v128) (local $vm3 v128)
+  (local $vec64_bytes i32)
   (local.set $row_bytes (i32.shl (local.get $n) (i32.const 2)))
   (local.set $vec_bytes (i32.and (local.get $row_bytes) (i32.const -16)))
+  (local.set $vec64_bytes (i32.and (local.get $row_bytes) (i32.const -64)))
   (block $rows_done
     (br_if $rows_done (i32.le_s (local.get $rows) (i32.const 0)))
     (loop $row
-      ;; 1. row maximum
+      ;; 1. row maximum: four independent f32x4.pmax chains over 64-byte groups, then one over the
+      ;; remaining vectors (pmax is one maxps where f32x4.max is ~8 instructions, and the chains
+      ;; overlap). The order does not change the maximum; pmax skips a NaN element (x < NaN and
+      ;; NaN < x are false) where max would return NaN, but a NaN element makes the row's sum NaN
+      ;; either way, so every output of that row is NaN as documented.
       (local.set $vmx (v128.const f32x4 -inf -inf -inf -inf))
+      (local.set $vm1 (local.get $vmx))
+      (local.set $vm2 (local.get $vmx))
+      (local.set $vm3 (local.get $vmx))
       (local.set $i (i32.const 0))
+      (block $max4_done
+        (br_if $max4_done (i32.eqz (local.get $vec64_bytes)))
+        (loop $max4
+          (local.set $vmx (f32x4.pmax (local.get $vmx) (v128.load offset=0 (i32.add (local.get $x) (local.get $i)))))
+          (local.set $vm1 (f32x4.pmax (local.get $vm1) (v128.load offset=16 (i32.add (local.get $x) (local.get $i)))))
+          (local.set $vm2 (f32x4.pmax (local.get $vm2) (v128.load offset=32 (i32.add (local.get $x) (local.get $i)))))
+          (local.set $vm3 (f32x4.pmax (local.get $vm3) (v128.load offset=48 (i32.add (local.get $x) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 64)))
+          (br_if $max4 (i32.ne (local.get $i) (local.get $vec64_bytes)))))
+      (local.set $vmx (f32x4.pmax (f32x4.pmax (local.get $vmx) (local.get $vm1))
+                                  (f32x4.pmax (local.get $vm2) (local.get $vm3))))
       (block $max_vec_done
-        (br_if $max_vec_done (i32.eqz (local.get $vec_bytes)))
+        (br_if $max_vec_done (i32.eq (local.get $i) (local.get $vec_bytes)))
         (loop $max_vec
-          (local.set $vmx (f32x4.max (local.get $vmx) (v128.load (i32.add (local.get $x) (local.get $i)))))
+          (local.set $vmx (f32x4.pmax (local.get $vmx) (v128.load (i32.add (local.get $x) (local.get $i)))))
           (local.set $i (i32.add (local.get $i) (i32.const 16)))
           (br_if $max_vec (i32.ne (local.get $i) (local.get $vec_bytes)))))
       (local.set $mx (f32.max (f32.max (f32x4.extract_lane 0 (local.get $vmx)) (f32x4.extract_lane 1 (local.get $vmx)))
