@@ -112,7 +112,7 @@
 ;; Coefficients: Lawson minimax fits (relative error) rounded to f32.
 (func $f32x4_erf (param $x v128) (result v128)
   (local $a v128) (local $z v128) (local $p v128) (local $u v128) (local $q v128) (local $small v128) (local $big v128)
-  (local.set $a (f32x4.min (f32x4.abs (local.get $x)) (v128.const f32x4 4.0 4.0 4.0 4.0)))
+  (local.set $a (f32x4.pmin (f32x4.abs (local.get $x)) (v128.const f32x4 4.0 4.0 4.0 4.0)))
   (local.set $z (f32x4.mul (local.get $a) (local.get $a)))
   (local.set $p (f32x4.add (f32x4.mul (local.get $z) (v128.const f32x4 0x1.496bf6p-14 0x1.496bf6p-14 0x1.496bf6p-14 0x1.496bf6p-14))
                            (v128.const f32x4 -0x1.a3f7bap-11 -0x1.a3f7bap-11 -0x1.a3f7bap-11 -0x1.a3f7bap-11)))
@@ -179,11 +179,15 @@
 (func $f32x4_swish (param $x v128) (param $alpha v128) (result v128)
   (f32x4.mul (local.get $x) (call $f32x4_sigmoid (f32x4.mul (local.get $alpha) (local.get $x)))))
 
-;; $f32x4_hsigmoid: helper, min(max(x * alpha + beta, 0), 1) with wasm max/min (NaN propagates).
+;; $f32x4_hsigmoid: helper, min(max(x * alpha + beta, 0), 1) with wasm max/min's bits (NaN
+;; propagates, max(-0, 0) = +0), in three instructions where max and min expand to ~16 on x86:
+;; pmax(v, 0) keeps v for NaN and for -0, and the + 0 that follows turns -0 into +0 and leaves every
+;; other value alone; pmin(w, 1) keeps a NaN w, and w >= +0 has no zero to order.
 (func $f32x4_hsigmoid (param $x v128) (param $alpha v128) (param $beta v128) (result v128)
-  (f32x4.min (f32x4.max (f32x4.add (f32x4.mul (local.get $x) (local.get $alpha)) (local.get $beta))
-                        (v128.const f32x4 0 0 0 0))
-             (v128.const f32x4 1.0 1.0 1.0 1.0)))
+  (f32x4.pmin (f32x4.add (f32x4.pmax (f32x4.add (f32x4.mul (local.get $x) (local.get $alpha)) (local.get $beta))
+                                     (v128.const f32x4 0 0 0 0))
+                         (v128.const f32x4 0 0 0 0))
+              (v128.const f32x4 1.0 1.0 1.0 1.0)))
 
 ;; $f32x4_hswish: helper, x * min(max(x * (1/6) + 0.5, 0), 1) (ONNX HardSwish; 1/6 rounded to f32).
 (func $f32x4_hswish (param $x v128) (result v128)

@@ -95,6 +95,15 @@ def test_ieee_special_results():
     assert run("f32_vlrelu", np.array([-2.0], f32), 0.5)[0] == -1.0
 
 
+
+def test_hsigmoid_keeps_max_and_min_bits_at_signed_zero_and_nan():
+    """x * alpha + beta = -0 gives +0 (wasm max(-0, 0)), as its reference; NaN stays NaN."""
+    x = np.array([-0.0, 0.0, np.nan, 1e-45, -1e-45, 7.0, -7.0], f32)
+    for alpha, beta in ((0.2, -0.0), (-1.0, -0.0), (0.2, 0.5)):
+        y = run("f32_vhsigmoid", x, alpha, beta)
+        assert_same_bits(y, ref.hsigmoid(x, alpha, beta), f"alpha {alpha}, beta {beta}")
+        assert not np.signbit(y[:2]).any() and np.isnan(y[2])
+
 # -- accuracy against float64 (the bounds documented in wasm-kernels/f32_vunary.wat) ----------
 
 def _sweep(lo: float, hi: float, n: int = 600_001, seed: int = 0) -> np.ndarray:
