@@ -267,13 +267,14 @@ def rows_input() -> np.ndarray:
 
 
 def test_row_and_elementwise_kernels_split_with_the_same_bits(tmp_path):
-    """Softmax and LayerNormalization rows, unary and binary elementwise kernels (a collapsed run,
-    whole broadcast rows, plain vadd) are split too, at odd sizes, with the single-threaded bits."""
+    """Softmax and LayerNormalization rows, elementwise chains (Erf -> Mul by a scalar, Tanh -> Add
+    of x: each thread in its own scratch block) and a broadcast Mul by a row are split too, at odd
+    sizes, with the single-threaded bits."""
     model = rows_model()
     single, threaded = build_pair(tmp_path, model, wat=True)
     wat = (threaded / "fp32" / "model.wat").read_text()
     split = {line.split()[1] for line in wat.splitlines() if line.strip().startswith(";;") and line.endswith("(split)")}
-    assert split == {node.name for node in model.graph.node}, split
+    assert split == {"softmax", "norm", "erf..by_scalar", "by_row", "tanh..add"}, split
     check_every_thread_count(single, threaded, {"x": rows_input()})
 
 

@@ -45,12 +45,14 @@ def compile_variant(graph: Graph, name: str = "fp32", recipe: Recipe | None = No
     fusion["fusions"] = folds["fusions"] + fusion["fusions"]
     graph, gates = fuse_gates(graph)  # before compression: static int8 tables a SiLU as one op
     graph, steps = compress(graph, recipe, options)
-    fusion["fusions"] += gates + (fuse_chains(graph)[1] if threads == 1 else [])  # one pass per elementwise chain
+    fusion["fusions"] += gates + fuse_chains(graph)[1]  # one pass per elementwise chain
     program = lower(graph)
     steps += store_weights(program, recipe)
+    if threads != 1:
+        from .backend.threads import emit_threaded_module, reserve_thread_scratch, split_summary
+        reserve_thread_scratch(program, threads)
     plan = plan_memory(graph, program, max_bytes)
     if threads != 1:
-        from .backend.threads import emit_threaded_module, split_summary
         wat = emit_threaded_module(program, plan, threads, profile=profile)
     else:
         wat = emit_module(program, plan, profile=profile)

@@ -41,6 +41,7 @@ from .codegen import BRANCH_MARKERS, OVERDUE_FUNCTION, _arg, _function, dispatch
 from .kernels import wat_functions
 from .plan import MemoryPlan
 from .program import Call, Program, Ptr
+from ..ops.chain import SCRATCH_BYTES as CHAIN_SCRATCH_BYTES
 
 MAX_THREADS = 64
 MIN_SPLIT_WORK = 1 << 16  # multiply-adds below which a call stays on thread 0 (a barrier costs a few us)
@@ -54,12 +55,15 @@ WAIT_NS = 1_000_000  # one wait32 (ns): short, so epoch deadlines and the abort 
 @dataclass(frozen=True)
 class Split:
     """How to give a thread tiles [s, e) of a call: args[count] becomes e - s, and each
-    (arg, stride) in `advance` moves args[arg] by s * stride(args); `unit` tiles are kept whole."""
+    (arg, stride) in `advance` moves args[arg] by s * stride(args); `unit` tiles are kept whole.
+    Each (arg, nbytes) in `per_thread` moves args[arg] by t * nbytes: thread t's own scratch block
+    (reserve_thread_scratch makes the buffer that large)."""
 
     count: int
     unit: int
     advance: tuple[tuple[int, Callable[[list], int]], ...]
     work: Callable[[list], int]
+    per_thread: tuple[tuple[int, int], ...] = ()
 
 
 def _gemm_rows() -> Split:  # [m, n, k, a, a_stride, w, c, c_stride, min, max]
@@ -94,7 +98,9 @@ def _vbinary_nd(args: list) -> Split | None:
 
 CHEAP, TRANSCENDENTAL = 1, 8  # multiply-adds an element of an elementwise kernel is worth
 UNARY = {"f32_vclamp", "f32_vsqrt", "f32_vlrelu", "f32_vhsigmoid", "f32_vhswish"}  # (n, x, y, ...)
-TRANSCENDENTAL_UNARY = {"f32_vlog", "f32_vsigmoid", "f32_vtanh", "f32_verf", "f32_vgelu", "f32_vgelu_tanh"}
+TRANSCENDENTAL_UNARY = {"f32_vlog", "f32_vsigmoid", "f32_vtanh", "f32_verf", "f32_vgelu", "f32_vgelu_tanh",
+                        "f32_vswish", "f32_vexp_array"}
+CHAIN_SCRATCH_ARG = 6  # f32_vchain [desc, n, x, a, b, y, scratch]
 
 GEMMS = {"f32_gemm_4x8", "f32_gemm_1x8", "f32_gemm_1x32"}
 SPLITS = {
@@ -121,6 +127,10 @@ SPLITS = {
                                   (6, lambda a: 4 if a[6] != 0 else 0), (7, lambda a: 4 if a[7] != 0 else 0)),
                            lambda a: a[0] * a[1] * 4),
     "f32_vadd": _elementwise(0, (1, 2, 3), CHEAP),  # [n, a, b, y]
+    # [desc, n, x, a, b, y, scratch]: 16-element units as _elementwise (a chain's steps are lane-wise
+    # and its 1024-element blocks only group the work), each thread in its own scratch block
+    "f32_vchain": Split(1, 16, tuple((i, lambda a: 4) for i in (2, 3, 4, 5)), lambda a: a[1] * TRANSCENDENTAL,
+                        ((CHAIN_SCRATCH_ARG, CHAIN_SCRATCH_BYTES),)),
     "f32_vunary_op": _elementwise(1, (2, 3), TRANSCENDENTAL),  # [op, n, x, y, p0, p1]
     **{kernel: _elementwise(0, (1, 2), CHEAP) for kernel in UNARY},
     **{kernel: _elementwise(0, (1, 2), TRANSCENDENTAL) for kernel in TRANSCENDENTAL_UNARY},
@@ -184,6 +194,7 @@ def _split_call(call: Call, spec: Split, plan: MemoryPlan) -> list[str]:
         f"    (if (i32.gt_s (local.get $e) (i32.const {count})) (then (local.set $e (i32.const {count}))))",
     ]
     moved = {index: stride(call.args) for index, stride in spec.advance}
+    own = dict(spec.per_thread)
     args = []
     for index, arg in enumerate(call.args):
         text = _arg(arg, plan)
@@ -191,6 +202,8 @@ def _split_call(call: Call, spec: Split, plan: MemoryPlan) -> list[str]:
             text = "(i32.sub (local.get $e) (local.get $s))"
         elif index in moved:
             text = f"(i32.add {text} (i32.mul (local.get $s) (i32.const {moved[index]})))"
+        elif index in own:
+            text = f"(i32.add {text} (i32.mul (local.get $t) (i32.const {own[index]})))"
         args.append(text)
     lines.append(f"    (if (i32.gt_s (local.get $e) (local.get $s)) (then {dispatch_call(call.kernel, ' '.join(args))}))")
     return lines
@@ -312,6 +325,16 @@ def emit_threaded_module(program: Program, plan: MemoryPlan, threads: int, profi
     lines.append("    (call $__run (local.get $t)))")
     lines.append(")")
     return "\n".join(lines) + "\n"
+
+
+def reserve_thread_scratch(program: Program, threads: int) -> None:
+    """Before the memory plan: a scratch buffer that a split call gives each thread a block of
+    (Split.per_thread) holds `threads` blocks."""
+    for call in program.calls:
+        spec = SPLITS.get(call.kernel)
+        for index, nbytes in (spec.per_thread if spec else ()):
+            name = call.args[index].tensor
+            program.temps[name] = max(program.temps[name], nbytes * threads)
 
 
 def split_summary(program: Program) -> dict:

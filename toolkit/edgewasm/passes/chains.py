@@ -9,8 +9,8 @@ A step is a float32 unary op (Clamp, Sigmoid, Erf, Gelu, HardSwish, the op-coded
 the running value t, or Add/Sub/Mul/Div/Max/Min of t with a scalar constant, with t itself, with
 the chain's input x (x * f(x)) or kept value, or with a tensor of t's shape (a residual; at most
 two distinct ones per chain). Operand order is kept (c - t is not t - c). Runs after compression: quantized nodes are not float32 and stay as they are; and after
-fuse_gates, whose Swish / HardSwish become single steps. Single-threaded builds only: f32_vchain
-works in a scratch block that threads would share.
+fuse_gates, whose Swish / HardSwish become single steps. A threaded build splits a chain over
+16-element units, each thread in its own scratch block (backend/threads.py).
 """
 
 from __future__ import annotations
