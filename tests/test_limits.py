@@ -126,3 +126,23 @@ def test_the_deadline_clock_may_wrap(deep_mlp, monkeypatch):
     monkeypatch.setattr(wasmtime_host, "_clock", (1 << 31) - 2)
     assert model.run(x)["y"].shape == (64, 10)
     assert wasmtime_host._clock < 0 and model.instance.deadline_words[1] < 0  # both lay past the wrap
+
+
+def test_a_dropped_model_is_freed_though_the_ticker_writes_its_clock(deep_mlp):
+    """The ticker holds clocked instances weakly, also between its ticks: a model that is dropped is
+    freed (its linear memory with it), not kept alive by the ticker's last list."""
+    import gc
+    import weakref
+
+    bundle, x = deep_mlp
+    model = edgewasm.load(bundle)
+    assert model.instance.deadline_words is not None  # the ticker writes its clock word
+    model.run(x)
+    time.sleep(0.03)  # a few ticks: the ticker has listed the instance
+    instance = weakref.ref(model.instance)
+    del model
+    deadline = time.monotonic() + 2
+    while instance() is not None and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.01)
+    assert instance() is None

@@ -35,8 +35,8 @@ from typing import Callable
 
 from ..errors import ThreadsError, UnsupportedModelError
 from ..runtime.sandbox import DEADLINE_STATUS
-from ..runtime.threads import (ABORT_OFFSET, COUNT_OFFSET, GENERATION_OFFSET, MAIN_MAY_BLOCK_OFFSET,
-                               STATUS_OFFSET, THREADS_OFFSET)
+from ..runtime.threads import (ABORT_OFFSET, COUNT_OFFSET, GENERATION_OFFSET, GO_OFFSET, MAIN_MAY_BLOCK_OFFSET,
+                               SERVE_EXPORT, STATUS_OFFSET, THREADS_OFFSET, WORKER_EXPORT)
 from .codegen import BRANCH_MARKERS, OVERDUE_FUNCTION, _arg, _function, dispatch_call, loop_variant_kernels
 from .kernels import wat_functions
 from .plan import MemoryPlan
@@ -50,6 +50,10 @@ MIN_SPLIT_WORK = 1 << 16  # multiply-adds below which a call stays on thread 0 (
 MIN_MODEL_SPLIT_WORK = 1 << 21
 SPIN_ROUNDS = 4000  # loads of the generation word before a thread that may block waits
 WAIT_NS = 1_000_000  # one wait32 (ns): short, so epoch deadlines and the abort word are noticed
+# serve(): loads of the GO word between runs before an idle worker waits (~0.5 ms): back-to-back runs
+# start a spinning worker at once, where waking a sleeping one costs ~50 us on a VM's idle core
+SERVE_SPIN_ROUNDS = 200_000
+IDLE_WAIT_NS = 50_000_000  # one idle wait32 (ns): an abort written without a notify is seen this soon
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ def split_of(call: Call) -> Split | None:
         return None
     if call.kernel in GEMMS:
         m, n = call.args[0], call.args[1]
-        spec = _gemm_rows() if m >= 16 else _gemm_columns() if n >= 64 else None
+        spec = _gemm_columns() if n >= 64 and n >= m else _gemm_rows() if m >= 16 else _gemm_columns() if n >= 64 else None
     elif call.kernel == "f32_vbinary_nd":
         spec = _vbinary_nd(call.args)
     else:
@@ -318,13 +322,44 @@ def emit_threaded_module(program: Program, plan: MemoryPlan, threads: int, profi
     if program.init_calls:  # the host calls init() once, on thread 0, before any run
         lines += _function("init", program.init_calls, plan, statuses)
     lines += _body(program, plan, statuses)
-    lines.append('  (func (export "run") (result i32) (call $__run (i32.const 0)))')
-    lines.append('  (func (export "run_thread") (param $t i32) (result i32)')
-    lines.append(f"    (if (i32.or (i32.eqz (local.get $t)) (i32.ge_u (local.get $t) (i32.const {threads}))) "
-                 "(then (unreachable)))")
-    lines.append("    (call $__run (local.get $t)))")
+    lines += _entry_points(threads)
     lines.append(")")
     return "\n".join(lines) + "\n"
+
+
+def _entry_points(threads: int) -> list[str]:
+    """run() (thread 0: bumps and notifies the GO word, then its share), run_thread(t) (one run's
+    share, for hosts that wake their workers themselves) and serve(t, go) (a worker that waits
+    inside the module: every time GO moves past `go` it runs its share; it returns 0 once it sees
+    the abort word while idle, and traps with the others when a run is aborted)."""
+    check_t = (f"    (if (i32.or (i32.eqz (local.get $t)) (i32.ge_u (local.get $t) (i32.const {threads}))) "
+               "(then (unreachable)))")
+    return [
+        '  (func (export "run") (result i32)',
+        f"    (drop (i32.atomic.rmw.add (i32.const {GO_OFFSET}) (i32.const 1)))",
+        f"    (drop (memory.atomic.notify (i32.const {GO_OFFSET}) (i32.const -1)))",
+        "    (call $__run (i32.const 0)))",
+        f'  (func (export "{WORKER_EXPORT}") (param $t i32) (result i32)',
+        check_t,
+        "    (call $__run (local.get $t)))",
+        f'  (func (export "{SERVE_EXPORT}") (param $t i32) (param $go i32) (result i32)',
+        "    (local $spin i32)",
+        check_t,
+        "    (loop $runs",
+        "      (local.set $spin (i32.const 0))",
+        "      (block $start",
+        "        (loop $idle",
+        f"          (br_if $start (i32.ne (i32.atomic.load (i32.const {GO_OFFSET})) (local.get $go)))",
+        f"          (if (i32.atomic.load (i32.const {ABORT_OFFSET})) (then (return (i32.const 0))))",
+        "          (local.set $spin (i32.add (local.get $spin) (i32.const 1)))",
+        f"          (if (i32.gt_u (local.get $spin) (i32.const {SERVE_SPIN_ROUNDS}))",
+        f"            (then (drop (memory.atomic.wait32 (i32.const {GO_OFFSET}) (local.get $go) (i64.const {IDLE_WAIT_NS})))))",
+        "          (br $idle)))",
+        f"      (local.set $go (i32.atomic.load (i32.const {GO_OFFSET})))",
+        "      (drop (call $__run (local.get $t)))",
+        "      (br $runs))",
+        "    (i32.const 0))",
+    ]
 
 
 def reserve_thread_scratch(program: Program, threads: int) -> None:

@@ -2,8 +2,9 @@
 
 Stdlib plus `js`/`pyodide.ffi` only. The page's thread is thread 0: it calls the module's `run()`,
 which spins at the module's barriers (a page's main thread may not block). Each worker instantiates
-the same compiled module over the same memory once, then loops: `Atomics.wait` on the GO word, call
-`run_thread(t)`, wait again. A run bumps GO and notifies, so starting the workers costs no message.
+the same compiled module over the same memory once, then loops: spin a little on the GO word, then
+`Atomics.wait` on it, call `run_thread(t)`, wait again. `run()` bumps GO and notifies (inside the
+module), so starting the workers costs no message.
 A worker whose `run_thread` throws writes the abort word, so thread 0 traps at its next barrier
 instead of spinning forever. Shared memory needs a cross-origin isolated page (COOP/COEP); without
 one the model runs on one thread and `model.choice` says why.
@@ -12,10 +13,10 @@ one the model runs on one thread and `model.choice` says why.
 from __future__ import annotations
 
 from ..errors import BundleError, ExecutionError, ThreadsError, UnsupportedBrowserError
-from .threads import ABORT_OFFSET, WORKER_EXPORT, thread_words
+from .threads import ABORT_OFFSET, GO_OFFSET, WORKER_EXPORT, thread_words
 
-GO_OFFSET = 44  # bumped by the page to start the workers on one run (runtime/threads.py's words end at 44)
 DONE_OFFSET = 48  # bumped by each worker when its run_thread returned or threw
+SPIN_ROUNDS = 200_000  # loads of GO a worker spins between runs before it sleeps (~0.5 ms)
 SETTLE_MS = 2000  # how long a run waits for the workers of the previous one (they leave within ~1 ms)
 
 WORKER_SOURCE = """
@@ -32,16 +33,18 @@ onmessage = async (event) => {
   const words = new Int32Array(memory.buffer);
   let seen = Atomics.load(words, go);
   for (;;) {
-    Atomics.wait(words, go, seen);
-    const now = Atomics.load(words, go);
-    if (now === seen) continue;
+    // spin a little first: back-to-back runs then start at once (waking a sleeping worker costs
+    // tens of microseconds on an idle core), then sleep until run() bumps GO and notifies
+    let now = Atomics.load(words, go);
+    for (let spin = 0; now === seen && spin < %d; spin++) now = Atomics.load(words, go);
+    if (now === seen) { Atomics.wait(words, go, seen); continue; }
     seen = now;
     if (now < 0) { close(); return; }
     try { exports.%s(t); } catch (error) { Atomics.store(words, abort, 1); }
     Atomics.add(words, done, 1);
   }
 };
-""" % WORKER_EXPORT
+""" % (SPIN_ROUNDS, WORKER_EXPORT)
 
 # (source, module, memory, count, go, abort, done) -> Promise of the started workers (rejected with the first error)
 START_WORKERS = """
@@ -170,9 +173,7 @@ class BrowserThreadedInstance:
                     js.Atomics.store(self._words, offset // 4, value)
                 self._clean = True
             if self.threads > 1:
-                self.runs += 1
-                js.Atomics.add(self._words, GO_OFFSET // 4, 1)
-                js.Atomics.notify(self._words, GO_OFFSET // 4)
+                self.runs += 1  # run() bumps GO and notifies the workers
         try:
             return int(self.functions[export]())
         except JsException as exc:

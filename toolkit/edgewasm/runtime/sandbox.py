@@ -103,7 +103,7 @@ def memory_pages(wasm: bytes) -> int:
     return memory_limits(wasm)[0]
 
 
-THREADED_EXPORTS = {"run", "run_thread", "init"}
+THREADED_EXPORTS = {"run", "run_thread", "serve", "init"}
 
 
 def shared_memory_import(wasm: bytes) -> int | None:
@@ -137,9 +137,9 @@ def audit_module(wasm: bytes) -> None:
     imports, exports = module_interface(wasm)
     if imports:
         shared_memory_import(wasm)  # the one import a threaded build may have, or a BundleError
-        if set(exports) - THREADED_EXPORTS or "run" not in exports or "run_thread" not in exports:
-            raise BundleError(f"threaded module exports {sorted(exports)}; the ABI allows exactly run, run_thread "
-                              "and init")
+        if set(exports) - THREADED_EXPORTS or not {"run", "run_thread", "serve"} <= set(exports):
+            raise BundleError(f"threaded module exports {sorted(exports)}; the ABI allows exactly run, run_thread, "
+                              "serve and init")
         return
     extra = {name for name in set(exports) - ABI_EXPORTS if not is_layer_entry(name)}
     if extra or "memory" not in exports or "run" not in exports:

@@ -10,7 +10,9 @@ GENERATION_OFFSET = 28  # barrier: bumped by the last arrival (waiters wait on i
 ABORT_OFFSET = 32  # nonzero: a thread trapped; the others trap at their barrier
 STATUS_OFFSET = 36  # a run-time failure status thread 0 hit (every thread returns it)
 MAIN_MAY_BLOCK_OFFSET = 40  # nonzero: thread 0 may block in wait32 (not a browser main thread)
-WORKER_EXPORT = "run_thread"
+GO_OFFSET = 44  # bumped (and notified) by run() on thread 0: the workers' signal to start this run
+WORKER_EXPORT = "run_thread"  # run_thread(t): thread t's share of one run (the browser's workers)
+SERVE_EXPORT = "serve"  # serve(t, go): thread t's share of every run, waiting inside the module (wasmtime)
 
 
 def thread_words(threads: int, main_may_block: bool) -> list[tuple[int, int]]:

@@ -90,6 +90,9 @@ def _tick() -> None:
             e.increment_epoch()
         for instance in clocked:
             instance.deadline_words[0] = _clock
+        # no strong reference across the sleep: a dropped model's instance would be listed again
+        # from the WeakSet at the next tick, and so live for ever
+        clocked = instance = None
 
 
 def _wrap_i32(value: int) -> int:

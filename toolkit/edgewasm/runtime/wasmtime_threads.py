@@ -1,12 +1,16 @@
 """wasmtime host of a `--threads N` build: one store and instance per thread over one SharedMemory.
 
-Thread 0's instance is called from the caller's thread (`run()`); threads 1..k-1 are persistent
-Python threads, each calling `run_thread(t)` on its own store (wasmtime calls go through ctypes,
-which releases the GIL, so the k instances compute at the same time). The module's own barriers
-synchronise them (backend/threads.py). Every store gets the same epoch deadline; a thread that
-traps writes the abort word, so the others trap at their next barrier instead of waiting for it
-forever, and then every store, instance and the shared memory are re-made (weights rewritten,
-init re-run) exactly as the single-threaded host re-makes its instance.
+Thread 0's instance is called from the caller's thread (`run()`); threads 1..k-1 are Python
+threads, each inside one long call of `serve(t, go)` on its own store (wasmtime calls go through
+ctypes, which release the GIL, so the k instances compute at the same time). A worker waits inside
+the module between runs, spinning a little before it sleeps, and `run()` bumps and notifies the GO
+word: back-to-back runs start every thread at once, where waking a Python thread for each run cost
+~50 us. The module's own barriers synchronise them (backend/threads.py). Thread 0 alone gets the
+epoch deadline (a worker only waits for or works beside it); a thread that traps writes the abort
+word, so the others trap at their next barrier (or, idle, leave `serve`) instead of waiting for
+it forever, and then every store, instance and the shared memory are re-made (weights rewritten,
+init re-run) exactly as the single-threaded host re-makes its instance. A model that is garbage
+collected writes the abort word too, so its workers leave.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import math
 import os
 import queue
 import threading
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -25,7 +30,7 @@ from ..bundle import VariantSpec
 from ..errors import BundleError, DeadlineExceeded, ExecutionError, ThreadsError
 from .config import RuntimeConfig
 from .sandbox import DEADLINE_STATUS
-from .threads import ABORT_OFFSET, WORKER_EXPORT, thread_words
+from .threads import ABORT_OFFSET, GO_OFFSET, SERVE_EXPORT, thread_words
 from .wasmtime_host import EPOCH_TICK, NO_DEADLINE, WasmtimeInstance, engine
 from .native_call import bind as bind_native_call
 
@@ -54,9 +59,6 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
     def __init__(self, wasm: bytes, config: RuntimeConfig, setup: Callable, pages: int, threads: int,
                  deadline_checks: bool = False):
         self.pages, self.threads = pages, threads
-        self._workers: list[_Worker] = []
-        self._done: queue.SimpleQueue = queue.SimpleQueue()  # each worker's result of each run
-        self._outstanding = 0  # results of the last successful run not collected yet
         self.config = config
         self.deadline_checks = deadline_checks  # thread 0 checks the deadline words before each barrier
         self.engine = engine(config.stack_limit, interruptible=config.deadline is not None and not deadline_checks,
@@ -90,9 +92,12 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
         self.functions = {name: exports[name] for name in exports if name in ("run", "init")}
         self.native_calls = {name: call for name, func in self.functions.items()
                              if (call := bind_native_call(self.store, func)) is not None}
-        # worker_calls[t](ticks) runs run_thread(t) on store t: the cached native call when it binds
-        self.worker_calls = [self._worker_call(t, exports_t[WORKER_EXPORT]) for t, exports_t in enumerate(self.instances)]
+        # serve_calls[t](go) runs serve(t, go) on store t until the abort word stops it
+        self.serve_calls = [self._serve_call(t, exports_t[SERVE_EXPORT]) for t, exports_t in enumerate(self.instances)]
+        self._workers: list[threading.Thread] = []  # serving threads 1..k-1, started by the first run
+        self._left: queue.SimpleQueue = queue.SimpleQueue()  # what each worker's serve() ended with
         self._words_written = None  # the thread count the shared words were last reset for
+        self._stale = False  # a run was interrupted: re-make everything before the next
         self.setup(self)
 
     def _memory_array(self) -> np.ndarray:
@@ -118,23 +123,32 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
         for offset, value in thread_words(threads, main_may_block=main_may_block):
             self.write(offset, value.to_bytes(4, "little"))
 
+    def _serve(self) -> None:
+        """Start the workers (once per set of instances): each enters serve(t, go) with the GO word
+        as it is now, before any run bumps it, so none can miss the first run."""
+        if self._workers:
+            return
+        go = int.from_bytes(self.read(GO_OFFSET, 4), "little", signed=True)
+        for t in range(1, self.threads):
+            worker = threading.Thread(target=_serve, args=(self.serve_calls[t], go, self._left, self.memory_array),
+                                      name=f"edgewasm-thread-{t}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        # a model dropped without a trap: its workers see the abort word and leave serve()
+        weakref.finalize(self, _stop, self.memory_array)
+
     def call(self, export: str) -> int:
         if export != "run" or self.threads == 1:
             if export == "run":
                 self._words(1)
             return super().call(export)
+        if self._stale:
+            self._remake()
         deadline = self.config.deadline
         ticks = NO_DEADLINE if deadline is None else max(1, math.ceil(deadline / EPOCH_TICK)) + 1
-        self._collect()
         self._words(self.threads)
         self.set_deadline_word()
-        while len(self._workers) < self.threads - 1:
-            self._workers.append(_Worker(len(self._workers) + 1))
-        done = self._done
-        for worker in self._workers[:self.threads - 1]:
-            worker.jobs.put((self, ticks, done))
-        errors: list[BaseException] = []
-        status = 0
+        self._serve()
         try:
             native = self.native_calls.get("run")
             if native is not None:
@@ -144,33 +158,25 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
                 status = self.functions["run"](self.store)
         except wasmtime.Trap as exc:
             self.abort()
-            errors.append(exc)
+            errors = [exc] + [self._left.get() for _ in self._workers]
         except BaseException:  # not a trap (an interrupt in Python): free the workers, re-make at the next run
             self.abort()
-            self._words_written = None
-            self._outstanding = self.threads - 1
+            self._stale = True
             raise
-        if not errors:
-            # Thread 0 returned, so every worker has passed the run's last barrier: its work is done
-            # and it is only returning to Python. Its result is collected before the next run, so
-            # this run does not wait for a worker thread to wake the caller's thread.
-            self._outstanding = self.threads - 1
+        else:
             if status == DEADLINE_STATUS and self.deadline_words is not None:  # every thread left at one barrier
                 raise DeadlineExceeded(f"run() exceeded the {deadline} s deadline on {self.threads} threads "
                                        "(stopped at a barrier); the model is usable again")
             return status
-        for _ in range(self.threads - 1):
-            result = done.get()
-            if isinstance(result, BaseException):
-                errors.append(result)
         self._instantiate()
         trap = next((e for e in errors if isinstance(e, wasmtime.Trap)
                      and e.trap_code == wasmtime.TrapCode.INTERRUPT), None)
         if trap is not None:
             raise DeadlineExceeded(f"run() exceeded the {deadline} s deadline on {self.threads} threads; the "
                                    "instances were re-made and the model is usable again") from None
-        first = next((e for e in errors if isinstance(e, wasmtime.Trap)
-                      and e.trap_code != wasmtime.TrapCode.UNREACHABLE), errors[0])
+        failures = [e for e in errors if e is not None]
+        first = next((e for e in failures if isinstance(e, wasmtime.Trap)
+                      and e.trap_code != wasmtime.TrapCode.UNREACHABLE), failures[0])
         if isinstance(first, wasmtime.Trap):
             reason = first.trap_code.name.lower().replace("_", " ") if first.trap_code else first.message.splitlines()[0]
         else:
@@ -178,33 +184,35 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
         raise ExecutionError(f"the module trapped in run() on {self.threads} threads: {reason} "
                              "(the instances were re-made)") from None
 
-    def _collect(self) -> None:
-        """Wait for the workers' results of the last run that returned. One can only have failed
-        after that run's last barrier (its deadline's epoch check on the way out) or after an
-        interrupt freed it: the module's state is whole either way, only the shared words are
-        written again before the next run."""
-        while self._outstanding:
-            self._outstanding -= 1
-            if isinstance(self._done.get(), BaseException):
-                self._words_written = None
+    def _remake(self) -> None:
+        """After an interrupted run: wait for the freed workers to leave, then re-make everything."""
+        for _ in self._workers:
+            self._left.get()
+        self._instantiate()
 
     def abort(self) -> None:
-        """Make every other thread trap at its next barrier (one of them trapped)."""
-        self.write(ABORT_OFFSET, (1).to_bytes(4, "little"))
+        """Make every other thread trap at its next barrier, or leave serve() when idle."""
+        _stop(self.memory_array)
 
-    def _worker_call(self, t: int, func: wasmtime.Func) -> Callable[[int], int]:
+    def _serve_call(self, t: int, func: wasmtime.Func) -> Callable[[int], int]:
         store = self.stores[t]
-        native = bind_native_call(store, func, arg=t)
-        if native is not None:
-            return native
+        return lambda go: func(store, t, go)  # one call for the worker's whole life: the generic path
 
-        def generic(ticks: int) -> int:
-            store.set_epoch_deadline(ticks)
-            return func(store, t)
-        return generic
 
-    def run_worker(self, t: int, ticks: int) -> int:
-        return self.worker_calls[t](ticks)
+def _stop(memory: np.ndarray) -> None:
+    """Write the abort word (its four bytes: no thread reads a torn value of 0 -> 1)."""
+    memory[ABORT_OFFSET:ABORT_OFFSET + 4] = np.frombuffer((1).to_bytes(4, "little"), np.uint8)
+
+
+def _serve(call: Callable[[int], int], go: int, left: queue.SimpleQueue, memory: np.ndarray) -> None:
+    """A worker thread: serve(t, go) until the abort word stops it; what it ended with goes to `left`
+    (None, or the trap or error, after which the others are freed)."""
+    try:
+        call(go)
+        left.put(None)
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        _stop(memory)
+        left.put(exc)
 
 
 class _SharedMemory(wasmtime.SharedMemory):
@@ -218,23 +226,3 @@ class _SharedMemory(wasmtime.SharedMemory):
             from wasmtime import _ffi as ffi
             union = ffi.wasmtime_extern_union(sharedmemory=self.ptr())
             return ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY, union)
-
-
-class _Worker:
-    """A daemon thread that runs `run_thread(t)` whenever a job arrives (one per thread index)."""
-
-    def __init__(self, t: int):
-        self.t = t
-        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._loop, name=f"edgewasm-thread-{t}", daemon=True).start()
-
-    def _loop(self) -> None:
-        while True:
-            instance, ticks, done = self.jobs.get()
-            try:
-                instance.run_worker(self.t, ticks)
-                done.put(None)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                if isinstance(exc, wasmtime.Trap):
-                    instance.abort()
-                done.put(exc)
