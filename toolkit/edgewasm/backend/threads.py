@@ -45,9 +45,10 @@ from ..ops.chain import SCRATCH_BYTES as CHAIN_SCRATCH_BYTES
 
 MAX_THREADS = 64
 MIN_SPLIT_WORK = 1 << 16  # multiply-adds below which a call stays on thread 0 (a barrier costs a few us)
-# multiply-adds of all splittable calls below which nothing is split: waking the other threads for a
-# run costs more than such a model computes (mlp-b1, 0.5M: 0.05 ms on one thread, 0.17 ms on two)
-MIN_MODEL_SPLIT_WORK = 1 << 21
+# multiply-adds of all splittable calls below which nothing is split: the workers wait inside the
+# module and start within a microsecond of a run, so only tiny models stay whole (mlp-b1, 0.5M
+# multiply-adds, splits: 0.057 -> 0.026 ms on two threads here; a 64-96-10 MLP at batch 8 does not)
+MIN_MODEL_SPLIT_WORK = 1 << 17
 SPIN_ROUNDS = 4000  # loads of the generation word before a thread that may block waits
 WAIT_NS = 1_000_000  # one wait32 (ns): short, so epoch deadlines and the abort word are noticed
 # serve(): loads of the GO word between runs before an idle worker waits (~0.5 ms): back-to-back runs
