@@ -47,8 +47,9 @@ MAX_THREADS = 64
 MIN_SPLIT_WORK = 1 << 16  # multiply-adds below which a call stays on thread 0 (a barrier costs a few us)
 # multiply-adds of all splittable calls below which nothing is split: the workers wait inside the
 # module and start within a microsecond of a run, so only tiny models stay whole (mlp-b1, 0.5M
-# multiply-adds, splits: 0.057 -> 0.026 ms on two threads here; a 64-96-10 MLP at batch 8 does not)
-MIN_MODEL_SPLIT_WORK = 1 << 17
+# multiply-adds, splits: 0.054 -> 0.026 ms on two threads here; digits-b64, 150K, got slower split:
+# 0.017 -> 0.024 ms)
+MIN_MODEL_SPLIT_WORK = 1 << 18
 SPIN_ROUNDS = 4000  # loads of the generation word before a thread that may block waits
 WAIT_NS = 1_000_000  # one wait32 (ns): short, so epoch deadlines and the abort word are noticed
 # serve(): loads of the GO word between runs before an idle worker waits (~0.5 ms): back-to-back runs
