@@ -35,7 +35,7 @@ from typing import Callable
 
 from ..errors import ThreadsError, UnsupportedModelError
 from ..runtime.sandbox import DEADLINE_STATUS
-from ..runtime.threads import (ABORT_OFFSET, COUNT_OFFSET, GENERATION_OFFSET, GO_OFFSET, MAIN_MAY_BLOCK_OFFSET,
+from ..runtime.threads import (ABORT_OFFSET, COUNT_OFFSET, DONE_OFFSET, GENERATION_OFFSET, GO_OFFSET, MAIN_MAY_BLOCK_OFFSET,
                                SERVE_EXPORT, STATUS_OFFSET, THREADS_OFFSET, WORKER_EXPORT)
 from .codegen import BRANCH_MARKERS, OVERDUE_FUNCTION, _arg, _function, dispatch_call, loop_variant_kernels
 from .kernels import wat_functions
@@ -332,7 +332,8 @@ def emit_threaded_module(program: Program, plan: MemoryPlan, threads: int, profi
 def _entry_points(threads: int) -> list[str]:
     """run() (thread 0: bumps and notifies the GO word, then its share), run_thread(t) (one run's
     share, for hosts that wake their workers themselves) and serve(t, go) (a worker that waits
-    inside the module: every time GO moves past `go` it runs its share; it returns 0 once it sees
+    inside the module: every time GO moves past `go` it runs its share and bumps DONE (the host
+    starts no run before the last one's workers are done); it returns 0 once it sees
     the abort word while idle, and traps with the others when a run is aborted)."""
     check_t = (f"    (if (i32.or (i32.eqz (local.get $t)) (i32.ge_u (local.get $t) (i32.const {threads}))) "
                "(then (unreachable)))")
@@ -359,6 +360,7 @@ def _entry_points(threads: int) -> list[str]:
         "          (br $idle)))",
         f"      (local.set $go (i32.atomic.load (i32.const {GO_OFFSET})))",
         "      (drop (call $__run (local.get $t)))",
+        f"      (drop (i32.atomic.rmw.add (i32.const {DONE_OFFSET}) (i32.const 1)))",
         "      (br $runs))",
         "    (i32.const 0))",
     ]

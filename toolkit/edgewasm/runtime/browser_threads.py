@@ -13,9 +13,8 @@ one the model runs on one thread and `model.choice` says why.
 from __future__ import annotations
 
 from ..errors import BundleError, ExecutionError, ThreadsError, UnsupportedBrowserError
-from .threads import ABORT_OFFSET, GO_OFFSET, WORKER_EXPORT, thread_words
+from .threads import ABORT_OFFSET, DONE_OFFSET, GO_OFFSET, WORKER_EXPORT, thread_words
 
-DONE_OFFSET = 48  # bumped by each worker when its run_thread returned or threw
 SPIN_ROUNDS = 200_000  # loads of GO a worker spins between runs before it sleeps (~0.5 ms)
 SETTLE_MS = 2000  # how long a run waits for the workers of the previous one (they leave within ~1 ms)
 

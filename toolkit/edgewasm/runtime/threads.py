@@ -11,6 +11,7 @@ ABORT_OFFSET = 32  # nonzero: a thread trapped; the others trap at their barrier
 STATUS_OFFSET = 36  # a run-time failure status thread 0 hit (every thread returns it)
 MAIN_MAY_BLOCK_OFFSET = 40  # nonzero: thread 0 may block in wait32 (not a browser main thread)
 GO_OFFSET = 44  # bumped (and notified) by run() on thread 0: the workers' signal to start this run
+DONE_OFFSET = 48  # bumped by each worker when its share of a run returned (or, in a browser worker, threw)
 WORKER_EXPORT = "run_thread"  # run_thread(t): thread t's share of one run (the browser's workers)
 SERVE_EXPORT = "serve"  # serve(t, go): thread t's share of every run, waiting inside the module (wasmtime)
 

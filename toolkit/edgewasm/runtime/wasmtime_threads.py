@@ -20,6 +20,7 @@ import math
 import os
 import queue
 import threading
+import time
 import weakref
 from typing import Callable
 
@@ -30,7 +31,7 @@ from ..bundle import VariantSpec
 from ..errors import BundleError, DeadlineExceeded, ExecutionError, ThreadsError
 from .config import RuntimeConfig
 from .sandbox import DEADLINE_STATUS
-from .threads import ABORT_OFFSET, GO_OFFSET, SERVE_EXPORT, thread_words
+from .threads import ABORT_OFFSET, DONE_OFFSET, GO_OFFSET, SERVE_EXPORT, thread_words
 from .wasmtime_host import EPOCH_TICK, NO_DEADLINE, WasmtimeInstance, engine
 from .native_call import bind as bind_native_call
 
@@ -98,6 +99,7 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
         self._left: queue.SimpleQueue = queue.SimpleQueue()  # what each worker's serve() ended with
         self._words_written = None  # the thread count the shared words were last reset for
         self._stale = False  # a run was interrupted: re-make everything before the next
+        self._runs = 0  # runs started on these instances (each worker bumps DONE after its share)
         self.setup(self)
 
     def _memory_array(self) -> np.ndarray:
@@ -146,9 +148,11 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
             self._remake()
         deadline = self.config.deadline
         ticks = NO_DEADLINE if deadline is None else max(1, math.ceil(deadline / EPOCH_TICK)) + 1
+        self._settle()
         self._words(self.threads)
         self.set_deadline_word()
         self._serve()
+        self._runs += 1
         try:
             native = self.native_calls.get("run")
             if native is not None:
@@ -183,6 +187,16 @@ class ThreadedWasmtimeInstance(WasmtimeInstance):
             reason = str(first).splitlines()[0] if str(first) else type(first).__name__
         raise ExecutionError(f"the module trapped in run() on {self.threads} threads: {reason} "
                              "(the instances were re-made)") from None
+
+    def _settle(self) -> None:
+        """Wait until every worker finished its share of the last run. Thread 0 returns after the
+        run's last barrier, so they are normally done; but a worker that left at a deadline or
+        status barrier still has to read the status word, which the next run's thread 0 clears."""
+        expected = self._runs * len(self._workers)
+        spins = 0
+        while int(self.memory_array[DONE_OFFSET:DONE_OFFSET + 4].view("<i4")[0]) < expected:
+            spins += 1
+            time.sleep(0 if spins < 1000 else 0.0001)
 
     def _remake(self) -> None:
         """After an interrupted run: wait for the freed workers to leave, then re-make everything."""
