@@ -153,3 +153,34 @@ def _pack(w: np.ndarray, heads: list[tuple[str, np.ndarray, type]]) -> np.ndarra
     packed = np.concatenate(head_bytes + [body.view(np.uint8)], axis=1).reshape(-1)
     assert packed.size == panels * (8 * NR + w.itemsize * NR * KR * pairs)
     return np.ascontiguousarray(packed)
+
+
+QS16_WINOGRAD_GEMM = "qs16_s32_s16w_gemm_4x8c2"
+# The integer Winograd is exact while the direct sum fits in 2^29 (the output transform gives 4x it
+# in int32): 9 * C * 255 * 128 < 2^29
+QU8_WINOGRAD_MAX_CHANNELS = (1 << 29) // (9 * 255 * 128)
+
+
+def qs8_winograd_taps(w: np.ndarray) -> np.ndarray:
+    """What an integer Winograd layer ships: int8 Conv weights w [K, C, 3, 3] as [C][9][ceil8(K)]
+    (tap 3 * row + column, zero columns past K), the input of qs8_winograd_weights_3x3."""
+    k, c = w.shape[:2]
+    taps = np.zeros((c, 9, -(-k // 8) * 8), np.int8)
+    taps[:, :, :k] = np.asarray(w, np.int8).reshape(k, c, 9).transpose(1, 2, 0)
+    return taps
+
+
+def qs16_winograd_plane_bytes(c: int, k: int) -> int:
+    """Bytes of one of the 16 packed U matrices qs8_winograd_weights_3x3 writes (int16, channels and
+    columns padded to 8)."""
+    return 2 * (-(-c // 8) * 8) * (-(-k // 8) * 8)
+
+
+def qu8_winograd_heads(bias: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+    """qu8_winograd_output_2x2_3x3's heads: ceil4(K) int32 biases, then as many f32 multipliers."""
+    k = len(bias)
+    k4 = -(-k // 4) * 4
+    heads = np.zeros((2, k4), "<u4")
+    heads[0, :k] = np.asarray(bias).astype("<i4").view("<u4")
+    heads[1, :k] = np.asarray(multiplier).astype("<f4").view("<u4")
+    return heads.reshape(-1).view(np.uint8)
