@@ -33,6 +33,11 @@ CNNS = {
                         {"m": 16, "kernel": [3, 3], "group": 16, "pads": [1, 1, 1, 1]}, {"m": 32, "kernel": [1, 1]},
                         {"m": 32, "kernel": [3, 3], "group": 32, "strides": [2, 2], "pads": [1, 1, 1, 1]},
                         {"m": 24, "kernel": [1, 1], "relu": False}], [1, 3, 24, 24], 10),
+    # 3x3 stride-1 layers take the integer Winograd: odd maps, asymmetric pads, channel tails
+    "resnet_like": ([{"m": 12, "kernel": [3, 3], "pads": [1, 1, 1, 1]},
+                     {"m": 20, "kernel": [3, 3], "pads": [1, 0, 2, 1]},
+                     {"m": 9, "kernel": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]},
+                     {"m": 16, "kernel": [3, 3], "pads": [0, 0, 0, 0]}], [2, 8, 11, 9], 5),
     "conv1d": ([{"m": 6, "kernel": [4], "strides": [2], "pads": [1, 2]},
                 {"m": 6, "kernel": [3], "group": 6, "pads": [1, 1], "relu": False}], [2, 3, 15], 2),
 }
@@ -59,6 +64,7 @@ def test_onnxruntime_static_cnn_imports_with_its_bits(tmp_path, name, fmt, per_c
     assert "f32_igemm_4x8" not in model.variant.kernels and "f32_gemm_4x8" not in model.variant.kernels
     if name == "conv_pool_depthwise_gap_gemm":
         assert {"qu8_qc8w_dwconv_c16x2", "u8_maxpool_c16"} <= set(model.variant.kernels)
+    assert ("qu8_winograd_input_2x2_3x3" in model.variant.kernels) == (name == "resnet_like")
     for x in input_batches(tuple(shape), 8, seed=11):
         got = model.run({"x": x})["y"]
         assert bit_identical(got, ort_outputs(theirs, {"x": x})["y"]), "vs onnxruntime's quantized model"
@@ -96,8 +102,12 @@ GEOMETRIES = [  # (shape, m, kernel, group, attrs)
     ((3, 7, 4, 5), 9, (1, 1), 1, {}),
     ((1, 8, 3, 3), 4, (1, 1), 2, {"strides": [2, 2]}),
     ((2, 3, 17), 4, (5,), 1, {"pads": [2, 1], "dilations": [2]}),
-    ((1, 20, 6, 5), 17, (3, 3), 1, {"pads": [1, 1, 1, 1]}),
+    ((1, 20, 6, 5), 17, (3, 3), 1, {"pads": [1, 1, 1, 1]}),  # WINOGRAD_FROM: the integer Winograd from here on
+    ((2, 8, 7, 9), 8, (3, 3), 1, {"pads": [0, 2, 1, 0]}),
+    ((1, 33, 4, 3), 10, (3, 3), 1, {"pads": [1, 1, 1, 1]}),
 ]
+
+WINOGRAD_FROM = 7
 
 
 @pytest.mark.parametrize("case", range(len(GEOMETRIES)))
@@ -108,6 +118,7 @@ def test_qlinear_conv_random_scales_and_geometries(tmp_path, case):
         proto = qlinear_conv_model(rng, shape, m, kernel, group, per_channel, **attrs)
         bundle = compile_to(tmp_path / str(trial), proto, shape[0])
         model = edgewasm.load(bundle)
+        assert ("qu8_winograd_input_2x2_3x3" in model.variant.kernels) == (case >= WINOGRAD_FROM)
         for x in input_batches(shape, 6, seed=case):
             got = model.run({"x": x})["y"]
             assert bit_identical(got, ort_outputs(proto, {"x": x})["y"]), (per_channel, np.abs(got - ort_outputs(proto, {"x": x})["y"]).max())

@@ -150,7 +150,7 @@ def winograd_block(tiles: int, channels: int, out_channels: int) -> int:
     return min(_ceil4(tiles), max(4, WINOGRAD_BLOCK_BYTES // per_tile // 4 * 4))
 
 
-def _derived_weight(program: Program, name: str, nbytes: int) -> Ptr:
+def derived_weight(program: Program, name: str, nbytes: int) -> Ptr:
     """A weight init() computes (placed in the weights region, never shipped; backend/plan.py keeps
     the shipped bytes contiguous around it)."""
     if name not in program.weights:
@@ -159,7 +159,7 @@ def _derived_weight(program: Program, name: str, nbytes: int) -> Ptr:
     return Ptr(name)
 
 
-def _skewed_plane(nbytes: int) -> int:
+def skewed_plane(nbytes: int) -> int:
     """Bytes between two of the 16 V (or M) matrices: plane xi starts 64 * xi bytes past a 4 KiB
     boundary. With planes a multiple of 4 KiB apart, the input transform's 16 stores of a tile hit
     the same 4 KiB offset and the CPU's store forwarding stalls on them (4K aliasing): 4x slower."""
@@ -180,13 +180,13 @@ def _lower_winograd(graph, program, node, w, bias, window, lo, hi) -> None:
     # only the taps ship; init() transforms them into U, packed as 16 GEMM B operands (zero bias)
     taps = program.weight(f"{y}__winograd_taps", winograd_taps(w))
     panel_bytes = 4 * packed_f32_gemm_size(channels, out_channels)
-    packed = _derived_weight(program, f"{y}__winograd", 16 * panel_bytes)
+    packed = derived_weight(program, f"{y}__winograd", 16 * panel_bytes)
     program.init_calls.append(Call("f32_winograd_weights_3x3", [channels, out_channels, taps, packed], node.name))
     bias_row = program.weight(f"{y}__winograd_bias",
                               np.concatenate([bias.astype(np.float32), np.zeros(kp - out_channels, np.float32)]))
     zero = constant_row(program, 0.0, channels)
     block = winograd_block(tiles, channels, out_channels)
-    v_plane, m_plane = _skewed_plane(block * 4 * cp), _skewed_plane(block * 4 * kp)
+    v_plane, m_plane = skewed_plane(block * 4 * cp), skewed_plane(block * 4 * kp)
     v = program.temp(f"{y}__winograd_v", 16 * v_plane)
     m = program.temp(f"{y}__winograd_m", 16 * m_plane)
     for xi, yi in _images(graph, x, y):

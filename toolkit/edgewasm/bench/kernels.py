@@ -133,14 +133,14 @@ def winograd_conv3x3_case(size: int, channels: int, block: int = 64) -> tuple[Ke
     of tiles the input transform, 16 f32_gemm_4x8 calls and the output transform (pad 1, no clamp).
     U is filled like any operand (init() would transform the taps). FLOPs are the direct
     convolution's, so the rate is comparable with f32_igemm_4x8's (it can exceed the peak)."""
-    from ..backend.convolution import _skewed_plane
+    from ..backend.convolution import skewed_plane
 
     tiles_w = -(-size // 2)
     tiles = tiles_w * tiles_w
     block = min(block, -(-tiles // 4) * 4)
     layout = Layout()
     u_bytes = 4 * -(-channels // 8) * 8 * (channels + 1)
-    v_plane = m_plane = _skewed_plane(block * 4 * channels)
+    v_plane = m_plane = skewed_plane(block * 4 * channels)
     x, zero = layout.take(4 * size * size * channels), layout.take(4 * channels)
     u, bias = layout.take(16 * u_bytes), layout.take(4 * channels)
     v, m, y = layout.take(16 * v_plane), layout.take(16 * m_plane), layout.take(4 * size * size * channels)

@@ -8,7 +8,9 @@ dilations and group (depthwise included).
 Lowered as u8 im2col (u8_im2col.wat, padding = x_zp, rows padded with x_zp to a multiple of 8
 taps x channels, against zero weights) + the requantizing GEMM of QLinearGemm
 (qu8_gemm.wat) per image and group; a pointwise convolution is that GEMM straight over the
-pixels; a depthwise one (one output channel per input channel) is qu8_qc8w_dwconv_c16x2 (qu8_dwconv.wat). Imported from ONNX QLinearConv (quantize_static's QOperator format) and from the QDQ
+pixels; a depthwise one (one output channel per input channel) is qu8_qc8w_dwconv_c16x2 (qu8_dwconv.wat);
+an ungrouped 3x3 one of stride 1 is the integer Winograd F(2x2, 3x3) (qu8_winograd.wat: 16
+multiplies per 2x2 output tile and channel pair instead of 36, the same bytes). Imported from ONNX QLinearConv (quantize_static's QOperator format) and from the QDQ
 chain DequantizeLinear -> Conv(., DequantizeLinear(w) [, DequantizeLinear(b)]) -> QuantizeLinear,
 which frontend/quantized.py rewrites into a QLinearConv node (onnxruntime's QDQ transformer does
 the same, and adds the int32 bias as is, whatever scale its DequantizeLinear declares).
@@ -21,9 +23,11 @@ import math
 
 import numpy as np
 
-from ..backend.convolution import group_matrices, indirection_buffer
-from ..backend.program import Ptr
-from ..backend.qpacking import QC7W_KERNELS, qu8_gemm_call, qu8_gemm_kernel
+from ..backend.convolution import (WINOGRAD_BLOCK_BYTES, WINOGRAD_MIN_CHANNELS, derived_weight, group_matrices,
+                                   indirection_buffer, skewed_plane)
+from ..backend.program import Call, Ptr
+from ..backend.qpacking import (QC7W_KERNELS, QS16_WINOGRAD_GEMM, QU8_WINOGRAD_MAX_CHANNELS, qs8_winograd_taps,
+                                qs16_winograd_plane_bytes, qu8_gemm_call, qu8_gemm_kernel, qu8_winograd_heads)
 from ..errors import UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from ..frontend.spatial import sliding_window
@@ -137,6 +141,58 @@ def _lower_depthwise(graph, node, program, mult: np.ndarray) -> None:
                      node.name)
 
 
+def use_qu8_winograd(window, group: int, channels: int, out_channels: int, relaxed: bool) -> bool:
+    """The integer Winograd for ungrouped 2-D 3x3 convolutions of stride 1 and dilation 1 with
+    enough channels (as the float one), where it stays exact (QU8_WINOGRAD_MAX_CHANNELS); a
+    `--simd relaxed` layer keeps its relaxed-dot GEMM."""
+    return (not relaxed and group == 1 and window.kernel == (3, 3) and window.strides == (1, 1)
+            and window.dilations == (1, 1) and min(channels, out_channels) >= WINOGRAD_MIN_CHANNELS
+            and channels <= QU8_WINOGRAD_MAX_CHANNELS)
+
+
+def _lower_winograd(graph, node, program, mult: np.ndarray) -> None:
+    """Per image and block of 2x2 output tiles: the input transform to V [16][tiles][C] (int16), 16
+    GEMMs V[xi] @ U[xi] -> M [16][tiles][K] (int32) with U computed by init() from the shipped int8
+    taps, the output transform with the requantizing epilogue (backend/convolution.py's float
+    Winograd is the same walk)."""
+    xq, w_name, _, bias_name = node.inputs
+    y = node.outputs[0]
+    a, window = node.attrs, node.attrs["window"]
+    w = graph.constants[w_name]
+    (height, width), (out_h, out_w) = window.in_spatial, window.out_spatial
+    pad_top, pad_left = window.pads_begin
+    channels, out_channels = graph.info(xq).shape[-1], graph.info(y).shape[-1]
+    c8, k8 = -(-channels // 8) * 8, -(-out_channels // 8) * 8
+    x_zp = int(a["x_zp"])
+    tiles_w = -(-out_w // 2)
+    tiles = -(-out_h // 2) * tiles_w
+    taps = program.weight(f"{y}__qs8_winograd_taps", qs8_winograd_taps(w))
+    plane = qs16_winograd_plane_bytes(channels, out_channels)
+    u = derived_weight(program, f"{y}__qs16_winograd", 16 * plane)
+    program.init_calls.append(Call("qs8_winograd_weights_3x3", [channels, out_channels, taps, u], node.name))
+    heads = program.weight(f"{y}__qu8_winograd_heads", qu8_winograd_heads(graph.constants[bias_name], mult))
+    pad = program.weight(f"__u8_row_{x_zp}_{c8}", np.full(c8, x_zp, np.uint8))
+    per_tile = 16 * (2 * c8 + 4 * k8)
+    block = min(-(-tiles // 4) * 4, max(4, WINOGRAD_BLOCK_BYTES // per_tile // 4 * 4))
+    v_plane, m_plane = skewed_plane(block * 2 * c8), skewed_plane(block * 4 * k8)
+    v = program.temp(f"{y}__qu8_winograd_v", 16 * v_plane)
+    m = program.temp(f"{y}__qu8_winograd_m", 16 * m_plane)
+    in_image, out_image = math.prod(graph.info(xq).shape[1:]), math.prod(graph.info(y).shape[1:])
+    for image in range(graph.info(xq).shape[0]):
+        for first in range(0, tiles, block):
+            count = min(block, tiles - first)
+            program.call("qu8_winograd_input_2x2_3x3", [first, count, tiles_w, channels, Ptr(xq, image * in_image),
+                                                        height, width, pad_top, pad_left, pad, x_zp, v, 2 * c8,
+                                                        v_plane], node.name)
+            for xi in range(16):
+                program.call(QS16_WINOGRAD_GEMM, [count, out_channels, c8, Ptr(v.tensor, xi * v_plane), 2 * c8,
+                                                  Ptr(u.tensor, xi * plane), Ptr(m.tensor, xi * m_plane), 4 * k8],
+                             node.name)
+            program.call("qu8_winograd_output_2x2_3x3", [first, count, tiles_w, out_channels, m, 4 * k8, m_plane,
+                                                         heads, Ptr(y, image * out_image), out_h, out_w,
+                                                         int(a["y_zp"]), 0, 255], node.name)
+
+
 def lower(graph, node, program) -> None:
     xq, w_name, w_scale, bias_name = node.inputs
     y = node.outputs[0]
@@ -148,6 +204,9 @@ def lower(graph, node, program) -> None:
     mult = multiplier(a["x_scale"], graph.constants[w_scale], a["y_scale"])
     if cg == 1 and mg == 1 and not window.is_pointwise:
         _lower_depthwise(graph, node, program, mult)
+        return
+    if use_qu8_winograd(window, group, channels, out_channels, a.get("simd") == "relaxed"):
+        _lower_winograd(graph, node, program, mult)
         return
     batch = graph.info(xq).shape[0]
     x_zp, y_zp = int(a["x_zp"]), int(a["y_zp"])
