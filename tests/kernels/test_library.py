@@ -29,10 +29,11 @@ EXPECTED_KERNELS = {
     "f32_maxpool_c4", "f32_avgpool_c4", "f32_gavgpool_c4",
     "f32_scaleshift_c4", "f32_pad_rows",
     # compression: f16_vcvt.wat, bitmask_expand.wat, qu8_dynquant.wat, qu8_vcvt.wat, qdu8_gemm.wat, qu8_gemm.wat,
-    # qs16_gemm.wat
+    # qs16_gemm.wat, qu8_winograd.wat
     "f16_f32_vcvt", "f16_f32_x4", "x8_bitmask_expand", "x16_bitmask_expand", "x32_bitmask_expand",
     "qu8_dynquant", "f32_qu8_vcvt", "qu8_f32_vcvt", "qu8_dequantize_x4",
-    "qu8_qc8w_gemm_4x8c2", "qu8_qc7w_gemm_4x8c4_relaxed", "qu8_qc7w_gemm_1x8c4_relaxed", "qu8_rowsum", "qu8_word4_x80", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", "qu8_requantize", "qu8_store4", "qu8_store_tail",
+    "qu8_qc8w_gemm_4x8c2", "qu8_qc8w_gemm_4x8c2_ldsplat", "qu8_winograd_input_2x2_3x3", "qs16_s32_s16w_gemm_4x8c2",
+    "qu8_winograd_output_2x2_3x3", "qs8_winograd_weights_3x3", "qu8_qc7w_gemm_4x8c4_relaxed", "qu8_qc7w_gemm_1x8c4_relaxed", "qu8_rowsum", "qu8_word4_x80", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2", "qu8_requantize", "qu8_store4", "qu8_store_tail",
     "u8_im2col", "u8_transpose", "u8_maxpool_c16", "qu8_qc8w_dwconv_c16x2", "x8_lut", "qu8_vadd", "qu8_vmul_channels",
     "qs16_dynquant", "qds16_f32_qc16w_gemm_1x4c2", "qds16_f32_qc16w_gemm_4x4c2", "qds16_pair", "qds16_epilogue",
     "qdu8_f32_qc8w_gemm_4x4c2", "qdu8_f32_qc8w_gemm_1x4c2", "qdu8_pair", "qdu8_epilogue",

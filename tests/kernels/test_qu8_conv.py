@@ -7,7 +7,7 @@ import pytest
 
 from edgewasm.backend.convolution import group_matrices
 from edgewasm.backend.indirection import indirection
-from edgewasm.backend.qpacking import qu8_gemm_kernel
+from edgewasm.backend.qpacking import qu8_gemm_call, qu8_gemm_kernel, qu8_gemm_scratch_bytes
 from edgewasm.window import Window
 
 from . import reference_quant as ref
@@ -46,11 +46,13 @@ def test_im2col_gemm_is_qlinear_conv(case, per_channel):
     rows_off = runner.alloc(pixels * k_pad)
     y_off = runner.put(np.full(pixels * m, 0xA5, np.uint8))
     gemm, pack = qu8_gemm_kernel(pixels, mg)  # the compiler's choice: 4x8c2, 4x4c2 or 1x4c2
+    scratch = runner.alloc(qu8_gemm_scratch_bytes(gemm, k_pad))
     for g, mat in enumerate(group_matrices(w.astype(np.float32), group, False)):
         packed = runner.put(pack(np.pad(mat.astype(np.int8), ((0, k_pad - k), (0, 0))), bias[g * mg:(g + 1) * mg],
                                  multiplier[g * mg:(g + 1) * mg].astype(np.float32)))
         runner.call("u8_im2col", pixels, taps, cg, ind_off, x_off + g * cg, zp_off, rows_off, k_pad - k)
-        runner.call(gemm, pixels, mg, k_pad, rows_off, k_pad, x_zp, packed, y_off + g * mg, m, y_zp, 0, 255)
+        runner.call(gemm, *qu8_gemm_call(gemm, pixels, mg, k_pad, rows_off, k_pad, x_zp, packed, y_off + g * mg, m, y_zp,
+                                         scratch=scratch))
     got = np.frombuffer(runner.read_bytes(y_off, pixels * m), np.uint8).reshape(oh, ow, m)
     want = ref.qlinear_conv_nhwc(x, x_zp, w, bias, multiplier, y_zp, strides, pads, dilations, group)
     np.testing.assert_array_equal(got, want)

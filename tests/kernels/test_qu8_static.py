@@ -1,17 +1,19 @@
-"""f32_qu8_vcvt, qu8_f32_vcvt and qu8_qc8w_gemm_{4x8,4x4,1x4}c2 (the static int8 path): bit-exact against
-the references over odd sizes, zero points at both ends, saturation, strides; exact writes."""
+"""f32_qu8_vcvt, qu8_f32_vcvt and qu8_qc8w_gemm_{4x8,4x4,1x4}c2 (the static int8 path; 4x8c2 in both its
+loops, shuffle and load splats): bit-exact against the references over odd sizes, zero points at both
+ends, saturation, strides; exact writes (its scratch block included)."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgewasm.backend.qpacking import pack_qu8_qc8w_gemm, pack_qu8_qc8w_gemm_nr8
+from edgewasm.backend.qpacking import (QU8_SCRATCH_KERNEL, pack_qu8_qc8w_gemm, pack_qu8_qc8w_gemm_nr8,
+                                       qu8_gemm_scratch_bytes)
 
 from . import reference_quant as ref
 from .harness import KernelRunner, assert_same_bits
 
-GEMMS = ("qu8_qc8w_gemm_4x8c2", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2")
+GEMMS = ("qu8_qc8w_gemm_4x8c2", "qu8_qc8w_gemm_4x8c2_ldsplat", "qu8_qc8w_gemm_4x4c2", "qu8_qc8w_gemm_1x4c2")
 GUARD = 32
 
 
@@ -46,12 +48,20 @@ def run_gemm(kernel, a, a_zp, w, bias, mult, c_zp, qmin=0, qmax=255, a_pad=0, c_
     rows = np.full((m, a_stride), 0xEE, np.uint8)
     rows[:, :k] = a
     a_off = runner.put_at_end(rows.reshape(-1)[: (m - 1) * a_stride + k])
-    pack = pack_qu8_qc8w_gemm_nr8 if kernel.endswith("x8c2") else pack_qu8_qc8w_gemm
+    pack = pack_qu8_qc8w_gemm_nr8 if kernel.startswith(QU8_SCRATCH_KERNEL) else pack_qu8_qc8w_gemm
     w_off = runner.put(pack(w, bias, mult))
+    scratch = []
+    if kernel.startswith(QU8_SCRATCH_KERNEL):
+        nbytes = qu8_gemm_scratch_bytes(QU8_SCRATCH_KERNEL, k)
+        scratch_region = runner.put(np.full(nbytes + 2 * GUARD, 0x5A, np.uint8), misalign=3)
+        scratch = [scratch_region + GUARD]
     c_bytes = (m - 1) * c_stride + n
     sentinel = np.random.default_rng(m * 100 + n).integers(0, 256, c_bytes + 2 * GUARD).astype(np.uint8)
     region = runner.put(sentinel, misalign=1)
-    runner.call(kernel, m, n, k, a_off, a_stride, a_zp, w_off, region + GUARD, c_stride, c_zp, qmin, qmax)
+    runner.call(kernel, m, n, k, a_off, a_stride, a_zp, w_off, region + GUARD, c_stride, c_zp, qmin, qmax, *scratch)
+    if scratch:
+        raw = np.frombuffer(runner.read_bytes(scratch_region, nbytes + 2 * GUARD), np.uint8)
+        assert (raw[:GUARD] == 0x5A).all() and (raw[GUARD + nbytes:] == 0x5A).all(), f"{kernel} wrote past its scratch"
     after = np.frombuffer(runner.read_bytes(region, sentinel.size), np.uint8).copy()
     c = np.empty((m, n), np.uint8)
     for i in range(m):

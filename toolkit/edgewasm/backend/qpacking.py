@@ -68,11 +68,24 @@ def fits_qc7w(w: np.ndarray) -> bool:
     return w.size == 0 or (int(w.min()) >= QC7W_RANGE[0] and int(w.max()) <= QC7W_RANGE[1])
 
 
-def qu8_gemm_call(kernel: str, m, n, k, a, a_stride, a_zp: int, w, c, c_stride, c_zp: int, qmin=0, qmax=255) -> list:
+QU8_SCRATCH_KERNEL = "qu8_qc8w_gemm_4x8c2"  # widens each block of 4 rows into a scratch block first
+
+
+def qu8_gemm_scratch_bytes(kernel: str, k: int) -> int:
+    """Scratch bytes a requantizing GEMM call needs (a temp of the layer), 0 for none."""
+    return 16 * -(-k // 2) if kernel == QU8_SCRATCH_KERNEL else 0
+
+
+def qu8_gemm_call(kernel: str, m, n, k, a, a_stride, a_zp: int, w, c, c_stride, c_zp: int, qmin=0, qmax=255,
+                  scratch=None) -> list:
     """The arguments of a requantizing GEMM call: the relaxed kernel has a_zp folded into its
-    packed heads, so it takes none."""
+    packed heads, so it takes none; the 4x8c2 one takes its scratch block last."""
     if kernel in QC7W_KERNELS:
         return [m, n, k, a, a_stride, w, c, c_stride, c_zp, qmin, qmax]
+    if kernel == QU8_SCRATCH_KERNEL:
+        if scratch is None:
+            raise ValueError(f"{kernel} needs a scratch block of qu8_gemm_scratch_bytes(kernel, k) bytes")
+        return [m, n, k, a, a_stride, a_zp, w, c, c_stride, c_zp, qmin, qmax, scratch]
     return [m, n, k, a, a_stride, a_zp, w, c, c_stride, c_zp, qmin, qmax]
 
 

@@ -27,7 +27,8 @@ from ..backend.convolution import (WINOGRAD_BLOCK_BYTES, WINOGRAD_MIN_CHANNELS, 
                                    indirection_buffer, skewed_plane)
 from ..backend.program import Call, Ptr
 from ..backend.qpacking import (QC7W_KERNELS, QS16_WINOGRAD_GEMM, QU8_WINOGRAD_MAX_CHANNELS, qs8_winograd_taps,
-                                qs16_winograd_plane_bytes, qu8_gemm_call, qu8_gemm_kernel, qu8_winograd_heads)
+                                qs16_winograd_plane_bytes, qu8_gemm_call, qu8_gemm_kernel, qu8_gemm_scratch_bytes,
+                                qu8_winograd_heads)
 from ..errors import UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from ..frontend.spatial import sliding_window
@@ -222,11 +223,14 @@ def lower(graph, node, program) -> None:
               for g, m in enumerate(group_matrices(w.astype(np.float32), group, False))]
     packed = program.weight(f"{y}__qu8_qc8w", np.concatenate(panels))
     offsets = np.cumsum([0] + [p.size for p in panels[:-1]])
+    nbytes = qu8_gemm_scratch_bytes(kernel, k_pad)
+    scratch = program.temp(f"{y}__qu8_rows", nbytes) if nbytes else None
     if window.is_pointwise:  # one GEMM over the pixels of the whole batch
         pixels = batch * window.out_pixels
         for g in range(group):
             program.call(kernel, qu8_gemm_call(kernel, pixels, mg, cg, Ptr(xq, g * cg), channels, x_zp,
-                                               Ptr(packed.tensor, int(offsets[g])), Ptr(y, g * mg), out_channels, y_zp),
+                                               Ptr(packed.tensor, int(offsets[g])), Ptr(y, g * mg), out_channels, y_zp,
+                                               scratch=scratch),
                          node.name)
         return
     rows = program.temp(f"{y}__im2col", window.out_pixels * k_pad)
@@ -239,7 +243,7 @@ def lower(graph, node, program) -> None:
                                        zp, rows, k_pad - k], node.name)
             program.call(kernel, qu8_gemm_call(kernel, window.out_pixels, mg, k_pad, rows, k_pad, x_zp,
                                                Ptr(packed.tensor, int(offsets[g])), Ptr(y, image * out_image + g * mg),
-                                               out_channels, y_zp), node.name)
+                                               out_channels, y_zp, scratch=scratch), node.name)
 
 
 def export(ex, node) -> None:

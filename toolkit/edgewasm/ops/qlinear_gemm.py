@@ -17,7 +17,7 @@ import numpy as np
 from onnx import helper
 
 from ..backend.program import Ptr
-from ..backend.qpacking import QC7W_KERNELS, qu8_gemm_call, qu8_gemm_kernel
+from ..backend.qpacking import QC7W_KERNELS, qu8_gemm_call, qu8_gemm_kernel, qu8_gemm_scratch_bytes
 from ..errors import ModelFormatError, UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from .quantize_linear import per_tensor
@@ -122,8 +122,10 @@ def lower(graph, node, program) -> None:
     packed = program.weight(f"{node.outputs[0]}__qu8_qc8w",
                             pack(w, graph.constants[bias],
                                  multiplier(a["x_scale"], graph.constants[w_scale], a["y_scale"]), **extra))
+    nbytes = qu8_gemm_scratch_bytes(kernel, k)
+    scratch = program.temp(f"{node.outputs[0]}__qu8_rows", nbytes) if nbytes else None
     program.call(kernel, qu8_gemm_call(kernel, rows, n, k, Ptr(xq), k, int(a["x_zp"]), packed, Ptr(node.outputs[0]), n,
-                                       int(a["y_zp"])), node.name)
+                                       int(a["y_zp"]), scratch=scratch), node.name)
 
 
 def export(ex, node) -> None:
