@@ -1,18 +1,19 @@
-"""qdu8_f32_qc8w_gemm_4x4c2 and _1x4c2: bit-exact against the reference over odd m, n, k (k tails
+"""qdu8_f32_qc8w_gemm_4x4c2, _1x4c2 and _4x8c2 (both its loops, shuffle and load splats): bit-exact against the reference over odd m, n, k (k tails
 of every length), strides, zero points at both ends, clamps; A placed at the end of memory so an
-over-read traps; no byte of C outside its m x n values written."""
+over-read traps; no byte of C outside its m x n values written, nor of the scratch block outside its bytes."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgewasm.backend.qpacking import pack_qc8w_gemm, packed_qc8w_gemm_size
+from edgewasm.backend.qpacking import pack_qc8w_gemm, pack_qc8w_gemm_nr8, packed_qc8w_gemm_size
 
 from . import reference_quant as ref
 from .harness import KernelRunner, assert_same_bits
 
-GEMMS = ("qdu8_f32_qc8w_gemm_4x4c2", "qdu8_f32_qc8w_gemm_1x4c2")
+WIDE = ("qdu8_f32_qc8w_gemm_4x8c2", "qdu8_f32_qc8w_gemm_4x8c2_ldsplat")  # packed in panels of 8, with scratch
+GEMMS = ("qdu8_f32_qc8w_gemm_4x4c2", "qdu8_f32_qc8w_gemm_1x4c2", *WIDE)
 INF = float("inf")
 GUARD = 32
 
@@ -27,13 +28,22 @@ def run_gemm(kernel, a, a_scale, a_zp, w, w_scale, bias, lo=-INF, hi=INF, a_pad=
     a_off = runner.put_at_end(rows.reshape(-1)[: (m - 1) * a_stride + k])
     params = runner.put(np.array([a_scale], np.float32))
     zp_off = runner.put(np.array([a_zp, 0xEE, 0xEE, 0xEE], np.uint8), misalign=1)
-    packed = pack_qc8w_gemm(w, w_scale, bias)
-    assert packed.size == packed_qc8w_gemm_size(k, n)
+    packed = (pack_qc8w_gemm_nr8 if kernel in WIDE else pack_qc8w_gemm)(w, w_scale, bias)
+    if kernel not in WIDE:
+        assert packed.size == packed_qc8w_gemm_size(k, n)
     w_off = runner.put(packed, misalign=0)
+    scratch, nbytes = [], 16 * -(-k // 2)
+    if kernel in WIDE:
+        scratch_region = runner.put(np.full(nbytes + 2 * GUARD, 0x5A, np.uint8), misalign=3)
+        scratch = [scratch_region + GUARD]
     c_bytes = (m - 1) * c_stride + n * 4
     sentinel = np.random.default_rng(m * 100 + n).integers(0, 256, c_bytes + 2 * GUARD).astype(np.uint8)
     region = runner.put(sentinel)
-    runner.call(kernel, m, n, k, a_off, a_stride, params, zp_off, w_off, region + GUARD, c_stride, float(lo), float(hi))
+    runner.call(kernel, m, n, k, a_off, a_stride, params, zp_off, w_off, region + GUARD, c_stride, float(lo), float(hi),
+                *scratch)
+    if scratch:
+        raw = np.frombuffer(runner.read_bytes(scratch_region, nbytes + 2 * GUARD), np.uint8)
+        assert (raw[:GUARD] == 0x5A).all() and (raw[GUARD + nbytes:] == 0x5A).all(), f"{kernel} wrote past its scratch"
     after = np.frombuffer(runner.read_bytes(region, sentinel.size), np.uint8).copy()
     c = np.empty((m, n), np.float32)
     for i in range(m):

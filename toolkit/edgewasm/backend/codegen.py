@@ -34,6 +34,7 @@ LOAD_SPLAT_LOOPS = {  # kernel -> the same kernel with load-splat loops (same si
     "f32_gemm_4x8": "f32_gemm_4x8_ldsplat",
     "f32_igemm_4x8": "f32_igemm_4x8_ldsplat",
     "qu8_qc8w_gemm_4x8c2": "qu8_qc8w_gemm_4x8c2_ldsplat",
+    "qdu8_f32_qc8w_gemm_4x8c2": "qdu8_f32_qc8w_gemm_4x8c2_ldsplat",
 }
 CRANELIFT_LOOPS = {  # kernel -> what runs when the word is 0 (and 1 without a load-splat loop), where that is another function
     "f32_gemm_4x8": "f32_gemm_2x16_u4",

@@ -117,9 +117,22 @@ def pack_qu8_qc7w_gemm_nr8c4(w: np.ndarray, bias: np.ndarray, multiplier: np.nda
 
 
 def pack_qu8_qc8w_gemm_nr8(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
-    """Panels of 8 columns for qu8_qc8w_gemm_4x8c2: 8 int32 bias, 8 f32 multipliers, then for
-    t < ceil(K/2) the pairs (w[2t, c], w[2t+1, c]) of columns c = 8p..8p+3, then of 8p+4..8p+7;
-    zero past K and past N."""
+    """Panels of 8 columns for qu8_qc8w_gemm_4x8c2: 8 int32 bias, 8 f32 multipliers, then the
+    _pack_nr8 body."""
+    return _pack_nr8(w, [(bias, "<i4"), (multiplier, "<f4")])
+
+
+def pack_qc8w_gemm_nr8(w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """Panels of 8 columns for qdu8_f32_qc8w_gemm_4x8c2 (float output): 8 f32 bias (None: -0.0),
+    8 f32 weight scales, then the _pack_nr8 body."""
+    n = np.asarray(w).shape[1]
+    bias = np.full(n, NEUTRAL_BIAS, np.float32) if bias is None else bias
+    return _pack_nr8(w, [(bias, "<f4"), (scale, "<f4")])
+
+
+def _pack_nr8(w: np.ndarray, heads: list[tuple[np.ndarray, str]]) -> np.ndarray:
+    """Per panel of 8 columns: each head row (8 values of its dtype), then for t < ceil(K/2) the
+    pairs (w[2t, c], w[2t+1, c]) of columns c = 8p..8p+3, then of 8p+4..8p+7; zero past K and N."""
     w = np.asarray(w)
     if w.ndim != 2 or w.dtype != np.int8:
         raise TypeError(f"qc8w weights must be int8 [K, N], got {w.dtype} of shape {w.shape}")
@@ -129,15 +142,15 @@ def pack_qu8_qc8w_gemm_nr8(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarr
     padded[:k, :n] = w
     # [pairs, 2, panels, 2 halves, 4] -> [panels, pairs, halves, 4 columns, 2]
     body = padded.reshape(pairs, KR, panels, 2, 4).transpose(2, 0, 3, 4, 1).reshape(panels, -1)
-    heads = []
-    for values, dtype in ((bias, "<i4"), (multiplier, "<f4")):
+    rows = []
+    for values, dtype in heads:
         values = np.asarray(values)
         if values.shape != (n,):
             raise TypeError(f"qc8w heads must have shape ({n},), got {values.shape}")
         row = np.zeros(panels * 8, dtype)
         row[:n] = values
-        heads.append(row.reshape(panels, 8).view(np.uint8))
-    return np.ascontiguousarray(np.concatenate(heads + [body.view(np.uint8)], axis=1).reshape(-1))
+        rows.append(row.reshape(panels, 8).view(np.uint8))
+    return np.ascontiguousarray(np.concatenate(rows + [body.view(np.uint8)], axis=1).reshape(-1))
 
 
 def _pack(w: np.ndarray, heads: list[tuple[str, np.ndarray, type]]) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 from onnx import TensorProto
 
 from ..backend.program import Ptr
-from ..backend.qpacking import pack_qc8w_gemm
+from ..backend.qpacking import NR, pack_qc8w_gemm, pack_qc8w_gemm_nr8
 from ..errors import ModelFormatError, UnsupportedModelError
 
 IR_OP = "IntegerGemm"
@@ -121,13 +121,21 @@ def lower(graph, node, program) -> None:
     bias = graph.constants[node.inputs[5]] if len(node.inputs) > 5 else None
     shape = graph.info(q).shape
     rows, k, n = math.prod(shape[:-1]), shape[-1], w.shape[1]
-    packed_name = "__".join([w_name, "packed", *node.inputs[5:]])  # Gemms sharing weights share one packing
+    # 4x8c2 (its rows widened once into a scratch block for all column panels) unless there are
+    # under 4 rows (1x4c2) or at most 4 columns (4x4c2)
+    kernel = ("qdu8_f32_qc8w_gemm_1x4c2" if rows < 4 else "qdu8_f32_qc8w_gemm_4x4c2" if n <= NR
+              else "qdu8_f32_qc8w_gemm_4x8c2")
+    wide = kernel.endswith("4x8c2")
+    pack = pack_qc8w_gemm_nr8 if wide else pack_qc8w_gemm
+    # Gemms sharing weights share one packing per layout
+    packed_name = "__".join([w_name, "packed" + ("_nr8" if wide else ""), *node.inputs[5:]])
     packed = (Ptr(packed_name) if packed_name in program.weights
-              else program.weight(packed_name, pack_qc8w_gemm(w, graph.constants[w_scale], bias)))
-    kernel = "qdu8_f32_qc8w_gemm_1x4c2" if rows < 4 else "qdu8_f32_qc8w_gemm_4x4c2"
-    program.call(kernel, [rows, n, k, Ptr(q), k, _pointer(graph, program, q_scale), _pointer(graph, program, q_zp),
-                          packed, Ptr(node.outputs[0]), 4 * n, float(node.attrs["min"]), float(node.attrs["max"])],
-                 node.name)
+              else program.weight(packed_name, pack(w, graph.constants[w_scale], bias)))
+    args = [rows, n, k, Ptr(q), k, _pointer(graph, program, q_scale), _pointer(graph, program, q_zp),
+            packed, Ptr(node.outputs[0]), 4 * n, float(node.attrs["min"]), float(node.attrs["max"])]
+    if wide:
+        args.append(program.temp(f"{node.outputs[0]}__qdu8_rows", 16 * -(-k // 2)))
+    program.call(kernel, args, node.name)
 
 
 def export(ex, node) -> None:
