@@ -83,6 +83,40 @@ def test_transformer_same_bits_on_every_thread_count(tmp_path):
     check_every_thread_count(single, threaded, inputs)
 
 
+def test_int8_cnn_same_bits_on_every_thread_count(tmp_path):
+    """Static int8 (integer Winograd, im2col GEMMs, depthwise, pointwise) split over threads."""
+    from edgewasm.variants import Options
+    from quant_models import static_cnn
+
+    layers = [{"m": 36, "kernel": [3, 3], "pads": [1, 1, 1, 1]},
+              {"m": 48, "kernel": [3, 3], "strides": [2, 2], "pads": [1, 0, 1, 2]},
+              {"m": 48, "kernel": [3, 3], "group": 48, "pads": [1, 1, 1, 1]},
+              {"m": 64, "kernel": [1, 1]}, {"m": 17, "kernel": [3, 3], "pads": [0, 1, 2, 1]}]
+    shape = [1, 16, 41, 37]
+    calibration = np.random.default_rng(3).standard_normal((8, *shape[1:])).astype(np.float32)
+    single, threaded = build_pair(tmp_path, static_cnn(layers, shape, head=None), variants="int8",
+                                  options=Options(calibrate={"x": calibration}))
+    manifest = json.loads((threaded / "manifest.json").read_text())["variants"]["int8"]
+    assert {"qu8_winograd_input_2x2_3x3", "u8_im2col", "qu8_qc8w_dwconv_c16x2"} <= set(manifest["kernels"])
+    assert manifest["report"]["threads"]["split_calls"] > 0
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    expected = edgewasm.load(single).run({"x": x})
+    for k in range(1, N + 1):
+        model = edgewasm.load(threaded, threads=k)
+        same_bits(model.run({"x": x}), expected)
+        same_bits(model.run({"x": x}), expected)
+
+
+def test_dynamic_int8_mlp_same_bits_on_every_thread_count(tmp_path):
+    single, threaded = build_pair(tmp_path, make_mlp([301, 517, 263, 11], batch=37), batch=37, variants="int8")
+    manifest = json.loads((threaded / "manifest.json").read_text())["variants"]["int8"]
+    assert "qdu8_f32_qc8w_gemm_4x8c2" in manifest["kernels"] and manifest["report"]["threads"]["split_calls"] > 0
+    x = np.random.default_rng(5).standard_normal((37, 301)).astype(np.float32)
+    expected = edgewasm.load(single).run({"x": x})
+    for k in range(1, N + 1):
+        same_bits(edgewasm.load(threaded, threads=k).run({"x": x}), expected)
+
+
 def _feed(bundle, x) -> dict:
     name = json.loads((bundle / "manifest.json").read_text())["variants"]["fp32"]["inputs"][0]["name"]
     return {name: x}

@@ -62,14 +62,14 @@ IDLE_WAIT_NS = 50_000_000  # one idle wait32 (ns): an abort written without a no
 class Split:
     """How to give a thread tiles [s, e) of a call: args[count] becomes e - s, and each
     (arg, stride) in `advance` moves args[arg] by s * stride(args); `unit` tiles are kept whole.
-    Each (arg, nbytes) in `per_thread` moves args[arg] by t * nbytes: thread t's own scratch block
-    (reserve_thread_scratch makes the buffer that large)."""
+    Each (arg, nbytes) in `per_thread` moves args[arg] by t * nbytes(args): thread t's own scratch
+    block (reserve_thread_scratch makes the buffer that large)."""
 
     count: int
     unit: int
     advance: tuple[tuple[int, Callable[[list], int]], ...]
     work: Callable[[list], int]
-    per_thread: tuple[tuple[int, int], ...] = ()
+    per_thread: tuple[tuple[int, Callable[[list], int]], ...] = ()
 
 
 def _gemm_rows() -> Split:  # [m, n, k, a, a_stride, w, c, c_stride, min, max]
@@ -79,6 +79,21 @@ def _gemm_rows() -> Split:  # [m, n, k, a, a_stride, w, c, c_stride, min, max]
 def _gemm_columns() -> Split:  # 32 columns = 4 packed panels of (k + 1) * 8 f32
     return Split(1, 32, ((5, lambda a: 4 * (a[2] + 1)), (6, lambda a: 4)),
                  lambda a: a[0] * a[1] * a[2])
+
+
+def _qu8_gemm_rows(unit: int, scratch: bool) -> Split:
+    """[m, n, k, a, a_stride, a_zp, w, c, c_stride, c_zp, qmin, qmax(, scratch)]: rows; the 4x8c2
+    kernel's scratch block is per thread."""
+    return Split(0, unit, ((3, lambda a: a[4]), (7, lambda a: a[8])), lambda a: a[0] * a[1] * a[2],
+                 ((12, lambda a: 16 * -(-a[2] // 2)),) if scratch else ())
+
+
+def _qs16_gemm_rows() -> Split:  # [m, n, k, a, a_stride, w, c, c_stride]: the integer Winograd's GEMMs
+    return Split(0, 4, ((3, lambda a: a[4]), (6, lambda a: a[7])), lambda a: a[0] * a[1] * a[2])
+
+
+def _qs16_gemm_columns() -> Split:  # 32 columns = 4 packed panels of 16 * k bytes, 32 bytes of C each
+    return Split(1, 32, ((5, lambda a: 2 * a[2]), (6, lambda a: 4)), lambda a: a[0] * a[1] * a[2])
 
 
 def _elementwise(count: int, pointers: tuple[int, ...], cost: int) -> Split:
@@ -91,7 +106,7 @@ def _elementwise(count: int, pointers: tuple[int, ...], cost: int) -> Split:
 def _vbinary_nd(args: list) -> Split | None:
     """[op, n, b_run, d0, sa0, sb0, d1, sa1, sb1, a, b, y]: whole outer rows (i1, else i0), or
     16-element units of the run when the broadcast collapsed to one run."""
-    n, d0, d1 = args[1], args[3], args[6]
+    d0, d1 = args[3], args[6]
     if not all(isinstance(v, int) for v in args[1:9]):
         return None
     work = lambda a: a[1] * a[3] * a[6]  # noqa: E731
@@ -109,6 +124,7 @@ TRANSCENDENTAL_UNARY = {"f32_vlog", "f32_vsigmoid", "f32_vtanh", "f32_verf", "f3
 CHAIN_SCRATCH_ARG = 6  # f32_vchain [desc, n, x, a, b, y, scratch]
 
 GEMMS = {"f32_gemm_4x8", "f32_gemm_1x8", "f32_gemm_1x32"}
+QS16_GEMM = "qs16_s32_s16w_gemm_4x8c2"  # the integer Winograd's: split and made independent as the f32 GEMMs
 SPLITS = {
     # [m, n, taps, kc, ind, x, zero, w, y, y_stride, min, max]: output pixels
     "f32_igemm_4x8": Split(0, 4, ((4, lambda a: 4 * a[2]), (8, lambda a: a[9])),
@@ -136,8 +152,28 @@ SPLITS = {
     # [desc, n, x, a, b, y, scratch]: 16-element units as _elementwise (a chain's steps are lane-wise
     # and its 1024-element blocks only group the work), each thread in its own scratch block
     "f32_vchain": Split(1, 16, tuple((i, lambda a: 4) for i in (2, 3, 4, 5)), lambda a: a[1] * TRANSCENDENTAL,
-                        ((CHAIN_SCRATCH_ARG, CHAIN_SCRATCH_BYTES),)),
+                        ((CHAIN_SCRATCH_ARG, lambda a: CHAIN_SCRATCH_BYTES),)),
     "f32_vunary_op": _elementwise(1, (2, 3), TRANSCENDENTAL),  # [op, n, x, y, p0, p1]
+    # static and dynamic int8: output rows (pixels) or tiles, each computed alone whatever surrounds it
+    **{kernel: _qu8_gemm_rows(unit, scratch=kernel.endswith("4x8c2"))
+       for kernel, unit in (("qu8_qc8w_gemm_4x8c2", 4), ("qu8_qc8w_gemm_4x4c2", 4), ("qu8_qc8w_gemm_1x4c2", 1))},
+    # [m, n, k, a, a_stride, w, c, c_stride, c_zp, qmin, qmax]
+    **{kernel: Split(0, unit, ((3, lambda a: a[4]), (6, lambda a: a[7])), lambda a: a[0] * a[1] * a[2])
+       for kernel, unit in (("qu8_qc7w_gemm_4x8c4_relaxed", 4), ("qu8_qc7w_gemm_1x8c4_relaxed", 1))},
+    # [m, n, k, a, a_stride, a_scale, a_zp, w, c, c_stride, min, max(, scratch)]
+    **{kernel: Split(0, unit, ((3, lambda a: a[4]), (8, lambda a: a[9])), lambda a: a[0] * a[1] * a[2],
+                     ((12, lambda a: 16 * -(-a[2] // 2)),) if kernel.endswith("4x8c2") else ())
+       for kernel, unit in (("qdu8_f32_qc8w_gemm_4x8c2", 4), ("qdu8_f32_qc8w_gemm_4x4c2", 4),
+                            ("qdu8_f32_qc8w_gemm_1x4c2", 1))},
+    # [m, c, taps, ind, x, pad, w, y, c_zp, qmin, qmax, ptrs]: output pixels, each thread its tap pointers
+    "qu8_qc8w_dwconv_c16x2": Split(0, 1, ((3, lambda a: 4 * a[2]), (7, lambda a: a[1])), lambda a: a[0] * a[1] * a[2],
+                                   ((11, lambda a: 4 * (a[2] + 1)),)),
+    # [pixels, taps, cg, ind, x, zp, rows, row_pad]: pixels (a copy: a byte is worth a multiply-add)
+    "u8_im2col": Split(0, 1, ((3, lambda a: 4 * a[1]), (6, lambda a: a[1] * a[2] + a[7])), lambda a: a[0] * a[1] * a[2]),
+    # [tile, count, tiles_w, c, x, h, w, pad_top, pad_left, pad, x_zp, v, v_stride, v_plane]: tiles
+    "qu8_winograd_input_2x2_3x3": Split(1, 1, ((0, lambda a: 1), (11, lambda a: a[12])), lambda a: a[1] * a[3] * 16),
+    # [tile, count, tiles_w, k, m, m_stride, m_plane, heads, y, y_h, y_w, y_zp, qmin, qmax]: tiles
+    "qu8_winograd_output_2x2_3x3": Split(1, 1, ((0, lambda a: 1), (4, lambda a: a[5])), lambda a: a[1] * a[3] * 16),
     **{kernel: _elementwise(0, (1, 2), CHEAP) for kernel in UNARY},
     **{kernel: _elementwise(0, (1, 2), TRANSCENDENTAL) for kernel in TRANSCENDENTAL_UNARY},
 }
@@ -154,9 +190,10 @@ def split_of(call: Call) -> Split | None:
     """How `call` is split over threads, or None (it runs on thread 0): decided at compile time."""
     if call.failure or call.kernel.startswith("__"):
         return None
-    if call.kernel in GEMMS:
+    if call.kernel in GEMMS or call.kernel == QS16_GEMM:
         m, n = call.args[0], call.args[1]
-        spec = _gemm_columns() if n >= 64 and n >= m else _gemm_rows() if m >= 16 else _gemm_columns() if n >= 64 else None
+        rows, columns = (_gemm_rows, _gemm_columns) if call.kernel in GEMMS else (_qs16_gemm_rows, _qs16_gemm_columns)
+        spec = columns() if n >= 64 and n >= m else rows() if m >= 16 else columns() if n >= 64 else None
     elif call.kernel == "f32_vbinary_nd":
         spec = _vbinary_nd(call.args)
     else:
@@ -200,7 +237,7 @@ def _split_call(call: Call, spec: Split, plan: MemoryPlan) -> list[str]:
         f"    (if (i32.gt_s (local.get $e) (i32.const {count})) (then (local.set $e (i32.const {count}))))",
     ]
     moved = {index: stride(call.args) for index, stride in spec.advance}
-    own = dict(spec.per_thread)
+    own = {index: nbytes(call.args) for index, nbytes in spec.per_thread}
     args = []
     for index, arg in enumerate(call.args):
         text = _arg(arg, plan)
@@ -286,7 +323,7 @@ def _body(program: Program, plan: MemoryPlan, statuses: dict[str, int]) -> list[
 
 def _ranges(call: Call, plan: MemoryPlan) -> tuple[list, list] | None:
     """([reads], [writes]) as [start, end) byte ranges of a GEMM call, or None for other kernels."""
-    if call.kernel not in GEMMS:
+    if call.kernel not in GEMMS and call.kernel != QS16_GEMM:
         return None
     m, n, k, a, a_stride, w, c, c_stride = call.args[:8]
     if not all(isinstance(v, int) for v in (m, n, k, a_stride, c_stride)):
@@ -295,6 +332,9 @@ def _ranges(call: Call, plan: MemoryPlan) -> tuple[list, list] | None:
     if not all(isinstance(v, int) for v in at):
         return None
     a, w, c = at
+    if call.kernel == QS16_GEMM:  # int16 A and W, int32 C in whole panels of 8 columns
+        reads = [(a, a + (m - 1) * a_stride + 2 * k), (w, w + -(-n // 8) * 16 * k)]
+        return reads, [(c, c + (m - 1) * c_stride + 32 * -(-n // 8))]
     reads = [(a, a + (m - 1) * a_stride + 4 * k), (w, w + -(-n // 8) * (k + 1) * 32)]
     return reads, [(c, c + (m - 1) * c_stride + 4 * n)]
 
@@ -373,7 +413,7 @@ def reserve_thread_scratch(program: Program, threads: int) -> None:
         spec = SPLITS.get(call.kernel)
         for index, nbytes in (spec.per_thread if spec else ()):
             name = call.args[index].tensor
-            program.temps[name] = max(program.temps[name], nbytes * threads)
+            program.temps[name] = max(program.temps[name], nbytes(call.args) * threads)
 
 
 def split_summary(program: Program) -> dict:
