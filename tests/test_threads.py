@@ -263,6 +263,19 @@ def test_bench_threads_adds_a_column_per_thread_count(tmp_path):
     assert json.loads((tmp_path / "mlp-b32" / "bundle-threads2" / "manifest.json").read_text())["variants"]["fp32"]["threads"] == 2
 
 
+def test_bench_threads_builds_a_static_int8_row_static(tmp_path):
+    """`--variants int8 --calibrate --threads 1,2`: the threaded build is calibrated as the row's own."""
+    from edgewasm.bench import BenchOptions, run_bench
+
+    options = BenchOptions(models=["mlp-b32"], engines=["wasmtime"], repeats=1, cold_starts=0, microbenchmarks=False,
+                           workdir=tmp_path, threads=[1, 2], variants=["int8"], calibrate=True)
+    report = run_bench(options)
+    assert report["models"][0]["results"]["wasmtime@2"]["status"] == "ok"
+    threaded = next(tmp_path.glob("mlp-b32*int8*")) / "bundle-threads2" / "manifest.json"
+    variant = json.loads(threaded.read_text())["variants"]["int8"]
+    assert variant["report"]["methods"][0] == "int8 static" and variant["threads"] == 2
+
+
 def test_a_model_too_small_to_split_runs_on_one_thread_by_default(tmp_path):
     single, threaded = build_pair(tmp_path, make_mlp([64, 96, 10], batch=8), batch=8)
     assert split_calls(threaded) == 0

@@ -40,6 +40,7 @@ class BenchModel:
     edgewasm_refusal: dict | None = None  # {"status": "skipped" | "error", "reason"} if it did not compile
     twin: object | None = None  # bench.twins.Twin for LiteRT.js, or the NoTwin reason (str); None: not asked for
     compile_report: dict = field(default_factory=dict)
+    options: object | None = None  # the variants.Options it was compiled with (calibration, distillation)
 
     @property
     def onnx_path(self) -> Path:
@@ -117,6 +118,7 @@ def _prepare(proto: onnx.ModelProto, name: str, description: str, source: str, w
     options = Options(distill=teacher_inputs(proto) if variant and "distill" in variant else None,
                       calibrate=teacher_inputs(proto, CALIBRATION_SAMPLES)
                       if calibrate and variant and variant.startswith("int8") else None)
+    model.options = options
     try:
         manifest = compile_model(data, model.bundle, batch=1, name=name, variants=variant, options=options)
         manifest = json.loads(Path(manifest).read_text())

@@ -109,12 +109,14 @@ def _ratio(value: float | None) -> str:
 
 
 def threaded_bundle(model: BenchModel, threads: int) -> Path:
-    """The model compiled with --threads `threads` (once per bench run and model)."""
+    """The model compiled with --threads `threads` (once per bench run and model), with the options of
+    its single-threaded build (a static int8 row stays static)."""
     from ..compiler import compile_model
 
     out = model.directory / f"bundle-threads{threads}"
     if not (out / "manifest.json").is_file():
-        compile_model(model.onnx_path, out, batch=1, name=model.name, variants=model.variant, threads=threads)
+        compile_model(model.onnx_path, out, batch=1, name=model.name, variants=model.variant, threads=threads,
+                      options=model.options)
     return out
 
 
