@@ -168,6 +168,11 @@ SPLITS = {
     # [m, c, taps, ind, x, pad, w, y, c_zp, qmin, qmax, ptrs]: output pixels, each thread its tap pointers
     "qu8_qc8w_dwconv_c16x2": Split(0, 1, ((3, lambda a: 4 * a[2]), (7, lambda a: a[1])), lambda a: a[0] * a[1] * a[2],
                                    ((11, lambda a: 4 * (a[2] + 1)),)),
+    # uint8 elementwise: 16-byte units (the vector step; the tail takes the same elements as on one thread)
+    "qu8_vadd": Split(0, 16, tuple((i, lambda a: 1) for i in (1, 2, 3)), lambda a: a[0] * CHEAP),  # [n, a, b, y, ...]
+    "x8_lut": Split(0, 16, ((2, lambda a: 1), (3, lambda a: 1)), lambda a: a[0] * CHEAP),  # [n, table, x, y]
+    # [pixels, c, x, s, y, ...]: pixels
+    "qu8_vmul_channels": Split(0, 1, ((2, lambda a: a[1]), (4, lambda a: a[1])), lambda a: a[0] * a[1] * CHEAP),
     # [pixels, taps, cg, ind, x, zp, rows, row_pad]: pixels (a copy: a byte is worth a multiply-add)
     "u8_im2col": Split(0, 1, ((3, lambda a: 4 * a[1]), (6, lambda a: a[1] * a[2] + a[7])), lambda a: a[0] * a[1] * a[2]),
     # [tile, count, tiles_w, c, x, h, w, pad_top, pad_left, pad, x_zp, v, v_stride, v_plane]: tiles
