@@ -84,7 +84,8 @@ def test_transformer_same_bits_on_every_thread_count(tmp_path):
 
 
 def test_int8_cnn_same_bits_on_every_thread_count(tmp_path):
-    """Static int8 (integer Winograd, im2col GEMMs, depthwise, pointwise) split over threads."""
+    """Static int8 (integer Winograd, im2col GEMMs, depthwise, pointwise) and its relaxed-SIMD twin
+    (relaxed-dot GEMMs) split over threads."""
     from edgewasm.variants import Options
     from quant_models import static_cnn
 
@@ -94,17 +95,19 @@ def test_int8_cnn_same_bits_on_every_thread_count(tmp_path):
               {"m": 64, "kernel": [1, 1]}, {"m": 17, "kernel": [3, 3], "pads": [0, 1, 2, 1]}]
     shape = [1, 16, 41, 37]
     calibration = np.random.default_rng(3).standard_normal((8, *shape[1:])).astype(np.float32)
-    single, threaded = build_pair(tmp_path, static_cnn(layers, shape, head=None), variants="int8",
+    single, threaded = build_pair(tmp_path, static_cnn(layers, shape, head=None), variants="int8,int8-relaxed",
                                   options=Options(calibrate={"x": calibration}))
-    manifest = json.loads((threaded / "manifest.json").read_text())["variants"]["int8"]
-    assert {"qu8_winograd_input_2x2_3x3", "u8_im2col", "qu8_qc8w_dwconv_c16x2"} <= set(manifest["kernels"])
-    assert manifest["report"]["threads"]["split_calls"] > 0
+    variants = json.loads((threaded / "manifest.json").read_text())["variants"]
+    assert {"qu8_winograd_input_2x2_3x3", "u8_im2col", "qu8_qc8w_dwconv_c16x2"} <= set(variants["int8"]["kernels"])
+    assert "qu8_qc7w_gemm_4x8c4_relaxed" in variants["int8-relaxed"]["kernels"]
     x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
-    expected = edgewasm.load(single).run({"x": x})
-    for k in range(1, N + 1):
-        model = edgewasm.load(threaded, threads=k)
-        same_bits(model.run({"x": x}), expected)
-        same_bits(model.run({"x": x}), expected)
+    for variant in variants:
+        assert variants[variant]["report"]["threads"]["split_calls"] > 0
+        expected = edgewasm.load(single, variant).run({"x": x})
+        for k in range(1, N + 1):
+            model = edgewasm.load(threaded, variant, threads=k)
+            same_bits(model.run({"x": x}), expected)
+            same_bits(model.run({"x": x}), expected)
 
 
 def wide_se_residual_cnn() -> onnx.ModelProto:
