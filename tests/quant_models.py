@@ -197,21 +197,28 @@ def residual_cnn(seed: int = 0):
     return make_model(nodes, [("x", [2, 3, 8, 8])], [("y", [2, 6, 8, 8])], constants, "residual_cnn")
 
 
-def se_cnn(seed: int = 0):
+def se_cnn(seed: int = 0, shape=(1, 3, 7, 7), channels: int = 8, residual: bool = False):
     """MobileNetV3's squeeze-excitation block: conv0 -> HardSwish -> h; GlobalAveragePool(h) -> conv1
-    -> Relu -> conv2 -> HardSigmoid -> s; Mul(h, s) -> conv3 -> y."""
+    -> Relu -> conv2 -> HardSigmoid -> s; Mul(h, s) -> conv3 -> y. With `residual`, conv3 keeps the
+    channels, its output is added to h and a last 1x1 conv makes y (so the sum stays uint8)."""
     rng = np.random.default_rng(seed)
-    w = lambda *shape: (rng.standard_normal(shape) * 0.4).astype(np.float32)  # noqa: E731
-    constants = {"w0": w(8, 3, 3, 3), "b0": w(8), "w1": w(4, 8, 1, 1), "b1": w(4), "w2": w(8, 4, 1, 1), "b2": w(8),
-                 "w3": w(5, 8, 1, 1), "b3": w(5)}
+    w = lambda *dims: (rng.standard_normal(dims) * 0.4).astype(np.float32)  # noqa: E731
+    out = channels if residual else 5
+    constants = {"w0": w(channels, shape[1], 3, 3), "b0": w(channels), "w1": w(channels // 2, channels, 1, 1),
+                 "b1": w(channels // 2), "w2": w(channels, channels // 2, 1, 1), "b2": w(channels),
+                 "w3": w(out, channels, 1, 1), "b3": w(out)}
     nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], pads=[1, 1, 1, 1]),
              helper.make_node("HardSwish", ["c0"], ["h"]),
              helper.make_node("GlobalAveragePool", ["h"], ["m"]),
              helper.make_node("Conv", ["m", "w1", "b1"], ["c1"]), helper.make_node("Relu", ["c1"], ["r1"]),
              helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"]), helper.make_node("HardSigmoid", ["c2"], ["s"]),
              helper.make_node("Mul", ["h", "s"], ["p"], name="se_mul"),
-             helper.make_node("Conv", ["p", "w3", "b3"], ["y"])]
-    return make_model(nodes, [("x", [1, 3, 7, 7])], [("y", [1, 5, 7, 7])], constants, "se_cnn")
+             helper.make_node("Conv", ["p", "w3", "b3"], ["c3" if residual else "y"])]
+    if residual:
+        constants |= {"w4": w(5, channels, 1, 1), "b4": w(5)}
+        nodes += [helper.make_node("Add", ["c3", "h"], ["a"], name="residual"),
+                  helper.make_node("Conv", ["a", "w4", "b4"], ["y"])]
+    return make_model(nodes, [("x", list(shape))], [("y", [shape[0], 5, *shape[2:]])], constants, "se_cnn")
 
 
 def static_int8_bundle(root: Path, model: onnx.ModelProto, batch: int = 2, rows: int = 16) -> Path:

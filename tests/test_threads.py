@@ -110,33 +110,15 @@ def test_int8_cnn_same_bits_on_every_thread_count(tmp_path):
             same_bits(model.run({"x": x}), expected)
 
 
-def wide_se_residual_cnn() -> onnx.ModelProto:
-    """conv -> HardSwish -> h; squeeze-excitation Mul(h, s); 1x1 conv; + h; 1x1 conv: in static int8 a table
-    (x8_lut), a per-channel product (qu8_vmul_channels) and a residual add (qu8_vadd), each on a
-    map large enough to be split."""
-    from models import make_model
-
-    rng = np.random.default_rng(12)
-    w = lambda *shape: (rng.standard_normal(shape) * 0.3).astype(np.float32)  # noqa: E731
-    constants = {"w0": w(24, 16, 3, 3), "b0": w(24), "w1": w(8, 24, 1, 1), "b1": w(8), "w2": w(24, 8, 1, 1),
-                 "b2": w(24), "w3": w(24, 24, 1, 1), "b3": w(24), "w4": w(5, 24, 1, 1), "b4": w(5)}
-    nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], pads=[1, 1, 1, 1]),
-             helper.make_node("HardSwish", ["c0"], ["h"]),
-             helper.make_node("GlobalAveragePool", ["h"], ["m"]),
-             helper.make_node("Conv", ["m", "w1", "b1"], ["c1"]), helper.make_node("Relu", ["c1"], ["r1"]),
-             helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"]), helper.make_node("HardSigmoid", ["c2"], ["s"]),
-             helper.make_node("Mul", ["h", "s"], ["p"], name="se_mul"),
-             helper.make_node("Conv", ["p", "w3", "b3"], ["c3"]),
-             helper.make_node("Add", ["c3", "h"], ["a"], name="residual"),
-             helper.make_node("Conv", ["a", "w4", "b4"], ["y"])]  # the sum feeds a quantized layer: uint8
-    return make_model(nodes, [("x", [1, 16, 71, 73])], [("y", [1, 5, 71, 73])], constants, "wide_se_residual")
-
-
 def test_int8_elementwise_same_bits_on_every_thread_count(tmp_path):
     from edgewasm.variants import Options
+    from quant_models import se_cnn
 
     calibration = np.random.default_rng(6).standard_normal((4, 16, 71, 73)).astype(np.float32)
-    single, threaded = build_pair(tmp_path, wide_se_residual_cnn(), variants="int8",
+    # a table (HardSwish), a squeeze-excitation product and a residual add, each on a map large
+    # enough to be split
+    model = se_cnn(seed=12, shape=(1, 16, 71, 73), channels=24, residual=True)
+    single, threaded = build_pair(tmp_path, model, variants="int8",
                                   options=Options(calibrate={"x": calibration}))
     kernels = set(json.loads((threaded / "manifest.json").read_text())["variants"]["int8"]["kernels"])
     assert {"x8_lut", "qu8_vmul_channels", "qu8_vadd"} <= kernels
