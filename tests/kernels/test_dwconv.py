@@ -55,12 +55,15 @@ def test_both_kernels_bit_exact(channels, m):
         assert_same_bits(run_dwconv(kernel, x, ind, channels, w, bias, -INF, INF), expected, kernel)
 
 
-@pytest.mark.parametrize("taps", [1, 2, 4, 25])
-def test_generic_taps(taps):
-    rng = np.random.default_rng(taps)
-    x, ind, w, bias = case(rng, 6, taps, 11)
-    got = run_dwconv("f32_dwconv_p4c", x, ind, 11, w, bias, 0.0, 6.0)
-    assert_same_bits(got, cref.dwconv(x, ind, 11, w, bias, 0.0, 6.0))
+@pytest.mark.parametrize("taps", [1, 2, 3, 4, 25, 49])
+@pytest.mark.parametrize("channels", [11, 16, 24, 28, 31, 40, 45, 60])
+def test_generic_taps(taps, channels):
+    """Every channel group of the generic kernel (16, 8, 4 and the lane tail, alone and combined)
+    with odd tap counts (a first tap alone) and even ones."""
+    rng = np.random.default_rng([taps, channels])
+    x, ind, w, bias = case(rng, 6, taps, channels)
+    got = run_dwconv("f32_dwconv_p4c", x, ind, channels, w, bias, 0.0, 6.0)
+    assert_same_bits(got, cref.dwconv(x, ind, channels, w, bias, 0.0, 6.0))
 
 
 @settings(max_examples=40, deadline=None)
