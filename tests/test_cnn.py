@@ -464,12 +464,12 @@ def test_both_loop_variants_give_the_same_bits(tmp_path):
     f32_igemm_4x8 (backend/codegen.py); the browser host writes 1. Same bits."""
     from edgewasm.runtime.sandbox import LOOP_VARIANT_OFFSET
 
-    proto = make_mobilenet_v2(width=0.35, resolution=32, classes=10)
+    proto = make_resnet((1, 1), (8, 16), resolution=32, classes=10)  # a 7x7 RGB stem (im2col + GEMM), 3x3 convs (igemm)
     path = tmp_path / "m.onnx"
     path.write_bytes(proto.SerializeToString())
     edgewasm.compile(path, tmp_path / "bundle")
     model = edgewasm.load(tmp_path / "bundle")
-    assert {"f32_gemm_4x8", "f32_igemm_4x8"} <= set(model.variant.kernels)
+    assert {"f32_gemm_4x8", "f32_igemm_4x8", "u8_im2col"} <= set(model.variant.kernels)
     x = randn(1, 3, 32, 32)
     name = model.inputs[0].name
     assert model.instance.read(LOOP_VARIANT_OFFSET, 4) == (2).to_bytes(4, "little")  # no epoch checks: its loops
@@ -501,3 +501,37 @@ def test_codegen_branches_to_the_load_splat_loop():
     assert "(func $f32_gemm_4x8_ldsplat" in text and "(func $f32_gemm_4x8\n" in text  # 4x8: the 2x16 column tail
     assert "(func $f32_gemm_2x16\n" in text and "(func $f32_gemm_2x16_u4\n" in text
     assert "(call $f32_vclamp " in text and "f32_vclamp_" not in text  # kernels without twins: a plain call
+
+
+@pytest.mark.parametrize("cg, group, kernel, strides, dilations, pads, batch", [
+    (3, 1, (7, 7), (2, 2), (1, 1), (3, 3, 3, 3), 2),   # ResNet's stem, a batch of 2
+    (3, 1, (4, 4), (2, 2), (1, 1), (1, 2, 2, 1), 1),   # depth 48, the smallest that takes im2col
+    (1, 1, (7, 9), (1, 2), (2, 1), (2, 0, 1, 2), 1),   # one channel, dilated, uneven padding
+    (2, 3, (5, 5), (1, 1), (1, 1), (0, 1, 1, 0), 2),   # groups of 2 channels
+])
+def test_few_channel_convolutions_as_im2col_and_gemm(tmp_path, cg, group, kernel, strides, dilations, pads, batch):
+    """Up to IM2COL_MAX_CHANNELS input channels per group over a window of IM2COL_MIN_DEPTH or more
+    values run as u8_im2col (rows of taps x cg f32)
+    plus a plain GEMM. A fourth input channel with zero weights takes the indirect GEMM instead and
+    adds only exact zeros in the same tap-then-channel order, so both give the same bits."""
+    from edgewasm.backend.convolution import IM2COL_MAX_CHANNELS, IM2COL_MIN_DEPTH
+
+    assert cg <= IM2COL_MAX_CHANNELS < 4 and cg * kernel[0] * kernel[1] >= IM2COL_MIN_DEPTH
+    m = 5 * group
+    w = randn(m, cg, *kernel, seed=cg, scale=0.4)
+    b = randn(m, seed=7)
+    x = randn(batch, group * cg, 13, 11, seed=cg + group)
+    attrs = dict(kernel_shape=list(kernel), strides=list(strides), dilations=list(dilations), pads=list(pads), group=group)
+    few = single_node_model("Conv", (batch, group * cg, 13, 11), inits={"w": w, "b": b}, **attrs)
+    (tmp_path / "few").mkdir()
+    (tmp_path / "four").mkdir()
+    got = check(tmp_path / "few", few, x, batch=batch)["y"]
+    assert "u8_im2col" in edgewasm.load(tmp_path / "few" / "bundle").variant.kernels
+
+    w4 = np.concatenate([w, np.zeros((m, 4 - cg, *kernel), np.float32)], axis=1)
+    x4 = np.concatenate([x.reshape(batch, group, cg, 13, 11), randn(batch, group, 4 - cg, 13, 11, seed=9)], axis=2)
+    four = single_node_model("Conv", (batch, group * 4, 13, 11), inits={"w": w4, "b": b}, **attrs)
+    want = check(tmp_path / "four", four, x4.reshape(batch, group * 4, 13, 11), batch=batch)["y"]
+    kernels = edgewasm.load(tmp_path / "four" / "bundle").variant.kernels
+    assert "f32_igemm_4x8" in kernels and "u8_im2col" not in kernels
+    assert got.tobytes() == want.tobytes()

@@ -124,12 +124,39 @@ def lower_convolution(graph, node, program: Program, transposed: bool = False) -
         return
     ind = indirection_buffer(program, window, 4 * channels, transposed)
     zero = constant_row(program, 0.0, cg)
+    if not transposed and cg <= IM2COL_MAX_CHANNELS and window.taps * cg >= IM2COL_MIN_DEPTH:
+        _lower_im2col(graph, program, node, ind, zero, weights, window, cg, mg, lo, hi)
+        return
     for xi, yi in _images(graph, x, y):
         for g in range(group):
             program.call("f32_igemm_4x8", [window.out_pixels, mg, window.taps, cg, ind,
                                            Ptr(xi.tensor, xi.offset + 4 * g * cg), zero, weights[g],
                                            Ptr(yi.tensor, yi.offset + 4 * g * mg), 4 * out_channels, lo, hi],
                          node.name)
+
+
+# An RGB stem with a large kernel (ResNet's 7x7): the indirect GEMM's k loop of 3 per tap is mostly
+# overhead there, and one GEMM over im2col rows runs it 1.4x faster in wasmtime (1.04x in V8). At 3x3
+# (depth 27) the copy costs more than it saves in V8 (measured, docs/performance.md).
+IM2COL_MAX_CHANNELS = 3
+IM2COL_MIN_DEPTH = 48
+
+
+def _lower_im2col(graph, program, node, ind, zero, weights, window, cg, mg, lo, hi) -> None:
+    """Few input channels per group and a deep window: each image's taps are copied into rows of taps * cg f32
+    (u8_im2col moving 4 * cg bytes; padding reads the zero row's +0.0 bytes), then one plain GEMM
+    over them with k = taps * cg. Same products in the same order as f32_igemm (tap, then channel)."""
+    x, y = node.inputs[0], node.outputs[0]
+    channels, out_channels = graph.info(x).shape[-1], graph.info(y).shape[-1]
+    k = window.taps * cg
+    rows = program.temp(f"{y}__im2col", 4 * window.out_pixels * k)
+    kernel = f32_gemm_kernel(window.out_pixels, mg, k)
+    for xi, yi in _images(graph, x, y):
+        for g in range(len(weights)):
+            program.call("u8_im2col", [window.out_pixels, window.taps, 4 * cg, ind, Ptr(xi.tensor, xi.offset + 4 * g * cg),
+                                       zero, rows, 0], node.name)
+            program.call(kernel, [window.out_pixels, mg, k, rows, 4 * k, weights[g],
+                                  Ptr(yi.tensor, yi.offset + 4 * g * mg), 4 * out_channels, lo, hi], node.name)
 
 
 WINOGRAD_MIN_CHANNELS = 8  # at 4 channels the direct kernel is as fast (measured, docs/performance.md)
