@@ -67,9 +67,24 @@ def test_load_library_returns_a_copy():
 
 
 def test_wat_functions_pulls_in_callees_once_sorted():
-    text = kernels.wat_functions(["f32_softmax", "f32_vexp_array", "f32_softmax"])
+    text = kernels.wat_functions(["f32_vadd_rows", "f32_softmax", "f32_vadd_rows"])
     names = re.findall(r"^\(func \$(\S+)", text, re.M)
-    assert names == ["f32_softmax", "f32_vexp", "f32_vexp_array"]
+    assert names == ["f32_softmax", "f32_vadd", "f32_vadd_rows"]
+
+
+def test_small_v128_helpers_are_inlined_and_loop_constants_hoisted():
+    """backend/wat_inline.py: SiLU's helpers ($f32x4_swish -> $f32x4_sigmoid -> $f32_vexp) become
+    part of $f32_vswish, and its loops read every v128 constant from a local set before them (V8
+    rebuilds a v128.const at each use). Helpers with branches stay functions of their own."""
+    text = kernels.wat_functions(["f32_vswish"])
+    assert re.findall(r"^\(func \$(\S+)", text, re.M) == ["f32_vswish"]
+    assert "call $" not in text
+    body = text[text.index("(loop"):]
+    assert "v128.const" not in body
+    head = text[:text.index("(loop")]
+    assert head.count("v128.const") >= 10 and "(local.set $k0 (v128.const" in head
+    dispatch = kernels.wat_functions(["f32_vunary_op"])
+    assert "(call $f32x4_unary_op" in dispatch  # has returns: not inlined
 
 
 def test_wat_functions_accepts_a_single_name():

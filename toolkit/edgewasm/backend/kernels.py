@@ -13,6 +13,8 @@ import pathlib
 import re
 from collections.abc import Iterable
 
+from .wat_inline import strip_comments, optimize_kernels
+
 # Characters allowed in a wat identifier after the `$` (WebAssembly text format, "idchar").
 _IDCHARS = r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+"
 _FUNC_HEAD = re.compile(r"\(\s*func\s+\$(" + _IDCHARS + ")")
@@ -74,6 +76,8 @@ def _library() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
                 raise ValueError(f"{entry.name}: function ${name} is defined twice in the kernel library")
             texts[name] = text
             calls[name] = callees
+    texts = optimize_kernels(texts)
+    calls = {name: tuple(sorted(set(_CALL.findall(strip_comments(text))))) for name, text in texts.items()}
     return texts, calls
 
 
