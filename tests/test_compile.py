@@ -219,3 +219,32 @@ def test_a_column_scale_after_a_dense_layer_folds_into_its_weights(tmp_path, rel
     assert any("column scale" in f for f in model.variant.report["fusions"]) == folds
     x = rng.standard_normal((1, 4, 5)).astype(np.float32)
     assert within_contract(model.run({"x": x})["y"], ort_outputs(proto, {"x": x})["y"])
+
+
+def test_composed_clamps_keep_signed_zeros_and_never_fuse_a_nan_bound(tmp_path):
+    """Clip(-0, 6) then Relu fuses into the GEMM's clamp as [+0, 6]: max(max(acc, -0), +0) is +0 for
+    acc = -0, never -0. A Clip whose bound is NaN stays a node of its own (the epilogue's clamp takes
+    numbers)."""
+    def build(lo):
+        nodes = [helper.make_node("MatMul", ["x", "w"], ["mm"]), helper.make_node("Add", ["mm", "b"], ["z"]),
+                 helper.make_node("Clip", ["z", "lo", "hi"], ["c"]), helper.make_node("Relu", ["c"], ["y"])]
+        w = randn(9, 5, seed=3)
+        w[:, 0] = -np.abs(w[:, 0])  # +0 inputs times these give -0 products
+        inits = [("w", w), ("b", np.array([-0.0, 0.5, -0.5, 1.0, 0.0], np.float32)),
+                 ("lo", np.array(lo, np.float32)), ("hi", np.array(6.0, np.float32))]
+        return make_model(nodes, [("x", [4, 9])], [("y", [4, 5])], inits)
+
+    x = randn(4, 9, seed=4)
+    x[0] = 0.0  # row 0, column 0: -0 bias + -0 products = -0 before the clamps
+    for name, lo in (("zero", -0.0), ("nan", np.nan)):
+        (tmp_path / name).mkdir()
+        path = tmp_path / name / "m.onnx"
+        path.write_bytes(build(lo).SerializeToString())
+        edgewasm.compile(path, tmp_path / name / "b", batch=4)
+        model_ = edgewasm.load(tmp_path / name / "b")
+        y = model_.run({"x": x})["y"]
+        if name == "zero":
+            assert model_.variant.kernels == ["f32_gemm_4x8"]
+            assert y[0, 0] == 0 and not np.signbit(y).any()
+        else:
+            assert model_.variant.kernels != ["f32_gemm_4x8"]  # the NaN Clip runs after the GEMM

@@ -76,3 +76,17 @@ def test_property_matches_reference(m, channels, taps, seed, bound):
     assert_same_bits(run_dwconv("f32_dwconv_p4c", x, ind, channels, w, bias, *bound), expected)
     if taps == 9:
         assert_same_bits(run_dwconv("f32_dwconv_3x3p4c", x, ind, channels, w, bias, *bound), expected)
+
+
+@pytest.mark.parametrize("kernel", ["f32_dwconv_p4c", "f32_dwconv_3x3p4c"])
+@pytest.mark.parametrize("lo, hi", [(0.0, INF), (-0.0, INF), (-INF, -0.0), (-INF, 0.0), (0.0, -0.0), (-0.0, 0.0)])
+def test_clamp_keeps_wasm_signed_zeros(kernel, lo, hi):
+    """Zero weights: every output is its bias (+-0 among them) through the exact clamp."""
+    channels = 37
+    rng = np.random.default_rng(5)
+    x, ind, _, _ = case(rng, 3, 9, channels)
+    bias = np.where(np.arange(channels) % 2, 0.0, -0.0).astype(np.float32)
+    w = np.full((9, channels), -0.0, np.float32)
+    x = np.nan_to_num(np.abs(x), posinf=1.0)  # products -0 * x = -0 keep a -0 bias -0, a +0 one +0
+    expected = cref.dwconv(x, ind, channels, w, bias, lo, hi)
+    assert_same_bits(run_dwconv(kernel, x, ind, channels, w, bias, lo, hi), expected)

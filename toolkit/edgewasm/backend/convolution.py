@@ -147,7 +147,7 @@ def _lower_im2col(graph, program, node, ind, zero, weights, window, cg, mg, lo, 
     (u8_im2col moving 4 * cg bytes; padding reads the zero row's +0.0 bytes), then one plain GEMM
     over them with k = taps * cg. Same products in the same order as f32_igemm (tap, then channel)."""
     x, y = node.inputs[0], node.outputs[0]
-    channels, out_channels = graph.info(x).shape[-1], graph.info(y).shape[-1]
+    out_channels = graph.info(y).shape[-1]
     k = window.taps * cg
     rows = program.temp(f"{y}__im2col", 4 * window.out_pixels * k)
     kernel = f32_gemm_kernel(window.out_pixels, mg, k)

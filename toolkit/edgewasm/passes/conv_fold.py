@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 
 from ..ir import Graph, Node
-from .fuse import readers_by_tensor
+from .fuse import compose_clamps, readers_by_tensor
 
 CONVOLUTIONS = ("Conv", "ConvTranspose")
 
@@ -59,11 +59,10 @@ def _fold_follower(graph: Graph, node: Node, readers: dict[str, list[Node]] | No
         _bypass(graph, node, follower)
         return f"{label} + BatchNormalization"
     if follower.op == "Clamp" and node.op in CONVOLUTIONS:
-        lo = max(node.attrs["min"], follower.attrs["min"])
-        hi = min(node.attrs["max"], follower.attrs["max"])
-        if lo > hi:
+        composed = compose_clamps((node.attrs["min"], node.attrs["max"]), (follower.attrs["min"], follower.attrs["max"]))
+        if composed is None:
             return None
-        node.attrs["min"], node.attrs["max"] = lo, hi
+        node.attrs["min"], node.attrs["max"] = lo, hi = composed
         _bypass(graph, node, follower)
         return f"{label} + {'Relu' if (lo, hi) == (0.0, np.inf) else 'Clip'}"
     return None

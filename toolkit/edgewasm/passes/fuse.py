@@ -9,6 +9,8 @@ own instructions (wasm-kernels/f32_vunary.wat).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ir import Graph, Node
@@ -104,13 +106,26 @@ def _fold_column_scale(graph: Graph, gemm: Node, mul: Node) -> bool:
     return True
 
 
+def compose_clamps(first: tuple[float, float], then: tuple[float, float]) -> tuple[float, float] | None:
+    """One clamp [lo, hi] equal to clamping to `first` and then to `then`, or None when the ranges
+    do not overlap or a bound is NaN (a kernel epilogue's clamp, f32_clamp.wat, takes numbers).
+    Signed zeros compose as wasm's max and min order them: max(-0, +0) = +0, min(+0, -0) = -0."""
+    bounds = (first[0], then[0], first[1], then[1])
+    if any(math.isnan(b) for b in bounds):
+        return None
+    lo, hi = max(bounds[:2]), min(bounds[2:])
+    if lo == 0:
+        lo = 0.0 if any(b == 0 and math.copysign(1, b) > 0 for b in bounds[:2]) else -0.0
+    if hi == 0:
+        hi = -0.0 if any(b == 0 and math.copysign(1, b) < 0 for b in bounds[2:]) else 0.0
+    return None if lo > hi else (lo, hi)
+
+
 def _fuse_clamp(gemm: Node, clamp: Node) -> bool:
-    """Two clamps compose into one only when their ranges overlap."""
-    lo = max(gemm.attrs["min"], clamp.attrs["min"])
-    hi = min(gemm.attrs["max"], clamp.attrs["max"])
-    if lo > hi:
+    composed = compose_clamps((gemm.attrs["min"], gemm.attrs["max"]), (clamp.attrs["min"], clamp.attrs["max"]))
+    if composed is None:
         return False
-    gemm.attrs["min"], gemm.attrs["max"] = lo, hi
+    gemm.attrs["min"], gemm.attrs["max"] = composed
     return True
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import CompressionError
 from ..ir import Graph, Node, TensorInfo
+from .fuse import compose_clamps
 
 INT8_SYMMETRIC = (-127, 127)
 INT7_SYMMETRIC = (-63, 63)  # the relaxed-SIMD tier's weights (backend/qpacking.QC7W_RANGE holds them)
@@ -460,10 +461,10 @@ def fuse_integer_epilogues(graph: Graph) -> tuple[Graph, dict]:
         if len(users) != 1 or users[0].op != "Clamp":
             continue
         clamp = users[0]
-        lo, hi = max(node.attrs["min"], clamp.attrs["min"]), min(node.attrs["max"], clamp.attrs["max"])
-        if lo > hi:
+        composed = compose_clamps((node.attrs["min"], node.attrs["max"]), (clamp.attrs["min"], clamp.attrs["max"]))
+        if composed is None:
             continue
-        node.attrs["min"], node.attrs["max"] = lo, hi
+        node.attrs["min"], node.attrs["max"] = lo, hi = composed
         del graph.tensors[node.outputs[0]]
         node.outputs = list(clamp.outputs)
         graph.nodes.remove(clamp)
