@@ -13,7 +13,8 @@
 ;; values then taps * kc rows of 8 weights, zero-padded past n. Every output element is
 ;;     acc = bias[j]; for t in 0..taps-1: for c in 0..kc-1: acc = acc + X_t[c] * W[t*kc + c, j]
 ;; in f32, f32x4.mul then f32x4.add (never fused), in exactly this order, then
-;;     y = min(max(acc, $min), $max)        (f32x4.max then f32x4.min: NaN propagates)
+;;     y = min(max(acc, $min), $max)        (the bits of f32x4.max then f32x4.min, by $f32x4_clamp;
+;;                                          $min, $max are numbers; a NaN acc stays NaN)
 ;; so a 1x1 convolution gives the same bits as f32_gemm_4x8 on the same packed weights.
 
 ;; $f32_igemm_4x8: Y[p, j] = clamp(bias[j] + sum_t sum_c X_t(p)[c] * W[t*kc + c, j]) for p < $m,

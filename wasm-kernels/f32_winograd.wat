@@ -239,7 +239,8 @@
 ;;   $bias          byte offset of ceil(k/4)*4 bias floats
 ;;   $y             byte offset of the image Y[y_h, y_w, k]; outputs of a tile past the last row
 ;;                  or column (odd y_h or y_w) are not written, nor any channel past k
-;;   $min, $max     clamp, f32x4.max(acc, min) then f32x4.min(., max) as in f32_gemm_4x8
+;;   $min, $max     clamp with the bits of f32x4.max(acc, min) then f32x4.min(., max) ($f32x4_clamp),
+;;                  as in f32_gemm_4x8
 ;; Per output channel, with m[i][j] = M[4i + j]:
 ;;     a[0][j] = (m[0][j] + m[1][j]) + m[2][j]     a[1][j] = (m[1][j] - m[2][j]) - m[3][j]
 ;;     Y[r][0] = ((a[r][0] + a[r][1]) + a[r][2]) + bias
