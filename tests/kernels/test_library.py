@@ -72,19 +72,33 @@ def test_wat_functions_pulls_in_callees_once_sorted():
     assert names == ["f32_softmax", "f32_vadd", "f32_vadd_rows"]
 
 
+def _balanced(text: str, start: int) -> str:
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start:i + 1]
+    raise AssertionError("unbalanced")
+
+
 def test_small_v128_helpers_are_inlined_and_loop_constants_hoisted():
     """backend/wat_inline.py: SiLU's helpers ($f32x4_swish -> $f32x4_sigmoid -> $f32_vexp) become
     part of $f32_vswish, and its loops read every v128 constant from a local set before them (V8
-    rebuilds a v128.const at each use). Helpers with branches stay functions of their own."""
+    rebuilds a v128.const at each use), set just before each loop. Helpers with branches stay
+    functions of their own; a function with one loop per op sets only the running op's constants."""
     text = kernels.wat_functions(["f32_vswish"])
     assert re.findall(r"^\(func \$(\S+)", text, re.M) == ["f32_vswish"]
     assert "call $" not in text
-    body = text[text.index("(loop"):]
-    assert "v128.const" not in body
-    head = text[:text.index("(loop")]
-    assert head.count("v128.const") >= 10 and "(local.set $k0 (v128.const" in head
+    loops = [_balanced(text, m.start()) for m in re.finditer(r"\(loop", text)]
+    assert len(loops) == 2 and not any("v128.const" in loop for loop in loops)
+    before_first = text[:text.index("(loop")]
+    assert before_first.count("v128.const") >= 10 and "(local.set $k0 (v128.const" in before_first
     dispatch = kernels.wat_functions(["f32_vunary_op"])
     assert "(call $f32x4_unary_op" in dispatch  # has returns: not inlined
+    step = kernels.wat_functions(["f32_vchain_step"])
+    erf_loop = _balanced(step, step.index("(loop $erf_loop"))
+    assert "v128.const" not in erf_loop and "call $" not in erf_loop
+    assert step[step.index("(loop $add_loop") - 200:step.index("(loop $add_loop")].count("(local.set $k") == 0
 
 
 def test_wat_functions_accepts_a_single_name():

@@ -184,22 +184,62 @@ def _inline_calls(func: Node, helpers: dict[str, Node], expanded, in_loop: bool)
     return head + params + decls + new_locals + new_body
 
 
-def _hoist_loop_constants(func: Node) -> Node:
-    head, params, decls, body = _split(func)
-    hoisted: dict[str, tuple[str, Node]] = {}  # constant's text -> (its local, the constant)
+_BODIES = {"func", "block", "loop", "then", "else"}  # forms whose children after their head are instructions
 
-    def visit(node, in_loop: bool):
+
+def _hoist_loop_constants(func: Node) -> Node:
+    """Each outermost loop reads its v128 constants from locals set just before it (a function
+    with one loop per op, such as f32_vchain_step, sets only the running op's constants)."""
+    head, params, decls, body = _split(func)
+    names: dict[str, str] = {}  # constant's text -> its local, shared by every loop using it
+
+    def constants(node, found: dict[str, Node]):
         if isinstance(node, str):
             return node
-        if node[:1] == ["v128.const"] and in_loop:
-            name, _ = hoisted.setdefault(_flat(node), (f"$k{len(hoisted)}", node))
-            return ["local.get", name]
-        inside = in_loop or node[:1] == ["loop"]
-        return [visit(c, inside) for c in node]
+        if node[:1] == ["v128.const"]:
+            key = _flat(node)
+            names.setdefault(key, f"$k{len(names)}")
+            found.setdefault(key, node)
+            return ["local.get", names[key]]
+        return [constants(c, found) for c in node]
 
-    new_body = [visit(s, False) for s in body]
-    if not hoisted:
+    def place(items: list) -> list:
+        """items: a sequence of instructions; loops in it get their constants' sets in front."""
+        out = []
+        for item in items:
+            if isinstance(item, list) and item[:1] == ["loop"]:
+                found: dict[str, Node] = {}
+                loop = constants(item, found)
+                out += [["local.set", names[key], node] for key, node in found.items()]
+                out.append(loop)
+            elif isinstance(item, list) and item[:1] and item[0] in _BODIES | {"if"}:
+                out.append(descend(item))
+            else:
+                out.append(_hoist_nested(item, place))
+        return out
+
+    def descend(node: Node) -> Node:
+        if node[0] == "if":
+            return [descend(c) if isinstance(c, list) and c[:1] in (["then"], ["else"]) else c for c in node]
+        i = 1
+        while i < len(node) and (isinstance(node[i], str) or node[i][:1] in (["result"], ["param"])):
+            i += 1
+        return node[:i] + place(node[i:])
+
+    new_body = place(body)
+    if not names:
         return func
-    locals_ = [["local", name, "v128"] for name, _ in hoisted.values()]
-    sets = [["local.set", name, node] for name, node in hoisted.values()]
-    return head + params + decls + locals_ + sets + new_body
+    locals_ = [["local", name, "v128"] for name in names.values()]
+    return head + params + decls + locals_ + new_body
+
+
+def _hoist_nested(node, place):
+    """A non-body form: loops cannot sit inside an operand, but blocks inside one can hold loops."""
+    if isinstance(node, str):
+        return node
+    if node[:1] and node[0] in ("block", "then", "else"):
+        i = 1
+        while i < len(node) and (isinstance(node[i], str) or node[i][:1] in (["result"], ["param"])):
+            i += 1
+        return node[:i] + place(node[i:])
+    return [_hoist_nested(c, place) for c in node]
