@@ -337,3 +337,117 @@
     (local.set $y (i32.add (local.get $y) (i32.shl (local.get $y_stride) (i32.const 2))))
     (local.set $m (i32.sub (local.get $m) (i32.const 4)))
     (br_if $row_blocks (i32.gt_s (local.get $m) (i32.const 0)))))
+
+;; $f32_igemm_2x16: same signature, contract and bits as $f32_igemm_4x8; the loop codegen runs for
+;; $f32_igemm_4x8 calls under Cranelift without epoch interruption (loop-variant word 2), as
+;; $f32_gemm_2x16 does for the GEMM: a block is 2 output pixels x 16 output channels (two adjacent
+;; packed panels), 8 v128 accumulators, 4 panel loads and 2 splats (f32x4.splat of an f32.load) per
+;; input channel, so each splat feeds 4 multiply-adds. The taps stay a loop around the channel loop
+;; and the accumulators are the loops' only carried vectors (Cranelift sinks pure operations to
+;; their first use: an unrolled body would issue every load first). The clamp bounds are splat
+;; after the tap loop from their i32 bits plus ($tb - $row_bytes) = 0, so no loop-invariant splat is
+;; hoisted into the loop to hold two xmm registers ($f32_gemm_2x16). Pixels: pairs; an odd last
+;; pixel reads its own indirection row twice and stores one row. Channels: the multiple-of-16 part
+;; here; the last n % 16 go to $f32_igemm_4x8 first (their panels start at panel n/16*2).
+(func $f32_igemm_2x16
+  (param $m i32) (param $n i32) (param $taps i32) (param $kc i32)
+  (param $ind i32) (param $x i32) (param $zero i32) (param $w i32)
+  (param $y i32) (param $y_stride i32)
+  (param $min f32) (param $max f32)
+  (local $rows i32) (local $nc i32) (local $n16 i32) (local $kb i32) (local $kc_bytes i32) (local $panel_bytes i32)
+  (local $row_bytes i32) (local $tb i32) (local $e i32) (local $i0 i32) (local $i1 i32)
+  (local $p0 i32) (local $p1 i32) (local $y0 i32) (local $a0 i32) (local $a1 i32)
+  (local $minb i32) (local $maxb i32) (local $vmin v128) (local $vmax v128) (local $va v128)
+  (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+  (local $acc0_0 v128) (local $acc0_1 v128) (local $acc0_2 v128) (local $acc0_3 v128)
+  (local $acc1_0 v128) (local $acc1_1 v128) (local $acc1_2 v128) (local $acc1_3 v128)
+  (if (i32.or (i32.le_s (local.get $m) (i32.const 0)) (i32.le_s (local.get $n) (i32.const 0)))
+    (then (return)))
+  (local.set $kc_bytes (i32.shl (local.get $kc) (i32.const 2)))
+  (local.set $row_bytes (i32.shl (local.get $taps) (i32.const 2)))
+  ;; a panel: 8 bias values, then taps * kc rows of 8 weights
+  (local.set $panel_bytes (i32.add (i32.shl (i32.mul (local.get $taps) (local.get $kc_bytes)) (i32.const 3)) (i32.const 32)))
+  (local.set $n16 (i32.and (local.get $n) (i32.const -16)))
+  (if (i32.ne (local.get $n16) (local.get $n))
+    (then (call $f32_igemm_4x8 (local.get $m) (i32.sub (local.get $n) (local.get $n16)) (local.get $taps) (local.get $kc)
+                 (local.get $ind) (local.get $x) (local.get $zero)
+                 (i32.add (local.get $w) (i32.mul (i32.shr_u (local.get $n16) (i32.const 3)) (local.get $panel_bytes)))
+                 (i32.add (local.get $y) (i32.shl (local.get $n16) (i32.const 2))) (local.get $y_stride)
+                 (local.get $min) (local.get $max))))
+  (if (i32.eqz (local.get $n16)) (then (return)))
+  (local.set $minb (i32.reinterpret_f32 (local.get $min)))
+  (local.set $maxb (i32.reinterpret_f32 (local.get $max)))
+  (loop $row_blocks
+    ;; pixels in this block: min(m, 2); a missing second pixel reuses the first one's indirection row
+    (local.set $rows (select (local.get $m) (i32.const 2) (i32.lt_s (local.get $m) (i32.const 2))))
+    (local.set $i0 (local.get $ind))
+    (local.set $i1 (select (i32.add (local.get $i0) (local.get $row_bytes)) (local.get $i0)
+                           (i32.gt_s (local.get $rows) (i32.const 1))))
+    (local.set $y0 (local.get $y))
+    (local.set $p0 (local.get $w))
+    (local.set $nc (local.get $n16))
+    (loop $groups
+      ;; two panels side by side; each starts with its 8 bias values
+      (local.set $p1 (i32.add (local.get $p0) (local.get $panel_bytes)))
+      (local.set $acc0_0 (v128.load offset=0 (local.get $p0)))
+      (local.set $acc0_1 (v128.load offset=16 (local.get $p0)))
+      (local.set $acc0_2 (v128.load offset=0 (local.get $p1)))
+      (local.set $acc0_3 (v128.load offset=16 (local.get $p1)))
+      (local.set $acc1_0 (local.get $acc0_0))
+      (local.set $acc1_1 (local.get $acc0_1))
+      (local.set $acc1_2 (local.get $acc0_2))
+      (local.set $acc1_3 (local.get $acc0_3))
+      (local.set $p0 (i32.add (local.get $p0) (i32.const 32)))
+      (local.set $p1 (i32.add (local.get $p1) (i32.const 32)))
+      (local.set $tb (i32.const 0))
+      (loop $tap_loop
+        ;; the two input pixels of tap t: x + entry, or the zero row for padding
+        (local.set $e (i32.load (i32.add (local.get $i0) (local.get $tb))))
+        (local.set $a0 (select (local.get $zero) (i32.add (local.get $x) (local.get $e))
+                               (i32.lt_s (local.get $e) (i32.const 0))))
+        (local.set $e (i32.load (i32.add (local.get $i1) (local.get $tb))))
+        (local.set $a1 (select (local.get $zero) (i32.add (local.get $x) (local.get $e))
+                               (i32.lt_s (local.get $e) (i32.const 0))))
+        (local.set $kb (i32.const 0))
+        (loop $k_loop
+          (local.set $w0 (v128.load (local.get $p0)))
+          (local.set $w1 (v128.load offset=16 (local.get $p0)))
+          (local.set $w2 (v128.load (local.get $p1)))
+          (local.set $w3 (v128.load offset=16 (local.get $p1)))
+          (local.set $va (f32x4.splat (f32.load (i32.add (local.get $a0) (local.get $kb)))))
+          (local.set $acc0_0 (f32x4.add (local.get $acc0_0) (f32x4.mul (local.get $va) (local.get $w0))))
+          (local.set $acc0_1 (f32x4.add (local.get $acc0_1) (f32x4.mul (local.get $va) (local.get $w1))))
+          (local.set $acc0_2 (f32x4.add (local.get $acc0_2) (f32x4.mul (local.get $va) (local.get $w2))))
+          (local.set $acc0_3 (f32x4.add (local.get $acc0_3) (f32x4.mul (local.get $va) (local.get $w3))))
+          (local.set $va (f32x4.splat (f32.load (i32.add (local.get $a1) (local.get $kb)))))
+          (local.set $acc1_0 (f32x4.add (local.get $acc1_0) (f32x4.mul (local.get $va) (local.get $w0))))
+          (local.set $acc1_1 (f32x4.add (local.get $acc1_1) (f32x4.mul (local.get $va) (local.get $w1))))
+          (local.set $acc1_2 (f32x4.add (local.get $acc1_2) (f32x4.mul (local.get $va) (local.get $w2))))
+          (local.set $acc1_3 (f32x4.add (local.get $acc1_3) (f32x4.mul (local.get $va) (local.get $w3))))
+          (local.set $p0 (i32.add (local.get $p0) (i32.const 32)))
+          (local.set $p1 (i32.add (local.get $p1) (i32.const 32)))
+          (local.set $kb (i32.add (local.get $kb) (i32.const 4)))
+          (br_if $k_loop (i32.ne (local.get $kb) (local.get $kc_bytes))))
+        (local.set $tb (i32.add (local.get $tb) (i32.const 4)))
+        (br_if $tap_loop (i32.ne (local.get $tb) (local.get $row_bytes))))
+      ;; the clamp bounds, from $tb - $row_bytes = 0 (see above)
+      (local.set $vmin (i32x4.splat (i32.add (local.get $minb) (i32.sub (local.get $tb) (local.get $row_bytes)))))
+      (local.set $vmax (i32x4.splat (i32.add (local.get $maxb) (i32.sub (local.get $tb) (local.get $row_bytes)))))
+      (v128.store offset=0 (local.get $y0) (f32x4.min (f32x4.max (local.get $acc0_0) (local.get $vmin)) (local.get $vmax)))
+      (v128.store offset=16 (local.get $y0) (f32x4.min (f32x4.max (local.get $acc0_1) (local.get $vmin)) (local.get $vmax)))
+      (v128.store offset=32 (local.get $y0) (f32x4.min (f32x4.max (local.get $acc0_2) (local.get $vmin)) (local.get $vmax)))
+      (v128.store offset=48 (local.get $y0) (f32x4.min (f32x4.max (local.get $acc0_3) (local.get $vmin)) (local.get $vmax)))
+      (if (i32.gt_s (local.get $rows) (i32.const 1))
+        (then
+          (v128.store offset=0 (i32.add (local.get $y0) (local.get $y_stride)) (f32x4.min (f32x4.max (local.get $acc1_0) (local.get $vmin)) (local.get $vmax)))
+          (v128.store offset=16 (i32.add (local.get $y0) (local.get $y_stride)) (f32x4.min (f32x4.max (local.get $acc1_1) (local.get $vmin)) (local.get $vmax)))
+          (v128.store offset=32 (i32.add (local.get $y0) (local.get $y_stride)) (f32x4.min (f32x4.max (local.get $acc1_2) (local.get $vmin)) (local.get $vmax)))
+          (v128.store offset=48 (i32.add (local.get $y0) (local.get $y_stride)) (f32x4.min (f32x4.max (local.get $acc1_3) (local.get $vmin)) (local.get $vmax)))))
+      (local.set $p0 (local.get $p1))  ;; p1 ended at the start of the next pair of panels
+      (local.set $y0 (i32.add (local.get $y0) (i32.const 64)))
+      (local.set $nc (i32.sub (local.get $nc) (i32.const 16)))
+      (br_if $groups (local.get $nc)))
+    (local.set $ind (i32.add (local.get $ind) (i32.shl (local.get $row_bytes) (i32.const 1))))
+    (local.set $y (i32.add (local.get $y) (i32.shl (local.get $y_stride) (i32.const 1))))
+    (local.set $m (i32.sub (local.get $m) (i32.const 2)))
+    (br_if $row_blocks (i32.gt_s (local.get $m) (i32.const 0)))))

@@ -47,12 +47,12 @@ def run_igemm(runner, x, ind, kc, w2d, bias, lo, hi, x_shift=0, y_pad=0, kernel=
     return y
 
 
-IGEMMS = ("f32_igemm_4x8", "f32_igemm_4x8_ldsplat")  # shuffle-splat and load-splat loops, same bits
+IGEMMS = ("f32_igemm_4x8", "f32_igemm_4x8_ldsplat", "f32_igemm_2x16")  # shuffle-splat, load-splat and Cranelift 2x16 loops, same bits
 
 
 @pytest.mark.parametrize("kernel", IGEMMS)
 @pytest.mark.parametrize("m", [1, 3, 4, 6, 9])
-@pytest.mark.parametrize("n", [1, 5, 8, 13, 24])
+@pytest.mark.parametrize("n", [1, 5, 8, 13, 24, 32, 37])
 def test_bit_exact_odd_sizes(kernel, m, n):
     rng = np.random.default_rng([m, n])
     for taps, kc in [(1, 1), (9, 3), (4, 8), (2, 17)]:

@@ -42,6 +42,7 @@ CRANELIFT_LOOPS = {  # kernel -> what runs when the word is 0 (and 1 without a l
 }
 NO_EPOCH_LOOPS = {  # kernel -> what runs when the word is 2 (else the word-0 loop)
     "f32_gemm_4x8": "f32_gemm_2x16",
+    "f32_igemm_4x8": "f32_igemm_2x16",
     "f32_gemm_1x32": "f32_gemm_1x32",
 }
 LOOP_VARIANT_V8 = 1
