@@ -165,3 +165,21 @@ def test_gelu_absolute_error(kernel, exact_fn, bound):
     xd = x.astype(np.float64)
     err = np.abs(y - exact_fn(xd)) / np.maximum(1.0, np.abs(xd))
     assert err.max() <= bound, f"{kernel}: {err.max():.3g} at x={x[err.argmax()]!r}"
+
+
+@pytest.mark.parametrize("kernel", ["f32_verf", "f32_vgelu"])
+def test_erf_vectors_all_small_mixed_and_special(kernel):
+    """$f32x4_erf skips its |x| >= 1 branch when all four lanes are below 1 and not NaN: vectors of
+    every mix (all small, one lane at or just past 1, NaN or inf among small lanes, signed zeros)
+    give the reference's bits."""
+    scale = 1.0 if kernel == "f32_verf" else np.sqrt(2.0)  # gelu's erf sees x * sqrt(1/2)
+    small = np.float32(0.999999) * scale
+    vectors = [
+        [0.1, -0.2, 0.3, -0.999], [0.0, -0.0, 1e-30, -1e-30], [small, -small, 0.5, 0.25],
+        [0.1, 1.0 * scale, 0.2, 0.3], [0.1, 0.2, np.nan, 0.3], [np.inf, 0.1, 0.2, 0.3],
+        [-np.inf, 0.1, 0.2, 0.3], [3.0, -2.0, 0.5, 10.0], [np.nextafter(np.float32(1.0) * scale, 2, dtype=np.float32), 0, 0, 0],
+    ]
+    x = np.array(vectors, f32).reshape(-1)
+    rng = np.random.default_rng(3)
+    x = np.concatenate([x, rng.standard_normal(4096).astype(f32) * 0.3, rng.standard_normal(4096).astype(f32) * 2])
+    assert_same_bits(run(kernel, x), expected(kernel, x), kernel)
