@@ -184,9 +184,6 @@ def _inline_calls(func: Node, helpers: dict[str, Node], expanded, in_loop: bool)
     return head + params + decls + new_locals + new_body
 
 
-_BODIES = {"func", "block", "loop", "then", "else"}  # forms whose children after their head are instructions
-
-
 def _hoist_loop_constants(func: Node) -> Node:
     """Each outermost loop reads its v128 constants from locals set just before it (a function
     with one loop per op, such as f32_vchain_step, sets only the running op's constants)."""
@@ -212,34 +209,24 @@ def _hoist_loop_constants(func: Node) -> Node:
                 loop = constants(item, found)
                 out += [["local.set", names[key], node] for key, node in found.items()]
                 out.append(loop)
-            elif isinstance(item, list) and item[:1] and item[0] in _BODIES | {"if"}:
-                out.append(descend(item))
             else:
-                out.append(_hoist_nested(item, place))
+                out.append(descend(item))
         return out
 
-    def descend(node: Node) -> Node:
-        if node[0] == "if":
-            return [descend(c) if isinstance(c, list) and c[:1] in (["then"], ["else"]) else c for c in node]
-        i = 1
-        while i < len(node) and (isinstance(node[i], str) or node[i][:1] in (["result"], ["param"])):
-            i += 1
-        return node[:i] + place(node[i:])
+    def descend(node):
+        """Blocks and if-branches hold instruction sequences (also inside an operand); other forms
+        are searched for them."""
+        if isinstance(node, str):
+            return node
+        if node[:1] and node[0] in ("block", "then", "else"):
+            i = 1
+            while i < len(node) and (isinstance(node[i], str) or node[i][:1] in (["result"], ["param"])):
+                i += 1
+            return node[:i] + place(node[i:])
+        return [descend(c) for c in node]
 
     new_body = place(body)
     if not names:
         return func
     locals_ = [["local", name, "v128"] for name in names.values()]
     return head + params + decls + locals_ + new_body
-
-
-def _hoist_nested(node, place):
-    """A non-body form: loops cannot sit inside an operand, but blocks inside one can hold loops."""
-    if isinstance(node, str):
-        return node
-    if node[:1] and node[0] in ("block", "then", "else"):
-        i = 1
-        while i < len(node) and (isinstance(node[i], str) or node[i][:1] in (["result"], ["param"])):
-            i += 1
-        return node[:i] + place(node[i:])
-    return [_hoist_nested(c, place) for c in node]
