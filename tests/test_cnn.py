@@ -159,6 +159,57 @@ def test_batchnorm_training_mode_matches_the_onnx_reference(tmp_path, x_shape):
         np.testing.assert_allclose(ref[name], want[name], rtol=1e-4, atol=1e-5)
 
 
+def test_weight_standardized_conv_folds_its_batchnorm(tmp_path):
+    """NFNet's ScaledStdConv as timm exports it: the weights go through a training-mode
+    BatchNormalization (every input a constant) and a Reshape before the Conv, which needs them at
+    compile time, so the BatchNormalization folds."""
+    w = randn(1, 6, 36, seed=11, scale=0.2)  # (1, out, in * kh * kw)
+    nodes = [helper.make_node("BatchNormalization", ["w", "gain", "zeros", "zeros", "ones"], ["w_std", "w_mean", "w_var"], training_mode=1,
+                              epsilon=1e-5, momentum=0.0),
+             helper.make_node("Reshape", ["w_std", "w_shape"], ["w4"]),
+             helper.make_node("Conv", ["x", "w4", "b"], ["y"], pads=[1, 1, 1, 1])]
+    inits = {"w": w, "gain": np.linspace(0.5, 1.5, 6, dtype=np.float32), "zeros": np.zeros(6, np.float32),
+             "ones": np.ones(6, np.float32), "w_shape": np.array([6, 4, 3, 3], np.int64), "b": randn(6, seed=12)}
+    proto = make_model(nodes, [("x", [1, 4, 7, 7])], [("y", [1, 6, 7, 7])], inits, opset=15)
+    check(tmp_path, proto, randn(1, 4, 7, 7, seed=13))
+    assert "f32_igemm_4x8" in edgewasm.load(tmp_path / "bundle").variant.kernels
+
+
+@pytest.mark.parametrize("form", ["inference", "training", "training_var_only", "spatial0"])
+def test_batchnorm_of_constants_folds_as_onnx_defines_it(tmp_path, form):
+    """A BatchNormalization whose inputs are all constants is computed at compile time; its outputs
+    (here graph outputs) are onnx's reference values, whichever outputs the node names."""
+    from onnx.reference import ReferenceEvaluator
+
+    shape = (3, 5, 4) if form != "spatial0" else (2, 3, 4)
+    params = bn_params(5) if form != "spatial0" else {k: v.reshape(3, 4) for k, v in bn_params(12).items()}
+    outputs = {"inference": ["y"], "training": ["y", "rm", "rv"], "training_var_only": ["y", "", "rv"],
+               "spatial0": ["y"]}[form]
+    attrs = dict(training_mode=1, momentum=0.7) if form.startswith("training") else {}
+    if form == "spatial0":
+        attrs["spatial"] = 0
+    nodes = [helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], outputs, epsilon=1e-3,
+                              **attrs),
+             helper.make_node("Add", ["x", "y"], ["z"])]
+    opset = 7 if form == "spatial0" else 15
+    named = [o for o in outputs if o and o != "y"]
+    proto = make_model(nodes, [("x", list(shape))],
+                       [("z", list(shape))] + [(o, [shape[1]]) for o in named],
+                       {"c": randn(*shape, seed=21, scale=2), **params}, opset=opset)
+    x = randn(*shape, seed=22)
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "bundle", batch=shape[0])
+    got = edgewasm.load(tmp_path / "bundle").run({"x": x})
+    if form == "spatial0":  # statistics per activation (onnx's evaluator has no spatial=0)
+        p = {k: v.astype(np.float64) for k, v in params.items()}
+        c = proto.graph.initializer[0]
+        want = {"z": x + ((numpy_helper.to_array(c) - p["mean"]) / np.sqrt(p["var"] + 1e-3) * p["gamma"] + p["beta"])}
+    else:
+        want = dict(zip(["z", *named], ReferenceEvaluator(proto).run(None, {"x": x})))
+    for name, value in want.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-5, atol=1e-6)
+
+
 def conv_bn_relu6(consumers=1, transpose=False):
     """Conv(Transpose) -> BatchNormalization -> Clip(0, 6) [-> a second reader of the conv output]."""
     w = randn(*((4, 6, 3, 3) if transpose else (6, 4, 3, 3)), seed=7, scale=0.3)

@@ -6,7 +6,8 @@ Spatial inputs are imported channels-last (between LayoutTransposes) so the chan
 axis; passes fold a ScaleShift into a preceding Conv, ConvTranspose or Gemm whenever that node
 is its only producer and has no other consumer, so this kernel runs only when folding is not
 possible. training_mode=1 (batch statistics, running-statistics outputs) is imported as a
-decomposition into ReduceMean and elementwise IR ops instead.
+decomposition into ReduceMean and elementwise IR ops instead. A node of constants only (weight
+standardization) folds at compile time (fold_batch_norm), so a Conv can take its output as weights.
 """
 
 from __future__ import annotations
@@ -134,8 +135,44 @@ def _import_training(im, node, at) -> None:
         im.emit("Add", [part, im.add_constant(f"{out}_kept", running * momentum)], out, (channels,), node.name)
 
 
+def fold_batch_norm(im, node, at) -> list[np.ndarray]:
+    """Every input a constant (weight standardization: NFNet's ScaledStdConv normalizes its weights
+    with a training-mode BatchNormalization): the node's outputs now, in float64 rounded to each
+    output's dtype, every form as onnx defines it (onnx's reference evaluator gets some wrong)."""
+    x, gamma, beta, mean, var = (im.constants[name] for name in node.input[:5])
+    where = f"BatchNormalization node {node.name!r}"
+    if x.ndim < 2:
+        raise ModelFormatError(f"{where}: input of shape {list(x.shape)} has no channel axis")
+    xd, eps = x.astype(np.float64), float(at.get("epsilon", 1e-5))
+    training, spatial = int(at.get("training_mode", 0)), int(at.get("spatial", 1))
+    if not training and any(node.output[1:]):
+        raise UnsupportedModelError(f"{where}: running-statistics outputs need training_mode=1 (opset 14+)")
+    params = [v.astype(np.float64) for v in (gamma, beta, mean, var)]
+    if spatial:
+        stat_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        if any(v.size != x.shape[1] for v in params):
+            raise ModelFormatError(f"{where}: parameters must have {x.shape[1]} values")
+    else:  # opsets 7-8: statistics per activation (C, D1, ..., Dn)
+        stat_shape = (1, *x.shape[1:])
+        if any(v.size != int(np.prod(x.shape[1:])) for v in params):
+            raise ModelFormatError(f"{where}: spatial=0 needs parameters of shape {list(x.shape[1:])}")
+    gamma, beta, mean, var = (v.reshape(stat_shape) for v in params)
+    if training:
+        axes = tuple(i for i in range(x.ndim) if i != 1)
+        batch_mean = xd.mean(axis=axes, keepdims=True)
+        batch_var = ((xd - batch_mean) ** 2).mean(axis=axes, keepdims=True)
+        y = (xd - batch_mean) / np.sqrt(batch_var + eps) * gamma + beta
+        momentum = float(at.get("momentum", 0.9))
+        running = [(old * momentum + new * (1 - momentum)).reshape(-1).astype(kind.dtype)
+                   for old, new, kind in ((mean, batch_mean, im.constants[node.input[3]]),
+                                          (var, batch_var, im.constants[node.input[4]]))]
+        outputs = [y.astype(x.dtype), *running]
+        return [outputs[i] for i, name in enumerate(node.output) if name]  # the named outputs, in order
+    return [((xd - mean) / np.sqrt(var + eps) * gamma + beta).astype(x.dtype)]
+
+
 IMPORTS = {"BatchNormalization": (import_batch_norm, 5, 5)}
-COMPUTED = ("BatchNormalization",)  # never folded: onnx's evaluator gets some forms wrong
+FOLDS = {"BatchNormalization": fold_batch_norm}
 
 
 def lower(graph, node, program) -> None:
