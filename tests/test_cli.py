@@ -90,7 +90,7 @@ def test_check_fails_when_an_engine_disagrees(odd_mlp, tmp_path):
 
 
 def test_memory_limit_flag_raises_or_lowers_the_hosts_limit(odd_mlp):
-    """A model that needs more than the default 128 MiB is run by raising the limit from the CLI;
+    """A model that needs more than the default limit is run by raising it from the CLI;
     the refusal names the flag. Here the limit goes below what the MLP needs, then back above it."""
     x = np.random.default_rng(2).standard_normal((3, 100)).astype(np.float32)
     np.save(odd_mlp / "x.npy", x)

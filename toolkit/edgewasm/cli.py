@@ -16,7 +16,7 @@ from .errors import EdgewasmError
 from .frontend.limits import DEFAULT_MAX_BYTES
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
-MEMORY_LIMIT_HELP = "linear memory the module may have, in MiB (default 128: raise it for models that need more)"
+MEMORY_LIMIT_HELP = "linear memory the module may have, in MiB (default 512: raise it for models that need more)"
 
 
 class UsageError(EdgewasmError):

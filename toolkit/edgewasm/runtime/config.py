@@ -21,8 +21,9 @@ def page_memory_limit(device_memory_gb: float | None) -> int:
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """memory_limit: bytes of linear memory a model may have (refused before instantiation); in the
-      page the default follows the device instead (`page_memory_limit`).
+    """memory_limit: bytes of linear memory a model may have (refused before instantiation). The
+      default is the page's floor, so a bundle any page loads loads on its server twin too (a
+      32M-parameter CNN needs ~210 MiB); in the page it follows the device (`page_memory_limit`).
     stack_limit: bytes of wasm stack (wasmtime's max_wasm_stack).
     deadline: seconds one `run` may take before it is stopped (wasmtime only; None = no deadline).
       A compiled module checks it before each layer (a --threads build: before each barrier), so
@@ -30,7 +31,7 @@ class RuntimeConfig:
       interrupted by the engine's epoch checks, which cost 20-40% of a whole model.
     """
 
-    memory_limit: int = 128 * MiB
+    memory_limit: int = PAGE_MIN_LIMIT
     stack_limit: int = 512 * 1024
     deadline: float | None = 10.0
 
