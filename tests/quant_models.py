@@ -42,14 +42,16 @@ def matmul_mlp(sizes: list[int], batch="N", seed: int = 0, bias: bool = True, ac
     return make_model(nodes, [("x", lead + [sizes[0]])], [("y", lead + [sizes[-1]])], constants, "matmul_mlp")
 
 
-def ort_quantize_dynamic(model: onnx.ModelProto, per_channel: bool = True, **kwargs) -> onnx.ModelProto:
-    """onnxruntime.quantization.quantize_dynamic on an in-memory model (int8 weights)."""
+def ort_quantize_dynamic(model: onnx.ModelProto, per_channel: bool = True, weights: str = "QInt8",
+                         **kwargs) -> onnx.ModelProto:
+    """onnxruntime.quantization.quantize_dynamic on an in-memory model (int8 weights; weights="QUInt8":
+    asymmetric uint8 ones, as transformers.js's q8 quantizes every model with a convolution)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
         src.write_bytes(model.SerializeToString())
-        quantize_dynamic(src, dst, per_channel=per_channel, weight_type=QuantType.QInt8, **kwargs)
+        quantize_dynamic(src, dst, per_channel=per_channel, weight_type=getattr(QuantType, weights), **kwargs)
         return onnx.load(dst)
 
 

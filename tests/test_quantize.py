@@ -10,7 +10,6 @@ from onnx import helper, numpy_helper
 
 import edgewasm
 from edgewasm.engines import bit_identical, run_onnxruntime, within_contract
-from edgewasm.errors import UnsupportedModelError
 from edgewasm.frontend.onnx import import_onnx
 from edgewasm.passes.quantize import quantize_symmetric
 
@@ -123,17 +122,50 @@ def quantize_dynamic_chain(weights: np.ndarray, zero_point: np.ndarray) -> onnx.
                       {"w": weights, "w_zp": zero_point, "w_scale": np.full(n, 0.01, np.float32)})
 
 
-def test_uint8_weights_import_when_centred_and_are_refused_otherwise(tmp_path):
-    """uint8 weights minus their zero point must fit int8 (the kernels' weights); else the message
-    names the fix."""
+def test_uint8_weights_import_with_onnxruntimes_bits_centred_or_not(tmp_path):
+    """uint8 weights minus their zero point that fit int8 run in the int8 kernels; others (a zero
+    point far from the middle) run the chain op by op with the exact int32 product, bits unchanged."""
     rng = np.random.default_rng(8)
     centred = quantize_dynamic_chain(rng.integers(100, 156, (6, 5)).astype(np.uint8), np.full(5, 128, np.uint8))
-    bundle = compile_to(tmp_path, centred, 2)
-    for x in input_batches((2, 6), 6, seed=9):
-        assert_bits(edgewasm.load(bundle).run({"x": x}), ort_outputs(centred, {"x": x}), "uint8 weights")
-    off_centre = quantize_dynamic_chain(np.full((6, 5), 250, np.uint8), np.full(5, 3, np.uint8))
-    with pytest.raises(UnsupportedModelError, match="QuantType.QInt8"):
-        import_onnx(off_centre)
+    off_centre = quantize_dynamic_chain(rng.integers(0, 256, (6, 5)).astype(np.uint8),
+                                        np.array([3, 250, 0, 255, 128], np.uint8))
+    for name, proto, fused in (("centred", centred, True), ("off_centre", off_centre, False)):
+        bundle = compile_to(tmp_path / name, proto, 2)
+        model = edgewasm.load(bundle)
+        assert ("qdu8_f32_qc8w_gemm_1x4c2" in model.variant.kernels) == fused
+        for x in input_batches((2, 6), 6, seed=9):
+            assert_bits(model.run({"x": x}), ort_outputs(proto, {"x": x}), f"{name} uint8 weights")
+            assert_bits(run_onnxruntime(bundle, {"x": x}), ort_outputs(proto, {"x": x}), f"{name} reference")
+
+
+def test_a_chain_whose_bias_is_made_after_its_matmul_fuses(tmp_path):
+    """onnxruntime's quantizer can write the bias's Reshape after the MatMulInteger (transformers.js's
+    q8 models do): the fused node takes the chain's last place, after every input it reads."""
+    rng = np.random.default_rng(12)
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "s", "z"]),
+             helper.make_node("Mul", ["s", "w_scale"], ["scales"]),
+             helper.make_node("MatMulInteger", ["q", "w", "z"], ["acc"]),
+             helper.make_node("Cast", ["acc"], ["f"], to=onnx.TensorProto.FLOAT),
+             helper.make_node("Mul", ["f", "scales"], ["scaled"]),
+             helper.make_node("Reshape", ["b", "b_shape"], ["bias"]),
+             helper.make_node("Add", ["scaled", "bias"], ["y"])]
+    proto = make_model(nodes, [("x", [2, 6])], [("y", [2, 5])],
+                       {"w": rng.integers(-128, 128, (6, 5)).astype(np.int8), "w_scale": np.float32(0.02),
+                        "b": rng.standard_normal((1, 5)).astype(np.float32), "b_shape": np.array([5], np.int64)})
+    assert any(n.op == "IntegerGemm" for n in import_onnx(proto).nodes)
+    bundle = compile_to(tmp_path, proto, 2)
+    for x in input_batches((2, 6), 4, seed=13):
+        assert_bits(edgewasm.load(bundle).run({"x": x}), ort_outputs(proto, {"x": x}), "bias made late")
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_quantize_dynamic_with_uint8_weights_imports_with_its_bits(tmp_path, per_channel):
+    """weight_type=QUInt8 (transformers.js's q8 and uint8 models): zero points anywhere in 0..255."""
+    quantized = ort_quantize_dynamic(matmul_mlp([24, 16, 7]), per_channel=per_channel, weights="QUInt8")
+    bundle = compile_to(tmp_path, quantized, 3)
+    model = edgewasm.load(bundle)
+    for x in input_batches((3, 24), 6, seed=10):
+        assert_bits(model.run({"x": x}), ort_outputs(quantized, {"x": x}), "QUInt8 weights")
 
 
 def test_fp16_ships_half_the_weight_bytes_and_expands_in_init(tmp_path):

@@ -11,7 +11,6 @@ from onnx import helper
 import edgewasm
 from edgewasm.cli import main
 from edgewasm.engines import bit_identical
-from edgewasm.errors import UnsupportedModelError
 from edgewasm.frontend.onnx import import_onnx
 
 from models import make_model
@@ -65,6 +64,19 @@ def test_onnxruntime_quantized_cnns_import_with_its_bits(tmp_path, name):
     model = edgewasm.load(bundle)
     assert "f32_vclamp" not in model.variant.kernels  # the Relus live in the integer epilogue
     for x in input_batches(tuple(shape), 8, seed=4):
+        assert bit_identical(model.run({"x": x})["y"], ort_outputs(theirs, {"x": x})["y"])
+
+
+@pytest.mark.parametrize("name", ["padded_strided", "depthwise_pointwise"])
+def test_quantize_dynamic_cnns_with_uint8_weights_import_with_its_bits(tmp_path, name):
+    """weight_type=QUInt8, per tensor: what transformers.js's q8 writes for every model with a
+    convolution. Weights minus their zero point leave int8, so the chain runs op by op (the bias
+    Reshape quantize_dynamic writes after the ConvInteger included)."""
+    layers, shape = CNNS[name]
+    theirs = ort_quantize_dynamic(small_cnn(layers, shape, seed=3), per_channel=False, weights="QUInt8")
+    bundle = compile_to(tmp_path, theirs, shape[0])
+    model = edgewasm.load(bundle)
+    for x in input_batches(tuple(shape), 6, seed=5):
         assert bit_identical(model.run({"x": x})["y"], ort_outputs(theirs, {"x": x})["y"])
 
 

@@ -58,8 +58,10 @@ def fuse_quantized_patterns(model: onnx.ModelProto) -> onnx.ModelProto:
             if fused is None:
                 continue
             replacement, removed = fused
-            nodes[nodes.index(node)] = replacement
-            nodes = [n for n in nodes if all(n is not r for r in removed)]
+            # at the chain's last node: its inputs (a bias Reshape say) may be made after its first
+            last = max(i for i, n in enumerate(nodes) if any(n is c for c in (node, *removed)))
+            nodes[last] = replacement
+            nodes = [n for n in nodes if all(n is not r for r in (node, *removed))]
     _refuse_quantized_float_ops(nodes, constants, outputs)
     nodes = _fold_constant_dequantize(graph, nodes, constants)
     del graph.node[:]

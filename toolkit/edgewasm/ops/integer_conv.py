@@ -56,8 +56,17 @@ def import_dynamic_quantize_conv(im, node, at) -> None:
         raise UnsupportedModelError(f"{where}: only per-tensor weight scales and zero points are supported "
                                     "(onnxruntime's ConvInteger has no per-channel form)")
     centered = w.astype(np.int32) - int(zp.reshape(()))
-    if centered.min(initial=0) < -128 or centered.max(initial=0) > 127:
-        raise UnsupportedModelError(f"{where}: weights minus their zero point leave the int8 range")
+    if centered.min(initial=0) < -128 or centered.max(initial=0) > 127:  # asymmetric uint8 weights
+        from onnx import helper
+
+        from .integer_gemm import import_unfused_chain
+
+        q, q_scale, q_zp, acc = (im.fresh(f"{node.output[0]}__{part}") for part in ("q", "scale", "zp", "acc"))
+        conv = helper.make_node("ConvInteger", [q, w_name, q_zp, w_zp], [acc])
+        conv.attribute.extend(node.attribute)
+        import_unfused_chain(im, node, [helper.make_node("DynamicQuantizeLinear", [x], [q, q_scale, q_zp]), conv], acc,
+                             q_scale, w_scale, bias_name)
+        return
     window = sliding_window(node, at, xs[2:], tuple(w.shape[2:]))
     inputs = []
     for base, value in ((f"{w_name}_qc8", centered.astype(np.int8)), (f"{w_name}_scale", scale.reshape(()))):

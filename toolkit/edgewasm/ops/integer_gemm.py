@@ -40,8 +40,12 @@ def import_matmul_integer_to_float(im, node, at) -> None:
     w_zp = np.zeros(n, np.int32) if not b_zp else _per_column(im.const(b_zp, node, "B's zero point"), n, where)
     centered = w.astype(np.int32) - w_zp.astype(np.int32)[None, :]
     if centered.min(initial=0) < -128 or centered.max(initial=0) > 127:
-        raise UnsupportedModelError(f"{where}: B minus its zero point leaves the int8 range (asymmetric "
-                                    "uint8 weights); quantize weights as int8 (QuantType.QInt8)")
+        from onnx import helper
+
+        acc = im.fresh(f"{node.output[0]}__acc")
+        import_unfused_chain(im, node, [helper.make_node("MatMulInteger", [a, b, a_zp, b_zp], [acc])], acc,
+                             a_scale, b_scale, bias)
+        return
     w_scale = _per_column(im.const(b_scale, node, "B's scale"), n, where).astype(np.float32)
     inputs = [a, _scalar(im, node, a_scale, "float32", where), _zero_point(im, node, a_zp, where),
               _typed_constant(im, f"{b}_qc8w", centered.astype(np.int8)), im.add_constant(f"{b}_wscale", w_scale)]
@@ -51,6 +55,25 @@ def import_matmul_integer_to_float(im, node, at) -> None:
             raise UnsupportedModelError(f"{where}: the bias must be float32, got {bias_value.dtype}")
         inputs.append(im.add_constant(f"{bias}_bias", bias_value))
     im.emit(IR_OP, inputs, node.output[0], (*xs[:-1], n), node.name, min=-INF, max=INF)
+
+
+def import_unfused_chain(im, node, integer_nodes: list, acc: str, a_scale: str, b_scale: str, bias: str) -> None:
+    """The chain a fused node stands for, imported op by op (integer_matmul.py computes the integer
+    product exactly): for weights minus their zero point outside int8 (asymmetric uint8 weights, as
+    transformers.js's q8 writes for every model with a convolution), which the int8 kernels cannot
+    hold. integer_nodes (ONNX nodes) make the int32 accumulator `acc`; then Cast(to float) ->
+    Mul(., Mul(a_scale, b_scale)) [-> Add(bias)], as onnxruntime's graph has them."""
+    from onnx import helper
+
+    accf, scales, scaled = (im.fresh(f"{node.output[0]}__{part}") for part in ("accf", "scales", "scaled"))
+    nodes = [*integer_nodes, helper.make_node("Cast", [acc], [accf], to=TensorProto.FLOAT),
+             helper.make_node("Mul", [a_scale, b_scale], [scales]),
+             helper.make_node("Mul", [accf, scales], [scaled if bias else node.output[0]])]
+    if bias:
+        nodes.append(helper.make_node("Add", [scaled, bias], [node.output[0]]))
+    for n in nodes:
+        n.name = f"{node.name or node.output[0]} ({n.op_type})"
+    im.import_nodes(nodes)
 
 
 def _per_column(value: np.ndarray, n: int, where: str) -> np.ndarray:
