@@ -10,7 +10,7 @@ from onnx import helper
 
 import edgewasm
 from edgewasm.cli import main
-from edgewasm.engines import bit_identical
+from edgewasm.engines import bit_identical, run_onnxruntime
 from edgewasm.frontend.onnx import import_onnx
 
 from models import make_model
@@ -70,14 +70,17 @@ def test_onnxruntime_quantized_cnns_import_with_its_bits(tmp_path, name):
 @pytest.mark.parametrize("name", ["padded_strided", "depthwise_pointwise"])
 def test_quantize_dynamic_cnns_with_uint8_weights_import_with_its_bits(tmp_path, name):
     """weight_type=QUInt8, per tensor: what transformers.js's q8 writes for every model with a
-    convolution. Weights minus their zero point leave int8, so the chain runs op by op (the bias
-    Reshape quantize_dynamic writes after the ConvInteger included)."""
+    convolution. Weights minus their zero point leave int8; the int8 kernels take them as int8 plus
+    an offset per output channel."""
     layers, shape = CNNS[name]
     theirs = ort_quantize_dynamic(small_cnn(layers, shape, seed=3), per_channel=False, weights="QUInt8")
     bundle = compile_to(tmp_path, theirs, shape[0])
     model = edgewasm.load(bundle)
+    assert any(k.startswith("qdu8_") for k in model.variant.kernels) and "i32_matmul" not in model.variant.kernels
     for x in input_batches(tuple(shape), 6, seed=5):
-        assert bit_identical(model.run({"x": x})["y"], ort_outputs(theirs, {"x": x})["y"])
+        want = ort_outputs(theirs, {"x": x})["y"]
+        assert bit_identical(model.run({"x": x})["y"], want)
+        assert bit_identical(run_onnxruntime(bundle, {"x": x})["y"], want)  # the reference.onnx's uint8 weights
 
 
 def test_conv_integer_outside_the_quantize_dynamic_chain_is_computed_as_the_spec_says(tmp_path):

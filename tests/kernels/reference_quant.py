@@ -26,9 +26,11 @@ def dynquant_u8(x: np.ndarray) -> tuple[np.ndarray, np.float32, np.uint8]:
 
 
 def qdu8_gemm(a: np.ndarray, a_scale, a_zp, w: np.ndarray, w_scale: np.ndarray,
-              bias: np.ndarray | None, lo: float, hi: float) -> np.ndarray:
-    """qdu8_f32_qc8w_gemm_*: exact int32 dot, then clamp(f32(acc) * f32(a_scale * w_scale) + bias)."""
-    acc = (a.astype(np.int64) - int(a_zp)) @ w.astype(np.int64)
+              bias: np.ndarray | None, lo: float, hi: float, offset: np.ndarray | None = None) -> np.ndarray:
+    """qdu8_f32_qc8w_gemm_*: exact int32 dot with the weights w + offset (int8 w, an int32 offset
+    per column: qpacking.split_weight_offsets), then clamp(f32(acc) * f32(a_scale * w_scale) + bias)."""
+    weights = w.astype(np.int64) + (0 if offset is None else np.asarray(offset, np.int64)[None, :])
+    acc = (a.astype(np.int64) - int(a_zp)) @ weights
     acc = ((acc + 2**31) % 2**32 - 2**31).astype(np.int32)  # i32 wraps
     scale = f32(a_scale) * w_scale.astype(f32)
     neutral = np.full(w.shape[1], -0.0, f32)

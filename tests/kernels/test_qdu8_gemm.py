@@ -1,13 +1,14 @@
 """qdu8_f32_qc8w_gemm_4x4c2, _1x4c2 and _4x8c2 (both its loops, shuffle and load splats): bit-exact against the reference over odd m, n, k (k tails
-of every length), strides, zero points at both ends, clamps; A placed at the end of memory so an
-over-read traps; no byte of C outside its m x n values written, nor of the scratch block outside its bytes."""
+of every length), strides, zero points at both ends, per-column weight offsets (uint8 weights minus
+any zero point), clamps; A placed at the end of memory so an over-read traps; no byte of C outside
+its m x n values written, nor of the scratch block outside its bytes."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgewasm.backend.qpacking import pack_qc8w_gemm, pack_qc8w_gemm_nr8, packed_qc8w_gemm_size
+from edgewasm.backend.qpacking import pack_qc8w_gemm, pack_qc8w_gemm_nr8, packed_qc8w_gemm_size, split_weight_offsets
 
 from . import reference_quant as ref
 from .harness import KernelRunner, assert_same_bits
@@ -18,7 +19,7 @@ INF = float("inf")
 GUARD = 32
 
 
-def run_gemm(kernel, a, a_scale, a_zp, w, w_scale, bias, lo=-INF, hi=INF, a_pad=0, c_pad=0):
+def run_gemm(kernel, a, a_scale, a_zp, w, w_scale, bias, lo=-INF, hi=INF, a_pad=0, c_pad=0, offset=None):
     m, k = a.shape
     n = w.shape[1]
     runner = KernelRunner(kernel, pages=16)
@@ -28,7 +29,7 @@ def run_gemm(kernel, a, a_scale, a_zp, w, w_scale, bias, lo=-INF, hi=INF, a_pad=
     a_off = runner.put_at_end(rows.reshape(-1)[: (m - 1) * a_stride + k])
     params = runner.put(np.array([a_scale], np.float32))
     zp_off = runner.put(np.array([a_zp, 0xEE, 0xEE, 0xEE], np.uint8), misalign=1)
-    packed = (pack_qc8w_gemm_nr8 if kernel in WIDE else pack_qc8w_gemm)(w, w_scale, bias)
+    packed = (pack_qc8w_gemm_nr8 if kernel in WIDE else pack_qc8w_gemm)(w, w_scale, bias, offset)
     if kernel not in WIDE:
         assert packed.size == packed_qc8w_gemm_size(k, n)
     w_off = runner.put(packed, misalign=0)
@@ -84,6 +85,23 @@ def test_extreme_zero_points_and_weights(kernel, zp):
     w_scale = np.full(n, 1e-3, np.float32)
     c = run_gemm(kernel, a, np.float32(0.5), zp, w, w_scale, None)
     assert_same_bits(c, ref.qdu8_gemm(a, 0.5, zp, w, w_scale, None, -INF, INF))
+
+
+@pytest.mark.parametrize("kernel", GEMMS)
+@pytest.mark.parametrize("m, n, k", [(1, 5, 7), (3, 8, 16), (5, 13, 37), (9, 4, 67), (4, 9, 200)])
+def test_weight_offsets(kernel, m, n, k):
+    """uint8 weights minus zero points anywhere in 0..255 (transformers.js's q8): int8 weights plus
+    a per-column offset, each row's sum of A - a_zp times the offset added to the exact dot."""
+    rng = np.random.default_rng([m, n, k])
+    a, a_scale, a_zp, _, w_scale, bias = random_case(rng, m, n, k)
+    zero_points = rng.integers(0, 256, n)
+    zero_points[:2] = (0, 255)[: min(n, 2)]
+    centred = rng.integers(0, 256, (k, n)) - zero_points[None, :]
+    w8, offset = split_weight_offsets(centred)
+    assert (w8.astype(np.int64) + offset[None, :] == centred).all() and offset.any()
+    c = run_gemm(kernel, a, a_scale, a_zp, w8, w_scale, bias, a_pad=2, c_pad=1, offset=offset)
+    assert_same_bits(c, ref.qdu8_gemm(a, a_scale, a_zp, centred.astype(np.int64), w_scale, bias, -INF, INF),
+                     f"{kernel} m={m} n={n} k={k}")
 
 
 @pytest.mark.parametrize("kernel", GEMMS)

@@ -19,15 +19,32 @@ NEUTRAL_BIAS = np.float32(-0.0)  # x + -0.0 == x for every x, -0.0 included
 
 def packed_qc8w_gemm_size(k: int, n: int) -> int:
     """Bytes pack_qc8w_gemm returns for a [k, n] weight."""
-    return -(-n // NR) * (8 * NR + NR * KR * -(-k // KR))
+    return -(-n // NR) * (12 * NR + NR * KR * -(-k // KR))
 
 
-def pack_qc8w_gemm(w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-    """Panels for qdu8_f32_qc8w_gemm (float output): heads are the f32 bias (None: -0.0) and the
-    f32 weight scale per column."""
+def split_weight_offsets(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer weights [K, N] whose columns each span at most 256 values (uint8 weights minus any
+    zero point, int8 ones) as int8 w8 [K, N] plus an int32 offset per column, w = w8 + offset: the
+    offset is 0 where the column fits int8, else its minimum + 128. The qdu8 GEMMs add
+    offset[j] * sum_k (A[i, k] - a_zp) to their exact int32 dot product with w8."""
+    w = np.asarray(w, np.int32)
+    if w.size == 0:
+        return w.astype(np.int8), np.zeros(w.shape[1], np.int32)
+    lo, hi = w.min(axis=0), w.max(axis=0)
+    if (hi - lo > 255).any():
+        raise ValueError("a weight column spans more than 256 values: not 8-bit weights minus a zero point")
+    offset = np.where((lo >= -128) & (hi <= 127), 0, lo + 128).astype(np.int32)
+    return (w - offset[None, :]).astype(np.int8), offset
+
+
+def pack_qc8w_gemm(w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None,
+                   offset: np.ndarray | None = None) -> np.ndarray:
+    """Panels for qdu8_f32_qc8w_gemm (float output): heads are the f32 bias (None: -0.0), the f32
+    weight scale and the int32 weight offset (None: 0; see split_weight_offsets) per column."""
     n = np.asarray(w).shape[1]
     bias = np.full(n, NEUTRAL_BIAS, np.float32) if bias is None else bias
-    return _pack(w, [("bias", bias, np.float32), ("scale", scale, np.float32)])
+    offset = np.zeros(n, np.int32) if offset is None else offset
+    return _pack(w, [("bias", bias, np.float32), ("scale", scale, np.float32), ("offset", offset, np.int32)])
 
 
 def pack_qc16w_gemm(w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
@@ -122,12 +139,14 @@ def pack_qu8_qc8w_gemm_nr8(w: np.ndarray, bias: np.ndarray, multiplier: np.ndarr
     return _pack_nr8(w, [(bias, "<i4"), (multiplier, "<f4")])
 
 
-def pack_qc8w_gemm_nr8(w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+def pack_qc8w_gemm_nr8(w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None,
+                       offset: np.ndarray | None = None) -> np.ndarray:
     """Panels of 8 columns for qdu8_f32_qc8w_gemm_4x8c2 (float output): 8 f32 bias (None: -0.0),
-    8 f32 weight scales, then the _pack_nr8 body."""
+    8 f32 weight scales, 8 int32 weight offsets (None: 0), then the _pack_nr8 body."""
     n = np.asarray(w).shape[1]
     bias = np.full(n, NEUTRAL_BIAS, np.float32) if bias is None else bias
-    return _pack_nr8(w, [(bias, "<f4"), (scale, "<f4")])
+    offset = np.zeros(n, np.int32) if offset is None else offset
+    return _pack_nr8(w, [(bias, "<f4"), (scale, "<f4"), (offset, "<i4")])
 
 
 def _pack_nr8(w: np.ndarray, heads: list[tuple[np.ndarray, str]]) -> np.ndarray:
@@ -154,7 +173,7 @@ def _pack_nr8(w: np.ndarray, heads: list[tuple[np.ndarray, str]]) -> np.ndarray:
 
 
 def _pack(w: np.ndarray, heads: list[tuple[str, np.ndarray, type]]) -> np.ndarray:
-    """Pack int8 (or int16) w [K, N] and two 4-byte per-column head rows into uint8 panels.
+    """Pack int8 (or int16) w [K, N] and 4-byte per-column head rows into uint8 panels.
 
     Panel p (columns 4p..4p+3): 4 values of each head row, then for t < ceil(K/2) the 8 values
     w[2t, c], w[2t+1, c] for c = 4p..4p+3; zero past K and past N.
@@ -177,7 +196,7 @@ def _pack(w: np.ndarray, heads: list[tuple[str, np.ndarray, type]]) -> np.ndarra
         row[:n] = values
         head_bytes.append(row.reshape(panels, NR).view(np.uint8))
     packed = np.concatenate(head_bytes + [body.view(np.uint8)], axis=1).reshape(-1)
-    assert packed.size == panels * (8 * NR + w.itemsize * NR * KR * pairs)
+    assert packed.size == panels * (4 * NR * len(heads) + w.itemsize * NR * KR * pairs)
     return np.ascontiguousarray(packed)
 
 

@@ -1,8 +1,9 @@
 """IntegerConv: onnxruntime's quantize_dynamic convolution, with its bits, over channels-last tensors:
     y = clamp(f32(sum (q - q_zp) * w) * f32(q_scale * w_scale) + bias[m])
 q uint8 [N, *S, C] (DynamicQuantize of the float input, scale and zero point computed at run
-time), w int8 [M, C/group, *kernel] symmetric per tensor (what quantize_dynamic makes of Conv
-weights, even with per_channel=True), padding taps = q_zp (adding exactly 0).
+time), w [M, C/group, *kernel] the weights minus their zero point (per tensor: what quantize_dynamic
+makes of Conv weights, even with per_channel=True), int8, or int16 for uint8 weights with a zero
+point far from 128 (integer_gemm.centered_weights), padding taps = q_zp (adding exactly 0).
 
 Lowered as im2col (u8_im2col.wat) + the integer GEMM of IntegerGemm (qdu8_gemm.wat) per image and
 group; a pointwise convolution is that GEMM straight over the pixels. Imported from the chain
@@ -19,10 +20,11 @@ from onnx import TensorProto
 
 from ..backend.convolution import group_matrices, indirection_buffer
 from ..backend.program import Ptr
-from ..backend.qpacking import pack_qc8w_gemm
+from ..backend.qpacking import pack_qc8w_gemm, split_weight_offsets
 from ..errors import ModelFormatError, UnsupportedModelError
 from ..frontend.quantized import emit_typed
 from ..frontend.spatial import sliding_window
+from .integer_gemm import centered_weights, onnx_weights
 from .layout_transpose import perm, to_channels_first, to_channels_last
 
 IR_OP = "IntegerConv"
@@ -55,21 +57,10 @@ def import_dynamic_quantize_conv(im, node, at) -> None:
     if zp.size != 1 or scale.size != 1 or scale.dtype != np.float32:
         raise UnsupportedModelError(f"{where}: only per-tensor weight scales and zero points are supported "
                                     "(onnxruntime's ConvInteger has no per-channel form)")
-    centered = w.astype(np.int32) - int(zp.reshape(()))
-    if centered.min(initial=0) < -128 or centered.max(initial=0) > 127:  # asymmetric uint8 weights
-        from onnx import helper
-
-        from .integer_gemm import import_unfused_chain
-
-        q, q_scale, q_zp, acc = (im.fresh(f"{node.output[0]}__{part}") for part in ("q", "scale", "zp", "acc"))
-        conv = helper.make_node("ConvInteger", [q, w_name, q_zp, w_zp], [acc])
-        conv.attribute.extend(node.attribute)
-        import_unfused_chain(im, node, [helper.make_node("DynamicQuantizeLinear", [x], [q, q_scale, q_zp]), conv], acc,
-                             q_scale, w_scale, bias_name)
-        return
+    centered = centered_weights(w.astype(np.int32) - int(zp.reshape(())))
     window = sliding_window(node, at, xs[2:], tuple(w.shape[2:]))
     inputs = []
-    for base, value in ((f"{w_name}_qc8", centered.astype(np.int8)), (f"{w_name}_scale", scale.reshape(()))):
+    for base, value in ((f"{w_name}_qc8", centered), (f"{w_name}_scale", scale.reshape(()))):
         name = im.fresh(base)
         im.constants[name] = np.ascontiguousarray(value)
         inputs.append(name)
@@ -119,8 +110,10 @@ def lower(graph, node, program) -> None:
     channels, out_channels = graph.info(q).shape[-1], graph.info(y).shape[-1]
     cg, mg = channels // group, out_channels // group
     scale = np.full(mg, graph.constants[w_scale], np.float32)
-    panels = [pack_qc8w_gemm(m.astype(np.int8), scale, None if bias is None else bias[g * mg:(g + 1) * mg])
-              for g, m in enumerate(group_matrices(w.astype(np.float32), group, False))]
+    panels = []
+    for g, matrix in enumerate(group_matrices(w.astype(np.float32), group, False)):
+        w8, offset = split_weight_offsets(matrix.astype(np.int32))  # offsets for uint8 weights int8 cannot hold
+        panels.append(pack_qc8w_gemm(w8, scale, None if bias is None else bias[g * mg:(g + 1) * mg], offset))
     packed = program.weight(f"{y}__qc8w", np.concatenate(panels))
     offsets = np.cumsum([0] + [p.size for p in panels[:-1]])
     params = [_pointer(graph, program, q_scale), _pointer(graph, program, q_zp)]
@@ -148,13 +141,15 @@ def lower(graph, node, program) -> None:
 def export(ex, node) -> None:
     """quantize_dynamic's Conv: ConvInteger -> Cast -> Mul(., Mul(scales)) [-> Add(bias)], between the
     transposes that take the channels-last tensors to ONNX's layout and back."""
-    q, q_scale, q_zp, w_name, w_scale = (ex.graph_const(i) if ex.graph.is_constant(i) else i for i in node.inputs[:5])
+    q, q_scale, q_zp, w_scale = (ex.graph_const(i) if ex.graph.is_constant(i) else i
+                                 for i in (*node.inputs[:3], node.inputs[4]))
+    w, w_zp = onnx_weights(ex, node.inputs[3], per_column=False)
     y = node.outputs[0]
     window = node.attrs["window"]
     rank = len(ex.graph.info(node.inputs[0]).shape)
     q_first, acc, accf, scales, scaled, y_first = (ex.temp(y) for _ in range(6))
     ex.add("Transpose", [q], q_first, perm=perm("NCHW", rank))
-    ex.add("ConvInteger", [q_first, w_name, q_zp, ex.const(f"{w_name}__zp", np.int8(0))], acc,
+    ex.add("ConvInteger", [q_first, w, q_zp, w_zp], acc,
            group=node.attrs["group"], kernel_shape=list(window.kernel), strides=list(window.strides),
            dilations=list(window.dilations), pads=list(window.pads_begin + window.pads_end))
     ex.add("Cast", [acc], accf, to=TensorProto.FLOAT)

@@ -1,6 +1,8 @@
 """IntegerGemm: y = clamp(f32(sum (q - q_zp) * w) * f32(q_scale * w_scale[j]) + bias[j]), with
-q uint8 [..., K] (its scale and zero point are tensors or constants), w int8 [K, N] constant
-(symmetric per column), w_scale float32 [N]: onnxruntime's MatMulInteger -> Cast -> Mul -> Add.
+q uint8 [..., K] (its scale and zero point are tensors or constants), w [K, N] constant: the
+weights minus their zero point, int8 (symmetric per column), or int16 for uint8 weights whose zero
+point is far from 128 (the packing adds a per-column offset), w_scale float32 [N]: onnxruntime's
+MatMulInteger -> Cast -> Mul -> Add.
 
 Inputs: [q, q_scale, q_zp, w, w_scale] + [bias]; attrs min/max (a fused Relu/Clip). Imported from
 the chain frontend/quantized.py fuses into one `MatMulIntegerToFloat` node (named after
@@ -15,7 +17,7 @@ import numpy as np
 from onnx import TensorProto
 
 from ..backend.program import Ptr
-from ..backend.qpacking import NR, pack_qc8w_gemm, pack_qc8w_gemm_nr8
+from ..backend.qpacking import NR, pack_qc8w_gemm, pack_qc8w_gemm_nr8, split_weight_offsets
 from ..errors import ModelFormatError, UnsupportedModelError
 
 IR_OP = "IntegerGemm"
@@ -39,16 +41,9 @@ def import_matmul_integer_to_float(im, node, at) -> None:
         raise ModelFormatError(f"{where}: A of shape {xs} does not multiply B of shape {w.shape}")
     w_zp = np.zeros(n, np.int32) if not b_zp else _per_column(im.const(b_zp, node, "B's zero point"), n, where)
     centered = w.astype(np.int32) - w_zp.astype(np.int32)[None, :]
-    if centered.min(initial=0) < -128 or centered.max(initial=0) > 127:
-        from onnx import helper
-
-        acc = im.fresh(f"{node.output[0]}__acc")
-        import_unfused_chain(im, node, [helper.make_node("MatMulInteger", [a, b, a_zp, b_zp], [acc])], acc,
-                             a_scale, b_scale, bias)
-        return
     w_scale = _per_column(im.const(b_scale, node, "B's scale"), n, where).astype(np.float32)
     inputs = [a, _scalar(im, node, a_scale, "float32", where), _zero_point(im, node, a_zp, where),
-              _typed_constant(im, f"{b}_qc8w", centered.astype(np.int8)), im.add_constant(f"{b}_wscale", w_scale)]
+              _typed_constant(im, f"{b}_qc8w", centered_weights(centered)), im.add_constant(f"{b}_wscale", w_scale)]
     if bias:
         bias_value = _per_column(im.const(bias, node, "the bias"), n, where)
         if bias_value.dtype != np.float32:
@@ -57,23 +52,23 @@ def import_matmul_integer_to_float(im, node, at) -> None:
     im.emit(IR_OP, inputs, node.output[0], (*xs[:-1], n), node.name, min=-INF, max=INF)
 
 
-def import_unfused_chain(im, node, integer_nodes: list, acc: str, a_scale: str, b_scale: str, bias: str) -> None:
-    """The chain a fused node stands for, imported op by op (integer_matmul.py computes the integer
-    product exactly): for weights minus their zero point outside int8 (asymmetric uint8 weights, as
-    transformers.js's q8 writes for every model with a convolution), which the int8 kernels cannot
-    hold. integer_nodes (ONNX nodes) make the int32 accumulator `acc`; then Cast(to float) ->
-    Mul(., Mul(a_scale, b_scale)) [-> Add(bias)], as onnxruntime's graph has them."""
-    from onnx import helper
+def centered_weights(centered: np.ndarray) -> np.ndarray:
+    """8-bit weights minus their zero point as the IR keeps them: int8 where they fit, else int16
+    (uint8 weights with a zero point far from 128, as transformers.js's q8 writes them for every
+    model with a convolution): the packing gives those columns an offset (split_weight_offsets)."""
+    fits = centered.size == 0 or (centered.min() >= -128 and centered.max() <= 127)
+    return centered.astype(np.int8 if fits else np.int16)
 
-    accf, scales, scaled = (im.fresh(f"{node.output[0]}__{part}") for part in ("accf", "scales", "scaled"))
-    nodes = [*integer_nodes, helper.make_node("Cast", [acc], [accf], to=TensorProto.FLOAT),
-             helper.make_node("Mul", [a_scale, b_scale], [scales]),
-             helper.make_node("Mul", [accf, scales], [scaled if bias else node.output[0]])]
-    if bias:
-        nodes.append(helper.make_node("Add", [scaled, bias], [node.output[0]]))
-    for n in nodes:
-        n.name = f"{node.name or node.output[0]} ({n.op_type})"
-    im.import_nodes(nodes)
+
+def onnx_weights(ex, w_name: str, per_column: bool) -> tuple[str, str]:
+    """The reference.onnx's B and B zero point for the IR's centered weights: int8 with zero 0, or
+    for int16 ones uint8 with the zero point max(0, -min) (per column, or per tensor: ConvInteger's)."""
+    w = ex.graph.constants[w_name]
+    if w.dtype == np.int8:
+        return ex.graph_const(w_name), ex.const(f"{w_name}__zp", np.zeros(w.shape[1] if per_column else (), np.int8))
+    zp = np.maximum(0, -(w.min(axis=tuple(range(w.ndim - 1))) if per_column else w.min()))
+    return (ex.const(f"{w_name}__u8", (w + zp).astype(np.uint8)),
+            ex.const(f"{w_name}__zp", np.asarray(zp).astype(np.uint8)))
 
 
 def _per_column(value: np.ndarray, n: int, where: str) -> np.ndarray:
@@ -152,8 +147,11 @@ def lower(graph, node, program) -> None:
     pack = pack_qc8w_gemm_nr8 if wide else pack_qc8w_gemm
     # Gemms sharing weights share one packing per layout
     packed_name = "__".join([w_name, "packed" + ("_nr8" if wide else ""), *node.inputs[5:]])
-    packed = (Ptr(packed_name) if packed_name in program.weights
-              else program.weight(packed_name, pack(w, graph.constants[w_scale], bias)))
+    if packed_name in program.weights:
+        packed = Ptr(packed_name)
+    else:
+        w8, offset = split_weight_offsets(w)  # offsets for uint8 weights that int8 cannot hold
+        packed = program.weight(packed_name, pack(w8, graph.constants[w_scale], bias, offset))
     args = [rows, n, k, Ptr(q), k, _pointer(graph, program, q_scale), _pointer(graph, program, q_zp),
             packed, Ptr(node.outputs[0]), 4 * n, float(node.attrs["min"]), float(node.attrs["max"])]
     if wide:
@@ -163,11 +161,12 @@ def lower(graph, node, program) -> None:
 
 def export(ex, node) -> None:
     """onnxruntime's quantize_dynamic graph: MatMulInteger -> Cast -> Mul(., Mul(scales)) -> Add."""
-    q, q_scale, q_zp, w_name, w_scale = (ex.graph_const(i) if ex.graph.is_constant(i) else i for i in node.inputs[:5])
+    q, q_scale, q_zp, w_scale = (ex.graph_const(i) if ex.graph.is_constant(i) else i
+                                 for i in (*node.inputs[:3], node.inputs[4]))
     y = node.outputs[0]
-    n = ex.graph.constants[node.inputs[3]].shape[1]
     acc, accf = ex.temp(y), ex.temp(y)
-    ex.add("MatMulInteger", [q, w_name, q_zp, ex.const(f"{w_name}__zp", np.zeros(n, np.int8))], acc)
+    w, w_zp = onnx_weights(ex, node.inputs[3], per_column=True)
+    ex.add("MatMulInteger", [q, w, q_zp, w_zp], acc)
     ex.add("Cast", [acc], accf, to=TensorProto.FLOAT)
     export_dequantizing_epilogue(ex, node, accf, q_scale, w_scale, node.inputs[5] if len(node.inputs) > 5 else None)
 
