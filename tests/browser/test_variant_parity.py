@@ -48,6 +48,13 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     edgewasm.compile(root / "cnn.onnx", root / "cnn", batch=2, variants="fp32,int8,fp16,int16")
     (root / "ort_cnn.onnx").write_bytes(ort_quantize_dynamic(cnn).SerializeToString())
     edgewasm.compile(root / "ort_cnn.onnx", root / "ort_cnn", batch=2)
+    # transformers.js's q8: uint8 weights per tensor, offsets in the qdu8 panels (4x8c2, 1x4c2, convolutions)
+    uint8 = ort_quantize_dynamic(matmul_mlp([19, 24, 6]), per_channel=False, weights="QUInt8")
+    (root / "ort_u8.onnx").write_bytes(uint8.SerializeToString())
+    edgewasm.compile(root / "ort_u8.onnx", root / "ort_u8", batch=5)
+    (root / "ort_u8_cnn.onnx").write_bytes(ort_quantize_dynamic(cnn, per_channel=False, weights="QUInt8")
+                                           .SerializeToString())
+    edgewasm.compile(root / "ort_u8_cnn.onnx", root / "ort_u8_cnn", batch=2)
     static_cnn_model = static_cnn([{"m": 8, "kernel": [3, 3], "pads": [1, 1, 1, 1], "pool": True},
                                    {"m": 8, "kernel": [3, 3], "pads": [1, 1, 1, 1], "group": 8},
                                    {"m": 6, "kernel": [1, 1], "relu": False}], [2, 3, 8, 8])
@@ -73,7 +80,8 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
             "ort_static": root / "ort_static",
             "cnn": root / "cnn", "ort_cnn": root / "ort_cnn", "ort_static_cnn": root / "ort_static_cnn",
             "ort_qdq_cnn": root / "ort_qdq_cnn", "static_cnn": root / "static_cnn", "static_act": root / "static_act",
-            "static_res": root / "static_res", "static_se": root / "static_se"}
+            "static_res": root / "static_res", "static_se": root / "static_se", "ort_u8": root / "ort_u8",
+            "ort_u8_cnn": root / "ort_u8_cnn"}
 
 
 def inputs_for(model) -> list[dict[str, np.ndarray]]:
@@ -119,7 +127,8 @@ def test_static_int8_variant_matches_wasmtime_bit_for_bit(browser, bundles, vari
                                             ("ort_cnn", "u8_im2col"), ("ort_static_cnn", "u8_maxpool_c16"),
                                             ("ort_qdq_cnn", "u8_transpose"), ("static_cnn", "u8_im2col"),
                                             ("static_act", "x8_lut"), ("static_res", "qu8_vadd"),
-                                            ("static_se", "qu8_vmul_channels")])
+                                            ("static_se", "qu8_vmul_channels"),
+                                            ("ort_u8", "qdu8_f32_qc8w_gemm_4x8c2"), ("ort_u8_cnn", "u8_im2col")])
 def test_onnxruntime_quantized_model_matches_wasmtime_bit_for_bit(browser, bundles, bundle, kernel):
     server = edgewasm.load(bundles[bundle])
     assert kernel in server.variant.kernels
