@@ -20,6 +20,7 @@ from ..errors import DynamicShapeError, Float32OnlyError, ModelFormatError, Unsu
 from ..ir import Graph, Node, TensorInfo
 from ..ops import COMPUTED, FOLDERS, IMPORTERS
 from . import limits
+from .contrib import NOT_IN_ONNX, adopt_contrib_ops, topologically_sorted
 from .quantized import fuse_quantized_patterns
 from .subgraphs import all_nodes, defined_names, renamed, subgraphs
 
@@ -55,6 +56,7 @@ def load_onnx(source: str | Path | bytes | onnx.ModelProto, base_dir: str | Path
     if not model.HasField("graph") or not model.graph.node:
         raise ModelFormatError("not a valid ONNX model: it has no graph nodes")
     _require_text(model.graph)
+    model = topologically_sorted(model)
     try:
         onnx.checker.check_model(_checkable(model))
     except (onnx.checker.ValidationError, UnicodeError, ValueError) as exc:
@@ -106,19 +108,23 @@ def _load_external_data(model: onnx.ModelProto, base_dir: Path | None) -> None:
 
 def _checkable(model: onnx.ModelProto) -> onnx.ModelProto:
     """onnx deprecated GroupNormalization-18 (scale and bias per group; per channel from opset 21)
-    and its checker refuses it by name, though onnxruntime still runs such models: the checker
-    sees a Clip (same inputs and output) in its place; ops/normalization.py imports the opset-18
-    semantics."""
+    and its checker refuses it by name, though onnxruntime still runs such models; it does not know
+    onnxruntime's SimplifiedLayerNormalization either: the checker sees a Clip (same inputs, first
+    output) in their place; ops/normalization.py and ops/skip_layer_norm.py import them."""
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     deprecated = [i for i, node in enumerate(model.graph.node)
-                  if node.op_type == "GroupNormalization" and node.domain in ("", "ai.onnx")]
-    if not 18 <= opset < 21 or not deprecated:
+                  if node.op_type == "GroupNormalization" and node.domain in ("", "ai.onnx") and 18 <= opset < 21]
+    unknown = [i for i, node in enumerate(model.graph.node)  # onnxruntime's own (frontend/contrib.py)
+               if node.op_type in NOT_IN_ONNX and node.domain in ("", "ai.onnx")]
+    if not deprecated and not unknown:
         return model
     stand_in = onnx.ModelProto()
     stand_in.CopyFrom(model)
-    for i in deprecated:
-        stand_in.graph.node[i].op_type = "Clip"
-        del stand_in.graph.node[i].attribute[:]
+    for i in deprecated + unknown:
+        node = stand_in.graph.node[i]
+        node.op_type = "Clip"
+        del node.attribute[:]
+        del node.output[1:]
     return stand_in
 
 
@@ -148,7 +154,7 @@ def import_onnx(source: str | Path | bytes | onnx.ModelProto, batch: int = 1, sh
         raise UnsupportedModelError(f"--shape names {', '.join(map(repr, unknown))}, which the model does not "
                                     f"take as input{'s' if len(unknown) > 1 else ''}; its inputs: "
                                     f"{', '.join(sorted(inputs)) or 'none'}")
-    return _Importer(fuse_quantized_patterns(model), batch, shapes, max_bytes).run()
+    return _Importer(fuse_quantized_patterns(adopt_contrib_ops(model)), batch, shapes, max_bytes).run()
 
 
 class _Importer:

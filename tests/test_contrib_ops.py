@@ -1,0 +1,134 @@
+"""onnxruntime's contrib ops that its transformer optimizer writes (optimum's O1-O4 files,
+sentence-transformers' model_O*.onnx): SkipLayerNormalization, SkipSimplifiedLayerNormalization,
+SimplifiedLayerNormalization, EmbedLayerNormalization, BiasGelu, FastGelu, Gelu, QuickGelu through
+the public API against onnxruntime's own kernels, float16 included; and a graph written out of
+topological order (onnxruntime's float16 converter does that), which onnxruntime sorts itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import edgewasm
+from edgewasm.engines import run_onnxruntime
+from edgewasm.errors import UnsupportedModelError
+
+from quant_models import ort_outputs
+
+MS = "com.microsoft"
+HIDDEN = 24
+
+
+def model(nodes, inputs, outputs, constants, opset=17, dtype=TensorProto.FLOAT, rank=None):
+    """outputs: names (of `dtype`, the first input's rank unless given) or (name, dtype, rank)."""
+    rank = rank or len(inputs[0][2])
+    outputs = [o if isinstance(o, tuple) else (o, dtype, rank) for o in outputs]
+    graph = helper.make_graph(
+        nodes, "contrib",
+        [helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in inputs],
+        [helper.make_tensor_value_info(name, kind, [f"{name}_{i}" for i in range(r)]) for name, kind, r in outputs],
+        [numpy_helper.from_array(np.asarray(value), name) for name, value in constants.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid(MS, 1)],
+                             ir_version=10)
+
+
+def check(tmp_path, proto, feeds, atol=2e-5, rtol=1e-4):
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    got = edgewasm.load(tmp_path / "b").run(feeds)
+    want = ort_outputs(proto, feeds)
+    assert set(got) == set(want)
+    for name, value in want.items():
+        assert got[name].dtype == value.dtype and got[name].shape == value.shape, name
+        np.testing.assert_allclose(got[name].astype(np.float64), value.astype(np.float64), atol=atol, rtol=rtol,
+                                   err_msg=name)
+    reference = run_onnxruntime(tmp_path / "b", feeds)  # the variant's reference.onnx: standard ops only
+    for name, value in want.items():
+        np.testing.assert_allclose(reference[name].astype(np.float64), value.astype(np.float64), atol=atol, rtol=rtol)
+    return edgewasm.load(tmp_path / "b")
+
+
+def rand(*shape, seed=0, scale=1.0, dtype=np.float32):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+@pytest.mark.parametrize("form", ["plain", "beta_bias_sum", "float16"])
+def test_skip_layer_normalization(tmp_path, form):
+    dtype = np.float16 if form == "float16" else np.float32
+    kind = TensorProto.FLOAT16 if form == "float16" else TensorProto.FLOAT
+    constants = {"gamma": rand(HIDDEN, seed=1, dtype=dtype), "beta": rand(HIDDEN, seed=2, dtype=dtype),
+                 "bias": rand(HIDDEN, seed=3, dtype=dtype)}
+    inputs, outputs = ["x", "skip", "gamma"], ["y"]
+    if form != "plain":
+        inputs += ["beta", "bias"]
+        outputs += ["", "", "sum"]
+    nodes = [helper.make_node("SkipLayerNormalization", inputs, outputs, domain=MS, epsilon=1e-5)]
+    proto = model(nodes, [("x", kind, [2, 5, HIDDEN]), ("skip", kind, [2, 5, HIDDEN])], [o for o in outputs if o],
+                  {k: v for k, v in constants.items() if k in inputs}, dtype=kind)
+    feeds = {"x": rand(2, 5, HIDDEN, seed=4, scale=3, dtype=dtype), "skip": rand(2, 5, HIDDEN, seed=5, dtype=dtype)}
+    loaded = check(tmp_path, proto, feeds, atol=2e-3 if dtype == np.float16 else 2e-5)
+    assert "f32_layernorm" in loaded.variant.kernels
+
+
+def test_skip_simplified_and_simplified_layer_normalization(tmp_path):
+    """T5/Llama-style RMS norms: the skip form (com.microsoft) and onnxruntime's default-domain one."""
+    nodes = [helper.make_node("SkipSimplifiedLayerNormalization", ["x", "skip", "g1"], ["y1", "", "", "sum"], domain=MS,
+                              epsilon=1e-6),
+             helper.make_node("SimplifiedLayerNormalization", ["sum", "g2"], ["y2"], axis=-1, epsilon=1e-6)]
+    proto = model(nodes, [("x", TensorProto.FLOAT, [3, HIDDEN]), ("skip", TensorProto.FLOAT, [3, HIDDEN])],
+                  ["y1", "y2", "sum"], {"g1": rand(HIDDEN, seed=6), "g2": rand(HIDDEN, seed=7)})
+    check(tmp_path, proto, {"x": rand(3, HIDDEN, seed=8, scale=2), "skip": rand(3, HIDDEN, seed=9)})
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_fused_gelus(tmp_path, half):
+    dtype, kind = (np.float16, TensorProto.FLOAT16) if half else (np.float32, TensorProto.FLOAT)
+    nodes = [helper.make_node("BiasGelu", ["x", "b"], ["bias_gelu"], domain=MS),
+             helper.make_node("FastGelu", ["x", "b"], ["fast_gelu"], domain=MS),
+             helper.make_node("FastGelu", ["x"], ["fast_gelu_plain"], domain=MS),
+             helper.make_node("Gelu", ["x"], ["gelu"], domain=MS),
+             helper.make_node("QuickGelu", ["x"], ["quick_gelu"], domain=MS, alpha=1.5)]
+    outputs = ["bias_gelu", "fast_gelu", "fast_gelu_plain", "gelu", "quick_gelu"]
+    proto = model(nodes, [("x", kind, [4, HIDDEN])], outputs, {"b": rand(HIDDEN, seed=10, dtype=dtype)}, dtype=kind)
+    check(tmp_path, proto, {"x": rand(4, HIDDEN, seed=11, scale=2, dtype=dtype)},
+          atol=2e-3 if half else 2e-5, rtol=2e-3 if half else 1e-4)
+
+
+@pytest.mark.parametrize("with_segments", [False, True])
+def test_embed_layer_normalization(tmp_path, with_segments):
+    vocab, positions, batch, sequence = 50, 16, 2, 7
+    constants = {"words": rand(vocab, HIDDEN, seed=12), "positions": rand(positions, HIDDEN, seed=13),
+                 "segments_table": rand(2, HIDDEN, seed=14), "gamma": rand(HIDDEN, seed=15), "beta": rand(HIDDEN, seed=16)}
+    names = ["ids", "segments" if with_segments else "", "words", "positions",
+             "segments_table" if with_segments else "", "gamma", "beta", "mask"]
+    nodes = [helper.make_node("EmbedLayerNormalization", names, ["y", "mask_index", "embedding_sum"], domain=MS,
+                              epsilon=1e-12)]
+    inputs = [("ids", TensorProto.INT32, [batch, sequence]), ("mask", TensorProto.INT32, [batch, sequence])]
+    if with_segments:
+        inputs.append(("segments", TensorProto.INT32, [batch, sequence]))
+    else:
+        del constants["segments_table"]
+    proto = model(nodes, inputs, ["y", ("mask_index", TensorProto.INT32, 1), "embedding_sum"], constants, rank=3)
+    rng = np.random.default_rng(17)
+    mask = np.ones((batch, sequence), np.int32)
+    mask[1, -3:] = 0
+    feeds = {"ids": rng.integers(0, vocab, (batch, sequence)).astype(np.int32), "mask": mask}
+    if with_segments:
+        feeds["segments"] = rng.integers(0, 2, (batch, sequence)).astype(np.int32)
+    check(tmp_path, proto, feeds)
+
+
+def test_statistics_outputs_are_refused_by_name(tmp_path):
+    nodes = [helper.make_node("SkipLayerNormalization", ["x", "x", "g"], ["y", "mean"], domain=MS)]
+    proto = model(nodes, [("x", TensorProto.FLOAT, [2, HIDDEN])], ["y", "mean"], {"g": rand(HIDDEN)})
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    with pytest.raises(UnsupportedModelError, match="mean and inv_std_var"):
+        edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+
+
+def test_nodes_out_of_topological_order_are_sorted(tmp_path):
+    nodes = [helper.make_node("Relu", ["h"], ["y"]),          # reads h before the node that makes it
+             helper.make_node("Mul", ["x", "two"], ["h"])]
+    proto = model(nodes, [("x", TensorProto.FLOAT, [3, 4])], ["y"], {"two": np.float32(2)})
+    check(tmp_path, proto, {"x": rand(3, 4, seed=18)})

@@ -1,0 +1,79 @@
+"""onnxruntime's contrib ops that its transformer optimizer writes (optimum's O1-O4 files,
+sentence-transformers' model_O*.onnx, `onnxruntime.transformers.optimizer`): fused forms of
+standard ops. Nodes of these ops move from the com.microsoft domain to the default one, where their
+op units (ops/bias_gelu.py, ops/skip_layer_norm.py, ops/embed_layer_norm.py) import them as the
+standard ops they fuse. onnxruntime registers SimplifiedLayerNormalization (RMS normalization) in
+the default domain itself."""
+
+from __future__ import annotations
+
+import onnx
+
+from .subgraphs import all_nodes, subgraphs
+
+MICROSOFT = "com.microsoft"
+ADOPTED = frozenset({"BiasGelu", "FastGelu", "Gelu", "QuickGelu", "SkipLayerNormalization",
+                     "SkipSimplifiedLayerNormalization", "SimplifiedLayerNormalization", "EmbedLayerNormalization"})
+NOT_IN_ONNX = frozenset({"SimplifiedLayerNormalization"})  # default-domain names onnx's checker does not know
+
+
+def adopt_contrib_ops(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `model` with its adopted com.microsoft nodes in the default domain (the model
+    itself if it has none)."""
+    if not any(n.domain == MICROSOFT and n.op_type in ADOPTED for n in all_nodes(model.graph.node)):
+        return model
+    model = _copy(model)
+    for node in all_nodes(model.graph.node):
+        if node.domain == MICROSOFT and node.op_type in ADOPTED:
+            node.domain = ""
+    return model
+
+
+def topologically_sorted(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with its graph's nodes in an order where each comes after the nodes it reads
+    (onnxruntime sorts a graph itself; its float16 converter writes some out of order), keeping the
+    written order wherever it already works; the model itself when it is sorted or has a cycle."""
+    graph = model.graph
+    ready = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    made = {o for n in graph.node for o in n.output if o}
+    if _in_order(graph.node, ready, made):
+        return model
+    available, order, pending = set(ready), [], list(graph.node)
+    while pending:
+        for i, node in enumerate(pending):
+            if all(name in available or name not in made for name in _reads(node)):
+                order.append(node)
+                available.update(node.output)
+                del pending[i]
+                break
+        else:  # a cycle: left as written, for the checker to refuse
+            return model
+    model = _copy(model)
+    del model.graph.node[:]
+    model.graph.node.extend(order)
+    return model
+
+
+def _in_order(nodes, ready: set[str], made: set[str]) -> bool:
+    available = set(ready)
+    for node in nodes:
+        if any(name not in available and name in made for name in _reads(node)):
+            return False
+        available.update(node.output)
+    return True
+
+
+def _reads(node: onnx.NodeProto) -> list[str]:
+    """The names a node reads, its subgraphs' outer-scope reads included."""
+    names = [i for i in node.input if i]
+    for graph in subgraphs(node):
+        inner = {o for n in all_nodes(graph.node) for o in n.output} | {i.name for i in graph.input} | \
+                {t.name for t in graph.initializer}
+        names += [i for n in all_nodes(graph.node) for i in n.input if i and i not in inner]
+    return names
+
+
+def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    return copy
