@@ -132,3 +132,53 @@ def test_nodes_out_of_topological_order_are_sorted(tmp_path):
              helper.make_node("Mul", ["x", "two"], ["h"])]
     proto = model(nodes, [("x", TensorProto.FLOAT, [3, 4])], ["y"], {"two": np.float32(2)})
     check(tmp_path, proto, {"x": rand(3, 4, seed=18)})
+
+
+@pytest.mark.parametrize("form", ["lengths", "raw_mask", "query_mask", "causal_bias", "no_mask_v_size", "float16"])
+def test_packed_qkv_attention(tmp_path, form):
+    """com.microsoft Attention (onnxruntime's BERT optimizer): the packed projection, each mask
+    form onnxruntime reads, unidirectional with an attention bias, a V of another size, float16."""
+    batch, sequence, heads = 2, 6, 3
+    half = form == "float16"
+    dtype, kind = (np.float16, TensorProto.FLOAT16) if half else (np.float32, TensorProto.FLOAT)
+    sizes = [HIDDEN, HIDDEN, 12] if form == "no_mask_v_size" else [HIDDEN] * 3
+    constants = {"w": rand(HIDDEN, sum(sizes), seed=20, scale=0.3, dtype=dtype),
+                 "b": rand(sum(sizes), seed=21, scale=0.1, dtype=dtype)}
+    inputs = [("x", kind, [batch, sequence, HIDDEN])]
+    attrs = dict(num_heads=heads)
+    names = ["x", "w", "b"]
+    rng = np.random.default_rng(22)
+    feeds = {"x": rand(batch, sequence, HIDDEN, seed=23, dtype=dtype)}
+    if form in ("lengths", "float16"):
+        inputs.append(("mask", TensorProto.INT32, [batch]))
+        feeds["mask"] = np.array([sequence, 4], np.int32)
+        names.append("mask")
+    elif form == "raw_mask":
+        inputs.append(("mask", TensorProto.INT32, [batch, sequence]))
+        feeds["mask"] = (rng.random((batch, sequence)) > 0.3).astype(np.int32)
+        feeds["mask"][:, 0] = 1
+        names.append("mask")
+    elif form == "query_mask":
+        inputs.append(("mask", TensorProto.INT32, [batch, sequence, sequence]))
+        feeds["mask"] = (rng.random((batch, sequence, sequence)) > 0.3).astype(np.int32)
+        feeds["mask"][..., 0] = 1
+        names.append("mask")
+    elif form == "causal_bias":
+        inputs.append(("attention_bias", kind, [1, heads, sequence, sequence]))
+        feeds["attention_bias"] = rand(1, heads, sequence, sequence, seed=24, dtype=dtype)
+        names += ["", "", "attention_bias"]
+        attrs["unidirectional"] = 1
+    else:
+        attrs["qkv_hidden_sizes"] = sizes
+    nodes = [helper.make_node("Attention", names, ["y"], domain=MS, **attrs)]
+    proto = model(nodes, inputs, ["y"], constants, dtype=kind)
+    check(tmp_path, proto, feeds, atol=2e-3 if half else 2e-5, rtol=2e-3 if half else 1e-4)
+
+
+def test_packed_attention_with_a_cache_is_refused_by_name(tmp_path):
+    nodes = [helper.make_node("Attention", ["x", "w", "", "", "past"], ["y", "present"], domain=MS, num_heads=2)]
+    proto = model(nodes, [("x", TensorProto.FLOAT, [1, 3, 8]), ("past", TensorProto.FLOAT, [2, 1, 2, 0, 4])],
+                  ["y", ("present", TensorProto.FLOAT, 5)], {"w": rand(8, 24)})
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    with pytest.raises(UnsupportedModelError, match="key/value cache"):
+        edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")

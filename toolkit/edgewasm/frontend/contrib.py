@@ -1,8 +1,8 @@
 """onnxruntime's contrib ops that its transformer optimizer writes (optimum's O1-O4 files,
 sentence-transformers' model_O*.onnx, `onnxruntime.transformers.optimizer`): fused forms of
-standard ops. Nodes of these ops move from the com.microsoft domain to the default one, where their
-op units (ops/bias_gelu.py, ops/skip_layer_norm.py, ops/embed_layer_norm.py) import them as the
-standard ops they fuse. onnxruntime registers SimplifiedLayerNormalization (RMS normalization) in
+standard ops. Nodes of these ops move from the com.microsoft domain to the default one (Attention
+renamed com.microsoft.Attention), where their op units (ops/bias_gelu.py, ops/skip_layer_norm.py,
+ops/embed_layer_norm.py, ops/packed_attention.py) import them as the standard ops they fuse. onnxruntime registers SimplifiedLayerNormalization (RMS normalization) in
 the default domain itself."""
 
 from __future__ import annotations
@@ -14,18 +14,21 @@ from .subgraphs import all_nodes, subgraphs
 MICROSOFT = "com.microsoft"
 ADOPTED = frozenset({"BiasGelu", "FastGelu", "Gelu", "QuickGelu", "SkipLayerNormalization",
                      "SkipSimplifiedLayerNormalization", "SimplifiedLayerNormalization", "EmbedLayerNormalization"})
+RENAMED = {"Attention": "com.microsoft.Attention"}  # the default domain's Attention is opset 23's, not this one
 NOT_IN_ONNX = frozenset({"SimplifiedLayerNormalization"})  # default-domain names onnx's checker does not know
 
 
 def adopt_contrib_ops(model: onnx.ModelProto) -> onnx.ModelProto:
     """A copy of `model` with its adopted com.microsoft nodes in the default domain (the model
     itself if it has none)."""
-    if not any(n.domain == MICROSOFT and n.op_type in ADOPTED for n in all_nodes(model.graph.node)):
+    if not any(n.domain == MICROSOFT and (n.op_type in ADOPTED or n.op_type in RENAMED)
+               for n in all_nodes(model.graph.node)):
         return model
     model = _copy(model)
     for node in all_nodes(model.graph.node):
-        if node.domain == MICROSOFT and node.op_type in ADOPTED:
+        if node.domain == MICROSOFT and (node.op_type in ADOPTED or node.op_type in RENAMED):
             node.domain = ""
+            node.op_type = RENAMED.get(node.op_type, node.op_type)
     return model
 
 

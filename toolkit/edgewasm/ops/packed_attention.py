@@ -1,0 +1,108 @@
+"""onnxruntime's com.microsoft Attention, which its BERT optimizer writes (optimum O2+ files): one
+packed QKV projection, then multi-head attention. Adopted under the name com.microsoft.Attention
+(frontend/contrib.py; the default domain's Attention is opset 23's) and imported as
+    Q, K, V = input @ W[:, :Hq] + b[:Hq], ... (the packed weights split at compile time)
+    Y = Attention(Q, K, V, mask)   the standard op (ops/attention.py), q/kv_num_heads = num_heads,
+                                   is_causal = unidirectional, scale as given (1/sqrt(head) default)
+with mask the float mask onnxruntime builds: 0 where a key is kept, mask_filter_value (-10000)
+where not, from mask_index as
+    [B]          keys j < mask_index[b] kept (right padding: the valid lengths)
+    [B, T]       keys with a mask value > 0 kept (the raw attention mask)
+    [B, S, T]    per query as well
+plus attention_bias ([B or 1, N, S, T]) when given. On float16 tensors the whole block runs in
+float32 and the output is rounded once, as onnxruntime's float-only CPU kernel does between casts.
+past/present (decoding with a cache), past_sequence_length, rotary embedding and the [2B] start/end
+mask are refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, helper
+
+from ..errors import ModelFormatError, UnsupportedModelError
+from .skip_layer_norm import half_of, in_float32, narrow, output_in_float32
+
+IR_OP = None
+NAME = "com.microsoft.Attention"
+
+
+def import_packed_attention(im, node, at) -> None:
+    where = f"Attention node {node.name!r} (com.microsoft)"
+    names = list(node.input) + [""] * (7 - len(node.input))
+    x, weights, bias, mask, past, attention_bias, past_length = names
+    if past or past_length or (len(node.output) > 1 and node.output[1]):
+        raise UnsupportedModelError(f"{where}: past/present (decoding with a key/value cache) is not supported")
+    if int(at.get("do_rotary", 0)) or int(at.get("past_present_share_buffer", 0)):
+        raise UnsupportedModelError(f"{where}: do_rotary and past_present_share_buffer are not supported")
+    shape = im.shape(x)
+    if len(shape) != 3:
+        raise ModelFormatError(f"{where}: input must be [batch, sequence, hidden], got {list(shape)}")
+    batch, sequence, _ = shape
+    if "num_heads" not in at:
+        raise ModelFormatError(f"{where}: the num_heads attribute is required")
+    heads = int(at["num_heads"])
+    w = im.const(weights, node, "the packed QKV weights")
+    if w.ndim != 2 or w.shape[0] != shape[2]:
+        raise ModelFormatError(f"{where}: weights of shape {list(w.shape)} do not project an input of {list(shape)}")
+    sizes = [int(s) for s in at.get("qkv_hidden_sizes", [w.shape[1] // 3] * 3)]
+    if len(sizes) != 3 or sum(sizes) != w.shape[1] or sizes[0] != sizes[1] or any(s % heads for s in sizes):
+        raise ModelFormatError(f"{where}: qkv_hidden_sizes {sizes} do not split weights of {w.shape[1]} columns "
+                               f"into Q, K (equal) and V, each a multiple of num_heads {heads}")
+    b = im.const(bias, node, "the packed QKV bias").reshape(-1) if bias else None
+    if b is not None and b.size != w.shape[1]:
+        raise ModelFormatError(f"{where}: bias of {b.size} values for {w.shape[1]} columns")
+    half = half_of(im, x)
+    (x,) = in_float32(im, node, [x], half)
+    base, nodes, edges = node.output[0], [], np.cumsum([0, *sizes])
+
+    def constant(label: str, value: np.ndarray) -> str:
+        name = im.fresh(f"{base}__{label}")
+        im.constants[name] = np.ascontiguousarray(value)
+        return name
+
+    def add(op, inputs, **attrs) -> str:
+        out = im.fresh(f"{base}__{op.lower()}")
+        nodes.append(helper.make_node(op, inputs, [out], name=f"{node.name} ({op})", **attrs))
+        return out
+
+    projected = []
+    for part, lo, hi in zip("qkv", edges[:-1], edges[1:]):
+        y = add("MatMul", [x, constant(f"w{part}", w[:, lo:hi].astype(np.float32))])
+        if b is not None:
+            y = add("Add", [y, constant(f"b{part}", b[lo:hi].astype(np.float32))])
+        projected.append(y)
+    filter_value = np.float32(at.get("mask_filter_value", -10000.0))
+    additive = _mask(im, node, where, mask, batch, sequence, filter_value, constant, add) if mask else None
+    if attention_bias:
+        (attention_bias,) = in_float32(im, node, [attention_bias], half)
+        additive = add("Add", [additive, attention_bias]) if additive else attention_bias
+    y = output_in_float32(im, node, node.output[0], half)
+    attrs = dict(q_num_heads=heads, kv_num_heads=heads, is_causal=int(at.get("unidirectional", 0)))
+    if "scale" in at and float(at["scale"]) != 0.0:
+        attrs["scale"] = float(at["scale"])
+    nodes.append(helper.make_node("Attention", [*projected] + ([additive] if additive else []), [y], name=node.name,
+                                  **attrs))
+    im.import_nodes(nodes)
+    narrow(im, node, y, node.output[0], half)
+
+
+def _mask(im, node, where, mask, batch, sequence, filter_value, constant, add) -> str:
+    """The float mask [B, 1, S or 1, T] onnxruntime adds to the scores: 0 kept, filter_value not."""
+    shape = im.shape(mask)
+    if shape == (batch,):  # valid lengths: key j kept iff j < length[b]
+        lengths = add("Reshape", [add("Cast", [mask], to=TensorProto.INT64), constant("lengths_shape",
+                                                                                      np.array([batch, 1], np.int64))])
+        keep = add("Less", [constant("key_positions", np.arange(sequence, dtype=np.int64).reshape(1, sequence)),
+                            lengths])
+        view = (batch, 1, 1, sequence)
+    elif len(shape) == 2 and shape[0] == batch or len(shape) == 3 and shape[:2] == (batch, sequence):
+        keep = add("Greater", [add("Cast", [mask], to=TensorProto.INT64), constant("zero", np.array(0, np.int64))])
+        view = (batch, 1, 1, shape[1]) if len(shape) == 2 else (batch, 1, sequence, shape[2])
+    else:
+        raise UnsupportedModelError(f"{where}: mask_index of shape {list(shape)} is not supported ([batch] lengths, "
+                                    "[batch, keys] or [batch, queries, keys] masks)")
+    additive = add("Where", [keep, constant("kept", np.array(0, np.float32)), constant("filter", filter_value)])
+    return add("Reshape", [additive, constant("mask_shape", np.array(view, np.int64))])
+
+
+IMPORTS = {NAME: (import_packed_attention, 2, 7)}
