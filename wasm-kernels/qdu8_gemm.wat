@@ -1,11 +1,16 @@
 ;; Dynamically quantized GEMM: uint8 activations (with the scale and zero point $qu8_dynquant wrote),
-;; per-output-channel symmetric int8 weights, float32 output. This is onnxruntime's quantize_dynamic
-;; MatMul (DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul -> Add) with its bits:
-;;   acc[i,j] = sum_kk (A[i,kk] - a_zp) * W[kk,j]                     exact int32 (wrapping)
+;; per-output-channel int8 weights plus an int32 offset per column, float32 output. This is
+;; onnxruntime's quantize_dynamic MatMul (DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul -> Add)
+;; with its bits:
+;;   acc[i,j] = sum_kk (A[i,kk] - a_zp) * (W[kk,j] + off[j])          exact int32 (wrapping)
+;;            = sum_kk (A[i,kk] - a_zp) * W[kk,j] + off[j] * rowsum[i],  rowsum[i] = sum_kk (A[i,kk] - a_zp)
 ;;   C[i,j]   = clamp(f32(acc) * f32(a_scale * w_scale[j]) + bias[j])  (convert, mul, add: never fused)
+;; The offset is 0 for int8 weights; uint8 weights minus a zero point far from 128 (transformers.js's
+;; q8) span [-255, 255], which int8 cannot hold: qpacking.split_weight_offsets ships them as int8
+;; plus the offset, and each row block's sums ($qdu8_row_sum, k bytes per row) add it back.
 ;; Weights are packed by edgewasm.backend.qpacking.pack_qc8w_gemm in panels of 4 columns:
-;;   4 f32 bias, 4 f32 w_scale, then ceil(k/2) groups of 8 int8: W[2t,c0] W[2t+1,c0] .. W[2t+1,c3]
-;; (zero past k and past n; a missing bias is -0.0, which adds nothing, not even to a -0.0).
+;;   4 f32 bias, 4 f32 w_scale, 4 i32 offsets, then ceil(k/2) groups of 8 int8: W[2t,c0] W[2t+1,c0] ..
+;;   W[2t+1,c3] (zero past k and past n; a missing bias is -0.0, which adds nothing, not even to a -0.0).
 ;; The inner loop is XNNPACK's "c2" dot16x2 scheme: 8 bytes of an A row are widened to i16 with the
 ;; zero point subtracted (|a - zp| <= 255), each 32-bit pair (A[kk], A[kk+1]) is broadcast (one
 ;; i8x16.shuffle) and i32x4.dot_i16x8_s multiplies it with the 4 columns' weight pairs, adding both
@@ -16,7 +21,7 @@
 ;;   $m, $n      >= 1 (m <= 0 or n <= 0: nothing is written); $k >= 0
 ;;   $a          byte offset of A[0, 0] (u8); row i at $a + i * $a_stride; k contiguous bytes read
 ;;   $a_scale    byte offset of the f32 activation scale; $a_zp: byte offset of the u8 zero point
-;;   $w          byte offset of the packed weights: ceil(n/4) panels of 32 + 8 * ceil(k/2) bytes
+;;   $w          byte offset of the packed weights: ceil(n/4) panels of 48 + 8 * ceil(k/2) bytes
 ;;   $c          byte offset of C[0, 0] (f32); row i at $c + i * $c_stride
 ;;   $min, $max  clamp (numbers), with the bits of f32x4.max(., min) then f32x4.min(., max)
 ;; Row tail (m % 4): missing rows read the last valid row and are not stored. k tail (k % 8): the
@@ -298,8 +303,8 @@
 ;; panels (as $qu8_qc8w_gemm_4x8c2). This loop broadcasts a row's pair by a shuffle (Cranelift);
 ;; $qdu8_f32_qc8w_gemm_4x8c2_ldsplat, with v128.load32_splat, is V8's (backend/codegen.py).
 ;; Weights are packed by edgewasm.backend.qpacking.pack_qc8w_gemm_nr8 in panels of 8 columns: 8 f32
-;; bias, 8 f32 w_scale, then ceil(k/2) groups of 16 int8: the pair of columns 0-3, then of 4-7.
-;;   Parameters as $qdu8_f32_qc8w_gemm_4x4c2 ($w: ceil(n/8) panels of 64 + 16 * ceil(k/2) bytes), then
+;; bias, 8 f32 w_scale, 8 i32 offsets, then ceil(k/2) groups of 16 int8: the pair of columns 0-3, then of 4-7.
+;;   Parameters as $qdu8_f32_qc8w_gemm_4x4c2 ($w: ceil(n/8) panels of 96 + 16 * ceil(k/2) bytes), then
 ;;   $scratch  byte offset of 16 * ceil(k/2) bytes (clobbered)
 (func $qdu8_f32_qc8w_gemm_4x8c2
   (param $m i32) (param $n i32) (param $k i32)
