@@ -182,3 +182,50 @@ def test_packed_attention_with_a_cache_is_refused_by_name(tmp_path):
     (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
     with pytest.raises(UnsupportedModelError, match="key/value cache"):
         edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+
+
+@pytest.mark.parametrize("attrs, a_shape, b_shape", [
+    (dict(alpha=0.125), (2, 3, 5, 4), (2, 3, 4, 6)),
+    (dict(transA=1, transB=1, alpha=2.0), (3, 4, 5), (3, 6, 4)),
+    (dict(transBatchA=1), (2, 3, 4, 5), (3, 4, 5, 6)),
+    (dict(transBatchB=1, transB=1), (2, 3, 4, 5), (6, 2, 3, 5)),
+])
+def test_fused_matmul(tmp_path, attrs, a_shape, b_shape):
+    """What a model saved after onnxruntime's graph optimizations holds (optimized_model_filepath)."""
+    nodes = [helper.make_node("FusedMatMul", ["a", "b"], ["y"], domain=MS, **attrs)]
+    proto = model(nodes, [("a", TensorProto.FLOAT, list(a_shape)), ("b", TensorProto.FLOAT, list(b_shape))], ["y"], {})
+    check(tmp_path, proto, {"a": rand(*a_shape, seed=30), "b": rand(*b_shape, seed=31)})
+
+
+@pytest.mark.parametrize("activation, params, with_sum", [("Relu", [], True), ("Clip", [0.0, 6.0], False),
+                                                          ("LeakyRelu", [0.2], False), ("HardSigmoid", [0.3, 0.4], True),
+                                                          ("Sigmoid", [], False)])
+def test_fused_conv(tmp_path, activation, params, with_sum):
+    names = ["x", "w", "b"] + (["z"] if with_sum else [])
+    extra = dict(activation_params=params) if params else {}
+    nodes = [helper.make_node("FusedConv", names, ["y"], domain=MS, activation=activation, pads=[1, 1, 1, 1],
+                              strides=[1, 1], **extra)]
+    inputs = [("x", TensorProto.FLOAT, [1, 3, 6, 6])] + ([("z", TensorProto.FLOAT, [1, 4, 6, 6])] if with_sum else [])
+    proto = model(nodes, inputs, ["y"], {"w": rand(4, 3, 3, 3, seed=32, scale=0.5), "b": rand(4, seed=33)})
+    feeds = {"x": rand(1, 3, 6, 6, seed=34)}
+    if with_sum:
+        feeds["z"] = rand(1, 4, 6, 6, seed=35)
+    check(tmp_path, proto, feeds)
+
+
+def test_dynamic_quantize_matmul_and_matmul_integer_to_float(tmp_path):
+    """onnxruntime's saved int8 fusions, uint8 weights with per-column zero points included: its bits."""
+    rng = np.random.default_rng(36)
+    w = rng.integers(0, 256, (16, 8)).astype(np.uint8)
+    constants = {"w": w, "w_scale": (rng.random(8) * 0.02 + 0.001).astype(np.float32),
+                 "w_zp": rng.integers(0, 256, 8).astype(np.uint8), "bias": rand(8, seed=37)}
+    nodes = [helper.make_node("DynamicQuantizeMatMul", ["x", "w", "w_scale", "w_zp", "bias"], ["y"], domain=MS),
+             helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "s", "z"]),
+             helper.make_node("MatMulIntegerToFloat", ["q", "w", "s", "w_scale", "z", "w_zp"], ["y2"], domain=MS)]
+    proto = model(nodes, [("x", TensorProto.FLOAT, [3, 16])], ["y", "y2"], constants)
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
+    x = rand(3, 16, seed=38)
+    got, want = edgewasm.load(tmp_path / "b").run({"x": x}), ort_outputs(proto, {"x": x})
+    for name in ("y", "y2"):
+        np.testing.assert_array_equal(got[name].view(np.uint32), want[name].view(np.uint32), err_msg=name)

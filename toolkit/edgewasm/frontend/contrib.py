@@ -1,8 +1,9 @@
 """onnxruntime's contrib ops that its transformer optimizer writes (optimum's O1-O4 files,
-sentence-transformers' model_O*.onnx, `onnxruntime.transformers.optimizer`): fused forms of
-standard ops. Nodes of these ops move from the com.microsoft domain to the default one (Attention
+sentence-transformers' model_O*.onnx, `onnxruntime.transformers.optimizer`) and that a model saved
+after onnxruntime's graph optimizations holds (`optimized_model_filepath`): fused forms of standard ops. Nodes of these ops move from the com.microsoft domain to the default one (Attention
 renamed com.microsoft.Attention), where their op units (ops/bias_gelu.py, ops/skip_layer_norm.py,
-ops/embed_layer_norm.py, ops/packed_attention.py) import them as the standard ops they fuse. onnxruntime registers SimplifiedLayerNormalization (RMS normalization) in
+ops/embed_layer_norm.py, ops/packed_attention.py, ops/fused_matmul.py, ops/integer_gemm.py) import
+them as the standard ops they fuse. onnxruntime registers SimplifiedLayerNormalization (RMS normalization) in
 the default domain itself."""
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from .subgraphs import all_nodes, subgraphs
 
 MICROSOFT = "com.microsoft"
 ADOPTED = frozenset({"BiasGelu", "FastGelu", "Gelu", "QuickGelu", "SkipLayerNormalization",
-                     "SkipSimplifiedLayerNormalization", "SimplifiedLayerNormalization", "EmbedLayerNormalization"})
+                     "SkipSimplifiedLayerNormalization", "SimplifiedLayerNormalization", "EmbedLayerNormalization",
+                     # what a model saved after onnxruntime's own graph optimizations holds
+                     "FusedMatMul", "FusedConv", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"})
 RENAMED = {"Attention": "com.microsoft.Attention"}  # the default domain's Attention is opset 23's, not this one
 NOT_IN_ONNX = frozenset({"SimplifiedLayerNormalization"})  # default-domain names onnx's checker does not know
 

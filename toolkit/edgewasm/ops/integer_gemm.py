@@ -112,6 +112,19 @@ def _typed_constant(im, base: str, value: np.ndarray) -> str:
     return name
 
 
+def import_dynamic_quantize_matmul(im, node, at) -> None:
+    """onnxruntime's DynamicQuantizeMatMul (A float, B, b_scale[, b_zero_point[, bias]]), which a model
+    saved after its optimizations holds: DynamicQuantizeLinear(A) then MatMulIntegerToFloat."""
+    from onnx import helper
+
+    names = list(node.input) + [""] * (5 - len(node.input))
+    a, b, b_scale, b_zp, bias = names
+    q, scale, zp = (im.fresh(f"{node.output[0]}__{part}") for part in ("q", "scale", "zp"))
+    im.import_nodes([helper.make_node("DynamicQuantizeLinear", [a], [q, scale, zp], name=f"{node.name} (quantize A)"),
+                     helper.make_node("MatMulIntegerToFloat", [q, b, scale, b_scale, zp, b_zp, bias],
+                                      [node.output[0]], name=node.name)])
+
+
 def refuse_matmul_integer(im, node, at) -> None:
     raise UnsupportedModelError(
         f"MatMulInteger node {node.name!r}: only onnxruntime's quantize_dynamic pattern is supported "
@@ -126,6 +139,7 @@ def _import_matmul_integer(im, node, at) -> None:
 
 
 IMPORTS = {"MatMulIntegerToFloat": (import_matmul_integer_to_float, 4, 7),
+           "DynamicQuantizeMatMul": (import_dynamic_quantize_matmul, 3, 5),
            "MatMulInteger": (_import_matmul_integer, 2, 4)}
 
 
