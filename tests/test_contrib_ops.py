@@ -127,10 +127,18 @@ def test_statistics_outputs_are_refused_by_name(tmp_path):
         edgewasm.compile(tmp_path / "m.onnx", tmp_path / "b")
 
 
-def test_nodes_out_of_topological_order_are_sorted(tmp_path):
-    nodes = [helper.make_node("Relu", ["h"], ["y"]),          # reads h before the node that makes it
-             helper.make_node("Mul", ["x", "two"], ["h"])]
-    proto = model(nodes, [("x", TensorProto.FLOAT, [3, 4])], ["y"], {"two": np.float32(2)})
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_nodes_out_of_topological_order_are_sorted(tmp_path, shuffle):
+    """Two nodes swapped, or a 40-node chain with a skip path written in a random order."""
+    if not shuffle:
+        nodes = [helper.make_node("Relu", ["h"], ["y"]),          # reads h before the node that makes it
+                 helper.make_node("Mul", ["x", "two"], ["h"])]
+    else:
+        nodes = [helper.make_node("Mul", [f"h{i}", "two"], [f"h{i + 1}"]) if i % 3 else
+                 helper.make_node("Add", [f"h{i}", "x"], [f"h{i + 1}"]) for i in range(40)]
+        nodes = [helper.make_node("Identity", ["x"], ["h0"])] + nodes + [helper.make_node("Tanh", ["h40"], ["y"])]
+        nodes = [nodes[i] for i in np.random.default_rng(19).permutation(len(nodes))]
+    proto = model(nodes, [("x", TensorProto.FLOAT, [3, 4])], ["y"], {"two": np.float32(0.9)})
     check(tmp_path, proto, {"x": rand(3, 4, seed=18)})
 
 

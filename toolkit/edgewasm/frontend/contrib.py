@@ -37,36 +37,37 @@ def adopt_contrib_ops(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def topologically_sorted(model: onnx.ModelProto) -> onnx.ModelProto:
     """The model with its graph's nodes in an order where each comes after the nodes it reads
-    (onnxruntime sorts a graph itself; its float16 converter writes some out of order), keeping the
-    written order wherever it already works; the model itself when it is sorted or has a cycle."""
-    graph = model.graph
-    ready = {i.name for i in graph.input} | {t.name for t in graph.initializer}
-    made = {o for n in graph.node for o in n.output if o}
-    if _in_order(graph.node, ready, made):
+    (onnxruntime sorts a graph itself; its float16 converter writes some out of order): Kahn's
+    order, the earliest written ready node first, so a sorted graph keeps its order. The model
+    itself when it is sorted, or has a cycle (for the checker to refuse)."""
+    import heapq
+
+    nodes = list(model.graph.node)
+    producer = {o: i for i, n in enumerate(nodes) for o in n.output if o}
+    needs = [{producer[name] for name in _reads(n) if name in producer} - {i} for i, n in enumerate(nodes)]
+    if all(all(j < i for j in deps) for i, deps in enumerate(needs)):
         return model
-    available, order, pending = set(ready), [], list(graph.node)
-    while pending:
-        for i, node in enumerate(pending):
-            if all(name in available or name not in made for name in _reads(node)):
-                order.append(node)
-                available.update(node.output)
-                del pending[i]
-                break
-        else:  # a cycle: left as written, for the checker to refuse
-            return model
+    readers: dict[int, list[int]] = {}
+    for i, deps in enumerate(needs):
+        for j in deps:
+            readers.setdefault(j, []).append(i)
+    waiting = [len(deps) for deps in needs]
+    ready = [i for i, count in enumerate(waiting) if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for k in readers.get(i, ()):
+            waiting[k] -= 1
+            if waiting[k] == 0:
+                heapq.heappush(ready, k)
+    if len(order) != len(nodes):
+        return model
     model = _copy(model)
     del model.graph.node[:]
-    model.graph.node.extend(order)
+    model.graph.node.extend(nodes[i] for i in order)
     return model
-
-
-def _in_order(nodes, ready: set[str], made: set[str]) -> bool:
-    available = set(ready)
-    for node in nodes:
-        if any(name not in available and name in made for name in _reads(node)):
-            return False
-        available.update(node.output)
-    return True
 
 
 def _reads(node: onnx.NodeProto) -> list[str]:
