@@ -237,3 +237,21 @@ def test_dynamic_quantize_matmul_and_matmul_integer_to_float(tmp_path):
     got, want = edgewasm.load(tmp_path / "b").run({"x": x}), ort_outputs(proto, {"x": x})
     for name in ("y", "y2"):
         np.testing.assert_array_equal(got[name].view(np.uint32), want[name].view(np.uint32), err_msg=name)
+
+
+@pytest.mark.parametrize("symmetric, block, k", [(True, 32, 64), (False, 32, 80), (False, 16, 40)])
+def test_matmul_nbits(tmp_path, symmetric, block, k):
+    """transformers.js's q4 files: onnxruntime's MatMulNBitsQuantizer output (4-bit blocks along K,
+    packed zero points when asymmetric, K not a multiple of the block) against its own kernel."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    w = rand(k, 24, seed=40)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Add", ["h", "b"], ["y"])]
+    float_model = model(nodes, [("x", TensorProto.FLOAT, [3, k])], ["y"], {"w": w, "b": rand(24, seed=41)})
+    quantizer = MatMulNBitsQuantizer(float_model, block_size=block, is_symmetric=symmetric)
+    quantizer.process()
+    proto = quantizer.model.model
+    assert [n.op_type for n in proto.graph.node].count("MatMulNBits") == 1
+    assert (len([n for n in proto.graph.node if n.op_type == "MatMulNBits"][0].input) > 3) == (not symmetric)
+    loaded = check(tmp_path, proto, {"x": rand(3, k, seed=42)})
+    assert loaded.variant.report["weight_bytes"] >= 4 * k * 24  # float32 weights: 8x the packed 4-bit ones

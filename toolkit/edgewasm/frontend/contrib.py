@@ -2,7 +2,8 @@
 sentence-transformers' model_O*.onnx, `onnxruntime.transformers.optimizer`) and that a model saved
 after onnxruntime's graph optimizations holds (`optimized_model_filepath`): fused forms of standard ops. Nodes of these ops move from the com.microsoft domain to the default one (Attention
 renamed com.microsoft.Attention), where their op units (ops/bias_gelu.py, ops/skip_layer_norm.py,
-ops/embed_layer_norm.py, ops/packed_attention.py, ops/fused_matmul.py, ops/integer_gemm.py) import
+ops/embed_layer_norm.py, ops/packed_attention.py, ops/fused_matmul.py, ops/integer_gemm.py,
+ops/matmul_nbits.py) import
 them as the standard ops they fuse. onnxruntime registers SimplifiedLayerNormalization (RMS normalization) in
 the default domain itself."""
 
@@ -16,7 +17,8 @@ MICROSOFT = "com.microsoft"
 ADOPTED = frozenset({"BiasGelu", "FastGelu", "Gelu", "QuickGelu", "SkipLayerNormalization",
                      "SkipSimplifiedLayerNormalization", "SimplifiedLayerNormalization", "EmbedLayerNormalization",
                      # what a model saved after onnxruntime's own graph optimizations holds
-                     "FusedMatMul", "FusedConv", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"})
+                     "FusedMatMul", "FusedConv", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
+                     "MatMulNBits"})  # transformers.js's q4 and q4f16 files
 RENAMED = {"Attention": "com.microsoft.Attention"}  # the default domain's Attention is opset 23's, not this one
 NOT_IN_ONNX = frozenset({"SimplifiedLayerNormalization"})  # default-domain names onnx's checker does not know
 
