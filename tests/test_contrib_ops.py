@@ -255,3 +255,34 @@ def test_matmul_nbits(tmp_path, symmetric, block, k):
     assert (len([n for n in proto.graph.node if n.op_type == "MatMulNBits"][0].input) > 3) == (not symmetric)
     loaded = check(tmp_path, proto, {"x": rand(3, k, seed=42)})
     assert loaded.variant.report["weight_bytes"] >= 4 * k * 24  # float32 weights: 8x the packed 4-bit ones
+
+
+@pytest.mark.parametrize("form", ["cross_raw_mask", "self_causal_lengths", "float16_bias"])
+def test_multi_head_attention(tmp_path, form):
+    """com.microsoft MultiHeadAttention, separate projected Q, K, V (cross-attention with other key
+    lengths and a V of another width, causal self-attention, a QKV bias and an attention bias)."""
+    batch, heads = 2, 3
+    half = form == "float16_bias"
+    dtype, kind = (np.float16, TensorProto.FLOAT16) if half else (np.float32, TensorProto.FLOAT)
+    s, l, dv = (5, 7, 12) if form == "cross_raw_mask" else (6, 6, HIDDEN)
+    inputs = [("q", kind, [batch, s, HIDDEN]), ("k", kind, [batch, l, HIDDEN]), ("v", kind, [batch, l, dv])]
+    feeds = {"q": rand(batch, s, HIDDEN, seed=50, dtype=dtype), "k": rand(batch, l, HIDDEN, seed=51, dtype=dtype),
+             "v": rand(batch, l, dv, seed=52, dtype=dtype)}
+    names, constants, attrs = ["q", "k", "v"], {}, dict(num_heads=heads)
+    if form == "cross_raw_mask":
+        inputs.append(("mask", TensorProto.INT32, [batch, l]))
+        feeds["mask"] = np.array([[1] * l, [1] * (l - 3) + [0] * 3], np.int32)
+        names += ["", "mask"]
+    elif form == "self_causal_lengths":
+        inputs.append(("mask", TensorProto.INT32, [batch]))
+        feeds["mask"] = np.array([l, 4], np.int32)
+        names += ["", "mask"]
+        attrs["unidirectional"] = 1
+    else:
+        constants["bias"] = rand(2 * HIDDEN + dv, seed=53, scale=0.1, dtype=dtype)
+        inputs.append(("attention_bias", kind, [1, heads, s, l]))
+        feeds["attention_bias"] = rand(1, heads, s, l, seed=54, dtype=dtype)
+        names += ["bias", "", "attention_bias"]
+    nodes = [helper.make_node("MultiHeadAttention", names, ["y"], domain=MS, **attrs)]
+    proto = model(nodes, inputs, ["y"], constants, dtype=kind)
+    check(tmp_path, proto, feeds, atol=2e-3 if half else 2e-5, rtol=2e-3 if half else 1e-4)

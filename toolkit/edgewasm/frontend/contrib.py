@@ -18,7 +18,8 @@ ADOPTED = frozenset({"BiasGelu", "FastGelu", "Gelu", "QuickGelu", "SkipLayerNorm
                      "SkipSimplifiedLayerNormalization", "SimplifiedLayerNormalization", "EmbedLayerNormalization",
                      # what a model saved after onnxruntime's own graph optimizations holds
                      "FusedMatMul", "FusedConv", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
-                     "MatMulNBits"})  # transformers.js's q4 and q4f16 files
+                     "MatMulNBits",  # transformers.js's q4 and q4f16 files
+                     "MultiHeadAttention"})
 RENAMED = {"Attention": "com.microsoft.Attention"}  # the default domain's Attention is opset 23's, not this one
 NOT_IN_ONNX = frozenset({"SimplifiedLayerNormalization"})  # default-domain names onnx's checker does not know
 

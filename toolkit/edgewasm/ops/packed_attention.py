@@ -12,7 +12,8 @@ where not, from mask_index as
 plus attention_bias ([B or 1, N, S, T]) when given. On float16 tensors the whole block runs in
 float32 and the output is rounded once, as onnxruntime's float-only CPU kernel does between casts.
 past/present (decoding with a cache), past_sequence_length, rotary embedding and the [2B] start/end
-mask are refused by name."""
+mask are refused by name. MultiHeadAttention (separate query, key and value, already projected) is
+the same block without the projection (import_multi_head_attention)."""
 
 from __future__ import annotations
 
@@ -86,15 +87,73 @@ def import_packed_attention(im, node, at) -> None:
     narrow(im, node, y, node.output[0], half)
 
 
-def _mask(im, node, where, mask, batch, sequence, filter_value, constant, add) -> str:
-    """The float mask [B, 1, S or 1, T] onnxruntime adds to the scores: 0 kept, filter_value not."""
+def import_multi_head_attention(im, node, at) -> None:
+    """com.microsoft MultiHeadAttention with separate 3-D query, key and value ([B, S, D], [B, L, D],
+    [B, L, Dv]): the optional bias [D + D + Dv] added to each, key_padding_mask as Attention's
+    mask_index ([B] lengths, [B, L] raw), attention_bias, then the standard Attention."""
+    where = f"MultiHeadAttention node {node.name!r} (com.microsoft)"
+    names = list(node.input) + [""] * (10 - len(node.input))
+    query, key, value, bias, mask, attention_bias = names[:6]
+    if any(names[6:]) or any(node.output[1:]):
+        raise UnsupportedModelError(f"{where}: past/present (decoding with a key/value cache) is not supported")
+    if not key or not value:
+        raise UnsupportedModelError(f"{where}: packed QKV or KV inputs are not supported (separate query, key "
+                                    "and value)")
+    shapes = [im.shape(name) for name in (query, key, value)]
+    if any(len(shape) != 3 for shape in shapes):
+        raise UnsupportedModelError(f"{where}: query, key and value must be 3-D [batch, sequence, hidden], got "
+                                    f"{[list(shape) for shape in shapes]}")
+    (batch, sequence, _), (_, keys, _), _ = shapes
+    if "num_heads" not in at:
+        raise ModelFormatError(f"{where}: the num_heads attribute is required")
+    heads = int(at["num_heads"])
+    half = half_of(im, query)
+    query, key, value, bias, attention_bias = in_float32(im, node, [query, key, value, bias, attention_bias], half)
+    base, nodes = node.output[0], []
+
+    def constant(label: str, value: np.ndarray) -> str:
+        name = im.fresh(f"{base}__{label}")
+        im.constants[name] = np.ascontiguousarray(value)
+        return name
+
+    def add(op, inputs, **attrs) -> str:
+        out = im.fresh(f"{base}__{op.lower()}")
+        nodes.append(helper.make_node(op, inputs, [out], name=f"{node.name} ({op})", **attrs))
+        return out
+
+    projected = [query, key, value]
+    if bias:
+        b = im.const(bias, node, "the bias").reshape(-1).astype(np.float32)
+        widths = [shape[2] for shape in shapes]
+        if b.size != sum(widths):
+            raise ModelFormatError(f"{where}: bias of {b.size} values for Q, K, V of {widths}")
+        edges = np.cumsum([0, *widths])
+        projected = [add("Add", [t, constant(f"b{i}", b[lo:hi])]) for i, (t, lo, hi)
+                     in enumerate(zip(projected, edges[:-1], edges[1:]))]
+    filter_value = np.float32(at.get("mask_filter_value", -10000.0))
+    additive = _mask(im, node, where, mask, batch, sequence, filter_value, constant, add, keys) if mask else None
+    if attention_bias:
+        additive = add("Add", [additive, attention_bias]) if additive else attention_bias
+    y = output_in_float32(im, node, node.output[0], half)
+    attrs = dict(q_num_heads=heads, kv_num_heads=heads, is_causal=int(at.get("unidirectional", 0)))
+    if "scale" in at and float(at["scale"]) != 0.0:
+        attrs["scale"] = float(at["scale"])
+    nodes.append(helper.make_node("Attention", projected + ([additive] if additive else []), [y], name=node.name,
+                                  **attrs))
+    im.import_nodes(nodes)
+    narrow(im, node, y, node.output[0], half)
+
+
+def _mask(im, node, where, mask, batch, sequence, filter_value, constant, add, keys=None) -> str:
+    """The float mask [B, 1, S or 1, T] onnxruntime adds to the scores: 0 kept, filter_value not
+    (T, the keys, is the sequence unless given)."""
     shape = im.shape(mask)
+    keys = sequence if keys is None else keys
     if shape == (batch,):  # valid lengths: key j kept iff j < length[b]
         lengths = add("Reshape", [add("Cast", [mask], to=TensorProto.INT64), constant("lengths_shape",
                                                                                       np.array([batch, 1], np.int64))])
-        keep = add("Less", [constant("key_positions", np.arange(sequence, dtype=np.int64).reshape(1, sequence)),
-                            lengths])
-        view = (batch, 1, 1, sequence)
+        keep = add("Less", [constant("key_positions", np.arange(keys, dtype=np.int64).reshape(1, keys)), lengths])
+        view = (batch, 1, 1, keys)
     elif len(shape) == 2 and shape[0] == batch or len(shape) == 3 and shape[:2] == (batch, sequence):
         keep = add("Greater", [add("Cast", [mask], to=TensorProto.INT64), constant("zero", np.array(0, np.int64))])
         view = (batch, 1, 1, shape[1]) if len(shape) == 2 else (batch, 1, sequence, shape[2])
@@ -105,4 +164,4 @@ def _mask(im, node, where, mask, batch, sequence, filter_value, constant, add) -
     return add("Reshape", [additive, constant("mask_shape", np.array(view, np.int64))])
 
 
-IMPORTS = {NAME: (import_packed_attention, 2, 7)}
+IMPORTS = {NAME: (import_packed_attention, 2, 7), "MultiHeadAttention": (import_multi_head_attention, 1, 10)}
