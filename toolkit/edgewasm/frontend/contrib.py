@@ -10,6 +10,7 @@ the default domain itself."""
 from __future__ import annotations
 
 import onnx
+from onnx import TensorProto, helper
 
 from .subgraphs import all_nodes, subgraphs
 
@@ -87,3 +88,38 @@ def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
     return copy
+
+
+# -- for the op units: a fused block on float16 tensors runs in float32 and rounds its outputs once,
+# as onnxruntime's fused kernels do
+
+HALF = ("float16", "bfloat16")
+
+
+def in_float32(im, node, names: list[str], half: str | None) -> list[str]:
+    """names as float32 tensors (Casts of the half ones; empty names stay empty)."""
+    if half is None:
+        return names
+    wide = []
+    for name in names:
+        if name and im.dtype(name) in HALF:
+            cast = im.fresh(f"{name}__float32")
+            im.import_nodes([helper.make_node("Cast", [name], [cast], name=f"{node.name} (float32)", to=TensorProto.FLOAT)])
+            name = cast
+        wide.append(name)
+    return wide
+
+
+def output_in_float32(im, node, y: str, half: str | None) -> str:
+    """Where the fused computation writes y: y itself, or a float32 tensor cast back into y after."""
+    return y if half is None or not y else im.fresh(f"{y}__float32")
+
+
+def narrow(im, node, wide: str, y: str, half: str | None) -> None:
+    if half is not None and wide != y:
+        to = TensorProto.FLOAT16 if half == "float16" else TensorProto.BFLOAT16
+        im.import_nodes([helper.make_node("Cast", [wide], [y], name=f"{node.name} (rounded)", to=to)])
+
+
+def half_of(im, name: str) -> str | None:
+    return im.dtype(name) if im.dtype(name) in HALF else None

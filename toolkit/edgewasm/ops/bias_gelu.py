@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from onnx import helper
 
-from .skip_layer_norm import half_of, in_float32, narrow, output_in_float32
+from ..frontend.contrib import half_of, in_float32, narrow, output_in_float32
+
 
 IR_OP = None
 

@@ -21,7 +21,7 @@ import numpy as np
 from onnx import TensorProto, helper
 
 from ..errors import ModelFormatError, UnsupportedModelError
-from .skip_layer_norm import half_of, in_float32, narrow, output_in_float32
+from ..frontend.contrib import half_of, in_float32, narrow, output_in_float32
 
 IR_OP = None
 NAME = "com.microsoft.Attention"
@@ -54,37 +54,16 @@ def import_packed_attention(im, node, at) -> None:
         raise ModelFormatError(f"{where}: bias of {b.size} values for {w.shape[1]} columns")
     half = half_of(im, x)
     (x,) = in_float32(im, node, [x], half)
-    base, nodes, edges = node.output[0], [], np.cumsum([0, *sizes])
-
-    def constant(label: str, value: np.ndarray) -> str:
-        name = im.fresh(f"{base}__{label}")
-        im.constants[name] = np.ascontiguousarray(value)
-        return name
-
-    def add(op, inputs, **attrs) -> str:
-        out = im.fresh(f"{base}__{op.lower()}")
-        nodes.append(helper.make_node(op, inputs, [out], name=f"{node.name} ({op})", **attrs))
-        return out
+    build, edges = _Builder(im, node), np.cumsum([0, *sizes])
 
     projected = []
     for part, lo, hi in zip("qkv", edges[:-1], edges[1:]):
-        y = add("MatMul", [x, constant(f"w{part}", w[:, lo:hi].astype(np.float32))])
+        y = build.add("MatMul", [x, build.constant(f"w{part}", w[:, lo:hi].astype(np.float32))])
         if b is not None:
-            y = add("Add", [y, constant(f"b{part}", b[lo:hi].astype(np.float32))])
+            y = build.add("Add", [y, build.constant(f"b{part}", b[lo:hi].astype(np.float32))])
         projected.append(y)
-    filter_value = np.float32(at.get("mask_filter_value", -10000.0))
-    additive = _mask(im, node, where, mask, batch, sequence, filter_value, constant, add) if mask else None
-    if attention_bias:
-        (attention_bias,) = in_float32(im, node, [attention_bias], half)
-        additive = add("Add", [additive, attention_bias]) if additive else attention_bias
-    y = output_in_float32(im, node, node.output[0], half)
-    attrs = dict(q_num_heads=heads, kv_num_heads=heads, is_causal=int(at.get("unidirectional", 0)))
-    if "scale" in at and float(at["scale"]) != 0.0:
-        attrs["scale"] = float(at["scale"])
-    nodes.append(helper.make_node("Attention", [*projected] + ([additive] if additive else []), [y], name=node.name,
-                                  **attrs))
-    im.import_nodes(nodes)
-    narrow(im, node, y, node.output[0], half)
+    (attention_bias,) = in_float32(im, node, [attention_bias], half)
+    _attend(build, where, at, projected, mask, attention_bias, batch, sequence, sequence, heads, half)
 
 
 def import_multi_head_attention(im, node, at) -> None:
@@ -109,17 +88,7 @@ def import_multi_head_attention(im, node, at) -> None:
     heads = int(at["num_heads"])
     half = half_of(im, query)
     query, key, value, bias, attention_bias = in_float32(im, node, [query, key, value, bias, attention_bias], half)
-    base, nodes = node.output[0], []
-
-    def constant(label: str, value: np.ndarray) -> str:
-        name = im.fresh(f"{base}__{label}")
-        im.constants[name] = np.ascontiguousarray(value)
-        return name
-
-    def add(op, inputs, **attrs) -> str:
-        out = im.fresh(f"{base}__{op.lower()}")
-        nodes.append(helper.make_node(op, inputs, [out], name=f"{node.name} ({op})", **attrs))
-        return out
+    build = _Builder(im, node)
 
     projected = [query, key, value]
     if bias:
@@ -128,40 +97,64 @@ def import_multi_head_attention(im, node, at) -> None:
         if b.size != sum(widths):
             raise ModelFormatError(f"{where}: bias of {b.size} values for Q, K, V of {widths}")
         edges = np.cumsum([0, *widths])
-        projected = [add("Add", [t, constant(f"b{i}", b[lo:hi])]) for i, (t, lo, hi)
+        projected = [build.add("Add", [t, build.constant(f"b{i}", b[lo:hi])]) for i, (t, lo, hi)
                      in enumerate(zip(projected, edges[:-1], edges[1:]))]
+    _attend(build, where, at, projected, mask, attention_bias, batch, sequence, keys, heads, half)
+
+
+class _Builder:
+    """The ONNX nodes and constants one contrib node becomes, named after its first output."""
+
+    def __init__(self, im, node):
+        self.im, self.node, self.nodes = im, node, []
+
+    def constant(self, label: str, value: np.ndarray) -> str:
+        name = self.im.fresh(f"{self.node.output[0]}__{label}")
+        self.im.constants[name] = np.ascontiguousarray(value)
+        return name
+
+    def add(self, op: str, inputs: list[str], **attrs) -> str:
+        out = self.im.fresh(f"{self.node.output[0]}__{op.lower()}")
+        self.nodes.append(helper.make_node(op, inputs, [out], name=f"{self.node.name} ({op})", **attrs))
+        return out
+
+
+def _attend(build: _Builder, where: str, at, projected: list[str], mask: str, attention_bias: str, batch: int,
+            sequence: int, keys: int, heads: int, half: str | None) -> None:
+    """The standard Attention of projected (float32) Q, K, V with onnxruntime's mask and bias."""
+    im, node = build.im, build.node
     filter_value = np.float32(at.get("mask_filter_value", -10000.0))
-    additive = _mask(im, node, where, mask, batch, sequence, filter_value, constant, add, keys) if mask else None
+    additive = _mask(im, where, mask, batch, sequence, keys, filter_value, build) if mask else None
     if attention_bias:
-        additive = add("Add", [additive, attention_bias]) if additive else attention_bias
+        additive = build.add("Add", [additive, attention_bias]) if additive else attention_bias
     y = output_in_float32(im, node, node.output[0], half)
     attrs = dict(q_num_heads=heads, kv_num_heads=heads, is_causal=int(at.get("unidirectional", 0)))
     if "scale" in at and float(at["scale"]) != 0.0:
         attrs["scale"] = float(at["scale"])
-    nodes.append(helper.make_node("Attention", projected + ([additive] if additive else []), [y], name=node.name,
-                                  **attrs))
-    im.import_nodes(nodes)
+    build.nodes.append(helper.make_node("Attention", projected + ([additive] if additive else []), [y],
+                                        name=node.name, **attrs))
+    im.import_nodes(build.nodes)
     narrow(im, node, y, node.output[0], half)
 
 
-def _mask(im, node, where, mask, batch, sequence, filter_value, constant, add, keys=None) -> str:
-    """The float mask [B, 1, S or 1, T] onnxruntime adds to the scores: 0 kept, filter_value not
-    (T, the keys, is the sequence unless given)."""
+def _mask(im, where, mask, batch, sequence, keys, filter_value, build: _Builder) -> str:
+    """The float mask [B, 1, S or 1, T] onnxruntime adds to the scores: 0 kept, filter_value not."""
     shape = im.shape(mask)
-    keys = sequence if keys is None else keys
     if shape == (batch,):  # valid lengths: key j kept iff j < length[b]
-        lengths = add("Reshape", [add("Cast", [mask], to=TensorProto.INT64), constant("lengths_shape",
-                                                                                      np.array([batch, 1], np.int64))])
-        keep = add("Less", [constant("key_positions", np.arange(keys, dtype=np.int64).reshape(1, keys)), lengths])
+        lengths = build.add("Cast", [mask], to=TensorProto.INT64)
+        lengths = build.add("Reshape", [lengths, build.constant("lengths_shape", np.array([batch, 1], np.int64))])
+        positions = build.constant("key_positions", np.arange(keys, dtype=np.int64).reshape(1, keys))
+        keep = build.add("Less", [positions, lengths])
         view = (batch, 1, 1, keys)
     elif len(shape) == 2 and shape[0] == batch or len(shape) == 3 and shape[:2] == (batch, sequence):
-        keep = add("Greater", [add("Cast", [mask], to=TensorProto.INT64), constant("zero", np.array(0, np.int64))])
+        values = build.add("Cast", [mask], to=TensorProto.INT64)
+        keep = build.add("Greater", [values, build.constant("zero", np.array(0, np.int64))])
         view = (batch, 1, 1, shape[1]) if len(shape) == 2 else (batch, 1, sequence, shape[2])
     else:
         raise UnsupportedModelError(f"{where}: mask_index of shape {list(shape)} is not supported ([batch] lengths, "
                                     "[batch, keys] or [batch, queries, keys] masks)")
-    additive = add("Where", [keep, constant("kept", np.array(0, np.float32)), constant("filter", filter_value)])
-    return add("Reshape", [additive, constant("mask_shape", np.array(view, np.int64))])
-
+    kept, masked = build.constant("kept", np.array(0, np.float32)), build.constant("filter", filter_value)
+    additive = build.add("Where", [keep, kept, masked])
+    return build.add("Reshape", [additive, build.constant("mask_shape", np.array(view, np.int64))])
 
 IMPORTS = {NAME: (import_packed_attention, 2, 7), "MultiHeadAttention": (import_multi_head_attention, 1, 10)}
